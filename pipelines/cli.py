@@ -1,0 +1,154 @@
+"""Command line: ``python -m pipelines load|status|rebuild|sample ...`` (users script it)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pipelines import warehouse
+
+
+def _err(msg: str) -> None:
+    print(f"error: {msg}", file=sys.stderr)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from pipelines.load import load
+    from pipelines.profiles import ProfileError
+
+    try:
+        report = load(args.paths, db=args.db, profile=args.profile, sheet=args.sheet,
+                      echo=None if args.quiet else (lambda s: print(s, file=sys.stderr)))
+    except ProfileError as exc:
+        _err(str(exc))
+        return 2
+    if not report.files:
+        _err("no export files found in " + ", ".join(args.paths))
+        return 2
+    rejected = 0
+    for f in report.files:
+        mark = {"loaded": "loaded ", "skipped": "skipped", "failed": "FAILED "}[f.status]
+        print(f"{mark} {f.message if f.status == 'failed' else Path(f.path).name + ': ' + f.message}")
+        rejected += f.rows_rejected
+    if rejected:
+        print(f"{rejected} rejected rows kept with file, line, column and reason: "
+              f"'python -m pipelines rejects --db {report.db}' or the dashboard's Data page")
+    for f in report.failed:
+        _err(f.message)
+    return 1 if report.failed else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pipelines.load import status
+
+    try:
+        s = status(args.db)
+    except FileNotFoundError as exc:
+        _err(str(exc))
+        return 1
+    if args.json:
+        print(json.dumps(s, indent=2))
+        return 0
+    print(f"warehouse     {s['db']}")
+    print(f"files loaded  {s['files']} (last load {s['last_load']})")
+    print(f"sessions      {s['sessions']} ({s['first_session']} to {s['last_session']})")
+    print(f"children      {s['children']}")
+    print(f"goal ratings  {s['goal_ratings']}")
+    print(f"rejects       {s['rejected_rows']} rows ({s['reject_reasons']} reasons)")
+    for f in s["file_list"]:
+        print(f"  {f['name']}: {f['rows_loaded']} loaded, {f['rows_rejected']} rejected "
+              f"({f['profile']}, {f['loaded_at']})")
+    return 0
+
+
+def cmd_rejects(args: argparse.Namespace) -> int:
+    import csv
+
+    from pipelines.export import safe_cell
+
+    con = warehouse.connect_reader(Path(args.db or warehouse.default_db_path()))
+    rows = con.execute(
+        "select file_name, line, column_name, value, reason from rejects order by file_id, line limit $n",
+        {"n": args.limit}).fetchall()
+    w = csv.writer(sys.stdout)
+    w.writerow(["file", "line", "column", "value", "reason"])
+    for r in rows:
+        w.writerow([safe_cell(v) for v in r])
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from pipelines.load import rebuild
+
+    try:
+        report = rebuild(args.db, echo=lambda s: print(s, file=sys.stderr))
+    except FileNotFoundError as exc:
+        _err(str(exc))
+        return 1
+    loaded = sum(f.status == "loaded" for f in report.files)
+    print(f"rebuilt {report.db} from {loaded} archived files")
+    for f in report.failed:
+        _err(f.message)
+    return 1 if report.failed else 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from pipelines import sample
+
+    argv = ["--children", str(args.children), "--months", str(args.months), "--seed", str(args.seed),
+            "--out", args.out, "--format", args.format]
+    if args.end:
+        argv += ["--end", args.end]
+    if args.single_file:
+        argv.append("--single-file")
+    return sample.main(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m pipelines", description="Load and inspect therapy session exports.")
+    sub = p.add_subparsers(dest="command", required=True)
+    db_help = f"warehouse file (default {warehouse.default_db_path()}, or $PIPELINES_DB)"
+
+    s = sub.add_parser("load", help="load export files or folders of them")
+    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("--db", type=Path, help=db_help)
+    s.add_argument("--profile", help="mapping profile name (profiles/NAME.toml) or path; default: best fit")
+    s.add_argument("--sheet", help="Excel sheet to read (default: the profile's, else the first)")
+    s.add_argument("--quiet", action="store_true", help="no progress lines")
+    s.set_defaults(func=cmd_load)
+
+    s = sub.add_parser("status", help="what the warehouse holds")
+    s.add_argument("--db", type=Path, help=db_help)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
+
+    s = sub.add_parser("rejects", help="rejected rows as CSV (file, line, column, value, reason)")
+    s.add_argument("--db", type=Path, help=db_help)
+    s.add_argument("--limit", type=int, default=1_000_000)
+    s.set_defaults(func=cmd_rejects)
+
+    s = sub.add_parser("rebuild", help="rebuild the warehouse from the landing archive")
+    s.add_argument("--db", type=Path, help=db_help)
+    s.set_defaults(func=cmd_rebuild)
+
+    s = sub.add_parser("sample", help="generate a synthetic practice")
+    s.add_argument("--children", type=int, default=150)
+    s.add_argument("--months", type=int, default=12)
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--end", help="last day of the period (YYYY-MM-DD)")
+    s.add_argument("--format", choices=("canonical", "vendor", "both"), default="canonical")
+    s.add_argument("--single-file", action="store_true")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_sample)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        _err("interrupted; the warehouse is unchanged")
+        return 130

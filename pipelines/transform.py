@@ -1,0 +1,55 @@
+"""Rebuild the intermediate models and marts (``queries/intermediate``, ``queries/marts``) as tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from pipelines import queries, settings
+
+MODEL_LAYERS = ("intermediate", "marts")
+# Python steps that run after the SQL models (statistics that SQL cannot do well).
+POST_STEPS: list[Callable[[duckdb.DuckDBPyConnection], None]] = []
+
+
+def model_order() -> list[str]:
+    """Intermediate and mart models in dependency order (each after the models it reads)."""
+    models = [n for layer in MODEL_LAYERS for n in queries.names(layer)]
+    deps = {m: queries.dependencies(m, models) for m in models}
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(m: str) -> None:
+        if m in ordered:
+            return
+        if m in visiting:
+            raise RuntimeError(f"dependency cycle through {m}")
+        visiting.add(m)
+        for d in sorted(deps[m]):
+            visit(d)
+        visiting.discard(m)
+        ordered.append(m)
+
+    for m in models:
+        visit(m)
+    return ordered
+
+
+def write_settings_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Tables the models read from settings.toml (age group bands)."""
+    con.execute("create or replace table age_group_bands (label varchar, low integer, high integer, ord integer)")
+    con.executemany("insert into age_group_bands values (?, ?, ?, ?)",
+                    [(label, lo, hi, i) for i, (label, lo, hi) in enumerate(settings.age_groups())])
+
+
+def build(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create or replace every model table; return the names built, in order."""
+    write_settings_tables(con)
+    built = []
+    for name in model_order():
+        con.execute(f"create or replace table {name} as {queries.sql(name)}")  # name: a file stem of ours
+        built.append(name)
+    for step in POST_STEPS:
+        step(con)
+    return built

@@ -1,0 +1,31 @@
+-- one row per goal rating (session x goal with a GAS level), with the session's context
+with
+
+ratings as (
+    select session_id, goal_id, goal_domain, gas_level, goal_weight
+    from int_session_rows_current
+    where goal_id is not null and gas_level is not null
+),
+
+sessions as (
+    select * from int_sessions
+)
+
+select
+    r.session_id,
+    s.child_id,
+    s.child_id || '/' || r.goal_id as goal_uid,
+    r.goal_id,
+    r.goal_domain,
+    r.gas_level,
+    r.goal_weight,
+    s.session_date,
+    s.week_start,
+    s.month_start,
+    s.therapist_id,
+    s.team,
+    s.modality,
+    s.approach,
+    s.age_group
+from ratings as r
+inner join sessions as s using (session_id)
