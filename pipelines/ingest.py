@@ -13,6 +13,7 @@ import codecs
 import csv
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class Sniffed:
     sha256: str
     size: int
     encoding: str | None = None  # utf-8 | latin-1, for csv
+    mixed_newlines: bool = False  # both CRLF and bare LF line ends (DuckDB's strict parser refuses those)
 
 
 @dataclass
@@ -56,8 +58,11 @@ def sniff(path: Path) -> Sniffed:
     utf8 = codecs.getincrementaldecoder("utf-8")()
     is_utf8 = True
     has_nul = False
+    crlf = lf = 0
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):
+            crlf += chunk.count(b"\r\n")
+            lf += chunk.count(b"\n")
             h.update(chunk)
             if size == 0:
                 head = chunk[:8192]
@@ -86,7 +91,7 @@ def sniff(path: Path) -> Sniffed:
     control = sum(1 for b in head if b < 9 or 13 < b < 32)
     if has_nul or control > len(head) * 0.01:
         raise UnusableFile(f"{path.name}: binary content, not a CSV, Excel or Parquet export")
-    return Sniffed(path, "csv", digest, size, "utf-8" if is_utf8 else "latin-1")
+    return Sniffed(path, "csv", digest, size, "utf-8" if is_utf8 else "latin-1", 0 < crlf < lf)
 
 
 def _csv_header(path: Path, encoding: str) -> tuple[list[str], str]:
@@ -139,6 +144,20 @@ def _materialise(con: duckdb.DuckDBPyConnection, source_sql: str, positions: dic
 
 
 def _read_csv(con, sniffed: Sniffed, profile: Profile | None, name: str) -> ReadResult:
+    if sniffed.mixed_newlines:
+        import tempfile
+
+        fd, tmp = tempfile.mkstemp(suffix=".csv")
+        try:
+            with open(sniffed.path, "rb") as src, os.fdopen(fd, "wb") as dst:
+                while chunk := src.read(1 << 22):
+                    if chunk.endswith(b"\r"):
+                        chunk += src.read(1)
+                    dst.write(chunk.replace(b"\r\n", b"\n"))
+            same = Sniffed(Path(tmp), "csv", sniffed.sha256, sniffed.size, sniffed.encoding, False)
+            return _read_csv(con, same, profile, name)
+        finally:
+            os.unlink(tmp)
     first, enc = _csv_header(sniffed.path, sniffed.encoding or "utf-8")
     configured = profile.delimiter if profile else "auto"
     delim = _delimiter(first, configured)

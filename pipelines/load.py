@@ -10,6 +10,7 @@ live one only at the end (see ``warehouse``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -244,7 +245,7 @@ def _run(db: Path, jobs: list[Job], fresh: bool, command: str, echo: Callable[[s
                 at = job.loaded_at or dt.datetime.now()
                 con.execute("begin transaction")
                 try:
-                    rep, entry = _load_one(con, job, ingest.Sniffed(archived, sn.kind, sn.sha256, sn.size, sn.encoding),
+                    rep, entry = _load_one(con, job, dataclasses.replace(sn, path=archived),
                                            next_id, next_seq, archived.name, at)
                     con.execute("commit")
                 except UnusableFile as exc:

@@ -92,12 +92,11 @@ class Profile:
             unmatched = [h for h in headers if h not in mapping.values()]
             hints = []
             for col in missing:
-                aliases = [normalise_header(a) for a in self.columns.get(col, (col,))]
-                close = difflib.get_close_matches(
-                    normalise_header(col), [normalise_header(h) for h in unmatched], n=2, cutoff=0.4)
-                for a in aliases:
-                    close += difflib.get_close_matches(a, [normalise_header(h) for h in unmatched], n=2, cutoff=0.6)
-                names = [h for h in unmatched if normalise_header(h) in dict.fromkeys(close)]
+                targets = [normalise_header(col)] + [normalise_header(a) for a in self.columns.get(col, ())]
+                scored = sorted(
+                    ((max(difflib.SequenceMatcher(None, normalise_header(h), t).ratio() for t in targets), h)
+                     for h in unmatched), reverse=True)
+                names = [h for score, h in scored if score >= 0.6][:3]
                 hints.append(f"{col} (closest headers: {', '.join(repr(n) for n in names) or 'none'})")
             raise ProfileError(
                 f"missing required column(s) for profile '{self.name}': " + "; ".join(hints)
@@ -181,7 +180,7 @@ def normalise_value(text: str) -> str:
 
 
 def choose(headers: list[str]) -> Profile:
-    """The shipped profile that fits these headers best (canonical wins ties)."""
+    """The profile in profiles/ that fits these headers best (specific profiles win ties with canonical)."""
     best = load("canonical")
     best_score = best.score(headers)
     for name in available():
@@ -192,6 +191,6 @@ def choose(headers: list[str]) -> Profile:
         except ProfileError:
             continue
         s = p.score(headers)
-        if s > best_score:
+        if s >= best_score:  # a specific profile beats canonical on a tie
             best, best_score = p, s
     return best
