@@ -1,0 +1,136 @@
+"""Reliable Change Index (Jacobson & Truax 1991)."""
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipelines import stats  # noqa: E402
+from pipelines.stats.rci import (  # noqa: E402
+    DETERIORATED,
+    IMPROVED,
+    NO_CHANGE,
+    classify_change,
+    load_measure_reference,
+    rci,
+    rci_category,
+    reliable_change_threshold,
+    standard_error_of_difference,
+    standard_error_of_measurement,
+)
+
+RCI_WORKED = [
+    # (x1, x2, sd, r, SE, S_diff, RCI) -- hand computations of SE = SD sqrt(1-r), S_diff = sqrt(2) SE
+    (30, 20, 7.5, 0.88, 7.5 * math.sqrt(0.12), 7.5 * math.sqrt(0.24), -10 / (7.5 * math.sqrt(0.24))),
+    (50, 65, 10.0, 0.75, 5.0, 5 * math.sqrt(2), 15 / (5 * math.sqrt(2))),
+    (40, 40, 17.0, 0.89, 17 * math.sqrt(0.11), 17 * math.sqrt(0.22), 0.0),
+]
+
+
+@pytest.mark.parametrize("x1, x2, sd, r, se, s_diff, expected", RCI_WORKED)
+def test_rci_worked(x1, x2, sd, r, se, s_diff, expected):
+    assert standard_error_of_measurement(sd, r) == pytest.approx(se)
+    assert standard_error_of_difference(sd, r) == pytest.approx(s_diff)
+    assert rci(x1, x2, sd, r) == pytest.approx(expected)
+
+
+def test_rci_hand_values_rounded():
+    assert round(standard_error_of_measurement(7.5, 0.88), 4) == 2.5981
+    assert round(standard_error_of_difference(7.5, 0.88), 4) == 3.6742
+    assert round(rci(30, 20, 7.5, 0.88), 4) == -2.7217
+    assert round(rci(50, 65, 10, 0.75), 4) == 2.1213
+
+
+def test_reliable_change_threshold_published():
+    # CECPfuns (Evans) test: getRCIfromSDandAlpha(7.5, .8, conf = .95) == 9.296925484568419
+    assert reliable_change_threshold(7.5, 0.8, confidence=0.95) == pytest.approx(9.296925484568419, rel=1e-12)
+
+
+CATEGORIES = [
+    # (rci, higher_is_better, category)
+    (2.5, True, IMPROVED),
+    (2.5, False, DETERIORATED),
+    (-2.5, True, DETERIORATED),
+    (-2.5, False, IMPROVED),
+    (1.96, True, NO_CHANGE),  # the criterion is |RCI| > 1.96
+    (-1.96, False, NO_CHANGE),
+    (0.0, True, NO_CHANGE),
+    (float("nan"), True, None),
+]
+
+
+@pytest.mark.parametrize("value, hib, expected", CATEGORIES)
+def test_rci_category(value, hib, expected):
+    assert rci_category(value, higher_is_better=hib) == expected
+
+
+def test_arrays_and_nan():
+    out = rci(np.array([30, 30, np.nan]), np.array([20, 31, 20]), 7.5, 0.88)
+    assert out.shape == (3,) and math.isnan(out[2])
+    assert out[0] == pytest.approx(rci(30, 20, 7.5, 0.88))
+
+
+@pytest.mark.parametrize("sd, r", [(0.0, 0.8), (-1.0, 0.8), (7.5, 1.0), (7.5, -0.1)])
+def test_invalid_parameters_raise(sd, r):
+    with pytest.raises(ValueError):
+        rci(1, 2, sd, r)
+
+
+def test_load_measure_reference():
+    ref = load_measure_reference()
+    assert {"measure", "full_name", "sd", "reliability", "higher_is_better", "source"} <= set(ref.columns)
+    assert ref["higher_is_better"].dtype == bool
+    row = ref.set_index("measure").loc["SCAS-P"]
+    assert row["sd"] == 17.0 and row["reliability"] == 0.89 and not row["higher_is_better"]
+    assert ref.set_index("measure").loc["COPM-P", "higher_is_better"]
+
+
+def test_load_measure_reference_rejects_bad_tables(tmp_path):
+    p = tmp_path / "m.csv"
+    p.write_text("measure,sd,reliability,higher_is_better\nA,1,0.8,true\nA,2,0.8,false\n")
+    with pytest.raises(ValueError, match="more than once"):
+        load_measure_reference(p)
+    p.write_text("measure,sd,reliability,higher_is_better\nA,1,0.8,maybe\n")
+    with pytest.raises(ValueError, match="true/false"):
+        load_measure_reference(p)
+    p.write_text("measure,sd,reliability,higher_is_better\nA,1,1.2,true\n")
+    with pytest.raises(ValueError, match="reliability"):
+        load_measure_reference(p)
+
+
+def test_classify_change_uses_reference_and_keeps_rows():
+    df = pd.DataFrame(
+        {
+            "child_id": ["a", "b", "c", "d", "e", "f"],
+            "measure": ["SCAS-P", "SCAS-P", "COPM-P", "COPM-P", "UNKNOWN", "FOCUS-34"],
+            "score_before": [40, 40, 3.0, 6.0, 10, 100],
+            "score_after": [25, 20, 7.0, 2.0, 30, np.nan],
+        },
+        index=[10, 11, 12, 13, 14, 15],
+    )
+    out = stats.classify_change(df)
+    assert out.index.tolist() == df.index.tolist()
+    assert out["child_id"].tolist() == df["child_id"].tolist()
+    s_diff_scas = math.sqrt(2) * 17 * math.sqrt(1 - 0.89)
+    assert out.loc[10, "rci"] == pytest.approx(-15 / s_diff_scas)  # -1.88: not reliable
+    assert out.loc[10, "rci_category"] == NO_CHANGE
+    assert out.loc[11, "rci"] == pytest.approx(-20 / s_diff_scas)  # -2.51, lower is better
+    assert out.loc[11, "rci_category"] == IMPROVED
+    assert out.loc[12, "rci_category"] == IMPROVED  # COPM higher is better, +4 / 0.79
+    assert out.loc[13, "rci_category"] == DETERIORATED
+    assert pd.isna(out.loc[14, "rci_category"]) and math.isnan(out.loc[14, "rci"])
+    assert pd.isna(out.loc[15, "rci_category"])
+    assert out.loc[11, "change"] == -20 and out.loc[11, "s_diff"] == pytest.approx(s_diff_scas)
+
+
+def test_classify_change_with_custom_reference_and_columns():
+    ref = pd.DataFrame({"measure": ["M"], "sd": [7.5], "reliability": [0.88], "higher_is_better": [False]})
+    df = pd.DataFrame({"instrument": ["M", "M"], "pre": [30.0, 30.0], "post": [20.0, 27.0]})
+    out = classify_change(df, before="pre", after="post", measure="instrument", reference=ref)
+    assert out["rci"].round(4).tolist() == [-2.7217, -0.8165]
+    assert out["rci_category"].tolist() == [IMPROVED, NO_CHANGE]
