@@ -114,7 +114,7 @@ def read_into(con: duckdb.DuckDBPyConnection, sniffed: Sniffed, profile: Profile
 
     ``display_name`` is the name the user knows the file by, used in error messages.
     """
-    name = display_name or name
+    name = display_name or sniffed.path.name
     if sniffed.kind == "csv":
         return _read_csv(con, sniffed, profile, name)
     if sniffed.kind == "xlsx":
@@ -184,26 +184,19 @@ def _read_csv(con, sniffed: Sniffed, profile: Profile | None, name: str) -> Read
         "encoding=$encoding, null_padding=false, all_varchar=true)")
     params = {"path": str(sniffed.path), "delim": delim, "columns": columns,
               "encoding": "utf-8" if enc == "utf-8" else "latin-1"}
-    # Read once with row numbers; fix line numbers for records DuckDB rejected.
-    con.execute("drop table if exists raw_csv")
-    con.execute(f"create temp table raw_csv as {source}", params)
+    # Read once, numbering records; then fix line numbers after records DuckDB rejected.
+    n = _materialise(con, source, positions, "_rn + 1", params)
     rejected = con.execute(
         "select line, column_name, error_type, error_message, csv_line from csv_rejects order by line"
     ).fetchall()
     if rejected:
-        con.execute("drop table if exists line_fix")
         bad_lines = sorted({r[0] for r in rejected})
         con.execute(
-            "create temp table line_fix as with good as ("
-            " select l from range(2, (select count(*) from raw_csv) + $nbad + 2) t(l)"
-            " where not list_contains($bad, l)) "
-            "select row_number() over (order by l) as _rn, l as _line from good",
-            {"nbad": len(bad_lines), "bad": bad_lines})
-        source_sql, line_expr = "select r.*, f._line from raw_csv r join line_fix f using (_rn)", "_line"
-    else:
-        source_sql, line_expr = "select * from raw_csv", "_rn + 1"
-    n = _materialise(con, source_sql, positions, line_expr)
-    con.execute("drop table raw_csv")
+            "update raw_rows set _line = f._line from ("
+            " select row_number() over (order by l) + 1 as _rn1, l as _line"
+            " from range(2, $total + 2) t(l) where not list_contains($bad, l)) f "
+            "where raw_rows._line = f._rn1",
+            {"total": n + len(bad_lines), "bad": bad_lines})
     parse_rejects = [
         (int(line), None, (csv_line or "")[:500],
          f"could not read the row as CSV: {err_type.lower()} ({msg.strip()})")

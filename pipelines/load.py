@@ -1,8 +1,8 @@
 """Load export files into the warehouse: archive, read, validate, upsert, rebuild marts.
 
 Each file is archived by content hash, read (see ``ingest``), typed and checked by
-``queries/staging/stg_session_rows.sql``; good rows are appended to ``session_rows``
-(the current version of a row is chosen by the models: the most recently loaded wins),
+``queries/staging/stg_session_rows.sql``; good rows are upserted into ``session_rows`` keyed
+by (session_id, goal_id): the most recently loaded version of a row replaces the earlier one,
 bad rows go to ``rejects`` with file, line, column, value and reason. A file loads in one
 transaction; the whole load happens in a private copy of the warehouse that replaces the
 live one only at the end (see ``warehouse``).
@@ -138,6 +138,13 @@ def _load_one(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, file
     con.execute("drop table if exists staged")
     con.execute(f"create temp table staged as {queries.sql('stg_session_rows')}",
                 queries.bind("stg_session_rows", {"date_format": fmt, "date_label": date_label(fmt), "today": job.today}))
+    # Upsert: a row's key is (session_id, goal_key); this file's version replaces any earlier one.
+    con.execute(
+        """
+        delete from session_rows as s
+        using (select session_id, goal_key from staged where len(errors) = 0) as g
+        where s.session_id = g.session_id and s.goal_key = g.goal_key
+        """)
     con.execute(
         """
         insert into session_rows

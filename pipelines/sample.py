@@ -163,8 +163,10 @@ def _rand_rank(rng: np.random.Generator, idx: np.ndarray, keys: np.ndarray) -> t
     return s, _cumcount(keys[s])
 
 
-def _mann_kendall(child: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-child Mann-Kendall S, n, Z (no continuity correction) and Z (continuity corrected).
+def _mann_kendall(child: np.ndarray, values: np.ndarray, days: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-child Mann-Kendall n, Z (no continuity correction), Z (continuity corrected) and
+    Theil-Sen slope (per day).
 
     child is sorted (rows in time order within child); returns arrays over unique children.
     """
@@ -173,12 +175,24 @@ def _mann_kendall(child: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np
     k = int(pos.max()) + 1 if len(pos) else 1
     x = np.full((len(uniq), k), np.nan)
     x[inv, pos] = values
+    d = np.zeros((len(uniq), k))
+    d[inv, pos] = days
     valid = ~np.isnan(x)
     s = np.zeros(len(uniq))
+    slopes = []
     for i in range(k):
         for j in range(i + 1, k):
-            both = valid[:, i] & valid[:, j]
-            s += np.where(both, np.sign(np.nan_to_num(x[:, j] - x[:, i])), 0.0)
+            both = valid[:, i] & valid[:, j] & (d[:, j] != d[:, i])
+            diff = np.nan_to_num(x[:, j] - x[:, i])
+            s += np.where(both, np.sign(diff), 0.0)
+            slopes.append(np.where(both, diff / np.where(both, d[:, j] - d[:, i], 1), np.nan))
+    if slopes:
+        sl = np.stack(slopes, axis=1)
+        has = ~np.isnan(sl).all(axis=1)
+        slope = np.zeros(len(uniq))
+        slope[has] = np.nanmedian(sl[has], axis=1)
+    else:
+        slope = np.zeros(len(uniq))
     n = valid.sum(axis=1).astype(float)
     ties = np.zeros(len(uniq))
     for v in np.unique(values):
@@ -186,7 +200,7 @@ def _mann_kendall(child: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np
         ties += c * (c - 1) * (2 * c + 5)
     var = (n * (n - 1) * (2 * n + 5) - ties) / 18.0
     sd = np.sqrt(np.where(var > 0, var, np.inf))
-    return uniq, n, s / sd, (s - np.sign(s)) / sd
+    return uniq, n, s / sd, (s - np.sign(s)) / sd, slope
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
@@ -357,29 +371,37 @@ def _build(children: int, months: int, seed: int, end: dt.date) -> tuple[pa.Tabl
     # --- engagement ------------------------------------------------------------------
     declining = grp == DECLINE
     eng_base = np.clip(rng.normal(3.0, 0.35, N), 2.3, 3.6)
-    eng_base[declining] = np.clip(rng.normal(3.5, 0.2, declining.sum()), 3.2, 3.8)
+    eng_base[declining] = np.clip(rng.normal(3.8, 0.2, declining.sum()), 3.5, 4.1)
     effect = rng.normal(CHILD_LED_EFFECT_MEAN, CHILD_LED_EFFECT_SD, N)
     decline_from = end_d - rng.integers(56, 71, N)
-    drop_size = rng.uniform(2.0, 2.5, N)
+    drop_size = rng.uniform(2.2, 2.6, N)
     frac = np.clip((sd - decline_from[ci]) / (end_d - decline_from[ci]), 0, 1)
     fixed = (eng_base[ci] + effect[ci] * ((app == 0) + 0.5 * (app == 2))
              - np.where(g_s == DECLINE, drop_size[ci] * frac, 0.0))
     noise = rng.normal(0, 0.45, n)
     eng = np.clip(np.rint(fixed + noise), 1, 5)
     # the trend window: last 8 weeks before `end` (or before the last session of children
-    # who left); decliners must show a significant fall, nobody else may
+    # who left). Decliners must show a significant fall (Mann-Kendall, continuity corrected,
+    # two-sided p < .05, Theil-Sen slope under -0.1 a week), nobody else may come near one (uncorrected z > -1.4): noise is
+    # redrawn for the children that miss, and as a last resort their window is sorted.
     last_sd = np.full(N, -1, np.int64)
     last_sd[ci[last_row]] = sd[last_row]
     anchor = np.where(ce == end_d, end_d, last_sd)
-    twin = (sd > anchor[ci] - 56) & att
-    rows = np.flatnonzero(twin)
-    for _ in range(60):
-        uniq, cnt, z, zcc = _mann_kendall(ci[rows], eng[rows])
-        bad = np.where(declining[uniq], ~((zcc < -2.33) & (cnt >= 5)), (cnt >= 3) & (z < -1.4))
+    rows = np.flatnonzero((sd > anchor[ci] - 56) & att)
+    for it in range(101):                          # after the first pass only misses are re-checked
+        uniq, cnt, z, zcc, slope = _mann_kendall(ci[rows], eng[rows], sd[rows])
+        bad = np.where(declining[uniq], (cnt >= 5) & ((zcc > -1.96) | (slope * 7 > -0.1)),
+                       (cnt >= 3) & (z < -1.4))
         if not bad.any():
             break
         redo = rows[np.isin(ci[rows], uniq[bad])]
-        eng[redo] = np.clip(np.rint(fixed[redo] + rng.normal(0, 0.45, len(redo))), 1, 5)
+        if it < 100:
+            eng[redo] = np.clip(np.rint(fixed[redo] + rng.normal(0, 0.45, len(redo))), 1, 5)
+        else:
+            sign = np.where(declining[ci[redo]], -1, 1)
+            o = np.lexsort((sign * eng[redo], ci[redo]))
+            eng[redo] = eng[redo][o]
+        rows = redo
 
     # --- goals -----------------------------------------------------------------------
     ng = rng.choice([2, 3, 4], size=N, p=[0.35, 0.4, 0.25])
@@ -396,11 +418,18 @@ def _build(children: int, months: int, seed: int, end: dt.date) -> tuple[pa.Tabl
     gs = np.where(cstart[gc] < ws, np.maximum(cstart[gc], ws - rng.uniform(0, 0.6, G) * g_dur), cstart[gc])
     progress = np.where(disc[gc], rng.uniform(1.05, 1.3, G), rng.uniform(0.75, 0.95, G))
     gs_last = np.maximum(cstart[gc], ce[gc] - g_dur * progress)
-    gs = np.where(is_last, gs_last, gs).astype(float)
+    # rating-gap children: every goal set at intake (so rated before the ratings stop), the
+    # last one still open when they stop
+    gap_cut = end_d - rng.integers(65, 96, N)
+    gap_goal = grp[gc] == GAP
+    gs = np.where(is_last & ~gap_goal, gs_last, gs).astype(float)
+    gl = gap_goal & is_last
+    step_days[gl] = np.maximum(step_days[gl], (gap_cut[gc][gl] - gs[gl]) / (steps[gl] * rng.uniform(0.6, 0.9, gl.sum())))
     # discharged children achieve all their goals before leaving
     fix = disc[gc] & ~is_last & (gs + g_dur > ce[gc] - 7)
     step_days[fix] = np.maximum(14, (ce[gc][fix] - 7 - gs[fix]) / steps[fix] * rng.uniform(0.8, 0.95, fix.sum()))
-    # stalled goals: no change from `stall_from` on (12+ weeks before the end, still rated)
+    # stalled goals: no change from their last rating before `stall_from` (16-22 weeks before
+    # the end) on, while still being rated (the freeze date is set once ratings are known)
     freeze = np.full(G, np.inf)
     stall_from = end_d - rng.integers(16 * 7, 22 * 7 + 1, N)
     stall_last = (grp[gc] == STALL) & is_last
@@ -410,7 +439,6 @@ def _build(children: int, months: int, seed: int, end: dt.date) -> tuple[pa.Tabl
     gs[stall_first] = np.maximum(cstart[gc][stall_first],
                                  stall_from[gc][stall_first] - rng.uniform(0.2, 0.7, stall_first.sum()) * g_dur[stall_first])
     stalled_goal = stall_last | stall_first
-    freeze[stalled_goal] = stall_from[gc][stalled_goal]
     g_domain = np.zeros(G, np.int64)
     for m, (names, p) in MODALITY_DOMAINS.items():
         sel = np.flatnonzero(mod[gc] == m)
@@ -422,13 +450,10 @@ def _build(children: int, months: int, seed: int, end: dt.date) -> tuple[pa.Tabl
     k_fort = rng.choice([2, 3], size=N, p=[0.6, 0.4])
     k = np.where(weekly, k_weekly, k_fort)
     k[grp == STALL] = 2
-    a_idx = np.cumsum(att) - 1
-    a_idx = a_idx - (a_idx[_starts(ci)] - (~att[_starts(ci)]).astype(np.int64) * 0)
     # attended index within child: cumulative count of attended rows minus those before the child
     cs = np.cumsum(att)
     a_idx = cs - (cs[_starts(ci)] - att[_starts(ci)]) - 1
     rating = att & (a_idx % k[ci] == 0)
-    gap_cut = end_d - rng.integers(65, 96, N)
     rating &= ~((g_s == GAP) & (sd > gap_cut[ci]))
     att_rows = np.flatnonzero(att)
     last_att = np.full(N, -1, np.int64)
@@ -437,7 +462,7 @@ def _build(children: int, months: int, seed: int, end: dt.date) -> tuple[pa.Tabl
     r_rows = np.flatnonzero(rating)
     last_rating[ci[r_rows]] = sd[r_rows]
     force = (grp != GAP) & (last_att >= 0) & (
-        (last_rating < end_d - 42) | np.isin(grp, (DROPOUT, DISCHARGED)))
+        (last_rating < end_d - 21) | np.isin(grp, (DROPOUT, DISCHARGED)))
     rating[last_att[force]] = True
 
     # --- goal ratings: (rating session, active goal) pairs ---------------------------
@@ -447,6 +472,13 @@ def _build(children: int, months: int, seed: int, end: dt.date) -> tuple[pa.Tabl
     t = sd[p_sess]
     keep = t >= gs[p_goal]
     p_sess, p_goal, t = p_sess[keep], p_goal[keep], t[keep]
+    sg = stalled_goal[p_goal]
+    before = sg & (t <= stall_from[gc[p_goal]])
+    latest = np.full(G, -np.inf)
+    np.maximum.at(latest, p_goal[before], t[before])
+    earliest = np.full(G, np.inf)
+    np.minimum.at(earliest, p_goal[sg], t[sg])
+    freeze[stalled_goal] = np.where(np.isfinite(latest), latest, earliest)[stalled_goal]
     lvl = L0[p_goal] + np.floor((np.minimum(t, freeze[p_goal]) - gs[p_goal]) / step_days[p_goal]).astype(np.int64)
     lvl = np.minimum(lvl, F[p_goal])
     # a goal is rated until the first rating at its final level (achieved, then closed)
@@ -480,7 +512,8 @@ def _build(children: int, months: int, seed: int, end: dt.date) -> tuple[pa.Tabl
     eligible = np.flatnonzero(measured & (grp == NONE) & (first_day <= end_d - 26 * 7) & (m_count >= 2))
     n_det = min(len(eligible), max(1, int(math.floor(0.03 * N + 0.5))))
     det = np.zeros(N, bool)
-    det[rng.choice(eligible, size=n_det, replace=False) if n_det else []] = True
+    if n_det:
+        det[rng.choice(eligible, size=n_det, replace=False)] = True
     imp = measured & ~det & (rng.random(N) < 0.5)
     rci = np.array([1.96 * math.sqrt(2) * MEASURES[mn]["sd"] * math.sqrt(1 - MEASURES[mn]["reliability"])
                     for mn in MEASURE_NAMES])
@@ -563,11 +596,18 @@ def _build(children: int, months: int, seed: int, end: dt.date) -> tuple[pa.Tabl
         return [cid[i] for i in np.flatnonzero(mask & has_rows)]
 
     gid = goal_ids.to_pylist()
-    rated_after = np.zeros(G, bool)
-    rated_after[p_goal[t >= freeze[p_goal]]] = True
+    # a stalled goal counts when it stayed flat for 12+ weeks, 3+ ratings, still rated lately
+    after = stalled_goal[p_goal] & (t >= freeze[p_goal])
+    n_after = np.bincount(p_goal[after], minlength=G)
+    last_t = np.full(G, -np.inf)
+    np.maximum.at(last_t, p_goal[after], t[after])
+    stall_ok = stalled_goal & (n_after >= 3) & (last_t >= end_d - 56) & (last_t - freeze >= 84)
     stalled_goals: dict[str, list[str]] = {}
-    for g in np.flatnonzero(stalled_goal & rated_after):
-        stalled_goals.setdefault(cid[gc[g]], []).append(gid[g])
+    stalled_since: dict[str, int] = {}
+    for g in np.flatnonzero(stall_ok):
+        c = cid[gc[g]]
+        stalled_goals.setdefault(c, []).append(gid[g])
+        stalled_since[c] = min(stalled_since.get(c, int(freeze[g])), int(freeze[g]))
     m_change = np.full(N, np.nan)
     first_score = np.full(N, np.nan)
     last_score = np.full(N, np.nan)
@@ -596,7 +636,7 @@ def _build(children: int, months: int, seed: int, end: dt.date) -> tuple[pa.Tabl
         "declining_since": {cid[i]: _iso(decline_from[i]) for i in np.flatnonzero((grp == DECLINE) & has_rows)},
         "stalled": sorted(stalled_goals),
         "stalled_goals": {c: stalled_goals[c] for c in sorted(stalled_goals)},
-        "stalled_since": {c: _iso(stall_from[cid.index(c)]) for c in sorted(stalled_goals)},
+        "stalled_since": {c: _iso(stalled_since[c]) for c in sorted(stalled_goals)},
         "dropped_out": ids(grp == DROPOUT),
         "low_attendance": ids(grp == LOWATT),
         "rating_gap": ids(grp == GAP),
@@ -608,6 +648,7 @@ def _build(children: int, months: int, seed: int, end: dt.date) -> tuple[pa.Tabl
                           "rci_threshold": round(float(rci[i]), 4)} for i, mn in enumerate(MEASURE_NAMES)},
         "spelling_variants": {},
         "exports": [],
+        "overlap": None,
         "corrections": [],
         "n_corrected_rows": 0,
         "malformed": [],
@@ -622,7 +663,8 @@ def generate(children: int = 150, months: int = 12, seed: int = 7,
     """Canonical export rows (COLUMNS, in order) of a synthetic practice, and what was planted."""
     table, truth = _build(children, months, seed, end)
     df = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype()}.get,
-                         date_as_object=False)
+                         date_as_object=False, split_blocks=True, self_destruct=True)
+    del table
     return df[COLUMNS], truth
 
 
@@ -651,21 +693,33 @@ def _text_columns(table: pa.Table, date_format: str = "%Y-%m-%d") -> dict[str, p
     return out
 
 
-def _csv_bytes(cols: dict[str, pa.Array], headers: list[str], delim: str) -> bytes:
+def _line_array(cols: dict[str, pa.Array], delim: str) -> pa.Array:
+    """One CSV line (without the newline) per row."""
     arrays = [_quote(c, delim) for c in cols.values()]
-    if not arrays or len(arrays[0]) == 0:
-        return (delim.join(_quote_py(h, delim) for h in headers) + "\n").encode()
-    line = pc.binary_join_element_wise(*arrays, "\n", delim, null_handling="replace", null_replacement="")
-    # the separator also lands before the trailing "\n"; strip it
-    line = pc.utf8_replace_slice(line, start=-len(delim) - 1, stop=-1, replacement="")
-    line = pc.cast(line, pa.large_string())
-    offsets = np.frombuffer(line.buffers()[1], dtype=np.int64)[line.offset:line.offset + len(line) + 1]
-    body = line.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
-    return (delim.join(_quote_py(h, delim) for h in headers) + "\n").encode() + body
+    line = pc.binary_join_element_wise(*arrays, delim, null_handling="replace", null_replacement="")
+    return pc.cast(line, pa.large_string())
 
 
-def _lines(cols: dict[str, pa.Array], delim: str) -> list[str]:
-    return _csv_bytes(cols, list(cols), delim).decode("utf-8").split("\n")[1:-1]
+def _write_lines(path: Path, header: str, lines: pa.Array, encoding: str = "utf-8") -> None:
+    """Write header + each line + "\n" (straight from the arrow buffer, no per-row Python)."""
+    with open(path, "wb") as fh:
+        fh.write((header + "\n").encode(encoding))
+        if len(lines) == 0:
+            return
+        nl = pa.scalar("\n", pa.large_string())
+        line = pc.binary_join_element_wise(pc.cast(lines, pa.large_string()), nl, pa.scalar("", pa.large_string()))
+        offsets = np.frombuffer(line.buffers()[1], dtype=np.int64)[line.offset:line.offset + len(line) + 1]
+        body = memoryview(line.buffers()[2])[offsets[0]:offsets[-1]]
+        fh.write(body if encoding == "utf-8" else bytes(body).decode("utf-8").encode(encoding))
+
+
+def _write_csv(path: Path, cols: dict[str, pa.Array], headers: list[str], delim: str, encoding: str = "utf-8") -> None:
+    _write_lines(path, delim.join(_quote_py(h, delim) for h in headers), _line_array(cols, delim), encoding)
+
+
+def _np(mask) -> np.ndarray:
+    """An arrow boolean result as a numpy bool array (null = False)."""
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), bool)
 
 
 def _row_text(cols: dict[str, pa.Array], i: int) -> dict[str, str]:
@@ -679,9 +733,8 @@ def _apply_variants(cols: dict[str, pa.Array], rng: np.random.Generator) -> None
         u = rng.random(n_sess)[sess]
         which = rng.integers(0, 2, n_sess)[sess]
         col = cols[field]
-        vals = col.to_numpy(zero_copy_only=False)
         for orig, variants in mapping.items():
-            hit = (vals == orig) & (u < VARIANT_SHARE)
+            hit = _np(pc.equal(col, orig)) & (u < VARIANT_SHARE)
             for vi, variant in enumerate(variants):
                 m = hit & ((which % len(variants)) == vi)
                 if m.any():
@@ -710,8 +763,8 @@ def _write_split(table: pa.Table, truth: dict, out: Path, seed: int) -> list[dic
     _apply_variants(cols, rng)
     truth["spelling_variants"] = {f: dict(m) for f, m in SPELLING_VARIANTS.items()}
 
-    m1 = max(1, min(months, int(round(0.75 * months))))
-    overlap_first = _month_start(_month_end(_month_start(end, months - m1 + 1)), 1)  # month m1
+    m1 = max(1, min(months - 1, int(round(0.75 * months))))   # file 1: months 1..m1, file 2: m1..months
+    overlap_first = _month_start(end, months - m1 + 1)      # first day of month m1 (in both files)
     overlap_last = _month_end(overlap_first)
     f1_name = f"export_{overlap_first:%Y-%m}.csv"
     f2_name = f"export_{end:%Y-%m}.csv"
@@ -723,16 +776,16 @@ def _write_split(table: pa.Table, truth: dict, out: Path, seed: int) -> list[dic
     idx2 = np.flatnonzero(in2)
     f1 = _subset(cols, in1)
     f2 = _subset(cols, in2)
-    pos1 = {int(r): i for i, r in enumerate(idx1[both[idx1]])}     # overlap row -> index in file 1
+    pos1 = {int(r): i for i, r in enumerate(idx1)}                 # table row -> line index in file 1
 
     # --- corrections: file 1 has the wrong value, file 2 (loaded later) the final one ----
-    goal = np.asarray(table["goal_id"].is_null().to_numpy(zero_copy_only=False))  # True = no goal
-    att = cols["attendance"].to_numpy(zero_copy_only=False) == "attended"
+    goal = _np(table["goal_id"].combine_chunks().is_null())         # True = no goal
+    att = _np(pc.equal(cols["attendance"], "attended"))
     sess = pc.dictionary_encode(cols["session_id"]).indices.to_numpy()
     single = np.bincount(sess, minlength=int(sess.max()) + 1)[sess] == 1
     eng = table["engagement"].combine_chunks().to_numpy(zero_copy_only=False)
     gas = table["gas_level"].combine_chunks().to_numpy(zero_copy_only=False)
-    clean_variant = np.isin(cols["attendance"].to_numpy(zero_copy_only=False), ATTENDANCE)
+    clean_variant = _np(pc.is_in(cols["attendance"], value_set=pa.array(ATTENDANCE)))
     pool_single = np.flatnonzero(both & goal & single & att & clean_variant)
     pool_goal = np.flatnonzero(both & ~goal)
     picks = rng.permutation(pool_single)
@@ -782,11 +835,18 @@ def _write_split(table: pa.Table, truth: dict, out: Path, seed: int) -> list[dic
         next_sid[0] += 1
         return "S" + str(next_sid[0]).zfill(width)
 
-    def base_row(c: dict[str, pa.Array], need_goal: bool = False) -> dict[str, str]:
-        g = np.asarray(c["goal_id"].is_null().to_numpy(zero_copy_only=False))
-        a = c["attendance"].to_numpy(zero_copy_only=False) == "attended"
-        pool = np.flatnonzero(a & (~g if need_goal else g))
-        return _row_text(c, int(rng.choice(pool)))
+    def base_row(c: dict[str, pa.Array], need_goal: bool = False, other_than: str | None = None) -> dict[str, str]:
+        g = _np(c["goal_id"].is_null())
+        a = _np(pc.equal(c["attendance"], "attended"))
+        ok = a & (~g if need_goal else g)
+        if other_than is not None:
+            ok &= _np(pc.not_equal(c["child_id"], other_than))
+        pool = np.flatnonzero(ok)
+        if not len(pool):
+            pool = np.arange(len(c["session_id"]))
+        row = _row_text(c, int(rng.choice(pool)))
+        row.update(measure="", measure_score="")
+        return row
 
     bad1: list[tuple[dict[str, str], str, str]] = []
     bad2: list[tuple[dict[str, str], str, str]] = []
@@ -797,11 +857,12 @@ def _write_split(table: pa.Table, truth: dict, out: Path, seed: int) -> list[dic
     r = base_row(f1); r.update(session_id=new_sid(), session_date="31/02/2026")
     bad1.append((r, "session_date", "session_date '31/02/2026' is not a date"))
     only1_pos = np.flatnonzero(~both[idx1])
-    r = _row_text(f1, int(rng.choice(only1_pos)) if len(only1_pos) else 0)
-    bad1.append((dict(r), "", "exact duplicate row"))
-    a, b = base_row(f1), base_row(f1)
-    while b["child_id"] == a["child_id"]:
-        b = base_row(f1)
+    dup1 = int(rng.choice(only1_pos)) if len(only1_pos) else 0
+    bad1.append((_row_text(f1, dup1), "", "exact duplicate row"))
+    a = base_row(f1)
+    b = base_row(f1, other_than=a["child_id"])
+    if b["child_id"] == a["child_id"]:              # a one-child practice
+        b["child_id"] = "C" + str(truth["children"] + 1).zfill(len(a["child_id"]) - 1)
     s_two = new_sid()
     a.update(session_id=s_two)
     b.update(session_id=s_two, session_date=a["session_date"])
@@ -819,35 +880,42 @@ def _write_split(table: pa.Table, truth: dict, out: Path, seed: int) -> list[dic
     r.update(session_id=new_sid(), session_date=(dt.date.fromisoformat(r["date_of_birth"]) - dt.timedelta(days=40)).isoformat())
     bad2.append((r, "session_date", "session dated before the child's date of birth"))
     only2_pos = np.flatnonzero(~both[idx2])
-    r = _row_text(f2, int(rng.choice(only2_pos)) if len(only2_pos) else 0)
-    bad2.append((dict(r), "", "exact duplicate row"))
+    dup2 = int(rng.choice(only2_pos)) if len(only2_pos) else 0
+    bad2.append((_row_text(f2, dup2), "", "exact duplicate row"))
 
+    del cols, sid, gidc, sess                       # only the two file tables are needed now
     written = []
     malformed = []
-    for name, fcols, bad in ((f1_name, f1, bad1), (f2_name, f2, bad2)):
-        body = _lines(fcols, ",")
+    files = [(f1_name, f1, bad1, dup1), (f2_name, f2, bad2, dup2)]
+    del f1, f2
+    while files:
+        name, fcols, bad, dup = files.pop(0)
+        body = _line_array(fcols, ",")
+        del fcols
         nrows = len(body)
-        extra = [",".join(_quote_py(row[c], ",") for c in COLUMNS) for row, _, _ in bad]
-        # duplicates sit right after their original; others at random places
+        extra = pa.array([",".join(_quote_py(row[c], ",") for c in COLUMNS) for row, _, _ in bad], pa.large_string())
+        # a duplicate sits right after its original; the other bad rows at random places
         at = rng.integers(0, max(nrows, 1), len(bad)).astype(float) + 0.5
+        at[[j for j, b in enumerate(bad) if b[2] == "exact duplicate row"]] = dup + 0.5
         keys = np.concatenate([np.arange(nrows, dtype=float), at])
         order = np.argsort(keys, kind="stable")
-        lines = body + extra
-        out_lines = [lines[i] for i in order]
+        lines = pa.concat_arrays([body, extra]).take(pa.array(order))
         line_no = np.empty(len(order), np.int64)
         line_no[order] = np.arange(len(order)) + 2          # header is line 1
         for j, (row, col, reason) in enumerate(bad):
             malformed.append({"file": name, "line": int(line_no[nrows + j]), "session_id": row["session_id"],
                               "child_id": row["child_id"], "column": col, "reason": reason})
         path = out / name
-        path.write_bytes((",".join(COLUMNS) + "\n" + "\n".join(out_lines) + "\n").encode("utf-8"))
+        _write_lines(path, ",".join(COLUMNS), lines)
+        n_lines = len(lines)
+        del body, lines
         first = start if name == f1_name else overlap_first
         last = overlap_last if name == f1_name else end
-        written.append({"path": str(path), "format": "canonical", "rows": len(out_lines),
+        written.append({"path": str(path), "format": "canonical", "rows": n_lines,
                         "valid_rows": nrows, "malformed_rows": len(bad),
                         "covers": [first.isoformat(), last.isoformat()]})
         truth["exports"].append({"file": name, "from": first.isoformat(), "to": last.isoformat(),
-                                 "rows": len(out_lines), "malformed_rows": len(bad)})
+                                 "rows": n_lines, "malformed_rows": len(bad)})
     truth["overlap"] = {"from": overlap_first.isoformat(), "to": overlap_last.isoformat(),
                         "rows": int(both.sum())}
     truth["malformed"] = malformed
@@ -879,7 +947,7 @@ def _write_vendor(table: pa.Table, out: Path, stem: str, kinds: tuple[str, ...] 
     if "csv" in kinds:
         text = _text_columns(pa.table(cols), date_format="%d/%m/%Y")
         path = out / f"{stem}.csv"
-        path.write_bytes(_csv_bytes(text, list(text), ";").decode("utf-8").encode("latin-1"))
+        _write_csv(path, text, list(text), ";", encoding="latin-1")
         written.append({"path": str(path), "format": "vendor-csv", "rows": n})
     if "xlsx" in kinds:
         if n + 1 > EXCEL_MAX_ROWS:
@@ -945,8 +1013,7 @@ def write_sample(out_dir, children: int = 150, months: int = 12, seed: int = 7,
             files += _write_split(table, truth, cdir, seed)
         else:
             path = cdir / f"export_{end:%Y-%m}.csv"
-            cols = _text_columns(table)
-            path.write_bytes(_csv_bytes(cols, COLUMNS, ","))
+            _write_csv(path, _text_columns(table), COLUMNS, ",")
             files.append({"path": str(path), "format": "canonical", "rows": table.num_rows,
                           "covers": [start.isoformat(), end.isoformat()]})
             truth["exports"].append({"file": path.name, "from": start.isoformat(), "to": end.isoformat(),

@@ -1,4 +1,8 @@
-"""Rebuild the intermediate models and marts (``queries/intermediate``, ``queries/marts``) as tables."""
+"""Rebuild the models: ``queries/intermediate`` as views, ``queries/marts`` as tables.
+
+Intermediate models are views (computed once, by the mart that reads them); marts are
+materialised so the dashboard reads them fast.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +52,13 @@ def build(con: duckdb.DuckDBPyConnection) -> list[str]:
     write_settings_tables(con)
     built = []
     for name in model_order():
-        con.execute(f"create or replace table {name} as {queries.sql(name)}")  # name: a file stem of ours
+        kind = "view" if queries.path(name).parent.name == "intermediate" else "table"
+        other = "view" if kind == "table" else "table"
+        exists = con.execute(f"select count(*) from duckdb_{other}s() where {other}_name = $n and not internal",
+                             {"n": name}).fetchall()[0][0]
+        if exists:  # a model that changed kind between versions
+            con.execute(f"drop {other} {name}")
+        con.execute(f"create or replace {kind} {name} as {queries.sql(name)}")  # name: a file stem of ours
         built.append(name)
     for step in POST_STEPS:
         step(con)

@@ -131,9 +131,9 @@ def writer(db: Path, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBP
             stale.unlink(missing_ok=True)  # left by a crashed load; we hold the lock
         if db.exists():
             shutil.copyfile(db, building)
-        config = {"threads": os.cpu_count() or 2, "preserve_insertion_order": False}
-        if memory_limit:
-            config["memory_limit"] = memory_limit
+        config = {"threads": os.cpu_count() or 2, "preserve_insertion_order": False,
+                  # DuckDB spills to disk beyond this, keeping a load's footprint flat
+                  "memory_limit": memory_limit or os.environ.get("PIPELINES_MEMORY_LIMIT", "300MB")}
         con = duckdb.connect(str(building), config=config)
         try:
             con.execute(SCHEMA)

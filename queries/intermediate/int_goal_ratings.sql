@@ -3,12 +3,12 @@ with
 
 ratings as (
     select session_id, goal_id, goal_domain, gas_level, goal_weight
-    from int_session_rows_current
+    from session_rows
     where goal_id is not null and gas_level is not null
 ),
 
-sessions as (
-    select * from int_sessions
+session_context as (
+    select * from sessions
 )
 
 select
@@ -28,4 +28,4 @@ select
     s.approach,
     s.age_group
 from ratings as r
-inner join sessions as s using (session_id)
+inner join session_context as s on s.session_id = r.session_id

@@ -3,14 +3,18 @@ with
 
 given as (
     select session_id, measure, measure_score
-    from int_session_rows_current
+    from session_rows
     where measure is not null and measure_score is not null
 ),
 
 deduplicated as (
-    select session_id, measure, arg_max(measure_score, measure_score) as measure_score
+    select session_id, measure, max(measure_score) as measure_score
     from given
     group by session_id, measure
+),
+
+session_context as (
+    select * from sessions
 )
 
 select
@@ -24,4 +28,4 @@ select
     s.modality,
     s.age_group
 from deduplicated as d
-inner join int_sessions as s using (session_id)
+inner join session_context as s on s.session_id = d.session_id

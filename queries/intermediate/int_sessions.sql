@@ -1,37 +1,33 @@
--- one row per session: session attributes from its most recently loaded export, age group at the session date
+-- one row per session: its attributes from its most recently loaded export row, age group at the session date
 with
 
-current_rows as (
-    select * from int_session_rows_current
+latest_versions as (
+    -- per session: which exported row is the most recent (load order, then line)
+    select
+        session_id,
+        max(load_seq * 100000000 + line) as latest_key,
+        max(date_of_birth) as date_of_birth,
+        count(goal_id) as goals_rated
+    from session_rows
+    group by session_id
 ),
 
 sessions as (
     select
-        session_id,
-        arg_max(child_id, load_seq * 100000000 + line) as child_id,
-        arg_max(therapist_id, load_seq * 100000000 + line) as therapist_id,
-        arg_max(team, load_seq * 100000000 + line) as team,
-        arg_max(session_date, load_seq * 100000000 + line) as session_date,
-        arg_max(modality, load_seq * 100000000 + line) as modality,
-        arg_max(approach, load_seq * 100000000 + line) as approach,
-        arg_max(attendance, load_seq * 100000000 + line) as attendance,
-        arg_max(duration_min, load_seq * 100000000 + line) as duration_min,
-        arg_max(setting, load_seq * 100000000 + line) as setting,
-        arg_max(engagement, load_seq * 100000000 + line) as engagement,
-        max(date_of_birth) as date_of_birth,
-        arg_max(age_years, load_seq * 100000000 + line) as age_years_given,
-        count(goal_id) as goals_rated,
-        max(load_seq) as load_seq
-    from current_rows
-    group by session_id
+        r.session_id, r.child_id, r.therapist_id, r.team, r.session_date, r.modality, r.approach,
+        r.attendance, r.duration_min, r.setting, r.engagement, r.age_years,
+        v.date_of_birth, v.goals_rated
+    from session_rows as r
+    inner join latest_versions as v
+        on v.session_id = r.session_id and v.latest_key = r.load_seq * 100000000 + r.line
 ),
 
 ages as (
     select
-        *,
+        * exclude (age_years),
         coalesce(
             cast(datepart('year', age(session_date, date_of_birth)) as integer),
-            age_years_given
+            age_years
         ) as age_years
     from sessions
 ),
@@ -59,8 +55,7 @@ select
     case when a.attendance = 'attended' then a.engagement end as engagement,
     a.age_years,
     coalesce(g.label, 'unknown') as age_group,
-    a.goals_rated,
-    a.load_seq
+    a.goals_rated
 from ages as a
 left join age_groups as g
     on a.age_years between g.low and g.high

@@ -25,9 +25,9 @@ trimmed as (
         nullif(trim(goal_weight), '') as goal_weight_raw,
         nullif(trim(measure), '') as measure,
         nullif(trim(measure_score), '') as measure_score_raw,
-        md5(concat_ws('\x1f', session_id, child_id, therapist_id, team, session_date, modality,
+        hash(session_id, child_id, therapist_id, team, session_date, modality,
             approach, date_of_birth, age_years, attendance, duration_min, setting, engagement,
-            goal_id, goal_domain, gas_level, goal_weight, measure, measure_score)) as row_fingerprint
+            goal_id, goal_domain, gas_level, goal_weight, measure, measure_score) as row_fingerprint
     from raw_rows
 ),
 
@@ -60,23 +60,52 @@ typed as (
         try_cast(t.goal_weight_raw as double) as goal_weight_num,
         try_cast(t.measure_score_raw as double) as measure_score
     from trimmed as t
-    left join synonyms as m on m.field = 'modality' and m.raw = lower(regexp_replace(t.modality_raw, '\s+', ' ', 'g'))
-    left join synonyms as a on a.field = 'approach' and a.raw = lower(regexp_replace(t.approach_raw, '\s+', ' ', 'g'))
-    left join synonyms as att on att.field = 'attendance' and att.raw = lower(regexp_replace(t.attendance_raw, '\s+', ' ', 'g'))
-    left join synonyms as s on s.field = 'setting' and s.raw = lower(regexp_replace(t.setting_raw, '\s+', ' ', 'g'))
-    left join synonyms as d on d.field = 'goal_domain' and d.raw = lower(regexp_replace(t.goal_domain_raw, '\s+', ' ', 'g'))
+    left join synonyms as m on m.field = 'modality' and m.raw = lower(replace(t.modality_raw, '  ', ' '))
+    left join synonyms as a on a.field = 'approach' and a.raw = lower(replace(t.approach_raw, '  ', ' '))
+    left join synonyms as att on att.field = 'attendance' and att.raw = lower(replace(t.attendance_raw, '  ', ' '))
+    left join synonyms as s on s.field = 'setting' and s.raw = lower(replace(t.setting_raw, '  ', ' '))
+    left join synonyms as d on d.field = 'goal_domain' and d.raw = lower(replace(t.goal_domain_raw, '  ', ' '))
+),
+
+conflicting_sessions as (
+    -- sessions whose rows name more than one child (rare: a tiny table)
+    select session_id, min(child_id) as first_child, max(child_id) as last_child
+    from typed
+    where session_id is not null
+    group by session_id
+    having min(child_id) <> max(child_id)
+),
+
+repeated_keys as (
+    -- (session_id, goal_id) keys that occur on more than one line (rare: a tiny table)
+    select session_id, coalesce(goal_id, '') as goal_key, min(_line) as first_key_line
+    from typed
+    where session_id is not null
+    group by session_id, coalesce(goal_id, '')
+    having count(*) > 1
+),
+
+repeated_rows as (
+    -- among rows with a repeated key: the first line carrying the same full content
+    select
+        t._line,
+        k.first_key_line,
+        min(t._line) over (partition by t.session_id, k.goal_key, t.row_fingerprint) as first_copy_line
+    from typed as t
+    inner join repeated_keys as k
+        on k.session_id = t.session_id and k.goal_key = coalesce(t.goal_id, '')
 ),
 
 in_file as (
     select
-        *,
-        count(distinct child_id) over (partition by session_id) as children_in_session,
-        string_agg(distinct child_id, ', ') over (partition by session_id) as session_children,
-        row_number() over (partition by row_fingerprint order by _line) as copy_number,
-        min(_line) over (partition by row_fingerprint) as first_copy_line,
-        row_number() over (partition by session_id, coalesce(goal_id, '') order by _line) as key_number,
-        min(_line) over (partition by session_id, coalesce(goal_id, '')) as first_key_line
-    from typed
+        t.*,
+        cs.first_child,
+        cs.last_child,
+        coalesce(r.first_copy_line, t._line) as first_copy_line,
+        coalesce(r.first_key_line, t._line) as first_key_line
+    from typed as t
+    left join conflicting_sessions as cs on cs.session_id = t.session_id
+    left join repeated_rows as r on r._line = t._line
 ),
 
 checked as (
@@ -127,11 +156,11 @@ checked as (
                 {'column': 'measure_score', 'value': measure_score_raw, 'reason': 'measure score is not a number'} end,
             case when measure_score_raw is not null and measure is null then
                 {'column': 'measure', 'value': null, 'reason': 'measure score given without the measure name'} end,
-            case when children_in_session > 1 then {'column': 'child_id', 'value': child_id,
-                'reason': 'session ' || session_id || ' carries two different children (' || session_children || ')'} end,
-            case when copy_number > 1 then {'column': null, 'value': null,
+            case when first_child is not null then {'column': 'child_id', 'value': child_id,
+                'reason': 'session ' || session_id || ' carries two different children (' || first_child || ', ' || last_child || ')'} end,
+            case when _line > first_copy_line then {'column': null, 'value': null,
                 'reason': 'exact duplicate of line ' || first_copy_line} end,
-            case when copy_number = 1 and key_number > 1 then {'column': 'goal_id', 'value': goal_id,
+            case when _line = first_copy_line and _line > first_key_line then {'column': 'goal_id', 'value': goal_id,
                 'reason': 'same session_id and goal_id as line ' || first_key_line || ' with different values (line ' || first_key_line || ' kept)'} end
         ] if e is not null] as errors
     from in_file

@@ -1,0 +1,293 @@
+"""Paired comparison across children for many breakdown groups at once (vectorised).
+
+``pipelines.stats.paired.paired_by_group`` loops over groups and calls ``paired_summary``
+(about 10 ms a group, much more when a group's differences have ties), which is fine for
+four modalities but not for a breakdown by therapist in a practice of 10,000 children
+(800+ therapists). ``paired_summary_grouped`` returns the same columns and the same
+numbers, computed per group *size* instead of per group:
+
+* Mean difference with a bootstrap percentile CI (Efron, B., & Tibshirani, R. J. (1993).
+  *An Introduction to the Bootstrap*, ch. 13). ``paired_summary`` seeds a fresh
+  ``numpy.random.default_rng(seed)`` for every group and draws the resample indices in
+  blocks that depend only on the group size n, so every group of size n uses the same
+  index matrix; we draw it once per n and average all those groups' differences through
+  it. Identical intervals to ``paired_by_group``.
+* Wilcoxon signed-rank test (Wilcoxon 1945) following ``scipy.stats.wilcoxon``'s default
+  rule (zero differences dropped, "wilcox"; no continuity correction): for a group of
+  n <= 50 differences without ties or zeros the exact null distribution of R+ (number of
+  subsets of 1..n with each sum, by dynamic programming); with ties or zeros and
+  n <= 13 the exact sign-flip permutation distribution (all 2^n flips, which is what
+  scipy's ``PermutationMethod`` enumerates); otherwise the normal approximation with
+  the tie-corrected variance. The statistic is min(R+, R-).
+* d_z = mean(d) / sd(d) (ddof 1) (Cohen 1988; Lakens 2013) and its CI by inverting the
+  noncentral t with n - 1 df (Steiger & Fouladi 1997), solved by vectorised bisection.
+
+Below ``min_n`` children nothing is estimated (NaN, with ``reason``), as in
+``paired_summary``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pipelines.stats.paired import DEFAULT_SEED, PairedSummary
+
+__all__ = ["paired_summary_grouped", "wilcoxon_grouped", "d_z_ci_grouped"]
+
+_BLOCK_ELEMENTS = 2_000_000  # as pipelines.stats.paired: resample indices per block
+_WORK_ELEMENTS = 8_000_000   # groups x resamples x n handled per numpy step
+_EXACT_MAX_N = 50            # scipy.stats.wilcoxon: exact (no ties/zeros) up to here
+_PERMUTATION_MAX_N = 13      # scipy.stats.wilcoxon: full sign-flip enumeration up to here
+
+
+# ----------------------------------------------------------------------------- Wilcoxon
+
+
+@functools.cache
+def _signed_rank_pmf(n: int) -> np.ndarray:
+    """Null distribution of R+ for ranks 1..n (no ties): P(R+ = k), k = 0..n(n+1)/2."""
+    counts = np.zeros(n * (n + 1) // 2 + 1)
+    counts[0] = 1.0
+    top = 0
+    for r in range(1, n + 1):
+        counts[r : top + r + 1] += counts[: top + 1].copy()
+        top += r
+    return counts / 2.0**n
+
+
+@functools.cache
+def _flip_matrix(n: int) -> np.ndarray:
+    """All 2^n sign patterns (1 = positive) as an (n, 2^n) 0/1 matrix."""
+    codes = np.arange(2**n, dtype=np.int64)
+    return ((codes[None, :] >> np.arange(n)[:, None]) & 1).astype(float)
+
+
+def wilcoxon_grouped(d: np.ndarray, gid: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Wilcoxon signed-rank statistic min(R+, R-) and two-sided p per group (scipy's rule).
+
+    ``d`` differences (no NaN), ``gid`` group index 0..n_groups-1 of each. NaN where a
+    group has no non-zero difference.
+    """
+    d = np.asarray(d, dtype=float)
+    gid = np.asarray(gid, dtype=np.int64)
+    size = np.bincount(gid, minlength=n_groups)
+    nz = d != 0
+    n_zero = np.bincount(gid[~nz], minlength=n_groups)
+    count = size - n_zero
+    # mid-ranks of |d| among the non-zero differences of each group
+    dd, gg = d[nz], gid[nz]
+    absd = np.abs(dd)
+    rank = pd.Series(absd).groupby(gg).rank(method="average").to_numpy()
+    r_plus = np.bincount(gg[dd > 0], weights=rank[dd > 0], minlength=n_groups)
+    r_minus = np.bincount(gg[dd < 0], weights=rank[dd < 0], minlength=n_groups)
+    # ties among |d|: sum over tie runs of t^3 - t
+    order = np.lexsort((absd, gg))
+    ga, va = gg[order], absd[order]
+    start = np.r_[True, (ga[1:] != ga[:-1]) | (va[1:] != va[:-1])] if ga.size else np.zeros(0, bool)
+    run = np.cumsum(start) - 1
+    t = np.bincount(run, minlength=int(start.sum())).astype(float)
+    tie_sum = np.bincount(ga[start], weights=t**3 - t, minlength=n_groups)
+    has_ties = tie_sum > 0
+
+    cnt = count.astype(float)
+    mean = cnt * (cnt + 1) / 4
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt((cnt * (cnt + 1) * (2 * cnt + 1) - tie_sum / 2) / 24)
+        z = (r_plus - mean) / se
+    p = 2.0 * stats.norm.sf(np.abs(z))
+
+    exact = (size <= _EXACT_MAX_N) & ~has_ties & (n_zero == 0) & (count > 0)
+    for n in np.unique(count[exact]):
+        sel = exact & (count == n)
+        pmf = _signed_rank_pmf(int(n))
+        cdf = np.cumsum(pmf)
+        sf = np.cumsum(pmf[::-1])[::-1]
+        k = r_plus[sel]
+        p[sel] = np.clip(2 * np.minimum(sf[np.floor(k).astype(int)], cdf[np.ceil(k).astype(int)]), 0, 1)
+
+    perm = (size <= _PERMUTATION_MAX_N) & (has_ties | (n_zero > 0)) & (count > 0)
+    if perm.any():
+        ranks_full = np.zeros(d.size)
+        ranks_full[nz] = rank
+        order_g = np.argsort(gid, kind="stable")
+        pos = np.empty(d.size, np.int64)
+        starts = np.cumsum(size) - size
+        pos[order_g] = np.arange(d.size) - np.repeat(starts, size)
+        for n in np.unique(size[perm]):
+            groups = np.flatnonzero(perm & (size == n))
+            rows = np.isin(gid, groups)
+            mat = np.zeros((groups.size, int(n)))
+            local = np.searchsorted(groups, gid[rows])
+            mat[local, pos[rows]] = ranks_full[rows]  # zeros carry rank 0: flipping them changes nothing
+            null = mat @ _flip_matrix(int(n))          # R+ under every sign flip
+            obs = r_plus[groups][:, None]
+            gamma = np.abs(obs) * np.finfo(float).eps * 100  # scipy.stats.permutation_test's tolerance
+            less = (null <= obs + gamma).mean(axis=1)
+            greater = (null >= obs - gamma).mean(axis=1)
+            p[groups] = np.clip(2 * np.minimum(less, greater), 0, 1)
+
+    stat = np.minimum(r_plus, r_minus)
+    none = count == 0
+    stat = np.where(none, np.nan, stat)
+    p = np.where(none, np.nan, p)
+    return stat, p
+
+
+# ----------------------------------------------------------------------------- d_z CI
+
+
+def d_z_ci_grouped(dz: np.ndarray, n: np.ndarray, confidence: float, iters: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """CI of d_z per group by inverting the noncentral t (df = n - 1, ncp = delta sqrt(n)).
+
+    Vectorised bisection on ``scipy.stats.nct.cdf`` (decreasing in the noncentrality);
+    agrees with ``pipelines.stats.paired`` (Brent's method) to about 1e-12.
+    """
+    dz = np.asarray(dz, dtype=float)
+    n = np.asarray(n, dtype=float)
+    ok = np.isfinite(dz) & (n >= 2)
+    lo_out = np.full(dz.shape, np.nan)
+    hi_out = np.full(dz.shape, np.nan)
+    if not ok.any():
+        return lo_out, hi_out
+    t_obs = dz[ok] * np.sqrt(n[ok])
+    df = n[ok] - 1
+    alpha = 1.0 - confidence
+
+    def solve(target: float) -> np.ndarray:
+        def f(ncp: np.ndarray) -> np.ndarray:
+            c = stats.nct.cdf(t_obs, df, ncp)
+            # scipy's nct.cdf returns NaN far in the tails (e.g. t = 4.5, df = 19, ncp = -5.5,
+            # where the cdf is 1 to 10 digits); use the limit there
+            c = np.where(np.isnan(c), (ncp < t_obs).astype(float), c)
+            return c - target
+        lo, hi = t_obs - 10.0, t_obs + 10.0
+        for _ in range(100):
+            bad = f(lo) < 0
+            if not bad.any():
+                break
+            lo = np.where(bad, lo - 10.0, lo)
+        for _ in range(100):
+            bad = f(hi) > 0
+            if not bad.any():
+                break
+            hi = np.where(bad, hi + 10.0, hi)
+        for _ in range(iters):
+            mid = 0.5 * (lo + hi)
+            pos = f(mid) > 0
+            lo, hi = np.where(pos, mid, lo), np.where(pos, hi, mid)
+        return 0.5 * (lo + hi)
+
+    lo_out[ok] = solve(1 - alpha / 2) / np.sqrt(n[ok])
+    hi_out[ok] = solve(alpha / 2) / np.sqrt(n[ok])
+    return lo_out, hi_out
+
+
+# ----------------------------------------------------------------------------- bootstrap
+
+
+def _bootstrap_ci_same_size(mat: np.ndarray, resamples: int, seed: int | None, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile CI of the mean for each row of ``mat`` (groups of equal size n), drawing
+    the resample indices exactly as ``pipelines.stats.paired`` does for one group of size n."""
+    g, n = mat.shape
+    rng = np.random.default_rng(seed)
+    block = max(1, _BLOCK_ELEMENTS // n)
+    means = np.empty((g, resamples))
+    for start in range(0, resamples, block):
+        k = min(block, resamples - start)
+        idx = rng.integers(0, n, size=(k, n))
+        step = max(1, _WORK_ELEMENTS // max(1, k * n))
+        for a in range(0, g, step):
+            means[a : a + step, start : start + k] = mat[a : a + step][:, idx].mean(axis=2)
+    alpha = 1.0 - confidence
+    q = np.quantile(means, [alpha / 2, 1 - alpha / 2], axis=1)
+    return q[0], q[1]
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+def paired_summary_grouped(
+    df: pd.DataFrame,
+    by: str | Sequence[str],
+    diff_col: str,
+    min_n: int = 5,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int | None = DEFAULT_SEED,
+    unit: str = "children",
+) -> pd.DataFrame:
+    """``pipelines.stats.paired_by_group`` without the loop over groups (same columns, same numbers).
+
+    One row per group (sorted by the keys) with ``by...``, n, mean_diff, ci_lo, ci_hi,
+    wilcoxon_stat, wilcoxon_p, d_z, d_z_lo, d_z_hi, confidence, resamples, reason.
+    Rows with a NaN difference are dropped first (a group with none left has n = 0).
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1); got {confidence}")
+    if resamples < 1:
+        raise ValueError("resamples must be >= 1")
+    keys = [by] if isinstance(by, str) else list(by)
+    cols = keys + list(PairedSummary.__dataclass_fields__)
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    grouped = df.groupby(keys, sort=True, dropna=False)
+    out = grouped.size().index.to_frame(index=False)
+    n_groups = len(out)
+    gid_all = grouped.ngroup().to_numpy()
+    d_all = pd.to_numeric(df[diff_col], errors="raise").astype(float).to_numpy()
+    keep = ~np.isnan(d_all)
+    gid, d = gid_all[keep], d_all[keep]
+    n = np.bincount(gid, minlength=n_groups)
+    total = np.bincount(gid, weights=d, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / n
+        ss = np.bincount(gid, weights=(d - mean[gid]) ** 2, minlength=n_groups)
+        sd = np.sqrt(ss / (n - 1))
+        dz = np.where((n >= 2) & (sd > 0), mean / sd, np.nan)
+
+    estimate = (n >= min_n) & (n >= 2)
+    reason = np.where(n < min_n, f"fewer than {min_n} {unit}",
+                      np.where(n < 2, f"fewer than 2 {unit}", None)).astype(object)
+    reason[estimate] = None
+
+    ci_lo = np.full(n_groups, np.nan)
+    ci_hi = np.full(n_groups, np.nan)
+    order = np.argsort(gid, kind="stable")
+    gs, ds = gid[order], d[order]
+    starts = np.cumsum(n) - n
+    for size in np.unique(n[estimate]):
+        groups = np.flatnonzero(estimate & (n == size))
+        idx = starts[groups][:, None] + np.arange(size)[None, :]
+        mat = ds[idx]
+        lo, hi = _bootstrap_ci_same_size(mat, resamples, seed, confidence)
+        ci_lo[groups], ci_hi[groups] = lo, hi
+
+    sel = estimate[gid]
+    w_stat = np.full(n_groups, np.nan)
+    w_p = np.full(n_groups, np.nan)
+    if sel.any():
+        est_groups = np.flatnonzero(estimate)
+        remap = np.full(n_groups, -1)
+        remap[est_groups] = np.arange(est_groups.size)
+        s, p = wilcoxon_grouped(d[sel], remap[gid[sel]], est_groups.size)
+        w_stat[est_groups], w_p[est_groups] = s, p
+    dz_lo, dz_hi = d_z_ci_grouped(np.where(estimate, dz, np.nan), n, confidence)
+
+    out["n"] = n.astype(np.int64)
+    out["mean_diff"] = np.where(estimate, mean, np.nan)
+    out["ci_lo"] = ci_lo
+    out["ci_hi"] = ci_hi
+    out["wilcoxon_stat"] = w_stat
+    out["wilcoxon_p"] = w_p
+    out["d_z"] = np.where(estimate, dz, np.nan)
+    out["d_z_lo"] = dz_lo
+    out["d_z_hi"] = dz_hi
+    out["confidence"] = confidence
+    out["resamples"] = resamples
+    out["reason"] = pd.Series(list(reason), index=out.index, dtype=object)  # None, not NaN, when estimated
+    return out[cols]

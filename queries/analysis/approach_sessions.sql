@@ -1,0 +1,43 @@
+-- one row per rated child-led or directed session matching the filters (approach filter ignored), with its order within the child and the child's latest modality, age group, therapist and team among them
+with
+
+filtered as (
+    select child_id, session_id, session_date, approach, engagement, modality, age_group, therapist_id, team,
+        date_diff('day', date '2000-01-01', session_date) * 4294967296 + cast(hash(session_id) % 4294967296 as bigint) as order_key
+    from sessions
+    where engagement is not null
+        and approach in ('child-led', 'directed')
+        and ($date_from is null or session_date >= $date_from)
+        and ($date_to is null or session_date <= $date_to)
+        and ($modalities is null or list_contains($modalities, modality))
+        and ($age_groups is null or list_contains($age_groups, age_group))
+        and ($teams is null or list_contains($teams, team))
+        and ($therapists is null or list_contains($therapists, therapist_id))
+        and ($child_id is null or child_id = $child_id)
+),
+
+children as (
+    select
+        child_id,
+        arg_max(modality, order_key) as child_modality,
+        arg_max(age_group, order_key) as child_age_group,
+        arg_max(therapist_id, order_key) as child_therapist_id,
+        arg_max(team, order_key) as child_team
+    from filtered
+    group by child_id
+)
+
+select
+    f.child_id,
+    f.session_id,
+    f.session_date,
+    f.approach,
+    cast(f.engagement as double) as engagement,
+    row_number() over (partition by f.child_id order by f.session_date, f.session_id) as session_order,
+    c.child_modality as modality,
+    c.child_age_group as age_group,
+    c.child_therapist_id as therapist_id,
+    c.child_team as team
+from filtered as f
+inner join children as c using (child_id)
+order by f.child_id, session_order

@@ -1,0 +1,53 @@
+-- one row per child with a session matching the filters: latest modality, therapist, team and age group there, session counts, attendance, engagement
+with
+
+filtered as (
+    select *, date_diff('day', date '2000-01-01', session_date) * 4294967296 + cast(hash(session_id) % 4294967296 as bigint) as order_key
+    from sessions
+    where ($date_from is null or session_date >= $date_from)
+        and ($date_to is null or session_date <= $date_to)
+        and ($modalities is null or list_contains($modalities, modality))
+        and ($age_groups is null or list_contains($age_groups, age_group))
+        and ($teams is null or list_contains($teams, team))
+        and ($therapists is null or list_contains($therapists, therapist_id))
+        and ($approaches is null or list_contains($approaches, approach))
+),
+
+children as (
+    select
+        child_id,
+        arg_max(modality, order_key) as modality,
+        arg_max(therapist_id, order_key) as therapist_id,
+        arg_max(team, order_key) as team,
+        arg_max(age_group, order_key) as age_group,
+        count(*) as sessions,
+        count(*) filter (where attended) as attended,
+        count(*) filter (where cancelled) as cancelled,
+        count(*) filter (where no_show) as no_show,
+        count(engagement) as n_rated,
+        avg(engagement) as mean_engagement,
+        min(session_date) as first_session,
+        max(session_date) as last_session,
+        max(session_date) filter (where attended) as last_attended
+    from filtered
+    group by child_id
+)
+
+select
+    child_id,
+    modality,
+    therapist_id,
+    team,
+    age_group,
+    sessions,
+    attended,
+    cancelled,
+    no_show,
+    attended / sessions as attendance_rate,
+    n_rated,
+    mean_engagement,
+    first_session,
+    last_session,
+    last_attended
+from children
+order by child_id

@@ -1,0 +1,201 @@
+-- one row per period x group x group2 ($period = 'week' | 'month' | null for the whole range; $by, $by2 = a column or null): sessions, attendance, engagement with its child-clustered standard error, goals at the expected level
+with
+
+filtered_sessions as (
+    select
+        child_id,
+        attended,
+        cancelled,
+        no_show,
+        engagement,
+        case when $period is not null then cast(date_trunc($period, session_date) as date) end as period_start,
+        case $by
+            when 'modality' then modality
+            when 'age_group' then age_group
+            when 'team' then team
+            when 'therapist_id' then therapist_id
+            when 'approach' then approach
+            else 'all'
+        end as grp,
+        case $by2
+            when 'modality' then modality
+            when 'age_group' then age_group
+            when 'team' then team
+            when 'therapist_id' then therapist_id
+            when 'approach' then approach
+            else 'all'
+        end as grp2
+    from sessions
+    where ($date_from is null or session_date >= $date_from)
+        and ($date_to is null or session_date <= $date_to)
+        and ($modalities is null or list_contains($modalities, modality))
+        and ($age_groups is null or list_contains($age_groups, age_group))
+        and ($teams is null or list_contains($teams, team))
+        and ($therapists is null or list_contains($therapists, therapist_id))
+        and ($approaches is null or list_contains($approaches, approach))
+),
+
+filtered_ratings as (
+    select
+        goal_uid,
+        date_diff('day', date '2000-01-01', session_date) * 4294967296 + cast(hash(session_id) % 4294967296 as bigint) as order_key,
+        gas_level,
+        case when $period is not null then cast(date_trunc($period, session_date) as date) end as period_start,
+        case $by
+            when 'modality' then modality
+            when 'age_group' then age_group
+            when 'team' then team
+            when 'therapist_id' then therapist_id
+            when 'approach' then approach
+            else 'all'
+        end as grp,
+        case $by2
+            when 'modality' then modality
+            when 'age_group' then age_group
+            when 'team' then team
+            when 'therapist_id' then therapist_id
+            when 'approach' then approach
+            else 'all'
+        end as grp2
+    from goal_ratings
+    where ($date_from is null or session_date >= $date_from)
+        and ($date_to is null or session_date <= $date_to)
+        and ($modalities is null or list_contains($modalities, modality))
+        and ($age_groups is null or list_contains($age_groups, age_group))
+        and ($teams is null or list_contains($teams, team))
+        and ($therapists is null or list_contains($therapists, therapist_id))
+        and ($approaches is null or list_contains($approaches, approach))
+),
+
+child_cells as (
+    select
+        period_start,
+        grp,
+        grp2,
+        child_id,
+        count(*) as scheduled,
+        count(*) filter (where attended) as attended,
+        count(*) filter (where cancelled) as cancelled,
+        count(*) filter (where no_show) as no_show,
+        count(engagement) as rated,
+        count(*) filter (where engagement >= 4) as rated_high,
+        coalesce(sum(engagement), 0) as engagement_total
+    from filtered_sessions
+    group by period_start, grp, grp2, child_id
+),
+
+session_cells as (
+    select
+        period_start,
+        grp,
+        grp2,
+        count(*) as n_children,
+        count(*) filter (where attended > 0) as active_children,
+        count(*) filter (where rated > 0) as n_children_rated,
+        sum(scheduled) as sessions,
+        sum(attended) as attended,
+        sum(cancelled) as cancelled,
+        sum(no_show) as no_show,
+        sum(rated) as n_rated,
+        sum(rated_high) as n_rated_high,
+        sum(engagement_total) as engagement_total,
+        -- for the child-clustered variance of the mean: sum over children of (S_c - n_c * mean)^2
+        sum(engagement_total * engagement_total) as sum_s2,
+        sum(engagement_total * rated) as sum_sn,
+        sum(rated * rated) as sum_n2
+    from child_cells
+    group by period_start, grp, grp2
+),
+
+goal_latest as (
+    select
+        period_start,
+        grp,
+        grp2,
+        goal_uid,
+        arg_max(gas_level, order_key) as latest_level
+    from filtered_ratings
+    group by period_start, grp, grp2, goal_uid
+),
+
+goal_cells as (
+    select
+        period_start,
+        grp,
+        grp2,
+        count(*) as n_goals,
+        count(*) filter (where latest_level >= $expected_level) as goals_at_expected
+    from goal_latest
+    group by period_start, grp, grp2
+),
+
+cells as (
+    select * from session_cells
+    union all by name
+    select * from goal_cells
+),
+
+combined as (
+    select
+        period_start,
+        grp,
+        grp2,
+        coalesce(sum(n_children), 0) as n_children,
+        coalesce(sum(active_children), 0) as active_children,
+        coalesce(sum(n_children_rated), 0) as n_children_rated,
+        coalesce(sum(sessions), 0) as sessions,
+        coalesce(sum(attended), 0) as attended,
+        coalesce(sum(cancelled), 0) as cancelled,
+        coalesce(sum(no_show), 0) as no_show,
+        coalesce(sum(n_rated), 0) as n_rated,
+        coalesce(sum(n_rated_high), 0) as n_rated_high,
+        sum(engagement_total) as engagement_total,
+        sum(sum_s2) as sum_s2,
+        sum(sum_sn) as sum_sn,
+        sum(sum_n2) as sum_n2,
+        coalesce(sum(n_goals), 0) as n_goals,
+        coalesce(sum(goals_at_expected), 0) as goals_at_expected
+    from cells
+    group by period_start, grp, grp2
+),
+
+rates as (
+    select
+        *,
+        attended / nullif(sessions, 0) as attendance_rate,
+        cancelled / nullif(sessions, 0) as cancellation_rate,
+        no_show / nullif(sessions, 0) as no_show_rate,
+        engagement_total / nullif(n_rated, 0) as mean_engagement,
+        n_rated_high / nullif(n_rated, 0) as share_high_engagement,
+        goals_at_expected / nullif(n_goals, 0) as share_goals_at_expected
+    from combined
+)
+
+select
+    period_start,
+    grp,
+    grp2,
+    n_children,
+    active_children,
+    sessions,
+    attended,
+    cancelled,
+    no_show,
+    attendance_rate,
+    cancellation_rate,
+    no_show_rate,
+    n_rated,
+    n_children_rated,
+    mean_engagement,
+    -- CR1 cluster-robust (by child) standard error of the mean engagement
+    case when n_children_rated > 1 then
+        sqrt(greatest(n_children_rated / (n_children_rated - 1)
+            * (sum_s2 - 2 * mean_engagement * sum_sn + mean_engagement * mean_engagement * sum_n2), 0)) / n_rated
+    end as engagement_se,
+    n_rated_high,
+    share_high_engagement,
+    n_goals,
+    goals_at_expected,
+    share_goals_at_expected
+from rates
+order by period_start, grp, grp2
