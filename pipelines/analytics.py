@@ -328,6 +328,22 @@ def _plural(n: pd.Series, word: str, plural: str | None = None) -> pd.Series:
     return n.astype(str) + " " + np.where(n == 1, word, plural or word + "s")
 
 
+def _join_per_group(keys: pd.Series, texts: pd.Series, sep: str) -> pd.Series:
+    """``texts`` joined with ``sep`` per key, in their order; indexed by key (sorted).
+
+    Vectorised over keys: one string operation per position within a key (a handful),
+    not a Python call per key.
+    """
+    pos = keys.groupby(keys, sort=False).cumcount().to_numpy()
+    wide = pd.DataFrame({"k": keys.to_numpy(), "p": pos, "t": texts.astype(str).to_numpy()}).pivot(
+        index="k", columns="p", values="t")
+    out = wide[0].astype(object)
+    for c in wide.columns[1:]:
+        nxt = wide[c]
+        out = out.where(nxt.isna(), out + sep + nxt.astype(object))
+    return out
+
+
 def _t_ci(mean: pd.Series, se: pd.Series, n_clusters: pd.Series, confidence: float) -> tuple[pd.Series, pd.Series]:
     """mean -+ t(G - 1) * se (CR1 cluster-robust interval with G clusters = children)."""
     g = n_clusters.astype(float)
@@ -506,9 +522,9 @@ def child_list(con, f: Filters = Filters()) -> pd.DataFrame:
         df["max_severity"] = 0
         df["flags"] = ""
         return df
-    agg = fl.groupby("child_id", sort=False).agg(
-        n_flags=("flag", "size"), max_severity=("severity", "max"),
-        flags=("flag", lambda s: ", ".join(dict.fromkeys(s))))  # fl is sorted most urgent first
+    agg = fl.groupby("child_id", sort=True).agg(n_flags=("flag", "size"), max_severity=("severity", "max"))
+    codes = fl.drop_duplicates(["child_id", "flag"])          # fl is sorted most urgent first
+    agg["flags"] = _join_per_group(codes["child_id"], codes["flag"], ", ")
     df = df.merge(agg, left_on="child_id", right_index=True, how="left")
     df["n_flags"] = df["n_flags"].fillna(0).astype("int64")
     df["max_severity"] = df["max_severity"].fillna(0).astype("int64")
@@ -952,8 +968,9 @@ def _compute_flags(con, as_of_date: dt.date | None, goals: pd.DataFrame | None =
     if len(goals):
         g = goals[goals["child_id"].isin(on_caseload)]
         span = (g["last_date"] - g["first_date"]).dt.days
-        stalled = g[(span >= stall_days) & (g["last_level"] < exp_level)
-                    & ((g["last_level"] <= g["reference_level"]) | (g["last_level"] <= g["first_level"]))].copy()
+        not_better = ((g["last_level"] <= g["reference_level"]) | (g["last_level"] <= g["first_level"]))
+        keep = ((span >= stall_days) & (g["last_level"] < exp_level) & not_better).fillna(False).astype(bool)
+        stalled = g[keep].copy()
         if len(stalled):
             stalled = stalled.sort_values(["child_id", "weeks_rated"], ascending=[True, False])
             stalled["detail"] = (stalled["goal_id"].astype(str) + ": level " + _fmt(stalled["last_level"], "+.0f")
@@ -964,7 +981,9 @@ def _compute_flags(con, as_of_date: dt.date | None, goals: pd.DataFrame | None =
                                  + " at its first rating on " + _fmt_date(stalled["first_date"]))
             per = stalled.groupby("child_id", sort=True).agg(
                 n_goals=("goal_uid", "size"), max_weeks=("weeks_rated", "max"),
-                since=("reference_rated_on", "min"), detail=("detail", "; ".join)).reset_index()
+                since=("reference_rated_on", "min"))
+            per["detail"] = _join_per_group(stalled["child_id"], stalled["detail"], "; ")
+            per = per.reset_index()
             reason = ("No GAS improvement for " + str(fc["gas_stall_weeks"]) + "+ weeks on "
                       + _plural(per["n_goals"], "goal") + ", still below the expected level: "
                       + per["detail"] + ".")

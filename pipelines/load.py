@@ -95,12 +95,13 @@ def decide_date_format(con: duckdb.DuckDBPyConnection, profile: Profile, name: s
         select count(*),
                count(*) filter (where cast(p.day_or_month as int) > 12),
                count(*) filter (where cast(p.month_or_day as int) > 12),
-               mode(p.sep), max(length(p.year))
+               mode(p.sep), max(length(p.year)),
+               (select count(session_date) + count(date_of_birth) from raw_rows)
         from d
         """, {"pattern": _DATE_PARTS}).fetchall()[0]
-    n, first_big, second_big, sep, year_len = stats
-    if n == 0:
-        return ISO
+    n, first_big, second_big, sep, year_len, all_dates = stats
+    if n == 0 or n * 2 < all_dates:
+        return ISO  # an ISO file; its few slash dates are rejected as not dates
     year = "%Y" if year_len == 4 else "%y"
     if first_big and second_big:
         raise UnusableFile(

@@ -58,7 +58,9 @@ def bind(name: str, params: dict | None) -> dict:
 
 def run(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> pd.DataFrame:
     """Run query ``name`` with bound parameters on its own cursor; a DataFrame comes back."""
-    cur = con.cursor()
+    from pipelines.warehouse import cursor
+
+    cur = cursor(con)
     try:
         return cur.execute(sql(name), bind(name, params)).df()
     finally:

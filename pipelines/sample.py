@@ -418,13 +418,15 @@ def _build(children: int, months: int, seed: int, end: dt.date) -> tuple[pa.Tabl
     gs = np.where(cstart[gc] < ws, np.maximum(cstart[gc], ws - rng.uniform(0, 0.6, G) * g_dur), cstart[gc])
     progress = np.where(disc[gc], rng.uniform(1.05, 1.3, G), rng.uniform(0.75, 0.95, G))
     gs_last = np.maximum(cstart[gc], ce[gc] - g_dur * progress)
-    # rating-gap children: every goal set at intake (so rated before the ratings stop), the
-    # last one still open when they stop
+    # rating-gap children: the last goal is set 6+ weeks before the ratings stop (so it is
+    # rated a few times) and still open when they stop
     gap_cut = end_d - rng.integers(65, 96, N)
-    gap_goal = grp[gc] == GAP
-    gs = np.where(is_last & ~gap_goal, gs_last, gs).astype(float)
-    gl = gap_goal & is_last
-    step_days[gl] = np.maximum(step_days[gl], (gap_cut[gc][gl] - gs[gl]) / (steps[gl] * rng.uniform(0.6, 0.9, gl.sum())))
+    gl = (grp[gc] == GAP) & is_last
+    L0[gl] = -2
+    steps = F - L0
+    g_dur = steps * step_days
+    gs_last[gl] = np.maximum(cstart[gc][gl], gap_cut[gc][gl] - np.maximum(g_dur[gl] * rng.uniform(0.6, 0.85, gl.sum()), 42))
+    gs = np.where(is_last, gs_last, gs).astype(float)
     # discharged children achieve all their goals before leaving
     fix = disc[gc] & ~is_last & (gs + g_dur > ce[gc] - 7)
     step_days[fix] = np.maximum(14, (ce[gc][fix] - 7 - gs[fix]) / steps[fix] * rng.uniform(0.8, 0.95, fix.sum()))
@@ -434,11 +436,11 @@ def _build(children: int, months: int, seed: int, end: dt.date) -> tuple[pa.Tabl
     stall_from = end_d - rng.integers(16 * 7, 22 * 7 + 1, N)
     stall_last = (grp[gc] == STALL) & is_last
     stall_first = (grp[gc] == STALL) & (gj == 0) & ~is_last & (rng.random(G) < 0.5)
-    gs[stall_last] = np.maximum(cstart[gc][stall_last],
-                                stall_from[gc][stall_last] - rng.uniform(0.3, 0.8, stall_last.sum()) * g_dur[stall_last])
-    gs[stall_first] = np.maximum(cstart[gc][stall_first],
-                                 stall_from[gc][stall_first] - rng.uniform(0.2, 0.7, stall_first.sum()) * g_dur[stall_first])
     stalled_goal = stall_last | stall_first
+    # a stall is a concern: frozen below the expected level (at -2 or -1)
+    L0[stalled_goal] = -2
+    gs[stalled_goal] = np.maximum(cstart[gc][stalled_goal],
+                                  stall_from[gc][stalled_goal] - rng.uniform(0.3, 1.9, stalled_goal.sum()) * step_days[stalled_goal])
     g_domain = np.zeros(G, np.int64)
     for m, (names, p) in MODALITY_DOMAINS.items():
         sel = np.flatnonzero(mod[gc] == m)
@@ -449,7 +451,7 @@ def _build(children: int, months: int, seed: int, end: dt.date) -> tuple[pa.Tabl
     k_weekly = rng.choice([2, 3, 4], size=N, p=[0.35, 0.4, 0.25])
     k_fort = rng.choice([2, 3], size=N, p=[0.6, 0.4])
     k = np.where(weekly, k_weekly, k_fort)
-    k[grp == STALL] = 2
+    k[np.isin(grp, (STALL, GAP))] = 2
     # attended index within child: cumulative count of attended rows minus those before the child
     cs = np.cumsum(att)
     a_idx = cs - (cs[_starts(ci)] - att[_starts(ci)]) - 1

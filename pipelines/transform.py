@@ -13,8 +13,17 @@ import duckdb
 from pipelines import queries, settings
 
 MODEL_LAYERS = ("intermediate", "marts")
-# Python steps that run after the SQL models (statistics that SQL cannot do well).
-POST_STEPS: list[Callable[[duckdb.DuckDBPyConnection], None]] = []
+
+
+def _analytics_tables(con: duckdb.DuckDBPyConnection) -> None:
+    from pipelines import analytics
+
+    analytics.build_tables(con)
+
+
+# Python steps that run after the SQL models (statistics that SQL cannot do well):
+# flags, per-child trends and effect sizes, GAS reviews, reliable change.
+POST_STEPS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_analytics_tables]
 
 
 def model_order() -> list[str]:

@@ -108,6 +108,18 @@ def connect_reader(db: Path, threads: int | None = None) -> duckdb.DuckDBPyConne
     return con
 
 
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor (for use by one thread) that reads the warehouse.
+
+    A cursor of a reader starts in the in-memory default database; it is pointed at the
+    attached warehouse (``wh``) here. Writers' cursors are returned as they are.
+    """
+    cur = con.cursor()
+    if cur.execute("select count(*) from duckdb_databases() where database_name = 'wh'").fetchall()[0][0]:
+        cur.execute("use wh")
+    return cur
+
+
 def version(db: Path) -> tuple[int, int]:
     """Identity of the live file (inode, mtime ns): changes when a load swaps it."""
     st = Path(db).stat()

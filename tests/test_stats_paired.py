@@ -123,3 +123,11 @@ def test_by_group_multiple_keys_and_unit():
     df = pd.DataFrame({"age": ["3-5"] * 6, "therapist": ["T1"] * 3 + ["T2"] * 3, "d": [1.0, 2, 3, 4, 5, 6]})
     res = paired_by_group(df, ["age", "therapist"], "d", min_n=4, unit="therapists' children")
     assert res["reason"].tolist() == ["fewer than 4 therapists' children"] * 2
+
+
+def test_d_z_interval_survives_scipy_nct_tail_nan():
+    # scipy's nct.cdf returns NaN far in the tail (t=4.49, df=19, ncp=-5.5); the interval must still exist
+    from pipelines.stats.paired import _d_z_ci
+
+    lo, hi = _d_z_ci(1.004, 20, 0.95)
+    assert 0.4 < lo < 1.004 < hi < 1.7

@@ -89,8 +89,14 @@ def _d_z_ci(dz: float, n: int, confidence: float) -> tuple[float, float]:
         return _NAN, _NAN
     t_obs, df, alpha = dz * np.sqrt(n), n - 1, 1.0 - confidence
 
+    def cdf(ncp: float) -> float:
+        p = stats.nct.cdf(t_obs, df, ncp)
+        if np.isnan(p):  # scipy's nct loses precision far in the tail: use the limit there
+            p = 1.0 if ncp < t_obs else 0.0
+        return p
+
     def solve(target: float) -> float:
-        f = lambda ncp: stats.nct.cdf(t_obs, df, ncp) - target  # noqa: E731 (decreasing in ncp)
+        f = lambda ncp: cdf(ncp) - target  # noqa: E731 (decreasing in ncp)
         lo, hi = t_obs - 10.0, t_obs + 10.0
         while f(lo) < 0:
             lo -= 10.0

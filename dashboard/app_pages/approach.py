@@ -1,0 +1,143 @@
+"""Child-led vs directed: within-child comparison by modality, age group and therapist."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, theme, ui
+from pipelines import settings
+
+st.title("Child-led vs directed", anchor=False)
+f = ui.require_data()
+ui.caption_filters()
+
+cfg = settings.load().get("comparison", {})
+min_sessions = cfg.get("min_sessions_per_approach", 3)
+min_children = cfg.get("min_children", 5)
+conf = cfg.get("confidence", 0.95)
+
+MEASURES = {
+    "engagement": ("approach_effects", "Engagement", "Difference in mean engagement, child-led − directed (points, 1–5 scale)"),
+    "gas": ("approach_gas", "GAS level", "Difference in mean GAS level, child-led − directed (levels)"),
+}
+measure = st.segmented_control("Outcome", list(MEASURES), default="engagement", key="ap_measure",
+                               format_func=lambda m: MEASURES[m][1]) or "engagement"
+fn, m_label, x_title = MEASURES[measure]
+
+BY = [(None, "All children"), ("modality", "Modality"), ("age_group", "Age group"), ("therapist_id", "Therapist")]
+MAX_FOREST_GROUPS = 25  # beyond this a breakdown is a sortable table, not rows of a plot
+blocks = []
+big_blocks = []
+for by, section in BY:
+    kwargs = {"by": by} if by else {}
+    res = ui.fetch(fn, f, what=f"The {m_label.lower()} comparison", **kwargs)
+    if res is None:
+        st.stop()
+    if res.empty:
+        continue
+    d = res.copy()
+    d["section"] = section
+    d["group"] = d["group"].astype(str) if "group" in d.columns else section
+    d["label"] = d["group"] if by is None else section + " · " + d["group"]
+    if by is None:
+        d["label"] = "All children"
+    if by == "modality":
+        d["color"] = d["group"].map(theme.MODALITY_COLORS).fillna(theme.BLACK)
+    else:
+        d["color"] = theme.BLACK
+    (big_blocks if len(d) > MAX_FOREST_GROUPS else blocks).append(d)
+
+if not blocks or sum(int(b["n_children"].fillna(0).sum()) for b in blocks[:1]) == 0:
+    ui.empty(f"No child in this selection had at least {min_sessions} child-led and {min_sessions} directed "
+             f"sessions with a {m_label.lower()} rating, so there is nothing to compare. Widen the period "
+             "(e.g. *Last 12 months*) or clear a filter.")
+    st.stop()
+
+rows = pd.concat(blocks, ignore_index=True)
+big = pd.concat(big_blocks, ignore_index=True) if big_blocks else None
+for col in ("reason",):
+    if col not in rows:
+        rows[col] = ""
+rows["reason"] = rows["reason"].fillna("")
+overall = rows[rows["section"] == "All children"].iloc[0]
+
+# the plain-language reading, from the overall row
+st.subheader("What the data say", anchor=False)
+n_ch, n_se = int(overall["n_children"]), int(overall.get("n_sessions") or 0)
+if bool(overall["estimated"]) and pd.notna(overall["mean_diff"]):
+    diff, lo, hi = float(overall["mean_diff"]), float(overall["ci_lo"]), float(overall["ci_hi"])
+    unit = "points" if measure == "engagement" else "GAS levels"
+    direction = "higher" if diff > 0 else "lower"
+    if lo > 0 or hi < 0:
+        certainty = "The interval excludes zero, so a difference in this direction is likely in these children."
+    else:
+        certainty = "The interval includes zero: the data are compatible with no difference."
+    p = overall.get("wilcoxon_p")
+    p_txt = "" if p is None or pd.isna(p) else (
+        " (Wilcoxon signed-rank p < 0.001)" if p < 0.001 else f" (Wilcoxon signed-rank p = {p:.3f})")
+    st.markdown(
+        f"Across **{n_ch} children** ({n_se:,} sessions) who had at least {min_sessions} child-led and "
+        f"{min_sessions} directed sessions, {m_label.lower()} in their child-led sessions was on average "
+        f"**{abs(diff):.2f} {unit} {direction}** than in their own directed sessions "
+        f"({int(conf * 100)}% CI {lo:+.2f} to {hi:+.2f}){p_txt}. {certainty}")
+else:
+    who = "1 child qualifies" if n_ch == 1 else f"{n_ch} children qualify"
+    st.markdown(f"Only **{who}** for the comparison (at least {min_sessions} rated sessions of each approach); "
+                f"at least {min_children} children are needed before an average difference is estimated. "
+                "Widen the period (e.g. *Last 12 months*) or clear a filter.")
+st.info(
+    "**How to read this.** Each child is compared with themselves: their child-led sessions against their own "
+    "directed sessions, so differences between children (age, needs, therapist) do not enter the comparison. "
+    "**What it cannot show:** this is observational practice data, not a trial. Therapists chose the approach "
+    "session by session, often *because* of how the child was that day, so a difference may reflect that choice "
+    "rather than an effect of the approach. It is not evidence that one approach causes better engagement or "
+    "progress, and it says nothing about children with few sessions of either kind. Use it to ask questions "
+    "in supervision, not to set policy.", icon=":material/info:")
+
+st.subheader("Within-child difference by group", anchor=False)
+st.caption(f"Square = mean of the children's differences with its {int(conf * 100)}% interval; n = children "
+           f"(each with ≥ {min_sessions} sessions of both approaches). Groups with fewer than {min_children} "
+           "children are listed but not estimated. Right of the dotted line: higher with child-led.")
+st.plotly_chart(charts.forest(rows, x_title, f"{m_label}: child-led − directed, within child"), key="forest")
+show = [c for c in ("section", "group", "n_children", "n_sessions", "n_children_considered", "mean_diff", "ci_lo",
+                    "ci_hi", "wilcoxon_p", "d_z", "mean_nap", "nap_ci_lo", "nap_ci_hi", "estimated", "reason")
+        if c in rows.columns]
+with st.expander("The figures as a table"):
+    st.dataframe(rows[show], hide_index=True, width="stretch")
+if big is not None:
+    for section, d in big.groupby("section", sort=False):
+        st.markdown(f"**By {section.lower()}** ({len(d)} groups: too many to plot; sort the table by a column)")
+        st.dataframe(d[[c for c in show if c in d.columns]], hide_index=True, width="stretch",
+                     key=f"big_{section}")
+
+if measure == "engagement":
+    st.subheader("Each child's paired difference", anchor=False)
+    pairs = ui.fetch("approach_pairs", f, what="Each child's paired difference")
+    if pairs is not None:
+        n_all = len(pairs)
+        if "eligible" in pairs.columns:
+            pairs = pairs[pairs["eligible"].astype(bool)]
+        if n_all > len(pairs):
+            st.caption(f"{len(pairs)} children with at least {min_sessions} rated sessions of each approach; "
+                       f"{n_all - len(pairs)} more had some child-led or directed sessions but too few of one "
+                       "kind to compare, and are left out.")
+        if pairs.empty:
+            ui.empty("No child in this selection has enough sessions of both approaches.")
+        else:
+            row_opts = ["modality", "age_group"] + (["therapist_id"] if pairs["therapist_id"].nunique() <= MAX_FOREST_GROUPS else [])
+            by = st.segmented_control("Rows", row_opts, default="modality",
+                                      key="ap_pairs_by", format_func=lambda b: charts.GROUP_LABEL[b]) or "modality"
+            opts = ui.fetch("filter_options") or {}
+            groups = {"modality": theme.MODALITY_ORDER, "age_group": list(opts.get("age_groups") or []),
+                      "therapist_id": list(opts.get("therapists") or [])}[by]
+            st.plotly_chart(charts.paired_differences(pairs, by, groups, x_title), key="pairs")
+            with st.expander("Children in the comparison"):
+                tbl = pairs.copy()
+                tbl.insert(0, "page", [ui.child_url(c) for c in tbl["child_id"]])
+                st.dataframe(tbl, hide_index=True, width="stretch", column_config={
+                    "page": st.column_config.LinkColumn("Open", display_text="open ↗"),
+                    "diff": st.column_config.NumberColumn("difference", format="%+.2f"),
+                    "mean_child_led": st.column_config.NumberColumn(format="%.2f"),
+                    "mean_directed": st.column_config.NumberColumn(format="%.2f"),
+                    "nap": st.column_config.NumberColumn("NAP", format="%.2f")})

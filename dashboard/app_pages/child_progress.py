@@ -1,0 +1,178 @@
+"""Child progress (therapists): one child's sessions, goals, GAS T-score, approach comparison, flags."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data, theme, ui
+
+st.title("Child progress", anchor=False)
+f = ui.require_data()
+Filters = data.filters_cls()
+
+children = ui.fetch("child_list", f, what="The list of children")
+opts = ui.fetch("filter_options") or {}
+all_children = [str(c) for c in opts.get("children") or []]
+if children is None:
+    st.stop()
+info = children.set_index("child_id") if not children.empty else pd.DataFrame()
+options = [str(c) for c in children["child_id"]] if not children.empty else []
+
+# ?child=C0042 picks the child; a new value in the address (a link, a bookmark) wins once
+url_child = st.query_params.get("child")
+if url_child and url_child != st.session_state.get("_child_url_seen"):
+    st.session_state["_child_url_seen"] = url_child
+    if url_child in all_children:
+        st.session_state["child_pick"] = url_child
+    else:
+        st.warning(f"Child `{url_child}` from the link is not in the loaded data.", icon=":material/link_off:")
+current = st.session_state.get("child_pick")
+outside = bool(current and current not in options and current in all_children)
+if outside:
+    options = [current] + options
+if not options:
+    ui.empty("No children match these filters. Widen the period or clear a filter in the sidebar.")
+    st.stop()
+if current not in options:
+    st.session_state["child_pick"] = options[0]
+
+
+def label(c: str) -> str:
+    if c not in info.index:
+        return f"{c} (outside the current filters)"
+    r = info.loc[c]
+    n_flags = int(r.get("n_flags") or 0) if "n_flags" in r.index else 0
+    flag = f" · ⚑ {n_flags} flag{'s' if n_flags != 1 else ''}" if n_flags else ""
+    return f"{c} · {r.get('modality', '')} · {r.get('therapist_id', '')} · age {r.get('age_group', '')}{flag}"
+
+
+c1, c2 = st.columns([2, 1])
+child = c1.selectbox(f"Child (pseudonymous id; {len(options)} in the current filters, type to search)", options,
+                     key="child_pick", format_func=label)
+whole = c2.toggle("Whole history (ignore the period)", value=True, key="child_whole",
+                  help="Off: only sessions in the period chosen in the sidebar. The other sidebar filters "
+                       "choose which children are listed, not which of this child's sessions are shown.")
+if st.query_params.get("child") != child:
+    st.query_params["child"] = child
+st.session_state["_child_url_seen"] = child
+if outside:
+    st.caption(f"{child} is outside the current sidebar filters and is shown because the link named them.")
+
+fc = Filters() if whole else Filters(date_from=f.date_from, date_to=f.date_to)
+st.caption("Whole history" if whole else f"Sessions from {ui.day(f.date_from)} to {ui.day(f.date_to)}")
+
+timeline = ui.fetch("child_timeline", child, fc, what="The session timeline")
+if timeline is None:
+    st.stop()
+if timeline.empty:
+    ui.empty(f"{child} has no sessions in this period. Switch on *Whole history* to see all of them.")
+    st.stop()
+
+n_sched = len(timeline)
+n_att = int(timeline["attended"].astype(bool).sum())
+m = st.columns(4)
+m[0].metric("Sessions scheduled", f"{n_sched:,}", border=True)
+m[1].metric("Attended", f"{n_att:,} ({n_att / n_sched:.0%})", border=True)
+m[2].metric("Mean engagement (1–5)", ui.num(timeline["engagement"].mean(), 2),
+            help=f"n = {int(timeline['engagement'].notna().sum())} rated sessions", border=True)
+m[3].metric("Last session", ui.day(timeline["session_date"].max()), border=True)
+
+st.plotly_chart(charts.child_timeline(timeline, child), key="child_timeline")
+
+# --- goals ------------------------------------------------------------------------------------
+st.subheader("Goals (GAS levels over time)", anchor=False)
+ratings = ui.fetch("child_goal_ratings", child, fc, what="Goal ratings")
+if ratings is not None:
+    if ratings.empty:
+        st.info(f"No GAS ratings for {child} in the loaded data, so goal charts and the GAS T-score are not shown.")
+    else:
+        st.caption("Dashed line: the expected level (0). Point colour: the approach of the session "
+                   + ", ".join(f"{a}" for a in theme.APPROACH_ORDER) + " (as in the timeline).")
+        goal_ids = list(dict.fromkeys(ratings.sort_values(["goal_id", "session_date"])["goal_id"]))
+        lo_d = pd.Timestamp(timeline["session_date"].min()) - pd.Timedelta(days=7)
+        hi_d = pd.Timestamp(timeline["session_date"].max()) + pd.Timedelta(days=7)
+        cols = st.columns(2)
+        for i, gid in enumerate(goal_ids):
+            g = ratings[ratings["goal_id"] == gid]
+            domain = g["goal_domain"].dropna().iloc[0] if g["goal_domain"].notna().any() else None
+            cols[i % 2].plotly_chart(charts.goal_chart(g, str(gid), domain, [lo_d, hi_d]), key=f"goal_{i}")
+        gas_t = ui.fetch("child_gas_t", child, what="The GAS T-score")
+        if gas_t is not None and not gas_t.empty:
+            st.plotly_chart(charts.gas_t_chart(gas_t, child), key="gas_t")
+
+# --- approach comparison ----------------------------------------------------------------------
+st.subheader("Child-led vs directed, for this child", anchor=False)
+comp = ui.fetch("child_comparison", child, fc, what="The approach comparison")
+if comp is not None:
+    n_cl, n_dir = int(comp.get("n_child_led") or 0), int(comp.get("n_directed") or 0)
+    if not n_cl or not n_dir or ui.is_missing(comp.get("nap")):
+        st.info(f"{child} has {n_cl} rated child-led and {n_dir} rated directed sessions: both are needed to "
+                "compare engagement between the approaches.")
+    else:
+        nap, lo, hi = comp.get("nap"), comp.get("nap_lo"), comp.get("nap_hi")
+        mdiff = comp.get("mean_difference", comp.get("mean_diff"))
+        cards = [
+            ("NAP", ui.num(nap, 2), f"95% interval {ui.num(lo, 2)} – {ui.num(hi, 2)} (Newcombe)",
+             "Non-overlap of all pairs (Parker & Vannest 2009): the share of (child-led, directed) session pairs "
+             "in which the child-led session had the higher engagement (ties count half). 0.5 = no difference."),
+            ("Sessions compared", f"{n_cl} · {n_dir}", "child-led · directed (rated)",
+             "Attended sessions with an engagement rating, by approach."),
+            ("Mean difference", "–" if ui.is_missing(mdiff) else f"{float(mdiff):+.2f}",
+             "engagement points (1–5), child-led − directed", None),
+            ("Tau-U", ui.num(comp.get("tau_u"), 2), "(S_AB − S_AA)/(m·n), Parker et al. 2011",
+             "Non-overlap corrected for a trend in the directed sessions. No interval: this variant has no "
+             "established one, and its range is not limited to −1..1."),
+        ]
+        for col, (lab, val, cap, helptext) in zip(st.columns(4), cards):
+            with col.container(border=True):
+                st.metric(lab, val, help=helptext)
+                st.caption(cap)
+        share = float(nap)
+        st.markdown(
+            f"In **{share:.0%}** of the pairs of one child-led and one directed session, {child}'s engagement was "
+            f"higher in the child-led one (NAP {share:.2f}, 95% interval {ui.num(lo, 2)} to {ui.num(hi, 2)}; "
+            f"{n_cl} child-led and {n_dir} directed sessions). "
+            + ("The interval includes 0.5, so the data are compatible with no difference."
+               if not ui.is_missing(lo) and float(lo) <= 0.5 <= float(hi) else "")
+            + f"  \nTau = {ui.num(comp.get('tau'), 2)}; Tau-U \"(S_AB − S_AA)/(m·n), Parker et al. 2011\" = "
+              f"{ui.num(comp.get('tau_u'), 2)}; PND = {ui.pct(comp.get('pnd'))}. "
+              "Observational: the approach was chosen by the therapist, so this is not a causal effect.")
+
+# --- flags and reliable change ------------------------------------------------------------------
+st.subheader("Flags", anchor=False)
+fl = ui.fetch("flags", Filters(), what="Flags")
+if fl is not None:
+    mine = fl[fl["child_id"] == child] if not fl.empty else fl
+    if mine.empty:
+        st.success(f"No needs-attention flags for {child}.", icon=":material/check_circle:")
+    else:
+        for _, r in mine.iterrows():
+            sev = str(r.get("severity_label", r.get("severity", "")))
+            title = r.get("title", r["flag"])
+            since = f", since {ui.day(r['since'])}" if "since" in r.index and not ui.is_missing(r["since"]) else ""
+            (st.error if sev == "high" else st.warning)(f"**{title}** ({sev} priority{since}): {r['reason']}",
+                                                        icon=":material/flag:")
+
+rc = ui.fetch("reliable_change", Filters(), what="Reliable change on outcome measures")
+if rc is not None:
+    mine = rc[rc["child_id"] == child] if not rc.empty else rc
+    st.subheader("Outcome measures (reliable change)", anchor=False)
+    if rc.empty:
+        st.caption("No standardised outcome measures in the loaded data, so reliable change is not shown.")
+    elif mine.empty:
+        st.caption(f"{child} has no outcome measure given twice, so reliable change is not shown.")
+    else:
+        show = [c for c in ("measure", "first_date", "first_score", "last_date", "last_score", "change", "rci",
+                            "reliable_change_threshold", "classification", "n_administrations") if c in mine.columns]
+        st.caption("Jacobson & Truax reliable change: first against latest administration. A change larger than "
+                   "the threshold (1.96 × the standard error of the difference) is unlikely to be measurement error.")
+        st.dataframe(mine[show], hide_index=True, width="stretch", column_config={
+            "first_date": st.column_config.DateColumn("first given", format="YYYY-MM-DD"),
+            "last_date": st.column_config.DateColumn("latest", format="YYYY-MM-DD"),
+            "first_score": st.column_config.NumberColumn("first score", format="%.1f"),
+            "last_score": st.column_config.NumberColumn("latest score", format="%.1f"),
+            "change": st.column_config.NumberColumn(format="%+.1f"),
+            "rci": st.column_config.NumberColumn("RCI", format="%+.2f"),
+            "reliable_change_threshold": st.column_config.NumberColumn("threshold (±)", format="%.1f"),
+            "n_administrations": st.column_config.NumberColumn("n given", format="%d")})

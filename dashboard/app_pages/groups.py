@@ -1,0 +1,93 @@
+"""Modalities and age groups: the modality x age group grid, distributions, trends per group."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, theme, ui
+from pipelines import settings
+
+st.title("Modalities and age groups", anchor=False)
+f = ui.require_data()
+ui.caption_filters()
+
+opts = ui.fetch("filter_options") or {}
+modalities = [m for m in theme.MODALITY_ORDER if m in (opts.get("modalities") or [])] + \
+    [m for m in opts.get("modalities") or [] if m not in theme.MODALITY_ORDER]
+ages = list(opts.get("age_groups") or [])
+min_n = settings.load().get("comparison", {}).get("min_children")
+
+grid = ui.fetch("group_grid", f, what="The modality × age group grid")
+if grid is None:
+    st.stop()
+if grid.empty:
+    ui.empty("No sessions match these filters. Widen the period or clear a filter in the sidebar.")
+    st.stop()
+
+st.subheader("Modality × age group", anchor=False)
+n_low = int(grid["below_min_n"].fillna(False).sum()) if "below_min_n" in grid else 0
+st.caption(
+    "Each cell shows its figure and the number of children (n); the colour spans the range of the cells shown, "
+    "so read the numbers before the shades. "
+    + (f"{n_low} grey cell{'s' if n_low != 1 else ''} rest on fewer than {min_n or 'the minimum number of'} "
+       "children: the figure is not shown because it would not be reliable." if n_low else
+       "Every cell has enough children to show its figure."))
+tabs = st.tabs([charts.GRID_METRICS[m][0] for m in charts.GRID_METRICS])
+for tab, metric in zip(tabs, charts.GRID_METRICS):
+    with tab:
+        if metric not in grid.columns:
+            st.info(f"{charts.GRID_METRICS[metric][0]} is not in the grid data.")
+        elif grid[metric].notna().sum() == 0:
+            why = "no GAS ratings" if metric == "share_goals_at_expected" else "no rated sessions"
+            st.info(f"{charts.GRID_METRICS[metric][0]} is not shown: this selection has {why}.")
+        else:
+            st.plotly_chart(charts.grid_heatmap(grid, metric, modalities, ages, min_n), key=f"grid_{metric}")
+with st.expander("The grid as a table"):
+    st.dataframe(grid, hide_index=True, width="stretch")
+
+st.subheader("Distributions", anchor=False)
+by = st.segmented_control("Group by", ["modality", "age_group"], default="modality", key="grp_dist_by",
+                          format_func=lambda b: charts.GROUP_LABEL[b]) or "modality"
+groups = modalities if by == "modality" else ages
+children = ui.fetch("child_list", f, what="Children per group")
+c1, c2 = st.columns(2)
+if children is not None and not children.empty:
+    with c1:
+        st.plotly_chart(charts.distribution_box(
+            children, "sessions", by, groups, f"Scheduled sessions per child, by {charts.GROUP_LABEL[by].lower()}",
+            "Sessions per child (count)", ["child_id", "therapist_id"]), key="dist_sessions")
+        if "mean_engagement" in children.columns and children["mean_engagement"].notna().any():
+            st.plotly_chart(charts.distribution_box(
+                children.dropna(subset=["mean_engagement"]), "mean_engagement", by, groups,
+                f"Mean engagement per child, by {charts.GROUP_LABEL[by].lower()}", "Mean engagement (1–5)",
+                ["child_id", "sessions"]), key="dist_eng")
+goals = ui.fetch("goal_summary", f, what="Goal attainment per group")
+with c2:
+    if goals is None:
+        pass
+    elif goals.empty or children is None or children.empty:
+        st.info("No GAS ratings in this selection, so the distribution of goal levels is not shown.")
+    else:
+        keep = [c for c in goals.columns if c not in ("modality", "age_group")]
+        g = goals[keep].merge(children[["child_id", "modality", "age_group"]], on="child_id", how="inner")
+        if g.empty or "last_level" not in g.columns:
+            st.info("No GAS ratings in this selection, so the distribution of goal levels is not shown.")
+        else:
+            st.plotly_chart(charts.gas_level_bars(g.dropna(subset=["last_level"]), by, groups), key="dist_gas")
+
+st.subheader("Trends per group", anchor=False)
+tc1, tc2 = st.columns([1, 2])
+t_by = tc1.segmented_control("Lines for each", ["modality", "age_group"], default="modality", key="grp_trend_by",
+                             format_func=lambda b: charts.GROUP_LABEL[b]) or "modality"
+t_metric = tc2.segmented_control("Measure", list(charts.TREND_METRICS), default="mean_engagement",
+                                 key="grp_trend_metric", format_func=lambda m: charts.TREND_METRICS[m][0]) \
+    or "mean_engagement"
+t = ui.fetch("monthly_trends", f, by=t_by, what="Trends per group")
+if t is not None:
+    if t.empty:
+        ui.empty("No months to show for these filters.")
+    elif t_metric == "share_goals_at_expected" and t["n_goals"].fillna(0).sum() == 0:
+        st.info("No GAS ratings in this selection, so the goal-attainment trend is not shown.")
+    else:
+        st.plotly_chart(charts.group_trends(t, t_by, t_metric, modalities if t_by == "modality" else ages),
+                        key="grp_trend")

@@ -1,0 +1,108 @@
+"""Practice overview (clinical leads): headline figures, monthly trends, small multiples."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, ui
+
+st.title("Practice overview", anchor=False)
+f = ui.require_data()
+ui.caption_filters()
+
+k = ui.fetch("kpis", f, what="Headline figures")
+if k is None:
+    st.stop()
+cur, prev = k.get("current") or {}, k.get("previous") or {}
+if not cur.get("sessions"):
+    ui.empty("No sessions match these filters. Widen the period or clear a filter in the sidebar.")
+    st.stop()
+
+pf = f.previous_period()
+has_prev = bool(prev.get("sessions"))
+st.caption(
+    f"Change is against {ui.day(pf.date_from)} – {ui.day(pf.date_to)}"
+    + ("" if has_prev else " (no sessions then, so no change is shown)"))
+
+
+def delta(key: str, kind: str) -> str | None:
+    a, b = cur.get(key), prev.get(key)
+    if not has_prev or ui.is_missing(a) or ui.is_missing(b):
+        return None
+    d = float(a) - float(b)
+    if kind == "pct":
+        return f"{100 * d:+.1f} pp"
+    if kind == "int":
+        return f"{int(round(d)):+,}"
+    return f"{d:+.2f}"
+
+
+has_gas = bool(cur.get("n_goals"))
+METRICS = [
+    ("Active children", ui.count(cur.get("active_children")), delta("active_children", "int"), "off",
+     "Children with at least one attended session in the period.", "children with an attended session"),
+    ("Sessions", ui.count(cur.get("sessions")), delta("sessions", "int"), "off",
+     "Scheduled sessions in the period, attended or not.", "scheduled sessions"),
+    ("Attendance rate", ui.pct(cur.get("attendance_rate"), 1), delta("attendance_rate", "pct"), "normal",
+     "Attended sessions as a share of scheduled sessions.", f"n = {ui.count(cur.get('sessions'))} scheduled sessions"),
+    ("Mean engagement (1–5)", ui.num(cur.get("mean_engagement"), 2), delta("mean_engagement", "num"), "normal",
+     "Therapist-rated engagement of attended sessions.", f"n = {ui.count(cur.get('n_rated'))} rated sessions"),
+    ("Goals at or above expected", ui.pct(cur.get("share_goals_at_expected"), 0) if has_gas else "–",
+     delta("share_goals_at_expected", "pct") if has_gas else None, "normal",
+     "Share of goals whose latest GAS level in the period is 0 (expected) or above.",
+     f"n = {ui.count(cur.get('n_goals'))} goals" if has_gas else "no GAS ratings in this selection"),
+    ("Median GAS T-score", ui.num(cur.get("median_gas_t"), 1) if has_gas else "–",
+     delta("median_gas_t", "num") if has_gas else None, "normal",
+     "Median of the children's GAS T-scores (Kiresuk & Sherman; 50 = goals met as expected on average).",
+     f"n = {ui.count(cur.get('n_children_gas'))} children" if has_gas else "no GAS ratings in this selection"),
+]
+for row in (METRICS[:3], METRICS[3:]):
+    cols = st.columns(3)
+    for col, (label, value, d, color, helptext, n_text) in zip(cols, row):
+        with col.container(border=True):
+            st.metric(label, value, d, delta_color=color, help=helptext)
+            st.caption(n_text)
+
+st.subheader("Monthly trends", anchor=False)
+trends = ui.fetch("monthly_trends", f, what="Monthly trends")
+if trends is not None:
+    if trends.empty:
+        ui.empty("No months to show for these filters.")
+    else:
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(charts.sessions_bar(trends), key="t_sessions")
+        c2.plotly_chart(charts.trend_line(trends, "attendance_rate"), key="t_att")
+        c3, c4 = st.columns(2)
+        c3.plotly_chart(charts.trend_line(trends, "mean_engagement"), key="t_eng")
+        if trends["n_goals"].fillna(0).sum() > 0:
+            c4.plotly_chart(charts.trend_line(trends, "share_goals_at_expected"), key="t_gas")
+        else:
+            c4.info("No GAS ratings in this selection, so the goal-attainment trend is not shown.")
+
+st.subheader("By modality and by age group", anchor=False)
+metric = st.segmented_control(
+    "Measure", list(charts.TREND_METRICS), default="mean_engagement", key="ov_metric",
+    format_func=lambda m: charts.TREND_METRICS[m][0])
+metric = metric or "mean_engagement"
+for by, label in (("modality", "modality"), ("age_group", "age group")):
+    t = ui.fetch("monthly_trends", f, by=by, what=f"Trends by {label}")
+    if t is None:
+        continue
+    if t.empty:
+        ui.empty(f"No data by {label} for these filters.")
+        continue
+    order = None if by == "modality" else list((ui.fetch("filter_options") or {}).get("age_groups") or [])
+    st.plotly_chart(charts.small_multiples(t, by, metric, order), key=f"sm_{by}")
+
+st.markdown("**Look closer at a group** (opens *Modalities and age groups* with that filter):")
+opts = ui.fetch("filter_options") or {}
+link_cols = st.columns(max(len(opts.get("modalities") or []), 1) + max(len(opts.get("age_groups") or []), 1))
+i = 0
+for m in opts.get("modalities") or []:
+    link_cols[i].page_link(ui.PAGE_FILES["groups"], label=f"{m}", icon=":material/arrow_forward:",
+                           query_params=ui.url_params(modality=[m]))
+    i += 1
+for a in opts.get("age_groups") or []:
+    link_cols[i].page_link(ui.PAGE_FILES["groups"], label=f"age {a}", icon=":material/arrow_forward:",
+                           query_params=ui.url_params(age=[a]))
+    i += 1

@@ -1,0 +1,374 @@
+"""Chart builders shared by the pages: plotly figures with titles, units, n in the hover."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from dashboard import theme
+
+# metric -> (label, axis title with unit, n column, is a share)
+TREND_METRICS: dict[str, tuple[str, str, str, bool]] = {
+    "mean_engagement": ("Mean engagement", "Mean engagement (1–5)", "n_rated", False),
+    "attendance_rate": ("Attendance rate", "Attendance rate (% of scheduled)", "sessions", True),
+    "share_goals_at_expected": ("Goals at/above expected", "Goals at or above expected (%)", "n_goals", True),
+    "sessions": ("Sessions", "Scheduled sessions (count)", "n_children", False),
+}
+N_LABEL = {"n_rated": "rated sessions", "sessions": "scheduled sessions", "n_goals": "goals",
+           "n_children": "children"}
+GROUP_LABEL = {"modality": "Modality", "age_group": "Age group", "approach": "Approach",
+               "therapist_id": "Therapist", "team": "Team"}
+
+
+def _month_axis(fig: go.Figure) -> None:
+    fig.update_xaxes(dtick="M1", tickformat="%b %Y", title_text="Month")
+
+
+def _share_axis(fig: go.Figure) -> None:
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+
+
+def sessions_bar(t: pd.DataFrame) -> go.Figure:
+    d = t.sort_values("month_start")
+    not_att = d["sessions"] - d["attended"]
+    fig = go.Figure()
+    fig.add_bar(x=d["month_start"], y=d["attended"], name="attended", marker_color=theme.BLUE,
+                customdata=d[["sessions", "n_children"]],
+                hovertemplate="%{x|%b %Y}<br>attended: %{y:,}<br>scheduled: %{customdata[0]:,}"
+                              "<br>n children: %{customdata[1]:,}<extra></extra>")
+    fig.add_bar(x=d["month_start"], y=not_att, name="not attended", marker_color=theme.LIGHT_GREY,
+                customdata=d[["sessions"]],
+                hovertemplate="%{x|%b %Y}<br>not attended: %{y:,}<br>scheduled: %{customdata[0]:,}"
+                              "<extra></extra>")
+    fig.update_layout(barmode="stack")
+    theme.style(fig, "Sessions per month", y="Sessions (count)", height=320)
+    _month_axis(fig)
+    return fig
+
+
+def trend_line(t: pd.DataFrame, metric: str) -> go.Figure:
+    label, axis, ncol, share = TREND_METRICS[metric]
+    d = t.sort_values("month_start")
+    fig = go.Figure()
+    if metric == "mean_engagement" and {"engagement_ci_lo", "engagement_ci_hi"} <= set(d.columns):
+        fig.add_scatter(x=pd.concat([d["month_start"], d["month_start"][::-1]]),
+                        y=pd.concat([d["engagement_ci_hi"], d["engagement_ci_lo"][::-1]]),
+                        fill="toself", fillcolor="rgba(0,114,178,0.15)", line={"width": 0}, mode="lines",
+                        name="95% CI", hoverinfo="skip")
+    fmt = ".1%" if share else ".2f"
+    fig.add_scatter(x=d["month_start"], y=d[metric], mode="lines+markers", name=label,
+                    line={"color": theme.BLUE, "width": 2}, customdata=d[[ncol]],
+                    hovertemplate=f"%{{x|%b %Y}}<br>{label}: %{{y:{fmt}}}<br>n = %{{customdata[0]:,}} "
+                                  f"{N_LABEL[ncol]}<extra></extra>")
+    theme.style(fig, f"{label} per month", y=axis, height=320)
+    if share:
+        _share_axis(fig)
+    elif metric == "mean_engagement":
+        fig.update_yaxes(range=[1, 5.05])
+    fig.update_layout(showlegend=metric == "mean_engagement")
+    _month_axis(fig)
+    return fig
+
+
+def small_multiples(t: pd.DataFrame, by: str, metric: str, order: list[str] | None = None) -> go.Figure:
+    label, axis, ncol, share = TREND_METRICS[metric]
+    d = t.dropna(subset=[by]).sort_values([by, "month_start"]).copy()
+    groups = [g for g in (order or (theme.MODALITY_ORDER if by == "modality" else [])) if g in set(d[by])]
+    groups += sorted(g for g in d[by].astype(str).unique() if g not in groups)
+    d["n_label"] = d[ncol].fillna(0).astype(int).map(lambda n: f"{n:,} {N_LABEL[ncol]}")
+    fig = px.line(d, x="month_start", y=metric, color=by, facet_col=by, facet_col_wrap=4, markers=True,
+                  category_orders={by: groups}, color_discrete_map=theme.color_map(by, groups),
+                  custom_data=["n_label"], labels={by: GROUP_LABEL.get(by, by), metric: axis})
+    fmt = ".1%" if share else ".2f"
+    fig.update_traces(hovertemplate=f"%{{x|%b %Y}}<br>{label}: %{{y:{fmt}}}<br>n = %{{customdata[0]}}<extra></extra>")
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    n_rows = (len(groups) + 3) // 4
+    theme.style(fig, f"{label} per month, by {GROUP_LABEL.get(by, by).lower()}", height=260 * max(n_rows, 1) + 60)
+    fig.update_layout(showlegend=False)
+    fig.update_xaxes(tickformat="%b %y", dtick="M1" if d["month_start"].nunique() <= 6 else "M3", title_text="")
+    fig.update_yaxes(title_text="")
+    fig.update_yaxes(title_text=axis, col=1)
+    if share:
+        fig.update_yaxes(tickformat=".0%")
+    elif metric == "mean_engagement":
+        fig.update_yaxes(range=[1, 5.05])
+    return fig
+
+
+GRID_METRICS: dict[str, tuple[str, str, bool]] = {
+    "mean_engagement": ("Mean engagement", "engagement (1–5)", False),
+    "share_goals_at_expected": ("Goals at/above expected", "share of goals", True),
+    "attendance_rate": ("Attendance rate", "share of scheduled sessions", True),
+}
+
+
+def grid_heatmap(g: pd.DataFrame, metric: str, modalities: list[str], ages: list[str],
+                 min_n: int | None = None) -> go.Figure:
+    """Modality x age group heatmap of one metric; each cell shows its value and n children.
+
+    Cells under the minimum n are drawn grey with their n (not hidden): too few children
+    to read a figure from them.
+    """
+    label, unit, share = GRID_METRICS[metric]
+    rows = [m for m in modalities if m in set(g["modality"])] or sorted(g["modality"].unique())
+    cols = [a for a in ages if a in set(g["age_group"])]
+    cols += sorted(a for a in g["age_group"].unique() if a not in cols)
+    idx = g.set_index(["modality", "age_group"])
+    z, zgrey, text, hover = [], [], [], []
+    for m in rows:
+        zr, gr, tr, hr = [], [], [], []
+        for a in cols:
+            if (m, a) not in idx.index:
+                zr.append(None), gr.append(1), tr.append("no sessions"), hr.append(f"{m}, age {a}: no sessions")
+                continue
+            r = idx.loc[(m, a)]
+            v = r.get(metric)
+            n = int(r.get("n_children") or 0)
+            low = bool(r.get("below_min_n"))
+            vtxt = "–" if v is None or pd.isna(v) else (f"{100 * v:.0f}%" if share else f"{v:.2f}")
+            extra = ""
+            if metric == "share_goals_at_expected" and "n_goals" in r.index and not pd.isna(r.get("n_goals")):
+                extra = f"<br>{int(r['n_goals'])} goals"
+            if low:
+                zr.append(None), gr.append(1)
+                tr.append(f"n={n}<br>(too few)")
+                hr.append(f"{m}, age {a}<br>{n} children: below the minimum"
+                          f"{f' of {min_n}' if min_n else ''}, not estimated")
+            else:
+                zr.append(None if vtxt == "–" else float(v)), gr.append(None)
+                tr.append(f"{vtxt}<br>n={n}")
+                hr.append(f"{m}, age {a}<br>{label}: {vtxt}<br>n = {n} children, "
+                          f"{int(r.get('n_sessions') or 0):,} sessions{extra}")
+        z.append(zr), zgrey.append(gr), text.append(tr), hover.append(hr)
+    fig = go.Figure()
+    fig.add_heatmap(z=zgrey, x=cols, y=rows, colorscale=[[0, theme.BELOW_MIN_N_COLOR], [1, theme.BELOW_MIN_N_COLOR]],
+                    showscale=False, text=text, texttemplate="%{text}", hovertext=hover,
+                    hovertemplate="%{hovertext}<extra></extra>", xgap=3, ygap=3, textfont={"color": "#555555"})
+    # the colour spans the cells' own range so differences show (at least 0.5 points or 10
+    # percentage points, so near-equal cells do not look far apart); every cell prints its value
+    vals = [v for r in z for v in r if v is not None]
+    zmin, zmax = (min(vals), max(vals)) if vals else (0.0, 1.0)
+    min_span = 0.10 if share else 0.5
+    if zmax - zmin < min_span:
+        mid = (zmax + zmin) / 2
+        zmin, zmax = mid - min_span / 2, mid + min_span / 2
+    fig.add_heatmap(z=z, x=cols, y=rows, colorscale=theme.SEQUENTIAL, zmin=zmin, zmax=zmax, text=text,
+                    texttemplate="%{text}", hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
+                    xgap=3, ygap=3, colorbar={"title": {"text": unit}, "tickformat": ".0%" if share else ".2f", "nticks": 5})
+    theme.style(fig, f"{label} by modality and age group", x="Age group (years)", y="Modality",
+                height=110 + 70 * len(rows))
+    fig.update_xaxes(type="category", side="bottom", showgrid=False)
+    fig.update_yaxes(type="category", autorange="reversed", showgrid=False)
+    return fig
+
+
+def group_trends(t: pd.DataFrame, by: str, metric: str, groups: list[str]) -> go.Figure:
+    """One line per group over months (colours as everywhere)."""
+    label, axis, ncol, share = TREND_METRICS[metric]
+    d = t.dropna(subset=[by]).sort_values("month_start").copy()
+    d["n_label"] = d[ncol].fillna(0).astype(int).map(lambda n: f"{n:,} {N_LABEL[ncol]}")
+    order = [g for g in groups if g in set(d[by])] + sorted(set(d[by]) - set(groups))
+    fig = px.line(d, x="month_start", y=metric, color=by, markers=True, category_orders={by: order},
+                  color_discrete_map=theme.color_map(by, order), custom_data=["n_label", by])
+    fmt = ".1%" if share else ".2f"
+    fig.update_traces(hovertemplate=f"%{{customdata[1]}} · %{{x|%b %Y}}<br>{label}: %{{y:{fmt}}}"
+                                    f"<br>n = %{{customdata[0]}}<extra></extra>")
+    theme.style(fig, f"{label} per month by {GROUP_LABEL.get(by, by).lower()}", y=axis, height=360,
+                legend_title=GROUP_LABEL.get(by, by))
+    _month_axis(fig)
+    if share:
+        _share_axis(fig)
+    elif metric == "mean_engagement":
+        fig.update_yaxes(range=[1, 5.05])
+    return fig
+
+
+def distribution_box(d: pd.DataFrame, value: str, by: str, groups: list[str], title: str, axis: str,
+                     hover_cols: list[str]) -> go.Figure:
+    """A box per group with every point shown (one point per child or goal); n in the x labels."""
+    order = [g for g in groups if g in set(d[by])] + sorted(set(d[by].astype(str)) - set(groups))
+    counts = d.groupby(by)[value].count()
+    fig = go.Figure()
+    cmap = theme.color_map(by, order)
+    for g in order:
+        sub = d[d[by] == g]
+        n = int(counts.get(g, 0))
+        fig.add_box(y=sub[value], name=f"{g}<br>n={n}", marker_color=cmap.get(g, theme.GREY), boxpoints="all",
+                    jitter=0.4, pointpos=0, customdata=sub[hover_cols], line={"width": 1.5},
+                    hovertemplate="<br>".join(f"{c}: %{{customdata[{i}]}}" for i, c in enumerate(hover_cols))
+                                  + f"<br>{axis}: %{{y}}<extra>{g}, n={n}</extra>")
+    theme.style(fig, title, x=GROUP_LABEL.get(by, by), y=axis, height=380)
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def gas_level_bars(d: pd.DataFrame, by: str, groups: list[str], level_col: str = "last_level") -> go.Figure:
+    """Share of goals at each latest GAS level, one stacked bar per group (n goals in the labels)."""
+    order = [g for g in groups if g in set(d[by])] + sorted(set(d[by].astype(str)) - set(groups))
+    counts = d.groupby([by, level_col]).size().rename("n").reset_index()
+    totals = d.groupby(by).size()
+    fig = go.Figure()
+    for level in sorted(theme.GAS_LEVEL_COLORS):
+        sub = counts[counts[level_col] == level].set_index(by)
+        n = [int(sub["n"].get(g, 0)) for g in order]
+        share = [k / totals.get(g, 1) for k, g in zip(n, order)]
+        if not any(n):
+            continue
+        fig.add_bar(x=[f"{g}<br>n={int(totals.get(g, 0))}" for g in order], y=share, name=theme.GAS_LEVEL_LABELS[level],
+                    marker_color=theme.GAS_LEVEL_COLORS[level], customdata=list(zip(n, [int(totals.get(g, 0)) for g in order])),
+                    hovertemplate=f"{theme.GAS_LEVEL_LABELS[level]}<br>%{{y:.0%}} of goals "
+                                  "(%{customdata[0]} of %{customdata[1]})<extra></extra>")
+    fig.update_layout(barmode="stack")
+    theme.style(fig, f"Latest GAS level of each goal, by {GROUP_LABEL.get(by, by).lower()}",
+                x=GROUP_LABEL.get(by, by), y="Share of goals (%)", height=400, legend_title="GAS level")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1])
+    fig.update_layout(legend={"orientation": "v", "y": 0.5, "x": 1.02, "xanchor": "left", "yanchor": "middle"})
+    return fig
+
+
+def forest(rows: pd.DataFrame, x_title: str, title: str) -> go.Figure:
+    """Forest plot: one row per group (label), estimate with its interval, n at the right.
+
+    ``rows`` has label, section, mean_diff, ci_lo, ci_hi, n_children, n_sessions, estimated,
+    reason, color. Groups that were not estimated are listed with their n and the reason.
+    """
+    d = rows.reset_index(drop=True)
+    labels = list(d["label"])
+    fig = go.Figure()
+    est = d[d["estimated"].astype(bool) & d["mean_diff"].notna()]
+    if not est.empty:
+        fig.add_scatter(
+            x=est["mean_diff"], y=est["label"], mode="markers",
+            marker={"size": 11, "color": list(est["color"]), "symbol": "square",
+                    "line": {"width": 1, "color": "white"}},
+            error_x={"type": "data", "symmetric": False, "array": est["ci_hi"] - est["mean_diff"],
+                     "arrayminus": est["mean_diff"] - est["ci_lo"], "color": "#444444", "thickness": 1.5, "width": 5},
+            customdata=est[["ci_lo", "ci_hi", "n_children", "n_sessions"]],
+            hovertemplate="%{y}<br>difference %{x:+.2f} (95% CI %{customdata[0]:+.2f} to %{customdata[1]:+.2f})"
+                          "<br>n = %{customdata[2]} children, %{customdata[3]} sessions<extra></extra>",
+            showlegend=False)
+    not_est = d[~d.index.isin(est.index)]
+    if not not_est.empty:
+        fig.add_scatter(x=[0] * len(not_est), y=not_est["label"], mode="markers", showlegend=False,
+                        marker={"size": 9, "color": theme.LIGHT_GREY, "symbol": "circle-open"},
+                        customdata=not_est[["n_children", "reason"]],
+                        hovertemplate="%{y}<br>not estimated: %{customdata[1]}<br>n = %{customdata[0]} children"
+                                      "<extra></extra>")
+    for _, r in d.iterrows():
+        n_txt = f"n={int(r['n_children'])}"
+        if not (bool(r["estimated"]) and pd.notna(r["mean_diff"])):
+            n_txt += " · not estimated"
+        fig.add_annotation(x=1.0, xref="paper", xanchor="left", y=r["label"], text=n_txt, showarrow=False,
+                           font={"size": 11, "color": "#333333"})
+    fig.add_vline(x=0, line={"color": theme.BLACK, "width": 1, "dash": "dot"})
+    theme.style(fig, title, x=x_title, height=90 + 30 * len(labels))
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1], title_text="",
+                     showgrid=True, gridcolor="#F0F0F0")
+    fig.update_layout(margin={"l": 10, "r": 130, "t": 60, "b": 10})
+    return fig
+
+
+def paired_differences(p: pd.DataFrame, by: str, groups: list[str], x_title: str) -> go.Figure:
+    """One point per child: its child-led minus directed difference, by group (colour = modality)."""
+    d = p.dropna(subset=["diff"]).copy()
+    order = [g for g in groups if g in set(d[by])] + sorted(set(d[by].astype(str)) - set(groups))
+    mods = [m for m in theme.MODALITY_ORDER if m in set(d["modality"])] + \
+        sorted(set(d["modality"]) - set(theme.MODALITY_ORDER))
+    counts = d.groupby(by).size()
+    d["group_label"] = d[by].map(lambda g: f"{g} (n={int(counts.get(g, 0))})")
+    cols = ["child_id", "n_child_led", "n_directed", "mean_child_led", "mean_directed"] + \
+        (["nap"] if "nap" in d.columns else [])
+    fig = px.strip(d, x="diff", y="group_label", color="modality", custom_data=cols,
+                   category_orders={"group_label": [f"{g} (n={int(counts.get(g, 0))})" for g in order],
+                                    "modality": mods},
+                   color_discrete_map=theme.MODALITY_COLORS, stripmode="overlay")
+    hover = ("%{customdata[0]}: %{x:+.2f}<br>child-led mean %{customdata[3]:.2f} (n=%{customdata[1]})"
+             "<br>directed mean %{customdata[4]:.2f} (n=%{customdata[2]})")
+    if "nap" in d.columns:
+        hover += "<br>NAP %{customdata[5]:.2f}"
+    fig.update_traces(hovertemplate=hover + "<extra></extra>", marker={"size": 8, "opacity": 0.8})
+    fig.add_vline(x=0, line={"color": theme.BLACK, "width": 1, "dash": "dot"})
+    theme.style(fig, f"Each child's difference, child-led − directed (n = {len(d)} children)", x=x_title,
+                y=GROUP_LABEL.get(by, by), height=140 + 60 * len(order), legend_title="Modality")
+    return fig
+
+
+def child_timeline(t: pd.DataFrame, child_id: str) -> go.Figure:
+    """Engagement of each attended session (colour = approach); sessions that did not happen as
+    markers along the bottom (symbol = reason)."""
+    d = t.sort_values("session_date")
+    att = d[d["attended"].astype(bool)]
+    fig = go.Figure()
+    rated = att.dropna(subset=["engagement"])
+    if not rated.empty:
+        fig.add_scatter(x=rated["session_date"], y=rated["engagement"], mode="lines", showlegend=False,
+                        line={"color": theme.LIGHT_GREY, "width": 1}, hoverinfo="skip")
+    for ap in theme.APPROACH_ORDER + sorted(set(att["approach"]) - set(theme.APPROACH_ORDER)):
+        sub = rated[rated["approach"] == ap]
+        if sub.empty:
+            continue
+        fig.add_scatter(x=sub["session_date"], y=sub["engagement"], mode="markers", name=f"{ap} (n={len(sub)})",
+                        marker={"color": theme.APPROACH_COLORS.get(ap, theme.GREY), "size": 10,
+                                "line": {"width": 1, "color": "white"}},
+                        customdata=sub[["approach", "therapist_id", "modality"]],
+                        hovertemplate="%{x|%a %d %b %Y}<br>engagement %{y} (1–5)<br>%{customdata[0]} · "
+                                      "%{customdata[2]} · %{customdata[1]}<extra></extra>")
+    missed = d[~d["attended"].astype(bool)]
+    for kind in list(theme.ATTENDANCE_SYMBOLS) + sorted(set(missed["attendance"]) - set(theme.ATTENDANCE_SYMBOLS)):
+        sub = missed[missed["attendance"] == kind]
+        if sub.empty:
+            continue
+        fig.add_scatter(x=sub["session_date"], y=[0.45] * len(sub), mode="markers", name=f"{kind} (n={len(sub)})",
+                        marker={"symbol": theme.ATTENDANCE_SYMBOLS.get(kind, "circle-open"), "size": 10,
+                                "color": theme.ATTENDANCE_COLOR, "line": {"width": 1.5}},
+                        customdata=sub[["attendance"]],
+                        hovertemplate="%{x|%a %d %b %Y}<br>%{customdata[0]}: not attended<extra></extra>")
+    n_att, n_all = len(att), len(d)
+    theme.style(fig, f"{child_id}: engagement per session ({n_att} attended of {n_all} scheduled)",
+                x="Session date", y="Engagement (1–5)", height=360, legend_title="")
+    fig.update_yaxes(range=[0.2, 5.3], tickvals=[0.45, 1, 2, 3, 4, 5],
+                     ticktext=["not attended", "1", "2", "3", "4", "5"])
+    return fig
+
+
+def goal_chart(g: pd.DataFrame, goal_id: str, domain: str | None, x_range: list | None = None) -> go.Figure:
+    d = g.sort_values("session_date")
+    fig = go.Figure()
+    fig.add_hline(y=0, line={"color": theme.EXPECTED_LINE, "width": 1.2, "dash": "dash"},
+                  annotation_text="expected level (0)", annotation_position="top right",
+                  annotation_font={"size": 11})
+    fig.add_scatter(x=d["session_date"], y=d["gas_level"], mode="lines", line={"color": theme.GREY, "width": 1.5},
+                    showlegend=False, hoverinfo="skip")
+    colors = [theme.APPROACH_COLORS.get(a, theme.GREY) for a in d.get("approach", pd.Series(["mixed"] * len(d)))]
+    fig.add_scatter(x=d["session_date"], y=d["gas_level"], mode="markers", showlegend=False,
+                    marker={"size": 9, "color": colors, "line": {"width": 1, "color": "white"}},
+                    customdata=d[["approach"]] if "approach" in d else None,
+                    hovertemplate="%{x|%d %b %Y}<br>GAS level %{y:+d}<br>session: %{customdata[0]}<extra></extra>")
+    title = f"Goal {goal_id}" + (f" · {domain}" if domain else "") + f" (n={len(d)} ratings)"
+    theme.style(fig, title, x="Rating date", y="GAS level", height=260)
+    fig.update_yaxes(range=[-3.3, 2.4], tickvals=[-3, -2, -1, 0, 1, 2], ticktext=["-3", "-2", "-1", "0", "+1", "+2"],
+                     zeroline=False)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    fig.update_xaxes(tickformat="%b %Y", range=x_range)
+    return fig
+
+
+def gas_t_chart(t: pd.DataFrame, child_id: str) -> go.Figure:
+    d = t.sort_values(t.columns[0])
+    xcol = "review_month" if "review_month" in d.columns else d.columns[0]
+    fig = go.Figure()
+    fig.add_hline(y=50, line={"color": theme.EXPECTED_LINE, "width": 1.2, "dash": "dash"},
+                  annotation_text="50 = goals met as expected", annotation_position="bottom right",
+                  annotation_font={"size": 11})
+    extra = d[["n_goals"]].copy()
+    extra["chg"] = d["change_from_first"] if "change_from_first" in d else float("nan")
+    fig.add_scatter(x=d[xcol], y=d["t_score"], mode="lines+markers", line={"color": theme.BLUE, "width": 2},
+                    marker={"size": 8}, customdata=extra, showlegend=False,
+                    hovertemplate="%{x|%b %Y}<br>GAS T-score %{y:.1f}<br>n = %{customdata[0]} goals"
+                                  "<br>change from first: %{customdata[1]:+.1f}<extra></extra>")
+    theme.style(fig, f"{child_id}: GAS T-score by review month", x="Review month", y="GAS T-score", height=300)
+    lo, hi = float(d["t_score"].min()), float(d["t_score"].max())
+    fig.update_yaxes(range=[min(25.0, lo - 3), max(75.0, hi + 3)])
+    fig.update_xaxes(tickformat="%b %Y")
+    return fig

@@ -1,0 +1,359 @@
+"""Shared UI: the filter bar (sidebar, mirrored in the URL), messages and number formatting.
+
+URL parameters (``st.query_params``), all optional; a bookmarked or shared address restores
+the view, and an invalid value is ignored with a small warning:
+
+=============  ===========================================================================
+``period``     ``4w``, ``3m`` (default), ``6m``, ``12m``, ``all`` or ``custom``; relative
+               periods end at the latest session loaded
+``from``       ``YYYY-MM-DD`` (with ``to``: a custom period; implies ``period=custom``)
+``to``         ``YYYY-MM-DD``
+``modality``   repeated for several values: ``?modality=OT&modality=speech``
+``age``        age group label from settings.toml (``3-5``)
+``team``       team name
+``therapist``  therapist id
+``approach``   ``child-led``, ``directed``, ``mixed``
+``child``      the child shown on the Child progress page
+=============  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from dashboard import data
+
+PERIODS: dict[str, tuple[str, int | None]] = {
+    "4w": ("Last 4 weeks", 28),
+    "3m": ("Last 3 months", 91),
+    "6m": ("Last 6 months", 182),
+    "12m": ("Last 12 months", 364),
+    "all": ("All data", None),
+    "custom": ("Custom dates", None),
+}
+DEFAULT_PERIOD = "3m"
+# url key -> (widget key, filter_options key, label, Filters field)
+MULTI: dict[str, tuple[str, str, str, str]] = {
+    "modality": ("f_modality", "modalities", "Modality", "modalities"),
+    "age": ("f_age", "age_groups", "Age group", "age_groups"),
+    "team": ("f_team", "teams", "Team", "teams"),
+    "therapist": ("f_therapist", "therapists", "Therapist", "therapists"),
+    "approach": ("f_approach", "approaches", "Approach", "approaches"),
+}
+FILTER_URL_KEYS = ("period", "from", "to", *MULTI)
+PAGE_FILES = {
+    "overview": "app_pages/overview.py",
+    "child": "app_pages/child_progress.py",
+    "groups": "app_pages/groups.py",
+    "approach": "app_pages/approach.py",
+    "attention": "app_pages/needs_attention.py",
+    "data": "app_pages/data_loads.py",
+}
+CHILD_URL_PATH = "child_progress"
+
+
+# ----------------------------------------------------------------------------- formatting
+
+def is_missing(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(math.isnan(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def pct(v: Any, digits: int = 0) -> str:
+    return "–" if is_missing(v) else f"{100 * float(v):.{digits}f}%"
+
+
+def num(v: Any, digits: int = 1) -> str:
+    if is_missing(v):
+        return "–"
+    return f"{float(v):,.{digits}f}"
+
+
+def count(v: Any) -> str:
+    return "–" if is_missing(v) else f"{int(v):,}"
+
+
+def day(v: Any) -> str:
+    if is_missing(v):
+        return "–"
+    if isinstance(v, str):
+        v = dt.date.fromisoformat(v[:10])
+    return f"{v:%d %b %Y}".lstrip("0")
+
+
+def to_date(v: Any) -> dt.date | None:
+    if is_missing(v):
+        return None
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    if hasattr(v, "date"):  # pandas Timestamp
+        return v.date()
+    return dt.date.fromisoformat(str(v)[:10])
+
+
+# ----------------------------------------------------------------------------- messages
+
+def empty(message: str) -> None:
+    """The empty-selection message (never an exception, never a blank page)."""
+    st.info(message, icon=":material/filter_alt_off:")
+
+
+def unavailable(what: str, name: str) -> None:
+    st.warning(f"{what} is not available: the analytics layer does not offer `{name}` yet.",
+               icon=":material/construction:")
+
+
+def fetch(name: str, *args: Any, what: str | None = None, **kwargs: Any) -> Any:
+    """An analytics result, or None with a message when the function is missing."""
+    try:
+        return data.call(name, *args, **kwargs)
+    except data.Unavailable:
+        unavailable(what or name.replace("_", " ").capitalize(), name)
+        return None
+
+
+# ----------------------------------------------------------------------------- filters
+
+def _options() -> dict | None:
+    try:
+        return data.call("filter_options")
+    except (data.Unavailable, FileNotFoundError):
+        return None
+
+
+def _default_state() -> dict[str, Any]:
+    return {"period": DEFAULT_PERIOD, "from": None, "to": None, **{k: [] for k in MULTI}}
+
+
+def _parse_date(raw: str, key: str, warnings: list[str]) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        warnings.append(f"`{key}={raw}` is not a date (YYYY-MM-DD)")
+        return None
+
+
+def state_from_url(qp: dict[str, list[str]], opts: dict) -> tuple[dict[str, Any], list[str]]:
+    """Filter state from URL values (every key a list of strings); invalid values are dropped and named."""
+    state = _default_state()
+    warnings: list[str] = []
+    if qp.get("period"):
+        p = qp["period"][-1]
+        if p in PERIODS:
+            state["period"] = p
+        else:
+            warnings.append(f"period `{p}` is unknown (use {', '.join(PERIODS)})")
+    d_from = _parse_date(qp["from"][-1], "from", warnings) if qp.get("from") else None
+    d_to = _parse_date(qp["to"][-1], "to", warnings) if qp.get("to") else None
+    if d_from or d_to:
+        lo, hi = to_date(opts.get("min_date")), to_date(opts.get("max_date"))
+        d_from, d_to = d_from or lo, d_to or hi
+        if d_from and d_to and d_from > d_to:
+            warnings.append(f"`from={d_from}` is after `to={d_to}`; dates ignored")
+        else:
+            state.update({"period": "custom", "from": d_from, "to": d_to})
+    for key, (_w, opt_key, label, _f) in MULTI.items():
+        allowed = [str(v) for v in opts.get(opt_key) or []]
+        chosen: list[str] = []
+        for raw in qp.get(key, []):
+            parts = [raw] if raw in allowed else [p.strip() for p in raw.split(",") if p.strip()]
+            for part in parts:
+                if part in allowed:
+                    if part not in chosen:
+                        chosen.append(part)
+                else:
+                    warnings.append(f"{label.lower()} `{part}` is not in the data")
+        state[key] = chosen
+    return state, warnings
+
+
+def _url_values() -> dict[str, list[str]]:
+    return {k: st.query_params.get_all(k) for k in FILTER_URL_KEYS if st.query_params.get_all(k)}
+
+
+def state_to_url(state: dict[str, Any]) -> dict[str, list[str]]:
+    """The URL values of a filter state (defaults left out, so the plain address is the default view)."""
+    out: dict[str, list[str]] = {}
+    if state["period"] == "custom" and state.get("from") and state.get("to"):
+        out["from"] = [state["from"].isoformat()]
+        out["to"] = [state["to"].isoformat()]
+    elif state["period"] not in (DEFAULT_PERIOD, "custom"):
+        out["period"] = [state["period"]]
+    for key in MULTI:
+        if state.get(key):
+            out[key] = list(state[key])
+    return out
+
+
+def _apply_state(state: dict[str, Any], opts: dict) -> None:
+    st.session_state["f_period"] = state["period"]
+    lo, hi = to_date(opts.get("min_date")), to_date(opts.get("max_date"))
+    if state["period"] == "custom" and state.get("from") and state.get("to"):
+        st.session_state["f_range"] = (_clamp(state["from"], lo, hi), _clamp(state["to"], lo, hi))
+    for key, (wkey, *_rest) in MULTI.items():
+        st.session_state[wkey] = list(state[key])
+
+
+def _clamp(d: dt.date, lo: dt.date | None, hi: dt.date | None) -> dt.date:
+    if lo and d < lo:
+        return lo
+    if hi and d > hi:
+        return hi
+    return d
+
+
+def _current_state() -> dict[str, Any]:
+    state = _default_state()
+    state["period"] = st.session_state.get("f_period", DEFAULT_PERIOD)
+    if state["period"] == "custom":
+        rng = st.session_state.get("f_range") or ()
+        if len(rng) >= 1:
+            state["from"] = rng[0]
+            state["to"] = rng[1] if len(rng) > 1 else rng[0]
+    for key, (wkey, *_rest) in MULTI.items():
+        state[key] = list(st.session_state.get(wkey) or [])
+    return state
+
+
+def _clear_warnings() -> None:
+    st.session_state["_url_warnings"] = []
+
+
+def _reset() -> None:
+    _clear_warnings()
+    st.session_state["f_period"] = DEFAULT_PERIOD
+    for wkey, *_rest in MULTI.values():
+        st.session_state[wkey] = []
+
+
+def period_dates(state: dict[str, Any], opts: dict) -> tuple[dt.date | None, dt.date | None]:
+    lo, hi = to_date(opts.get("min_date")), to_date(opts.get("max_date"))
+    period = state["period"]
+    if period == "custom" and state.get("from") and state.get("to"):
+        return state["from"], state["to"]
+    days = PERIODS.get(period, (None, None))[1]
+    if days and hi:
+        return hi - dt.timedelta(days=days - 1), hi
+    return lo, hi
+
+
+def filter_bar() -> None:
+    """The sidebar filter bar. Stores the Filters for this run in ``st.session_state['filters']``."""
+    st.session_state["filters"] = None
+    st.session_state["filter_state"] = None
+    opts = _options()
+    with st.sidebar:
+        if opts is None or not opts.get("max_date"):
+            st.caption("Filters appear when data is loaded.")
+            return
+        url = _url_values()
+        first_run = "_filters_init" not in st.session_state
+        if first_run or (url and url != st.session_state.get("_url_written")):
+            # a fresh session, or a link/bookmark that carries filters: the URL wins
+            state, warnings = state_from_url(url, opts)
+            _apply_state(state, opts)
+            st.session_state["_url_warnings"] = warnings
+            st.session_state["_filters_init"] = True
+        s = data.status()
+        if s and data.is_sample_data([f["name"] for f in s.get("file_list") or []]):
+            st.warning("**Sample data**: a synthetic practice, not your caseload. Load your exports on the Data page.",
+                       icon=":material/science:")
+        st.subheader("Filters", anchor=False)
+        for w in st.session_state.get("_url_warnings") or []:
+            st.warning(f"Ignored from the link: {w}.", icon=":material/link_off:")
+        lo, hi = to_date(opts["min_date"]), to_date(opts["max_date"])
+        st.selectbox("Period", list(PERIODS), key="f_period", format_func=lambda p: PERIODS[p][0],
+                     on_change=_clear_warnings,
+                     help="Relative periods end at the latest session loaded. Figures compare with "
+                          "the period of the same length just before.")
+        if st.session_state["f_period"] == "custom":
+            rng = st.session_state.get("f_range")
+            if not rng:
+                st.session_state["f_range"] = (max(lo, hi - dt.timedelta(days=90)), hi)
+            else:
+                st.session_state["f_range"] = tuple(_clamp(d, lo, hi) for d in rng)
+            st.date_input("Dates", key="f_range", min_value=lo, max_value=hi, format="YYYY-MM-DD",
+                          on_change=_clear_warnings)
+        for key, (wkey, opt_key, label, _f) in MULTI.items():
+            options = [str(v) for v in opts.get(opt_key) or []]
+            st.session_state[wkey] = [v for v in st.session_state.get(wkey) or [] if v in options]
+            st.multiselect(label, options, key=wkey, placeholder="All", on_change=_clear_warnings)
+        state = _current_state()
+        d_from, d_to = period_dates(state, opts)
+        st.caption(f"{day(d_from)} – {day(d_to)} · data up to {day(hi)}")
+        st.button("Reset filters", on_click=_reset, icon=":material/restart_alt:", width="stretch")
+        st.caption("The address bar holds these filters: bookmark or share it to come back to this view.")
+    url_now = state_to_url(state)
+    for key in FILTER_URL_KEYS:
+        if key in url_now:
+            if st.query_params.get_all(key) != url_now[key]:
+                st.query_params[key] = url_now[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+    st.session_state["_url_written"] = url_now
+    Filters = data.filters_cls()
+    fields = {f: tuple(state[k]) for k, (_w, _o, _l, f) in MULTI.items()}
+    st.session_state["filter_state"] = state
+    st.session_state["filters"] = Filters(date_from=d_from, date_to=d_to, **fields)
+
+
+def filters():
+    """This run's Filters (None when there is no data)."""
+    return st.session_state.get("filters")
+
+
+def require_data():
+    """The Filters, or stop the page with a pointer to the Data page when nothing is loaded."""
+    f = filters()
+    if f is None:
+        if data.reader() is None or not data.has("filter_options"):
+            st.info("No data is loaded yet. Load practice-management exports on the Data page.",
+                    icon=":material/database:")
+        else:
+            st.info("The warehouse holds no sessions yet. Load exports on the Data page.",
+                    icon=":material/database:")
+        st.page_link(PAGE_FILES["data"], label="Go to Data", icon=":material/upload_file:")
+        st.stop()
+    return f
+
+
+def url_params(**overrides: Any) -> dict[str, list[str] | str]:
+    """This view's filter URL parameters, with some replaced (for links into another page)."""
+    state = st.session_state.get("filter_state") or _default_state()
+    out: dict[str, Any] = dict(state_to_url(state))
+    for k, v in overrides.items():
+        if v is None or v == []:
+            out.pop(k, None)
+        else:
+            out[k] = v
+    return out
+
+
+def child_url(child_id: str) -> str:
+    """A relative link to a child's page that carries the current filters."""
+    return f"{CHILD_URL_PATH}?{urlencode(url_params(child=child_id), doseq=True)}"
+
+
+def active_filter_text() -> str:
+    state = st.session_state.get("filter_state")
+    if not state:
+        return ""
+    parts = [f"{MULTI[k][2].lower()}: {', '.join(state[k])}" for k in MULTI if state.get(k)]
+    f = filters()
+    period = f"{day(f.date_from)} – {day(f.date_to)}" if f else ""
+    return period + ("; " + "; ".join(parts) if parts else "")
+
+
+def caption_filters() -> None:
+    st.caption(f"Showing {active_filter_text()}")
