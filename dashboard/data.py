@@ -21,26 +21,18 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from pipelines import analytics  # the pages' only source of figures
 from pipelines import load as loader
 from pipelines import profiles, warehouse
-
-try:  # the analytics layer is the pages' only source of figures
-    from pipelines import analytics
-except ImportError:  # pragma: no cover - only while the layer is being written
-    analytics = None  # type: ignore[assignment]
+from pipelines.analytics import Filters  # noqa: F401  (re-exported for the pages)
 
 SAMPLE_DIR = warehouse.ROOT / "data" / "sample" / "canonical"
 EXPORT_SUFFIXES = (".csv", ".xlsx", ".parquet")
 
 
-class Unavailable(RuntimeError):
-    """The analytics layer does not (yet) offer a function a view needs."""
-
-
 @dataclass(frozen=True)
 class Reader:
     con: duckdb.DuckDBPyConnection
-    catalog: str
     db: str
     version: tuple[int, int]
 
@@ -91,9 +83,7 @@ def _release(r: Reader) -> None:
 
 @st.cache_resource(max_entries=3, show_spinner=False, on_release=_release)
 def _open_reader(db: str, version: tuple[int, int]) -> Reader:
-    con = warehouse.connect_reader(Path(db))
-    catalog = con.execute("select current_database()").fetchall()[0][0]
-    return Reader(con, catalog, db, version)
+    return Reader(warehouse.connect_reader(Path(db)), db, version)
 
 
 def reader() -> Reader | None:
@@ -109,16 +99,11 @@ def reader() -> Reader | None:
 @contextlib.contextmanager
 def cursor(r: Reader) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor of its own (thread-safe use of the shared reader), set to the warehouse catalog."""
-    cur = r.con.cursor()
+    cur = warehouse.cursor(r.con)
     try:
-        cur.execute(f'use "{r.catalog}"')  # a new cursor starts in the in-memory catalog
         yield cur
     finally:
         cur.close()
-
-
-def has(name: str) -> bool:
-    return analytics is not None and callable(getattr(analytics, name, None))
 
 
 @st.cache_data(show_spinner=False, max_entries=1000, ttl=dt.timedelta(hours=6))
@@ -130,18 +115,10 @@ def _call(_r: Reader, db: str, version: tuple[int, int], name: str, args: tuple,
 
 def call(name: str, *args: Any, **kwargs: Any) -> Any:
     """``pipelines.analytics.<name>(con, *args, **kwargs)``, cached per warehouse version."""
-    if not has(name):
-        raise Unavailable(name)
     r = reader()
     if r is None:
         raise FileNotFoundError(str(db_path()))
     return _call(r, r.db, r.version, name, args, tuple(sorted(kwargs.items())))
-
-
-def filters_cls():
-    if analytics is None or not hasattr(analytics, "Filters"):
-        raise Unavailable("Filters")
-    return analytics.Filters
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
@@ -158,27 +135,10 @@ def status() -> dict | None:
 
 
 def rejects() -> pd.DataFrame | None:
-    """Rejected rows with their reasons (file, line, column, value, reason), from whichever
-    pipeline layer offers them: ``analytics.rejects(con)`` or ``load.rejects(db)``.
-    None while neither does (the page then says how to list them from the command line)."""
-    r = reader()
-    if r is None:
+    """Rejected rows with their reasons (file, line, column, value, reason); None without a warehouse."""
+    if reader() is None:
         return None
-    for name in ("rejects", "rejected_rows"):
-        if has(name):
-            return _as_frame(call(name))
-    if callable(getattr(loader, "rejects", None)):
-        return _loader_rejects(r.db, r.version)
-    return None
-
-
-def _as_frame(v: Any) -> pd.DataFrame:
-    return v if isinstance(v, pd.DataFrame) else pd.DataFrame(v)
-
-
-@st.cache_data(show_spinner=False, max_entries=20)
-def _loader_rejects(db: str, version: tuple[int, int]) -> pd.DataFrame:
-    return _as_frame(loader.rejects(Path(db)))
+    return call("rejects")
 
 
 def profile_names() -> list[str]:

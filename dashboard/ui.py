@@ -109,18 +109,9 @@ def empty(message: str) -> None:
     st.info(message, icon=":material/filter_alt_off:")
 
 
-def unavailable(what: str, name: str) -> None:
-    st.warning(f"{what} is not available: the analytics layer does not offer `{name}` yet.",
-               icon=":material/construction:")
-
-
-def fetch(name: str, *args: Any, what: str | None = None, **kwargs: Any) -> Any:
-    """An analytics result, or None with a message when the function is missing."""
-    try:
-        return data.call(name, *args, **kwargs)
-    except data.Unavailable:
-        unavailable(what or name.replace("_", " ").capitalize(), name)
-        return None
+def fetch(name: str, *args: Any, **kwargs: Any) -> Any:
+    """``pipelines.analytics.<name>(con, *args, **kwargs)`` for this warehouse version (cached)."""
+    return data.call(name, *args, **kwargs)
 
 
 # ----------------------------------------------------------------------------- filters
@@ -128,7 +119,7 @@ def fetch(name: str, *args: Any, what: str | None = None, **kwargs: Any) -> Any:
 def _options() -> dict | None:
     try:
         return data.call("filter_options")
-    except (data.Unavailable, FileNotFoundError):
+    except FileNotFoundError:
         return None
 
 
@@ -302,7 +293,7 @@ def filter_bar() -> None:
         elif key in st.query_params:
             del st.query_params[key]
     st.session_state["_url_written"] = url_now
-    Filters = data.filters_cls()
+    Filters = data.Filters
     fields = {f: tuple(state[k]) for k, (_w, _o, _l, f) in MULTI.items()}
     st.session_state["filter_state"] = state
     st.session_state["filters"] = Filters(date_from=d_from, date_to=d_to, **fields)
@@ -317,7 +308,7 @@ def require_data():
     """The Filters, or stop the page with a pointer to the Data page when nothing is loaded."""
     f = filters()
     if f is None:
-        if data.reader() is None or not data.has("filter_options"):
+        if data.reader() is None:
             st.info("No data is loaded yet. Load practice-management exports on the Data page.",
                     icon=":material/database:")
         else:

@@ -31,7 +31,7 @@ blocks = []
 big_blocks = []
 for by, section in BY:
     kwargs = {"by": by} if by else {}
-    res = ui.fetch(fn, f, what=f"The {m_label.lower()} comparison", **kwargs)
+    res = ui.fetch(fn, f, **kwargs)
     if res is None:
         st.stop()
     if res.empty:
@@ -113,7 +113,7 @@ if big is not None:
 
 if measure == "engagement":
     st.subheader("Each child's paired difference", anchor=False)
-    pairs = ui.fetch("approach_pairs", f, what="Each child's paired difference")
+    pairs = ui.fetch("approach_pairs", f)
     if pairs is not None:
         n_all = len(pairs)
         if "eligible" in pairs.columns:

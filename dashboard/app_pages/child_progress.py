@@ -9,9 +9,9 @@ from dashboard import charts, data, theme, ui
 
 st.title("Child progress", anchor=False)
 f = ui.require_data()
-Filters = data.filters_cls()
+Filters = data.Filters
 
-children = ui.fetch("child_list", f, what="The list of children")
+children = ui.fetch("child_list", f)
 opts = ui.fetch("filter_options") or {}
 all_children = [str(c) for c in opts.get("children") or []]
 if children is None:
@@ -62,7 +62,7 @@ if outside:
 fc = Filters() if whole else Filters(date_from=f.date_from, date_to=f.date_to)
 st.caption("Whole history" if whole else f"Sessions from {ui.day(f.date_from)} to {ui.day(f.date_to)}")
 
-timeline = ui.fetch("child_timeline", child, fc, what="The session timeline")
+timeline = ui.fetch("child_timeline", child, fc)
 if timeline is None:
     st.stop()
 if timeline.empty:
@@ -82,7 +82,7 @@ st.plotly_chart(charts.child_timeline(timeline, child), key="child_timeline")
 
 # --- goals ------------------------------------------------------------------------------------
 st.subheader("Goals (GAS levels over time)", anchor=False)
-ratings = ui.fetch("child_goal_ratings", child, fc, what="Goal ratings")
+ratings = ui.fetch("child_goal_ratings", child, fc)
 if ratings is not None:
     if ratings.empty:
         st.info(f"No GAS ratings for {child} in the loaded data, so goal charts and the GAS T-score are not shown.")
@@ -97,13 +97,13 @@ if ratings is not None:
             g = ratings[ratings["goal_id"] == gid]
             domain = g["goal_domain"].dropna().iloc[0] if g["goal_domain"].notna().any() else None
             cols[i % 2].plotly_chart(charts.goal_chart(g, str(gid), domain, [lo_d, hi_d]), key=f"goal_{i}")
-        gas_t = ui.fetch("child_gas_t", child, what="The GAS T-score")
+        gas_t = ui.fetch("child_gas_t", child)
         if gas_t is not None and not gas_t.empty:
             st.plotly_chart(charts.gas_t_chart(gas_t, child), key="gas_t")
 
 # --- approach comparison ----------------------------------------------------------------------
 st.subheader("Child-led vs directed, for this child", anchor=False)
-comp = ui.fetch("child_comparison", child, fc, what="The approach comparison")
+comp = ui.fetch("child_comparison", child, fc)
 if comp is not None:
     n_cl, n_dir = int(comp.get("n_child_led") or 0), int(comp.get("n_directed") or 0)
     if not n_cl or not n_dir or ui.is_missing(comp.get("nap")):
@@ -141,7 +141,7 @@ if comp is not None:
 
 # --- flags and reliable change ------------------------------------------------------------------
 st.subheader("Flags", anchor=False)
-fl = ui.fetch("flags", Filters(), what="Flags")
+fl = ui.fetch("flags", Filters())
 if fl is not None:
     mine = fl[fl["child_id"] == child] if not fl.empty else fl
     if mine.empty:
@@ -154,7 +154,7 @@ if fl is not None:
             (st.error if sev == "high" else st.warning)(f"**{title}** ({sev} priority{since}): {r['reason']}",
                                                         icon=":material/flag:")
 
-rc = ui.fetch("reliable_change", Filters(), what="Reliable change on outcome measures")
+rc = ui.fetch("reliable_change", Filters())
 if rc is not None:
     mine = rc[rc["child_id"] == child] if not rc.empty else rc
     st.subheader("Outcome measures (reliable change)", anchor=False)

@@ -93,11 +93,7 @@ if s is not None:
 
     st.subheader("Rejected rows", anchor=False)
     rej = data.rejects()
-    if rej is None:
-        st.caption(f"{ui.count(s.get('rejected_rows'))} rejected rows are kept with file, line, column and reason; "
-                   "list them with `python -m pipelines rejects` (the analytics layer does not offer them to the "
-                   "dashboard yet).")
-    elif len(rej) == 0:
+    if rej is None or len(rej) == 0:
         st.success("No rejected rows.", icon=":material/check_circle:")
     else:
         st.caption(f"{len(rej):,} reasons. Fix them in the source system and load a new export: the corrected "

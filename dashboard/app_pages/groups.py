@@ -17,7 +17,7 @@ modalities = [m for m in theme.MODALITY_ORDER if m in (opts.get("modalities") or
 ages = list(opts.get("age_groups") or [])
 min_n = settings.load().get("comparison", {}).get("min_children")
 
-grid = ui.fetch("group_grid", f, what="The modality × age group grid")
+grid = ui.fetch("group_grid", f)
 if grid is None:
     st.stop()
 if grid.empty:
@@ -49,7 +49,7 @@ st.subheader("Distributions", anchor=False)
 by = st.segmented_control("Group by", ["modality", "age_group"], default="modality", key="grp_dist_by",
                           format_func=lambda b: charts.GROUP_LABEL[b]) or "modality"
 groups = modalities if by == "modality" else ages
-children = ui.fetch("child_list", f, what="Children per group")
+children = ui.fetch("child_list", f)
 c1, c2 = st.columns(2)
 if children is not None and not children.empty:
     with c1:
@@ -61,7 +61,7 @@ if children is not None and not children.empty:
                 children.dropna(subset=["mean_engagement"]), "mean_engagement", by, groups,
                 f"Mean engagement per child, by {charts.GROUP_LABEL[by].lower()}", "Mean engagement (1–5)",
                 ["child_id", "sessions"]), key="dist_eng")
-goals = ui.fetch("goal_summary", f, what="Goal attainment per group")
+goals = ui.fetch("goal_summary", f)
 with c2:
     if goals is None:
         pass
@@ -82,7 +82,7 @@ t_by = tc1.segmented_control("Lines for each", ["modality", "age_group"], defaul
 t_metric = tc2.segmented_control("Measure", list(charts.TREND_METRICS), default="mean_engagement",
                                  key="grp_trend_metric", format_func=lambda m: charts.TREND_METRICS[m][0]) \
     or "mean_engagement"
-t = ui.fetch("monthly_trends", f, by=t_by, what="Trends per group")
+t = ui.fetch("monthly_trends", f, by=t_by)
 if t is not None:
     if t.empty:
         ui.empty("No months to show for these filters.")

@@ -12,7 +12,7 @@ st.title("Needs attention", anchor=False)
 f = ui.require_data()
 ui.caption_filters()
 
-fl = ui.fetch("flags", f, what="The flags list")
+fl = ui.fetch("flags", f)
 if fl is None:
     st.stop()
 as_of = ui.fetch("as_of")

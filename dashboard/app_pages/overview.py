@@ -10,7 +10,7 @@ st.title("Practice overview", anchor=False)
 f = ui.require_data()
 ui.caption_filters()
 
-k = ui.fetch("kpis", f, what="Headline figures")
+k = ui.fetch("kpis", f)
 if k is None:
     st.stop()
 cur, prev = k.get("current") or {}, k.get("previous") or {}
@@ -64,7 +64,7 @@ for row in (METRICS[:3], METRICS[3:]):
             st.caption(n_text)
 
 st.subheader("Monthly trends", anchor=False)
-trends = ui.fetch("monthly_trends", f, what="Monthly trends")
+trends = ui.fetch("monthly_trends", f)
 if trends is not None:
     if trends.empty:
         ui.empty("No months to show for these filters.")
@@ -85,7 +85,7 @@ metric = st.segmented_control(
     format_func=lambda m: charts.TREND_METRICS[m][0])
 metric = metric or "mean_engagement"
 for by, label in (("modality", "modality"), ("age_group", "age group")):
-    t = ui.fetch("monthly_trends", f, by=by, what=f"Trends by {label}")
+    t = ui.fetch("monthly_trends", f, by=by)
     if t is None:
         continue
     if t.empty:
