@@ -53,8 +53,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from pipelines import queries, settings as settings_mod
-from pipelines.paired_groups import paired_summary_grouped
-from pipelines.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
+from pipelines.stats.paired_groups import paired_summary_grouped
+from pipelines.stats.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
 from pipelines.stats.gas import gas_t_scores
 from pipelines.stats.rci import DETERIORATED, classify_change, load_measure_reference
 from pipelines.stats.single_case import nap_grouped

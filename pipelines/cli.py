@@ -1,4 +1,4 @@
-"""Command line: ``python -m pipelines load|status|rebuild|sample ...`` (users script it)."""
+"""Command line: ``python -m pipelines load|status|rebuild|sample|meeting-pack ...`` (users script it)."""
 
 from __future__ import annotations
 
@@ -106,6 +106,34 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return sample.main(argv)
 
 
+def cmd_meeting_pack(args: argparse.Namespace) -> int:
+    from pipelines import meeting_pack as mp
+
+    db = Path(args.db or warehouse.default_db_path())
+    try:
+        con = warehouse.connect_reader(db)
+    except FileNotFoundError as exc:
+        _err(str(exc))
+        return 1
+    try:
+        pack = mp.build_pack(con, team=args.team, therapist=args.therapist, date_from=args.date_from,
+                             date_to=args.date_to, suppress_small_cells=args.suppress_small_cells)
+    except mp.PackError as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        con.close()
+    out = Path(args.out)
+    written = mp.write_all(pack, out, pdf=True)
+    for key in ("html", "pdf", "xlsx"):
+        v = written.get(key)
+        if isinstance(v, Path):
+            print(f"wrote {v}")
+        elif v:
+            print(f"pack.pdf not written: {v}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m pipelines", description="Load and inspect therapy session exports.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -142,6 +170,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--single-file", action="store_true")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("meeting-pack", help="team meeting pack: pack.html, pack.pdf (needs Chromium) and pack.xlsx")
+    s.add_argument("--team", help="team name (or give --therapist alone)")
+    s.add_argument("--therapist", help="therapist id: the pack for one therapist (within --team when given)")
+    s.add_argument("--from", dest="date_from", metavar="DATE",
+                   help="first day of the period, YYYY-MM-DD (default: 4 weeks before --to)")
+    s.add_argument("--to", dest="date_to", metavar="DATE",
+                   help="last day of the period, YYYY-MM-DD (default: the latest session loaded)")
+    s.add_argument("--out", required=True, metavar="DIR", help="folder for pack.html, pack.pdf and pack.xlsx")
+    s.add_argument("--db", type=Path, help=db_help)
+    s.add_argument("--suppress-small-cells", action="store_true",
+                   help="for packs shared beyond the team: figures resting on fewer than [privacy] small_cell_min "
+                        "children show as <N, and child-level lists become counts")
+    s.set_defaults(func=cmd_meeting_pack)
     return p
 
 

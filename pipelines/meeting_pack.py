@@ -57,7 +57,8 @@ from pipelines.stats.rci import IMPROVED
 
 __all__ = [
     "MeetingPack", "Section", "Table", "Col", "PackError", "ChromiumMissing", "SECTION_KEYS",
-    "build_pack", "render_html", "render_pdf", "write_excel", "chromium_path", "parse_date",
+    "build_pack", "render_html", "render_pdf", "write_excel", "write_all", "table_text", "chromium_path",
+    "parse_date",
     "default_period", "CHROMIUM_HINT", "BROWSER_ARGS",
 ]
 
@@ -511,7 +512,12 @@ def _caseload(con, f: analytics.Filters, therapist: str | None) -> pd.DataFrame:
 
 
 def _small(n: Any, small: int) -> bool:
-    return _missing(n) or int(n) < small
+    """A count of children to hide: 1 .. small-1 (zero discloses nobody and stays)."""
+    return not _missing(n) and 0 < int(n) < small
+
+
+def _count(n: int, small: int) -> int | str:
+    return f"<{small}" if _small(n, small) else n
 
 
 def _suppress_attention(fl: pd.DataFrame, small: int) -> pd.DataFrame:
@@ -519,10 +525,9 @@ def _suppress_attention(fl: pd.DataFrame, small: int) -> pd.DataFrame:
     out = []
     for title, d in fl.groupby("title", sort=False):
         n = d["child_id"].nunique()
-        out.append({"title": title, "severity_label": d["severity_label"].iloc[0],
-                    "children": f"<{small}" if n < small else n})
+        out.append({"title": title, "severity_label": d["severity_label"].iloc[0], "children": _count(n, small)})
     n_all = fl["child_id"].nunique() if len(fl) else 0
-    out.append({"title": "Any flag", "severity_label": "", "children": f"<{small}" if n_all < small else n_all})
+    out.append({"title": "Any flag", "severity_label": "", "children": _count(n_all, small)})
     return pd.DataFrame(out, columns=["title", "severity_label", "children"])
 
 
@@ -532,9 +537,9 @@ def _count_rows(d: pd.DataFrame, by: str, small: int) -> pd.DataFrame:
     if len(d):
         for kind, g in d.groupby(by, sort=True):
             n = g["child_id"].nunique()
-            out.append({"kind": kind, "children": f"<{small}" if n < small else n, "rows": len(g)})
+            out.append({"kind": kind, "children": _count(n, small), "rows": len(g)})
     n_all = d["child_id"].nunique() if len(d) else 0
-    out.append({"kind": "All", "children": f"<{small}" if n_all < small else n_all, "rows": len(d)})
+    out.append({"kind": "All", "children": _count(n_all, small), "rows": len(d)})
     res = pd.DataFrame(out, columns=["kind", "children", "rows"]).astype(object)
     # a row count of few children would give them away too
     res.loc[res["children"].map(lambda v: isinstance(v, str)), "rows"] = f"<{small}"
@@ -753,6 +758,21 @@ def _effect_sentence(e: pd.DataFrame, conf: float, first_month: dt.date, d_to: d
             "children with enough sessions of both approaches.")
 
 
+def _approach_wide(t: pd.DataFrame) -> pd.DataFrame:
+    """Monthly child-led and directed engagement side by side (one row per month)."""
+    cols = ["month_start"] + [f"{p}_{c}" for p in ("child_led", "directed")
+                              for c in ("mean", "lo", "hi", "n", "children")]
+    if t.empty:
+        return pd.DataFrame(columns=cols)
+    out = pd.DataFrame({"month_start": sorted(t["month_start"].unique())})
+    for ap, pre in (("child-led", "child_led"), ("directed", "directed")):
+        d = t[t["approach"] == ap].set_index("month_start")
+        for src, dst in (("mean_engagement", "mean"), ("engagement_ci_lo", "lo"), ("engagement_ci_hi", "hi"),
+                         ("n_rated", "n"), ("n_children_rated", "children")):
+            out[f"{pre}_{dst}"] = out["month_start"].map(d[src]) if len(d) else np.nan
+    return out[cols]
+
+
 def _sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt.date) -> list[Section]:
     small = p.small_cell_min
     sup = p.suppress_small_cells
@@ -765,9 +785,8 @@ def _sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt.dat
     n_children = flags["child_id"].nunique() if len(flags) else 0
     sev = flags["severity_label"].value_counts() if len(flags) else pd.Series(dtype=int)
     if sup:
-        sec.summary.append(f"Children flagged as of {_day(min(p.date_to, p.as_of))}: "
-                           f"{lt if n_children < small else n_children}. Child-level rows are left out of this "
-                           "shared pack.")
+        sec.summary.append(f"Children flagged as of {_day(min(p.date_to, p.as_of))}: {_count(n_children, small)}. "
+                           "Child-level rows are left out of this shared pack.")
         sec.tables.append(Table("attention_counts", "Children flagged, by flag", p.attention, [
             Col("title", "Flag"), Col("severity_label", "Severity"), Col("children", "Children", "int")]))
     else:
@@ -813,17 +832,17 @@ def _sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt.dat
             f"{_plural(n_g, 'goal')} newly met or exceeded, {_plural(n_r, 'reliable improvement')} on a "
             f"standardised measure and {_plural(n_e, 'child', 'children')} whose engagement rose, {p.period}.")
         sec.tables.append(Table("wins_goals", "Goals newly met or exceeded", p.goals_met, [
-            Col("child_id", "Child"), Col("goal_id", "Goal"), Col("domain", "Domain"), Col("therapist_id", "Therapist"),
-            Col("win", "Win"), Col("best_before", "Best level before", "level"),
-            Col("best_level", "Best level now", "level"), Col("last_level", "Latest level", "level"),
+            Col("child_id", "Child", "id"), Col("goal_id", "Goal", "id"), Col("domain", "Domain"),
+            Col("therapist_id", "Therapist", "id"), Col("win", "Win (best level)", "id"),
+            Col("best_before", "Best before", "level"), Col("last_level", "Latest", "level"),
             Col("last_date", "Latest rating", "date"), Col("weeks_to_met", "Weeks to met", "num1"),
             Col("n_ratings", "Ratings", "int")],
-            note=f"Met = rated at or above the expected level ({cfg['expected_level']:+d}) for the first time; "
-                 "exceeded = rated above it for the first time. Best level before: before the period (– = not "
-                 "rated before)."))
+            note=f"Met = rated at or above the expected GAS level ({cfg['expected_level']:+d}) for the first time in "
+                 "the period; exceeded = rated above it for the first time. Best before = best level before the "
+                 "period (– = not rated before); weeks to met = from the goal's first rating."))
         sec.tables.append(Table("wins_reliable", "Reliable improvements on a standardised measure",
                                 p.reliable_improvements, [
-            Col("child_id", "Child"), Col("measure", "Measure"), Col("therapist_id", "Therapist"),
+            Col("child_id", "Child", "id"), Col("measure", "Measure", "id"), Col("therapist_id", "Therapist", "id"),
             Col("first_date", "First", "date"), Col("first_score", "First score", "num1"),
             Col("last_date", "Latest", "date"), Col("last_score", "Latest score", "num1"),
             Col("change", "Change", "signed2"), Col("rci", "RCI", "signed2"),
@@ -831,7 +850,7 @@ def _sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt.dat
             note="Jacobson & Truax reliable change, first vs latest administration; the latest is in the period. "
                  "|RCI| > 1.96 is reliable; the direction that counts as better comes from reference/measures.csv."))
         sec.tables.append(Table("wins_engagement", "Children whose engagement rose", p.engagement_rises, [
-            Col("child_id", "Child"), Col("therapist_id", "Therapist"), Col("evidence", "Evidence"),
+            Col("child_id", "Child", "id"), Col("therapist_id", "Therapist", "id"), Col("evidence", "Evidence"),
             Col("trend_slope_per_week", "Trend (points/week)", "signed2", n="trend_n", n_label="rated",
                 ci=("trend_slope_lo", "trend_slope_hi")),
             Col("trend_p", "Trend p", "p"),
@@ -851,7 +870,7 @@ def _sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt.dat
     sec.summary.append(f"{p.period} against the previous period of the same length, "
                        f"{_day(p.prev_from)} – {_day(p.prev_to)} (shown as \u201cprev\u201d under each figure).")
     sec.tables.append(Table("caseload", "Caseload by therapist", p.caseload, [
-        Col("therapist_id", "Therapist"),
+        Col("therapist_id", "Therapist", "id"),
         Col("n_children", "Children", "int", prev="n_children_prev"),
         Col("sessions", "Sessions", "int", prev="sessions_prev"),
         Col("attendance_rate", "Attendance", "pct", n="sessions", n_label="sched.", prev="attendance_rate_prev"),
@@ -883,11 +902,17 @@ def _sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt.dat
             ci=("engagement_ci_lo", "engagement_ci_hi")),
         Col("share_goals_at_expected", "Goals at/above expected", "pct", n="n_goals", n_label="goals")],
         empty="No sessions in these months."))
-    sec.tables.append(Table("trends_approach", "Child-led and directed sessions per month", p.trends_by_approach, [
-        Col("month_start", "Month", "month"), Col("approach", "Approach"),
-        Col("n_children_rated", "Children", "int"),
-        Col("mean_engagement", "Mean engagement", "num2", n="n_rated", n_label="rated",
-            ci=("engagement_ci_lo", "engagement_ci_hi"))],
+    sec.tables.append(Table("trends_approach", "Engagement in child-led and directed sessions per month",
+                            _approach_wide(p.trends_by_approach), [
+        Col("month_start", "Month", "month"),
+        Col("child_led_mean", "Child-led mean (1–5)", "num2", n="child_led_n", n_label="rated",
+            ci=("child_led_lo", "child_led_hi")),
+        Col("child_led_children", "Child-led: children", "int"),
+        Col("directed_mean", "Directed mean (1–5)", "num2", n="directed_n", n_label="rated",
+            ci=("directed_lo", "directed_hi")),
+        Col("directed_children", "Directed: children", "int")],
+        note="Means of session ratings with 95% CIs (child-clustered standard errors). Between-session "
+             "comparison: different children can be in each column; the within-child difference is below.",
         empty="No child-led or directed sessions in these months."))
     sec.tables.append(Table("trends_effect", "Within-child difference, child-led − directed", p.approach_effect, [
         Col("n_children", "Children compared", "int"), Col("n_children_considered", "Children considered", "int"),
@@ -928,6 +953,8 @@ def _fmt(v: Any, kind: str) -> str:
         return "< 0.001" if float(v) < 0.001 else f"{float(v):.3f}"
     if kind == "date":
         return _day(v)
+    if kind == "id":
+        return str(v)
     if kind == "month":
         return _month(v)
     if kind == "bool":
@@ -944,6 +971,30 @@ def _delta(now: Any, prev: Any, kind: str) -> str:
     if kind == "int":
         return f"{int(round(d)):+,}"
     return f"{d:+.2f}"
+
+
+def table_text(t: Table) -> pd.DataFrame:
+    """A table as the pack prints it, one text cell per column (value, interval, n and the
+    previous period's value together), for showing on a page."""
+    rows = []
+    for _, r in t.frame.iterrows():
+        row = {}
+        for c in t.columns:
+            v = r.get(c.name)
+            txt = _fmt(v, c.kind)
+            if c.ci and not isinstance(v, str) and not _missing(v):
+                lo, hi = r.get(c.ci[0]), r.get(c.ci[1])
+                if not any(isinstance(x, str) or _missing(x) for x in (lo, hi)):
+                    txt += f" ({_fmt(lo, c.kind)} to {_fmt(hi, c.kind)})"
+            if c.n:
+                txt += f" · n = {_fmt(r.get(c.n), 'int')} {c.n_label}".rstrip()
+            if c.prev:
+                pv = r.get(c.prev)
+                d = _delta(v, pv, c.kind)
+                txt += f" · prev {_fmt(pv, c.kind)}" + (f" ({d})" if d else "")
+            row[c.label] = txt
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[c.label for c in t.columns])
 
 
 # ----------------------------------------------------------------------------- HTML
@@ -974,7 +1025,9 @@ th { text-align: left; font-weight: 600; border-bottom: 1.5px solid #777; paddin
 td { border-bottom: 1px solid var(--rule); padding: 3px 4px; vertical-align: top; }
 tr { break-inside: avoid; page-break-inside: avoid; }
 td.num, th.num { text-align: right; white-space: nowrap; }
-td .n, td .prev, td .ci { display: block; color: var(--muted); font-size: 7.5pt; white-space: nowrap; }
+td .n, td .prev { display: block; color: var(--muted); font-size: 7.5pt; white-space: nowrap; }
+td .ci { color: var(--muted); font-size: 7.5pt; white-space: nowrap; }
+td.nw { white-space: nowrap; }
 tr.total td { font-weight: 600; border-top: 1.5px solid #777; }
 p.empty { color: var(--muted); font-style: italic; margin: 2px 0 8px; }
 .child { border: 1px solid var(--rule); border-left: 5px solid #8C8C8C; padding: 5px 9px; margin: 6px 0;
@@ -1008,12 +1061,12 @@ def _css_string(text: str) -> str:
 
 def _cell_html(r: pd.Series, c: Col) -> tuple[str, bool]:
     v = r.get(c.name)
-    numeric = c.kind not in ("text", "date", "month", "bool")
+    numeric = c.kind not in ("text", "id", "date", "month", "bool")
     parts = [html.escape(_fmt(v, c.kind))]
     if c.ci and not isinstance(v, str) and not _missing(v):
         lo, hi = r.get(c.ci[0]), r.get(c.ci[1])
         if not (_missing(lo) or _missing(hi) or isinstance(lo, str) or isinstance(hi, str)):
-            parts.append(f'<span class="ci">CI {html.escape(_fmt(lo, c.kind))} to {html.escape(_fmt(hi, c.kind))}</span>')
+            parts.append(f' <span class="ci">({html.escape(_fmt(lo, c.kind))} to {html.escape(_fmt(hi, c.kind))})</span>')
     if c.n:
         n = r.get(c.n)
         parts.append(f'<span class="n">n = {html.escape(_fmt(n, "int"))} {html.escape(c.n_label)}</span>')
@@ -1030,14 +1083,15 @@ def _table_html(t: Table) -> str:
     if t.frame is None or t.frame.empty:
         out.append(f'<p class="empty">{html.escape(t.empty)}</p>')
     else:
-        head = "".join(f'<th class="{"num" if c.kind not in ("text", "date", "month", "bool") else ""}">'
+        head = "".join(f'<th class="{"num" if c.kind not in ("text", "id", "date", "month", "bool") else ""}">'
                        f"{html.escape(c.label)}</th>" for c in t.columns)
         rows = []
         for _, r in t.frame.iterrows():
             cells = []
             for c in t.columns:
                 content, numeric = _cell_html(r, c)
-                cells.append(f'<td class="{"num" if numeric else ""}">{content}</td>')
+                cls = "num" if numeric else ("nw" if c.kind in ("id", "date", "month") else "")
+                cells.append(f'<td class="{cls}">{content}</td>')
             cls = ' class="total"' if bool(r.get("is_total", False)) else ""
             rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
         out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
@@ -1245,7 +1299,7 @@ class _Sheet:
             self.widths[col] = max(self.widths.get(col, 8), 12)
         elif kind == "bool" or isinstance(v, (bool, np.bool_)):
             self.text(col, "yes" if bool(v) else "no")
-        elif kind == "text":
+        elif kind in ("text", "id"):
             self.text(col, v)
         else:
             self.ws.write_number(self.row, col, float(v), self.f.get(kind))

@@ -16,8 +16,8 @@ import pytest
 from scipy import stats as sps
 
 from pipelines import stats
-from pipelines.paired_groups import d_z_ci_grouped, paired_summary_grouped, wilcoxon_grouped
-from pipelines.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
+from pipelines.stats.paired_groups import d_z_ci_grouped, paired_summary_grouped, wilcoxon_grouped
+from pipelines.stats.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
 
 
 def session_data(seed: int = 1, children: int = 60) -> pd.DataFrame:
