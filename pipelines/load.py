@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ class FileReport:
 class LoadReport:
     db: str
     files: list[FileReport]
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: files_s, models_s, statistics_s
 
     @property
     def failed(self) -> list[FileReport]:
@@ -214,6 +216,8 @@ def load(paths: Iterable[str | Path], db: Path | None = None, profile: str | Non
 def _run(db: Path, jobs: list[Job], fresh: bool, command: str, echo: Callable[[str], None] | None) -> LoadReport:
     echo = echo or (lambda s: None)
     reports: list[FileReport] = []
+    timings: dict[str, float] = {}
+    t_files = time.perf_counter()
     archive = warehouse.archive_dir(db)
     archive.mkdir(parents=True, exist_ok=True)
     if fresh and db.exists():
@@ -272,9 +276,10 @@ def _run(db: Path, jobs: list[Job], fresh: bool, command: str, echo: Callable[[s
                 next_seq += 1
                 done += 1
                 _fault("after_file", done)
+            timings["files_s"] = time.perf_counter() - t_files
             if done or fresh:
-                echo("rebuilding marts")
-                transform.build(con)
+                echo("rebuilding marts and statistics")
+                transform.build(con, timings)
             con.execute(
                 "insert into load_runs values ($id, $start, $end, $cmd, $ok, $skip, $fail)",
                 {"id": run_id, "start": started, "end": dt.datetime.now(), "cmd": command, "ok": done,
@@ -292,7 +297,7 @@ def _run(db: Path, jobs: list[Job], fresh: bool, command: str, echo: Callable[[s
         raise
     if fresh:
         db.with_name(db.name + ".before-rebuild").unlink(missing_ok=True)
-    return LoadReport(str(db), reports)
+    return LoadReport(str(db), reports, timings)
 
 
 def rebuild(db: Path | None = None, echo: Callable[[str], None] | None = None) -> LoadReport:

@@ -6,6 +6,7 @@ materialised so the dashboard reads them fast.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import duckdb
@@ -56,8 +57,12 @@ def write_settings_tables(con: duckdb.DuckDBPyConnection) -> None:
                     [(label, lo, hi, i) for i, (label, lo, hi) in enumerate(settings.age_groups())])
 
 
-def build(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Create or replace every model table; return the names built, in order."""
+def build(con: duckdb.DuckDBPyConnection, timings: dict[str, float] | None = None) -> list[str]:
+    """Create or replace every model; return the names built, in order.
+
+    ``timings``, when given, receives seconds spent on the SQL models and on the Python steps.
+    """
+    t0 = time.perf_counter()
     write_settings_tables(con)
     built = []
     for name in model_order():
@@ -69,6 +74,10 @@ def build(con: duckdb.DuckDBPyConnection) -> list[str]:
             con.execute(f"drop {other} {name}")
         con.execute(f"create or replace {kind} {name} as {queries.sql(name)}")  # name: a file stem of ours
         built.append(name)
+    t1 = time.perf_counter()
     for step in POST_STEPS:
         step(con)
+    if timings is not None:
+        timings["models_s"] = t1 - t0
+        timings["statistics_s"] = time.perf_counter() - t1
     return built
