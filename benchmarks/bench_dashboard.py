@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-PAGES = ["overview", "groups", "approach", "child_progress", "needs_attention", "data_loads"]
+PAGES = ["overview", "groups", "approach", "child_progress", "needs_attention", "team_meeting", "data_loads"]
 
 
 def _quiet() -> None:

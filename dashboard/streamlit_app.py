@@ -29,6 +29,9 @@ PAGES = {
         st.Page(ui.PAGE_FILES["child"], title="Child progress", icon=":material/child_care:"),
         st.Page(ui.PAGE_FILES["attention"], title="Needs attention", icon=":material/flag:"),
     ],
+    "Team": [
+        st.Page(ui.PAGE_FILES["meeting"], title="Team meeting pack", icon=":material/groups:"),
+    ],
     "Data": [
         st.Page(ui.PAGE_FILES["data"], title="Data", icon=":material/database:"),
     ],

@@ -52,6 +52,7 @@ PAGE_FILES = {
     "groups": "app_pages/groups.py",
     "approach": "app_pages/approach.py",
     "attention": "app_pages/needs_attention.py",
+    "meeting": "app_pages/team_meeting.py",
     "data": "app_pages/data_loads.py",
 }
 CHILD_URL_PATH = "child_progress"

@@ -1,4 +1,4 @@
-"""Command line: ``python -m pipelines load|status|rebuild|sample|meeting-pack ...`` (users script it)."""
+"""Command line: ``python -m pipelines load|status|rebuild|sample ...`` (users script it)."""
 
 from __future__ import annotations
 
@@ -124,7 +124,11 @@ def cmd_meeting_pack(args: argparse.Namespace) -> int:
     finally:
         con.close()
     out = Path(args.out)
-    written = mp.write_all(pack, out, pdf=True)
+    try:
+        written = mp.write_all(pack, out, pdf=True)
+    except (OSError, RuntimeError) as exc:  # a folder that cannot be written, Chromium failing to print
+        _err(f"meeting pack not completed: {exc}")
+        return 1
     for key in ("html", "pdf", "xlsx"):
         v = written.get(key)
         if isinstance(v, Path):

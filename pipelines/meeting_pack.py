@@ -33,7 +33,6 @@ import concurrent.futures
 import datetime as dt
 import html
 import io
-import json
 import math
 import os
 import re
@@ -58,8 +57,7 @@ from pipelines.stats.rci import IMPROVED
 __all__ = [
     "MeetingPack", "Section", "Table", "Col", "PackError", "ChromiumMissing", "SECTION_KEYS",
     "build_pack", "render_html", "render_pdf", "write_excel", "write_all", "table_text", "chromium_path",
-    "parse_date",
-    "default_period", "CHROMIUM_HINT", "BROWSER_ARGS",
+    "parse_date", "default_period", "CHROMIUM_HINT", "BROWSER_ARGS",
 ]
 
 SECTION_KEYS = ("attention", "wins", "caseload", "trends")
@@ -452,7 +450,7 @@ def _engagement_rises(trend: pd.DataFrame, cur: pd.DataFrame, prv: pd.DataFrame,
     d["n_rated_prev"] = d["n_rated_prev"].fillna(0).astype("int64")
     d["trend_n"] = d["trend_n"].fillna(0).astype("int64")
     d["change"] = d["mean_now"] - d["mean_prev"]
-    sig = ((d["trend_n"] >= cfg["trend_min_sessions"]) & (d["trend_tau"] > 0)
+    sig = ((d["trend_n"] >= cfg["trend_min_sessions"]) & (d["trend_tau"] > 0) & (d["trend_slope_per_week"] > 0)
            & (d["trend_p"] < cfg["trend_alpha"])).fillna(False).astype(bool)
     rise = ((d["n_rated_now"] >= cfg["rise_min_rated"]) & (d["n_rated_prev"] >= cfg["rise_min_rated"])
             & (d["change"] >= cfg["rise_min_points"])).fillna(False).astype(bool)
@@ -857,9 +855,10 @@ def _sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt.dat
             Col("mean_prev", "Mean before", "num2", n="n_rated_prev", n_label="rated"),
             Col("mean_now", "Mean now", "num2", n="n_rated_now", n_label="rated"),
             Col("change", "Change", "signed2")],
-            note=f"Significant upward trend: Mann-Kendall tau > 0 with p < {cfg['trend_alpha']:g} over "
+            note=f"Significant upward trend: Mann-Kendall tau > 0 with p < {cfg['trend_alpha']:g} and a Theil-Sen "
+                 f"slope above 0 over "
                  f"{_day(trend_from)} – {_day(p.date_to)} ({weeks} weeks), at least {cfg['trend_min_sessions']} rated "
-                 f"sessions; Theil-Sen slope with its {cfg['confidence']:.0%} CI. Clear rise: the period's mean "
+                 f"sessions; the slope is shown with its {cfg['confidence']:.0%} CI. Clear rise: the period's mean "
                  f"engagement at least {cfg['rise_min_points']:g} point(s) above the previous period's "
                  f"({_day(p.prev_from)} – {_day(p.prev_to)}), each mean resting on at least {cfg['rise_min_rated']} "
                  "rated sessions."))
@@ -1019,6 +1018,8 @@ h2 { font-size: 15pt; margin: 6px 0 6px; color: var(--accent); border-bottom: 1p
 h3 { font-size: 11pt; margin: 14px 0 4px; break-after: avoid; page-break-after: avoid; }
 p.summary { margin: 4px 0 8px; }
 p.note, .notes p { color: var(--muted); font-size: 8.5pt; margin: 3px 0 8px; }
+p.note { break-before: avoid; page-break-before: avoid; }
+.tbl.keep { break-inside: avoid; page-break-inside: avoid; }
 table { border-collapse: collapse; width: 100%; font-size: 8.5pt; margin: 2px 0 4px; }
 thead { display: table-header-group; }
 th { text-align: left; font-weight: 600; border-bottom: 1.5px solid #777; padding: 3px 4px; vertical-align: bottom; }
@@ -1097,7 +1098,9 @@ def _table_html(t: Table) -> str:
         out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
     if t.note:
         out.append(f'<p class="note">{html.escape(t.note)}</p>')
-    return "\n".join(out)
+    # a short table stays on one page with its title and note; a long one keeps its note with its last rows
+    short = t.frame is None or len(t.frame) <= 16
+    return f'<div class="tbl{" keep" if short else ""}">' + "\n".join(out) + "</div>"
 
 
 def _attention_html(p: MeetingPack) -> str:

@@ -31,6 +31,7 @@ PAGES = {
     "approach": "approach",
     "child_progress": "child_progress",
     "needs_attention": "needs_attention",
+    "team_meeting": "team_meeting",
     "data": "data_loads",
 }
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
