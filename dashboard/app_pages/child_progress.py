@@ -16,7 +16,6 @@ opts = ui.fetch("filter_options") or {}
 all_children = [str(c) for c in opts.get("children") or []]
 if children is None:
     st.stop()
-info = children.set_index("child_id") if not children.empty else pd.DataFrame()
 options = [str(c) for c in children["child_id"]] if not children.empty else []
 
 # ?child=C0042 picks the child; a new value in the address (a link, a bookmark) wins once
@@ -38,13 +37,22 @@ if current not in options:
     st.session_state["child_pick"] = options[0]
 
 
+def _labels(children: pd.DataFrame) -> dict[str, str]:
+    """Picker labels for every listed child, built column-wise (the list can hold thousands)."""
+    if children.empty:
+        return {}
+    n_flags = pd.to_numeric(children.get("n_flags", 0), errors="coerce").fillna(0).astype(int)
+    flag = n_flags.map(lambda n: f" · ⚑ {n} flag{'s' if n != 1 else ''}" if n else "")
+    text = (children["child_id"].astype(str) + " · " + children["modality"].astype(str) + " · "
+            + children["therapist_id"].astype(str) + " · age " + children["age_group"].astype(str) + flag)
+    return dict(zip(children["child_id"].astype(str), text))
+
+
+labels = _labels(children)
+
+
 def label(c: str) -> str:
-    if c not in info.index:
-        return f"{c} (outside the current filters)"
-    r = info.loc[c]
-    n_flags = int(r.get("n_flags") or 0) if "n_flags" in r.index else 0
-    flag = f" · ⚑ {n_flags} flag{'s' if n_flags != 1 else ''}" if n_flags else ""
-    return f"{c} · {r.get('modality', '')} · {r.get('therapist_id', '')} · age {r.get('age_group', '')}{flag}"
+    return labels.get(c, f"{c} (outside the current filters)")
 
 
 c1, c2 = st.columns([2, 1])
