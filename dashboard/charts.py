@@ -184,17 +184,22 @@ def group_trends(t: pd.DataFrame, by: str, metric: str, groups: list[str]) -> go
     return fig
 
 
+MAX_BOX_POINTS = 3000
+
+
 def distribution_box(d: pd.DataFrame, value: str, by: str, groups: list[str], title: str, axis: str,
                      hover_cols: list[str]) -> go.Figure:
-    """A box per group with every point shown (one point per child or goal); n in the x labels."""
+    """A box per group, with every point shown (one per child or goal) while there are at most
+    ``MAX_BOX_POINTS`` in all, else only the outliers (thousands of points make the page slow); n in the labels."""
     order = [g for g in groups if g in set(d[by])] + sorted(set(d[by].astype(str)) - set(groups))
     counts = d.groupby(by)[value].count()
     fig = go.Figure()
     cmap = theme.color_map(by, order)
+    points = "all" if len(d) <= MAX_BOX_POINTS else "outliers"
     for g in order:
         sub = d[d[by] == g]
         n = int(counts.get(g, 0))
-        fig.add_box(y=sub[value], name=f"{g}<br>n={n}", marker_color=cmap.get(g, theme.GREY), boxpoints="all",
+        fig.add_box(y=sub[value], name=f"{g}<br>n={n}", marker_color=cmap.get(g, theme.GREY), boxpoints=points,
                     jitter=0.4, pointpos=0, customdata=sub[hover_cols], line={"width": 1.5},
                     hovertemplate="<br>".join(f"{c}: %{{customdata[{i}]}}" for i, c in enumerate(hover_cols))
                                   + f"<br>{axis}: %{{y}}<extra>{g}, n={n}</extra>")
