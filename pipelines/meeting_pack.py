@@ -485,21 +485,31 @@ CASELOAD_FIGURES = ["n_children", "active_children", "sessions", "attended", "at
 
 def _caseload(con, f: analytics.Filters, therapist: str | None) -> pd.DataFrame:
     """One row per therapist with sessions in the scope in the period or the previous one,
-    then the whole scope; each figure for the period and the previous period (``*_prev``)."""
-    prev = f.previous_period()
-    if therapist:
-        therapists = [therapist]
-    else:
-        m = analytics.monthly_trends(con, replace(f, date_from=prev.date_from), by="therapist_id")
-        therapists = sorted(str(t) for t in m["therapist_id"].dropna().unique())
+    then the whole scope; each figure for the period and the previous period (``*_prev``).
+
+    Figures for all therapists come from grouped queries (``analytics.kpis_by``), not a
+    query per therapist."""
+    scope = replace(f, therapists=(therapist,)) if therapist else f
+
+    def by_therapist(ff: analytics.Filters) -> dict[str, tuple[dict, dict]]:
+        k = analytics.kpis_by(con, ff, "therapist_id")
+        kc = analytics.kpis_by(con, replace(ff, approaches=("child-led",)), "therapist_id")
+        kc = {str(r["therapist_id"]): r for r in kc.to_dict("records")}
+        return {str(r["therapist_id"]): (r, kc.get(str(r["therapist_id"]), {})) for r in k.to_dict("records")}
+
+    current, previous = by_therapist(scope), by_therapist(scope.previous_period())
     rows = []
-    scopes = [(t, replace(f, therapists=(t,))) for t in therapists]
+    for t in sorted(set(current) | set(previous)):
+        k, kc = current.get(t, ({}, {}))
+        kp, kcp = previous.get(t, ({}, {}))
+        row = {"therapist_id": t, "is_total": False}
+        row.update(_kpi_row(k, kc))
+        row.update({f"{c}_prev": v for c, v in _kpi_row(kp, kcp).items()})
+        rows.append(row)
     if not therapist:
-        scopes.append(("All", f))
-    for label, sf in scopes:
-        k = analytics.kpis(con, sf)
-        kc = analytics.kpis(con, replace(sf, approaches=("child-led",)))
-        row = {"therapist_id": label, "is_total": label == "All" and not therapist}
+        k = analytics.kpis(con, f)
+        kc = analytics.kpis(con, replace(f, approaches=("child-led",)))
+        row = {"therapist_id": "All", "is_total": True}
         row.update(_kpi_row(k["current"], kc["current"]))
         row.update({f"{c}_prev": v for c, v in _kpi_row(k["previous"] or {}, kc["previous"] or {}).items()})
         rows.append(row)

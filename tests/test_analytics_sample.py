@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -215,3 +216,17 @@ def test_rejects_lists_the_malformed_rows(con, truth):
     planted = {(m["file"], m["line"]) for m in truth["malformed"]}
     assert planted <= set(zip(rej["file"], rej["line"]))
     assert len(analytics.rejects(con, limit=3)) == 3
+
+
+@pytest.mark.parametrize("by", ["therapist_id", "team", "modality"])
+def test_kpis_by_equals_kpis_of_each_group(con, by):
+    f = analytics.Filters(date_from=dt.date(2026, 8, 1), date_to=dt.date(2026, 10, 30))
+    grouped = analytics.kpis_by(con, f, by).set_index(by)
+    field = {"therapist_id": "therapists", "team": "teams", "modality": "modalities"}[by]
+    for value in list(grouped.index)[:6]:
+        one = analytics.kpis(con, replace(f, **{field: (value,)}))["current"]
+        row = grouped.loc[value]
+        for key in ("sessions", "attended", "n_rated", "n_goals", "n_children_gas"):
+            assert int(row[key]) == int(one[key]), (value, key)
+        for key in ("attendance_rate", "mean_engagement", "median_gas_t", "share_goals_at_expected"):
+            assert row[key] == pytest.approx(one[key], nan_ok=True), (value, key)
