@@ -718,9 +718,11 @@ def _caseload_figure(c: pd.DataFrame, small: int) -> go.Figure:
                     customdata=[_n_text(v, small) for v in d["n_rated"]],
                     hovertemplate="%{y} · this period<br>mean engagement %{x:.2f}<br>n = %{customdata} rated "
                                   "sessions<extra></extra>")
-    for lab, n in zip(labels, d["n_rated"]):
-        fig.add_annotation(x=1.0, xref="paper", xanchor="left", y=lab, text=f"n={_n_text(n, small)}",
-                           showarrow=False, font={"size": 11, "color": "#333333"})
+    # all at once: add_annotation one by one is quadratic in the number of therapists
+    fig.update_layout(annotations=[
+        {"x": 1.0, "xref": "paper", "xanchor": "left", "y": lab, "text": f"n={_n_text(n, small)}",
+         "showarrow": False, "font": {"size": 11, "color": "#333333"}}
+        for lab, n in zip(labels, d["n_rated"])])
     _style(fig, "Mean engagement per therapist: this period vs the previous one", "Therapist",
            120 + 45 * max(len(labels), 1), x="Mean engagement (1–5); n = rated sessions this period")
     fig.update_xaxes(range=[1, 5.05])
