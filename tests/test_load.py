@@ -321,7 +321,6 @@ def test_crash_mid_load_leaves_the_warehouse_as_it_was(tmp_path):
     crashed = run_cli("load", b, c, "--db", db, env={"PIPELINES_FAULT": "after_file:1"})
     assert crashed.returncode == 75
     assert query(db, "select * from session_rows order by all") == before
-    assert not list(tmp_path.glob("*.building-*")) or True  # a stray copy may remain until the next load
     ok = run_cli("load", b, c, "--db", db)
     assert ok.returncode == 0, ok.stderr
     assert query(db, "select count(*) from sessions")[0][0] == 5
