@@ -838,6 +838,21 @@ def approach_gas(con, f: Filters = Filters(), by: str | None = None) -> pd.DataF
     return _summarise_pairs(approach_gas_pairs(con, f), by, "diff", with_nap=False)
 
 
+def approach_breakdowns(con, f: Filters = Filters(), outcome: str = "engagement",
+                        by: tuple[str | None, ...] = (None, "modality", "age_group", "therapist_id")) -> dict:
+    """``approach_effects`` (outcome "engagement") or ``approach_gas`` (outcome "gas") for several
+    breakdowns at once, from one pairing of the children: ``{by: DataFrame}``."""
+    for b in by:
+        _check_by(b, _PAIR_BY)
+    if outcome == "engagement":
+        pairs, with_nap = approach_pairs(con, f), True
+    elif outcome == "gas":
+        pairs, with_nap = approach_gas_pairs(con, f), False
+    else:
+        raise ValueError(f"outcome must be 'engagement' or 'gas'; got {outcome!r}")
+    return {b: _summarise_pairs(pairs, b, "diff", with_nap=with_nap) for b in by}
+
+
 # ----------------------------------------------------------------------------- reliable change
 
 

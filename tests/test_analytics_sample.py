@@ -230,3 +230,12 @@ def test_kpis_by_equals_kpis_of_each_group(con, by):
             assert int(row[key]) == int(one[key]), (value, key)
         for key in ("attendance_rate", "mean_engagement", "median_gas_t", "share_goals_at_expected"):
             assert row[key] == pytest.approx(one[key], nan_ok=True), (value, key)
+
+
+@pytest.mark.parametrize("outcome,single", [("engagement", "approach_effects"), ("gas", "approach_gas")])
+def test_approach_breakdowns_equal_the_single_calls(con, outcome, single):
+    f = Filters(date_from=dt.date(2026, 2, 1), date_to=dt.date(2026, 10, 30))
+    together = analytics.approach_breakdowns(con, f, outcome=outcome)
+    for by, table in together.items():
+        alone = getattr(analytics, single)(con, f, by=by)
+        pd.testing.assert_frame_equal(table.reset_index(drop=True), alone.reset_index(drop=True))

@@ -18,22 +18,21 @@ min_children = cfg.get("min_children", 5)
 conf = cfg.get("confidence", 0.95)
 
 MEASURES = {
-    "engagement": ("approach_effects", "Engagement", "Difference in mean engagement, child-led − directed (points, 1–5 scale)"),
-    "gas": ("approach_gas", "GAS level", "Difference in mean GAS level, child-led − directed (levels)"),
+    "engagement": ("Engagement", "Difference in mean engagement, child-led − directed (points, 1–5 scale)"),
+    "gas": ("GAS level", "Difference in mean GAS level, child-led − directed (levels)"),
 }
 measure = st.segmented_control("Outcome", list(MEASURES), default="engagement", key="ap_measure",
-                               format_func=lambda m: MEASURES[m][1]) or "engagement"
-fn, m_label, x_title = MEASURES[measure]
+                               format_func=lambda m: MEASURES[m][0]) or "engagement"
+m_label, x_title = MEASURES[measure]
 
 BY = [(None, "All children"), ("modality", "Modality"), ("age_group", "Age group"), ("therapist_id", "Therapist")]
 MAX_FOREST_GROUPS = 25  # beyond this a breakdown is a sortable table, not rows of a plot
 blocks = []
 big_blocks = []
+# every breakdown from one pairing of the children (one cached call)
+by_group = ui.fetch("approach_breakdowns", f, outcome=measure, by=tuple(b for b, _ in BY))
 for by, section in BY:
-    kwargs = {"by": by} if by else {}
-    res = ui.fetch(fn, f, **kwargs)
-    if res is None:
-        st.stop()
+    res = by_group[by]
     if res.empty:
         continue
     d = res.copy()
