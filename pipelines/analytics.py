@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from pipelines import queries, settings as settings_mod
+from pipelines import queries, settings as settings_mod, warehouse
 from pipelines.stats.paired_groups import paired_summary_grouped
 from pipelines.stats.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
 from pipelines.stats.gas import gas_t_scores
@@ -196,24 +196,11 @@ class _SameConnection:
 
 
 def _cursor(con):
-    """A cursor of ``con`` whose default database is the warehouse.
-
-    A reader from ``warehouse.connect_reader`` attaches the file as ``wh`` and ``use``s it,
-    but a cursor starts in the in-memory default database again; find the database that
-    holds the marts and use it.
-    """
-    cur = con.cursor()
-    try:
-        row = cur.execute(
-            "select database_name, database_name = current_database() from duckdb_tables() "
-            "where table_name = 'sessions' and schema_name = 'main' "
-            "order by database_name = current_database() desc limit 1").fetchone()
-        if row and not row[1]:
-            cur.execute('use "' + row[0].replace('"', '""') + '"')  # a catalog name, not user input
-    except Exception:
-        cur.close()
-        raise
-    return cur
+    """A cursor of ``con`` that reads the warehouse (``warehouse.cursor``); the writer's own
+    connection during ``build_tables`` is used as it is."""
+    if isinstance(con, _SameConnection):
+        return con
+    return warehouse.cursor(con)
 
 
 def _query(con, name: str, params: dict | None = None) -> pd.DataFrame:
