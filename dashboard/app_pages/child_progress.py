@@ -14,8 +14,6 @@ Filters = data.Filters
 children = ui.fetch("child_list", f)
 opts = ui.fetch("filter_options") or {}
 all_children = [str(c) for c in opts.get("children") or []]
-if children is None:
-    st.stop()
 options = [str(c) for c in children["child_id"]] if not children.empty else []
 
 # ?child=C0042 picks the child; a new value in the address (a link, a bookmark) wins once
@@ -71,8 +69,6 @@ fc = Filters() if whole else Filters(date_from=f.date_from, date_to=f.date_to)
 st.caption("Whole history" if whole else f"Sessions from {ui.day(f.date_from)} to {ui.day(f.date_to)}")
 
 timeline = ui.fetch("child_timeline", child, fc)
-if timeline is None:
-    st.stop()
 if timeline.empty:
     ui.empty(f"{child} has no sessions in this period. Switch on *Whole history* to see all of them.")
     st.stop()
@@ -106,7 +102,7 @@ if ratings is not None:
             domain = g["goal_domain"].dropna().iloc[0] if g["goal_domain"].notna().any() else None
             cols[i % 2].plotly_chart(charts.goal_chart(g, str(gid), domain, [lo_d, hi_d]), key=f"goal_{i}")
         gas_t = ui.fetch("child_gas_t", child)
-        if gas_t is not None and not gas_t.empty:
+        if not gas_t.empty:
             st.plotly_chart(charts.gas_t_chart(gas_t, child), key="gas_t")
 
 # --- approach comparison ----------------------------------------------------------------------

@@ -18,8 +18,6 @@ ages = list(opts.get("age_groups") or [])
 min_n = settings.load().get("comparison", {}).get("min_children")
 
 grid = ui.fetch("group_grid", f)
-if grid is None:
-    st.stop()
 if grid.empty:
     ui.empty("No sessions match these filters. Widen the period or clear a filter in the sidebar.")
     st.stop()
@@ -51,7 +49,7 @@ by = st.segmented_control("Group by", ["modality", "age_group"], default="modali
 groups = modalities if by == "modality" else ages
 children = ui.fetch("child_list", f)
 c1, c2 = st.columns(2)
-if children is not None and not children.empty:
+if not children.empty:
     with c1:
         st.plotly_chart(charts.distribution_box(
             children, "sessions", by, groups, f"Scheduled sessions per child, by {charts.GROUP_LABEL[by].lower()}",
@@ -63,9 +61,7 @@ if children is not None and not children.empty:
                 ["child_id", "sessions"]), key="dist_eng")
 goals = ui.fetch("goal_summary", f)
 with c2:
-    if goals is None:
-        pass
-    elif goals.empty or children is None or children.empty:
+    if goals.empty or children.empty:
         st.info("No GAS ratings in this selection, so the distribution of goal levels is not shown.")
     else:
         keep = [c for c in goals.columns if c not in ("modality", "age_group")]

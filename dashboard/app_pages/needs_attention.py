@@ -13,8 +13,6 @@ f = ui.require_data()
 ui.caption_filters()
 
 fl = ui.fetch("flags", f)
-if fl is None:
-    st.stop()
 as_of = ui.fetch("as_of")
 thr = settings.load().get("flags", {})
 st.caption(

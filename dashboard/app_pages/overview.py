@@ -11,8 +11,6 @@ f = ui.require_data()
 ui.caption_filters()
 
 k = ui.fetch("kpis", f)
-if k is None:
-    st.stop()
 cur, prev = k.get("current") or {}, k.get("previous") or {}
 if not cur.get("sessions"):
     ui.empty("No sessions match these filters. Widen the period or clear a filter in the sidebar.")
@@ -86,8 +84,6 @@ metric = st.segmented_control(
 metric = metric or "mean_engagement"
 for by, label in (("modality", "modality"), ("age_group", "age group")):
     t = ui.fetch("monthly_trends", f, by=by)
-    if t is None:
-        continue
     if t.empty:
         ui.empty(f"No data by {label} for these filters.")
         continue
