@@ -5,6 +5,9 @@
 * Query results (``st.cache_data``) are keyed by the function, its arguments (the filters)
   and the warehouse version; the connection is passed as ``_reader`` so it is not hashed.
 * Each call runs on its own cursor, so sessions in different threads never share one.
+* Every call is limited to the signed-in viewer's scope (``pipelines.scope``): the scope is
+  part of the cache key and the function runs on a scoped connection, so a page cannot
+  ask for children outside it. ``practice`` gives the de-identified practice figures.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import streamlit as st
 
 from pipelines import analytics  # the pages' only source of figures
 from pipelines import load as loader
-from pipelines import profiles, warehouse
+from pipelines import profiles, scope as scope_mod, settings as settings_mod, warehouse
 from pipelines.analytics import Filters  # noqa: F401  (re-exported for the pages)
 
 SAMPLE_DIR = warehouse.ROOT / "data" / "sample" / "canonical"
@@ -106,19 +109,52 @@ def cursor(r: Reader) -> Iterator[duckdb.DuckDBPyConnection]:
         cur.close()
 
 
+def _viewer_scope() -> scope_mod.Scope:
+    from dashboard import auth  # late: auth draws pages
+    return auth.scope()
+
+
+@contextlib.contextmanager
+def scoped_cursor(r: Reader, viewer_scope: scope_mod.Scope) -> Iterator[Any]:
+    """A cursor of the reader limited to ``viewer_scope`` (the lead's is the cursor itself)."""
+    with cursor(r) as cur:
+        yield scope_mod.scoped(cur, viewer_scope)
+
+
 @st.cache_data(show_spinner=False, max_entries=1000, ttl=dt.timedelta(hours=6))
-def _call(_r: Reader, db: str, version: tuple[int, int], name: str, args: tuple, kwargs: tuple) -> Any:
+def _call(_r: Reader, db: str, version: tuple[int, int], viewer_scope: scope_mod.Scope, name: str,
+          args: tuple, kwargs: tuple) -> Any:
     fn = getattr(analytics, name)
-    with cursor(_r) as cur:
-        return fn(cur, *args, **dict(kwargs))
+    with scoped_cursor(_r, viewer_scope) as con:
+        return fn(con, *args, **dict(kwargs))
 
 
 def call(name: str, *args: Any, **kwargs: Any) -> Any:
-    """``pipelines.analytics.<name>(con, *args, **kwargs)``, cached per warehouse version."""
+    """``pipelines.analytics.<name>(con, *args, **kwargs)`` within the viewer's scope, cached
+    per warehouse version and scope."""
     r = reader()
     if r is None:
         raise FileNotFoundError(str(db_path()))
-    return _call(r, r.db, r.version, name, args, tuple(sorted(kwargs.items())))
+    return _call(r, r.db, r.version, _viewer_scope(), name, args, tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(show_spinner=False, max_entries=200, ttl=dt.timedelta(hours=6))
+def _practice(_r: Reader, db: str, version: tuple[int, int], name: str, args: tuple, kwargs: tuple) -> Any:
+    with cursor(_r) as cur:
+        return scope_mod.practice_aggregate(cur, name, *args, **dict(kwargs))
+
+
+def practice(name: str, f: Filters, **kwargs: Any) -> Any:
+    """De-identified practice figures (``scope.practice_aggregate``): aggregates over the whole
+    practice with small cells suppressed and no team or therapist filter; any role."""
+    r = reader()
+    if r is None:
+        raise FileNotFoundError(str(db_path()))
+    return _practice(r, r.db, r.version, name, (f,), tuple(sorted(kwargs.items())))
+
+
+def small_cell_min() -> int:
+    return int(settings_mod.load().get("privacy", {}).get("small_cell_min", 5))
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
@@ -148,11 +184,26 @@ def profile_names() -> list[str]:
         return []
 
 
+def upload_limit_mb() -> int:
+    """``[uploads] max_mb`` of settings.toml (the server's ``maxUploadSize`` is a second cap)."""
+    return int(settings_mod.load().get("uploads", {}).get("max_mb", 50))
+
+
 def load_uploaded(files: list[tuple[str, bytes]], profile: str | None) -> loader.LoadReport:
     """Load uploaded files through the same pipeline as the CLI (saved to a temp dir first).
 
-    The file names the user knows are kept (the load report and the rejects name them).
+    Only a clinical lead may load data. Files over ``upload_limit_mb()`` are refused before
+    anything is written; the type is decided by sniffing the content (``pipelines.ingest``),
+    never by the name, and Excel is read by calamine, which executes nothing. The file
+    names the user knows are kept (the load report and the rejects name them).
     """
+    if not _viewer_scope().is_everything:
+        raise PermissionError("only a clinical lead can load data")
+    limit = upload_limit_mb()
+    too_big = [name for name, content in files if len(content) > limit * 1024 * 1024]
+    if too_big:
+        raise ValueError(f"{', '.join(too_big)}: larger than the {limit} MB upload limit "
+                         "([uploads] max_mb in settings.toml); load it with the CLI instead")
     with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
         paths = []
         for name, content in files:

@@ -1,7 +1,9 @@
 """Entry point: ``streamlit run dashboard/streamlit_app.py``.
 
-Sets the page up once, loads the sample on a first start (no warehouse yet), draws the
-sidebar filter bar (shared by every page and mirrored in the URL) and runs the chosen page.
+Sets the page up once, admits the viewer (``auth.gate``: sign-in, access list, or the local
+single-user mode), loads the sample on a first start (no warehouse yet), draws the sidebar
+filter bar (shared by every page and mirrored in the URL), records the page view in the
+audit log and runs the chosen page. The audit and access pages are registered for leads only.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="Therapy progress", page_icon=":material/child_care:", layout="wide")
 
-from dashboard import data, ui  # noqa: E402
+from dashboard import auth, data, ui  # noqa: E402
+
+viewer = auth.gate()  # stops the run here unless someone may see data
 
 PAGES = {
     "Practice": [
@@ -37,7 +41,16 @@ PAGES = {
     ],
 }
 
+if viewer.is_lead:
+    PAGES["Data"] += [
+        st.Page(ui.PAGE_FILES["audit"], title="Audit log", icon=":material/policy:"),
+        st.Page(ui.PAGE_FILES["access"], title="Access", icon=":material/manage_accounts:"),
+    ]
+
 page = st.navigation(PAGES)
 data.ensure_warehouse()
+auth.sidebar()
 ui.filter_bar()
+if page.url_path != ui.CHILD_URL_PATH:  # the child page records which child was viewed
+    auth.log_view(page.title, detail={k: st.query_params.get_all(k) for k in st.query_params})
 page.run()

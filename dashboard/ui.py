@@ -54,6 +54,8 @@ PAGE_FILES = {
     "attention": "app_pages/needs_attention.py",
     "meeting": "app_pages/team_meeting.py",
     "data": "app_pages/data_loads.py",
+    "audit": "app_pages/audit_log.py",
+    "access": "app_pages/access.py",
 }
 CHILD_URL_PATH = "child_progress"
 
@@ -111,8 +113,38 @@ def empty(message: str) -> None:
 
 
 def fetch(name: str, *args: Any, **kwargs: Any) -> Any:
-    """``pipelines.analytics.<name>(con, *args, **kwargs)`` for this warehouse version (cached)."""
+    """``pipelines.analytics.<name>(con, *args, **kwargs)`` for this warehouse version (cached),
+    within the viewer's scope."""
     return data.call(name, *args, **kwargs)
+
+
+def practice_view() -> bool:
+    """For supervisors and therapists: a switch between their own children and the
+    de-identified practice figures (``?view=practice`` in the URL). Always False for a lead,
+    who sees the practice anyway."""
+    from dashboard import auth
+
+    if auth.viewer().is_lead:
+        return False
+    if "fig_view" not in st.session_state:
+        st.session_state["fig_view"] = "practice" if st.query_params.get("view") == "practice" else "mine"
+    choice = st.segmented_control(
+        "Figures for", ["mine", "practice"], key="fig_view",
+        format_func=lambda v: "My children" if v == "mine" else "Whole practice (de-identified)",
+        help=f"Whole practice: aggregates only, without team or therapist filters; any figure resting on fewer "
+             f"than {data.small_cell_min()} children is hidden.") or "mine"
+    if choice == "practice":
+        st.query_params["view"] = "practice"
+        st.caption(f"Whole-practice figures, de-identified: cells with fewer than {data.small_cell_min()} children "
+                   "are hidden; team and therapist filters do not apply.")
+    elif "view" in st.query_params:
+        del st.query_params["view"]
+    return choice == "practice"
+
+
+def fetch_aggregate(practice: bool, name: str, f: Any, **kwargs: Any) -> Any:
+    """An aggregate figure: the viewer's own (``fetch``) or the de-identified practice's."""
+    return data.practice(name, f, **kwargs) if practice else data.call(name, f, **kwargs)
 
 
 # ----------------------------------------------------------------------------- filters

@@ -53,6 +53,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from pipelines import queries, settings as settings_mod, warehouse
+from pipelines.scope import ScopedConnection
 from pipelines.stats.paired_groups import paired_summary_grouped
 from pipelines.stats.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
 from pipelines.stats.gas import gas_t_scores
@@ -198,8 +199,8 @@ class _SameConnection:
 def _cursor(con):
     """A cursor of ``con`` that reads the warehouse (``warehouse.cursor``); the writer's own
     connection during ``build_tables`` is used as it is."""
-    if isinstance(con, _SameConnection):
-        return con
+    if isinstance(con, (_SameConnection, ScopedConnection)):
+        return con.cursor()
     return warehouse.cursor(con)
 
 
@@ -344,7 +345,12 @@ def _t_ci(mean: pd.Series, se: pd.Series, n_clusters: pd.Series, confidence: flo
 
 
 def as_of(con) -> dt.date | None:
-    """The latest session date in the warehouse (flags and "last N weeks" are relative to it)."""
+    """The latest session date in the warehouse (flags and "last N weeks" are relative to it).
+
+    Practice-wide also on a scoped connection (``pipelines.scope``): a date, not child data.
+    """
+    if isinstance(con, ScopedConnection):
+        return con.practice_facts["as_of"]
     v = _sql(con, "select max(session_date) as d from sessions")["d"].iloc[0]
     return None if pd.isna(v) else _as_date(v)
 
@@ -1105,7 +1111,10 @@ def _stored_meta(con) -> dict | None:
 
 
 def _data_version(con) -> dict:
-    """What the stored tables were computed from: session count, latest session, latest load."""
+    """What the stored tables were computed from: session count, latest session, latest load
+    (practice-wide, also on a scoped connection)."""
+    if isinstance(con, ScopedConnection):
+        return dict(con.practice_facts)
     has_files = _has_tables(con, "files")
     r = _sql(con, "select count(*) as n, max(session_date) as d from sessions").iloc[0]
     seq = _sql(con, "select max(load_seq) as s from files")["s"].iloc[0] if has_files else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, theme, ui
+from dashboard import auth, charts, data, theme, ui
 
 st.title("Child progress", anchor=False)
 f = ui.require_data()
@@ -23,7 +23,10 @@ if url_child and url_child != st.session_state.get("_child_url_seen"):
     if url_child in all_children:
         st.session_state["child_pick"] = url_child
     else:
-        st.warning(f"Child `{url_child}` from the link is not in the loaded data.", icon=":material/link_off:")
+        # the same words whether the child does not exist or is outside the viewer's scope
+        st.warning(f"Child `{url_child}` from the link is not among the children you can see.",
+                   icon=":material/link_off:")
+        auth.log("view", page="Child progress", child_id=url_child, detail={"shown": False})
 current = st.session_state.get("child_pick")
 outside = bool(current and current not in options and current in all_children)
 if outside:
@@ -62,6 +65,7 @@ whole = c2.toggle("Whole history (ignore the period)", value=True, key="child_wh
 if st.query_params.get("child") != child:
     st.query_params["child"] = child
 st.session_state["_child_url_seen"] = child
+auth.log_view("Child progress", child_id=child)
 if outside:
     st.caption(f"{child} is outside the current sidebar filters and is shown because the link named them.")
 

@@ -7,12 +7,24 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import auth, data, ui
 from pipelines import export
 
+PAGE = "Data"
 st.title("Data", anchor=False)
 
 s = data.status()
+if not auth.viewer().is_lead:
+    # freshness only: the file list, counts and rejected rows (raw export rows) are for the lead
+    if s is None:
+        st.info("No data has been loaded yet.", icon=":material/database:")
+    else:
+        m = st.columns(2)
+        m[0].metric("Last load", ui.day(s.get("last_load")), border=True)
+        m[1].metric("Latest session", ui.day(s.get("last_session")), border=True,
+                    help="Flags and relative periods are worked out as of this date.")
+    st.caption("Loading exports, the load history and rejected rows are available to the clinical lead.")
+    st.stop()
 if s is None:
     st.info("No warehouse yet: load practice-management exports below to create it.", icon=":material/database:")
 else:
@@ -44,7 +56,9 @@ st.caption("CSV, Excel (.xlsx) or Parquet exports from the practice-management s
            "replaced by the newer version, and bad rows are kept aside with the reason.")
 with st.form("upload", clear_on_submit=True):
     files = st.file_uploader("Export files", type=["csv", "xlsx", "parquet"], accept_multiple_files=True,
-                             key="uploads")
+                             key="uploads", help=f"Up to {data.upload_limit_mb()} MB per file. The type is "
+                             "checked from the content, not the name; Excel is read without running macros "
+                             "or formulas.")
     profiles = data.profile_names()
     profile = st.selectbox("Mapping profile", ["(choose from the headers)"] + profiles, key="upload_profile",
                            help="How the file's columns and values map to the contract (profiles/*.toml). "
@@ -56,12 +70,15 @@ if submitted:
     else:
         chosen = None if profile.startswith("(") else profile
         with st.spinner(f"Loading {len(files)} file{'s' if len(files) != 1 else ''} ..."):
+            names = [u.name for u in files]
             try:
                 report = data.load_uploaded([(u.name, u.getvalue()) for u in files], chosen)
             except Exception as exc:  # noqa: BLE001 - any failure is shown, the warehouse is unchanged
                 st.session_state["last_report"] = {"error": str(exc)}
+                auth.log("upload", page=PAGE, detail={"files": names, "error": str(exc)})
             else:
                 st.session_state["last_report"] = report.as_dict()
+                auth.log("upload", page=PAGE, detail={"files": names, "status": [f.status for f in report.files]})
         st.rerun()
 
 rep = st.session_state.get("last_report")
@@ -100,5 +117,6 @@ if s is not None:
                    "rows then load normally.")
         st.dataframe(rej, hide_index=True, width="stretch")
         st.download_button("Download rejected rows (CSV)", export.to_csv_bytes(pd.DataFrame(rej)),
-                           file_name="rejected_rows.csv", mime="text/csv", icon=":material/download:")
+                           file_name="rejected_rows.csv", mime="text/csv", icon=":material/download:",
+                           on_click=auth.log_export, args=("rejected rows (CSV)", PAGE, len(rej)))
     st.caption(f"Warehouse: `{s.get('db')}`")

@@ -9,6 +9,7 @@ from pipelines import settings
 
 st.title("Modalities and age groups", anchor=False)
 f = ui.require_data()
+practice = ui.practice_view()
 ui.caption_filters()
 
 opts = ui.fetch("filter_options") or {}
@@ -17,7 +18,7 @@ modalities = [m for m in theme.MODALITY_ORDER if m in (opts.get("modalities") or
 ages = list(opts.get("age_groups") or [])
 min_n = settings.load().get("comparison", {}).get("min_children")
 
-grid = ui.fetch("group_grid", f)
+grid = ui.fetch_aggregate(practice, "group_grid", f)
 if grid.empty:
     ui.empty("No sessions match these filters. Widen the period or clear a filter in the sidebar.")
     st.stop()
@@ -47,9 +48,14 @@ st.subheader("Distributions", anchor=False)
 by = st.segmented_control("Group by", ["modality", "age_group"], default="modality", key="grp_dist_by",
                           format_func=lambda b: charts.GROUP_LABEL[b]) or "modality"
 groups = modalities if by == "modality" else ages
-children = ui.fetch("child_list", f)
+if practice:  # de-identified practice figures: no per-child distributions
+    st.caption("Per-child distributions are shown for your own children only (switch to *My children*).")
+    children = goals = None
+else:
+    children = ui.fetch("child_list", f)
+    goals = ui.fetch("goal_summary", f)
 c1, c2 = st.columns(2)
-if not children.empty:
+if children is not None and not children.empty:
     with c1:
         st.plotly_chart(charts.distribution_box(
             children, "sessions", by, groups, f"Scheduled sessions per child, by {charts.GROUP_LABEL[by].lower()}",
@@ -59,9 +65,10 @@ if not children.empty:
                 children.dropna(subset=["mean_engagement"]), "mean_engagement", by, groups,
                 f"Mean engagement per child, by {charts.GROUP_LABEL[by].lower()}", "Mean engagement (1–5)",
                 ["child_id", "sessions"]), key="dist_eng")
-goals = ui.fetch("goal_summary", f)
 with c2:
-    if goals.empty or children.empty:
+    if children is None:
+        pass
+    elif goals.empty or children.empty:
         st.info("No GAS ratings in this selection, so the distribution of goal levels is not shown.")
     else:
         keep = [c for c in goals.columns if c not in ("modality", "age_group")]
@@ -78,7 +85,7 @@ t_by = tc1.segmented_control("Lines for each", ["modality", "age_group"], defaul
 t_metric = tc2.segmented_control("Measure", list(charts.TREND_METRICS), default="mean_engagement",
                                  key="grp_trend_metric", format_func=lambda m: charts.TREND_METRICS[m][0]) \
     or "mean_engagement"
-t = ui.fetch("monthly_trends", f, by=t_by)
+t = ui.fetch_aggregate(practice, "monthly_trends", f, by=t_by)
 if t is not None:
     if t.empty:
         ui.empty("No months to show for these filters.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import ui
+from dashboard import auth, ui
 from pipelines import export, settings
 
 st.title("Needs attention", anchor=False)
@@ -83,4 +83,6 @@ if rows:
     st.page_link(ui.PAGE_FILES["child"], label=f"Open {child}'s progress page", icon=":material/child_care:",
                  query_params=ui.url_params(child=child))
 st.download_button("Download these flags (CSV)", export.to_csv_bytes(pd.DataFrame(view[cols[1:]])),
-                   file_name=f"flags_{as_of}.csv", mime="text/csv", icon=":material/download:")
+                   file_name=f"flags_{as_of}.csv", mime="text/csv", icon=":material/download:",
+                   on_click=auth.log_export, args=("needs-attention flags (CSV)", "Needs attention", len(view)),
+                   kwargs={"children": sorted(map(str, view["child_id"].unique()))[:500]})

@@ -8,9 +8,10 @@ from dashboard import charts, ui
 
 st.title("Practice overview", anchor=False)
 f = ui.require_data()
+practice = ui.practice_view()
 ui.caption_filters()
 
-k = ui.fetch("kpis", f)
+k = ui.fetch_aggregate(practice, "kpis", f)
 cur, prev = k.get("current") or {}, k.get("previous") or {}
 if not cur.get("sessions"):
     ui.empty("No sessions match these filters. Widen the period or clear a filter in the sidebar.")
@@ -62,7 +63,7 @@ for row in (METRICS[:3], METRICS[3:]):
             st.caption(n_text)
 
 st.subheader("Monthly trends", anchor=False)
-trends = ui.fetch("monthly_trends", f)
+trends = ui.fetch_aggregate(practice, "monthly_trends", f)
 if trends is not None:
     if trends.empty:
         ui.empty("No months to show for these filters.")
@@ -83,7 +84,7 @@ metric = st.segmented_control(
     format_func=lambda m: charts.TREND_METRICS[m][0])
 metric = metric or "mean_engagement"
 for by, label in (("modality", "modality"), ("age_group", "age group")):
-    t = ui.fetch("monthly_trends", f, by=by)
+    t = ui.fetch_aggregate(practice, "monthly_trends", f, by=by)
     if t.empty:
         ui.empty(f"No data by {label} for these filters.")
         continue

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import auth, data, ui
 from pipelines import meeting_pack as mp
 
 ANY_TEAM = "Any team (pick a therapist)"
@@ -24,10 +24,10 @@ PERIODS = {"2w": ("Last 2 weeks", 2), "4w": ("Last 4 weeks", 4), "custom": ("Cus
 
 
 @st.cache_data(show_spinner=False, max_entries=30, ttl=dt.timedelta(hours=6))
-def _pack(_r: data.Reader, db: str, version: tuple[int, int], team: str | None, therapist: str | None,
-          d_from: dt.date, d_to: dt.date, suppress: bool) -> mp.MeetingPack:
-    with data.cursor(_r) as cur:
-        return mp.build_pack(cur, team=team, therapist=therapist, date_from=d_from, date_to=d_to,
+def _pack(_r: data.Reader, db: str, version: tuple[int, int], viewer_scope, team: str | None,
+          therapist: str | None, d_from: dt.date, d_to: dt.date, suppress: bool) -> mp.MeetingPack:
+    with data.scoped_cursor(_r, viewer_scope) as con:  # the pack holds only children in the viewer's scope
+        return mp.build_pack(con, team=team, therapist=therapist, date_from=d_from, date_to=d_to,
                              suppress_small_cells=suppress)
 
 
@@ -52,7 +52,12 @@ st.title("Team meeting pack", anchor=False)
 ui.require_data()
 opts = ui.fetch("filter_options") or {}
 lo, hi = ui.to_date(opts.get("min_date")), ui.to_date(opts.get("max_date"))
+viewer = auth.viewer()
 teams = [str(t) for t in opts.get("teams") or []]
+if viewer.role == "supervisor":
+    teams = [t for t in teams if t in viewer.scope.teams]
+elif viewer.role == "therapist":
+    teams = []  # a therapist's pack is their own caseload
 st.caption("The agenda for a team meeting: who needs attention, the wins, each therapist's caseload and the team's "
            "trends, for the period since the last meeting. The pack uses the team and period chosen here; the "
            "sidebar filters do not apply to it.")
@@ -70,11 +75,15 @@ if "mp_team" not in st.session_state:
     else:
         st.session_state["mp_team"] = ANY_TEAM
 c1, c2, c3 = st.columns([2, 2, 3])
+if st.session_state.get("mp_team") not in teams + [ANY_TEAM]:
+    st.session_state["mp_team"] = teams[0] if teams else ANY_TEAM
 team_pick = c1.selectbox("Team", teams + [ANY_TEAM], key="mp_team")
 team = None if team_pick == ANY_TEAM else team_pick
 if team:
     per_ther = ui.fetch("monthly_trends", data.Filters(teams=(team,)), by="therapist_id")
     team_therapists = sorted(str(t) for t in per_ther["therapist_id"].dropna().unique())
+elif viewer.role == "therapist":
+    team_therapists = [viewer.scope.therapist_id]
 else:
     team_therapists = [str(t) for t in opts.get("therapists") or []]
 ther_options = ([ALL_THERAPISTS] if team else []) + team_therapists
@@ -107,7 +116,7 @@ if team is None and therapist is None:
 r = data.reader()
 try:
     with st.spinner("Building the meeting pack ..."):
-        pack = _pack(r, r.db, r.version, team, therapist, d_from, d_to, bool(suppress))
+        pack = _pack(r, r.db, r.version, viewer.scope, team, therapist, d_from, d_to, bool(suppress))
 except mp.PackError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
@@ -116,16 +125,21 @@ st.caption(f"{pack.scope} · {pack.period} · compared with {ui.day(pack.prev_fr
            f"data up to {ui.day(pack.as_of)}")
 
 # ---- downloads
-html_bytes, xlsx_bytes = _files(pack, (r.db, r.version, team, therapist, d_from, d_to, bool(suppress)))
+html_bytes, xlsx_bytes = _files(pack, (r.db, r.version, viewer.scope, team, therapist, d_from, d_to, bool(suppress)))
+auth.log_view("Team meeting pack", detail={"team": team, "therapist": therapist, "from": d_from, "to": d_to})
+_what = {"team": team, "therapist": therapist, "from": str(d_from), "to": str(d_to), "suppressed": bool(suppress),
+         "flagged_children": sorted(map(str, pack.attention["child_id"].unique()))[:500] if len(pack.attention) else []}
 stem = pack.file_stem() + ("_shared" if suppress else "")
 d1, d2, d3 = st.columns(3)
 d1.download_button("Meeting pack (HTML)", html_bytes, file_name=f"{stem}.html", mime="text/html",
-                   icon=":material/download:", key="mp_dl_html", on_click="ignore", width="stretch",
+                   icon=":material/download:", key="mp_dl_html", on_click=auth.log_export,
+                   args=("meeting pack (HTML)", "Team meeting pack"), kwargs=_what, width="stretch",
                    help="One self-contained file: interactive charts, opens without a network, prints one section "
                         "per page.")
 if mp.chromium_path():
     d2.download_button("Meeting pack (PDF)", _pdf_maker(html_bytes), file_name=f"{stem}.pdf", mime="application/pdf",
-                       icon=":material/picture_as_pdf:", key="mp_dl_pdf", on_click="ignore", width="stretch",
+                       icon=":material/picture_as_pdf:", key="mp_dl_pdf", on_click=auth.log_export,
+                       args=("meeting pack (PDF)", "Team meeting pack"), kwargs=_what, width="stretch",
                        help="The same pack printed to PDF with headless Chromium (takes a few seconds).")
 else:
     d2.download_button("PDF needs Chromium", b"", file_name=f"{stem}.pdf", disabled=True, key="mp_dl_pdf",
@@ -135,7 +149,8 @@ else:
     d2.caption("PDF: install Chromium (`apt-get install chromium`); the HTML pack prints to PDF from any browser.")
 d3.download_button("Tables (Excel)", xlsx_bytes, file_name=f"{stem}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                   icon=":material/table_view:", key="mp_dl_xlsx", on_click="ignore", width="stretch",
+                   icon=":material/table_view:", key="mp_dl_xlsx", on_click=auth.log_export,
+                   args=("meeting pack (Excel)", "Team meeting pack"), kwargs=_what, width="stretch",
                    help="One sheet per section; text cells are never read as formulas.")
 if suppress:
     st.info(f"Shared version: figures resting on fewer than {pack.small_cell_min} children show as "

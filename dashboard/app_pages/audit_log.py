@@ -1,0 +1,46 @@
+"""Audit log (clinical lead): who viewed which child's page, who exported what, when."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import auth
+from pipelines import audit, export
+
+PAGE = "Audit log"
+st.title("Audit log", anchor=False)
+if not auth.viewer().is_lead:
+    st.info("The audit log is for the clinical lead.", icon=":material/lock:")
+    st.stop()
+
+intact, n, broken = audit.verify()
+if intact:
+    st.success(f"{n:,} events; the log is intact (each event's hash chains to the one before).",
+               icon=":material/verified:")
+else:
+    st.error(f"The log has been altered at event {broken}: the hash chain breaks there. Keep a copy of the file "
+             f"({audit.audit_path()}) and investigate.", icon=":material/gpp_bad:")
+
+c1, c2, c3, c4 = st.columns([2, 1.3, 1.3, 2])
+who = c1.selectbox("Person", ["Everyone", *audit.actors()], key="au_actor")
+action = c2.selectbox("Action", ["Any", *audit.ACTIONS], key="au_action")
+child = c3.text_input("Child id", key="au_child", placeholder="e.g. C0042").strip()
+today = dt.datetime.now(dt.timezone.utc).date()
+rng = c4.date_input("Dates (UTC)", (today - dt.timedelta(days=30), today), key="au_range", format="YYYY-MM-DD")
+d_from, d_to = (rng[0], rng[1]) if isinstance(rng, (tuple, list)) and len(rng) == 2 else (None, None)
+
+log = audit.read(actor=None if who == "Everyone" else who, action=None if action == "Any" else action,
+                 child_id=child or None, date_from=d_from, date_to=d_to)
+auth.log_view(PAGE, detail={"actor": who, "action": action, "child": child, "from": d_from, "to": d_to})
+st.caption(f"{len(log):,} events, newest first (at most 5,000 shown).")
+view = log[["at", "actor", "role", "action", "page", "child_id", "detail"]]
+st.dataframe(view, hide_index=True, width="stretch", column_config={
+    "at": st.column_config.TextColumn("When (UTC)"), "child_id": st.column_config.TextColumn("Child"),
+    "detail": st.column_config.TextColumn("Detail", width="large")})
+st.download_button("Download these events (CSV)", export.to_csv_bytes(view), file_name=f"audit_log_{today}.csv",
+                   mime="text/csv", icon=":material/download:", on_click=auth.log_export,
+                   args=("audit log (CSV)", PAGE, len(view)))
+st.caption("Events are only ever added: the log refuses changes and deletions, and each event carries a hash of "
+           "the one before, so an edit made outside the dashboard shows up above.")

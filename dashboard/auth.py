@@ -1,0 +1,204 @@
+"""Sign-in, the viewer's role and scope, and the audit trail of what they view and export.
+
+Three ways the app can run (``mode()``):
+
+* **oidc** -- ``[auth]`` is configured in ``.streamlit/secrets.toml``: people sign in with
+  the practice's identity provider (Google Workspace, Microsoft Entra ID, any OpenID
+  Connect provider) through Streamlit's ``st.login``; their email is looked up in the
+  access list (``pipelines.access``), which gives the role and scope. People not on it
+  see a polite refusal and no data.
+* **local** -- no ``[auth]`` and the server is bound to 127.0.0.1 (``server.address``),
+  the request comes from this computer and not through a proxy: one person on a laptop,
+  who sees everything (a lead's scope), with a banner on every page saying so.
+* **closed** -- anything else (say, bound to every interface with no sign-in set up):
+  the app explains how to configure sign-in and shows no data.
+
+``gate()`` runs first on every script run and stops the run unless a viewer is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from pipelines import access, audit
+from pipelines.scope import ROLE_LABELS, Scope
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host")
+LOCAL_ACTOR = "local-user"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    email: str
+    role: str
+    scope: Scope
+    mode: str                     # "oidc" or "local"
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == "lead"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+
+def _secrets_auth() -> dict | None:
+    try:
+        section = st.secrets.get("auth")
+    except Exception:  # noqa: BLE001 - no secrets file at all
+        return None
+    return dict(section) if section else None
+
+
+def providers() -> list[str | None]:
+    """Configured providers: ``[None]`` for one unnamed provider, else the ``[auth.<name>]`` names."""
+    section = _secrets_auth() or {}
+    named = [k for k, v in section.items() if isinstance(v, dict) and "client_id" in v]
+    return named or ([None] if "client_id" in section or "server_metadata_url" in section else [])
+
+
+def _request_is_local() -> bool:
+    """The request comes from this computer, not through a proxy (best effort; see README)."""
+    try:
+        headers = {k.lower(): v for k, v in (st.context.headers or {}).items()}
+    except Exception:  # noqa: BLE001 - no request context (AppTest)
+        headers = {}
+    if any(h in headers for h in PROXY_HEADERS):
+        return False
+    host = headers.get("host", "")
+    if host and host.rsplit(":", 1)[0].strip("[]") not in LOOPBACK:
+        return False
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001
+        ip = None
+    return not isinstance(ip, str) or ip in LOOPBACK
+
+
+def mode() -> str:
+    """``"oidc"``, ``"local"`` or ``"closed"`` (see the module doc)."""
+    if _secrets_auth():
+        return "oidc"
+    address = str(st.get_option("server.address") or "")
+    if address in LOOPBACK and _request_is_local():
+        return "local"
+    return "closed"
+
+
+def _user_claims() -> dict[str, Any]:
+    try:
+        return {k: st.user.get(k) for k in ("is_logged_in", "email", "email_verified", "name")}
+    except Exception:  # noqa: BLE001
+        return {}
+
+
+def log(action: str, *, page: str | None = None, child_id: str | None = None, detail: dict | None = None) -> None:
+    """Append an audit event for the current viewer (or the person being refused)."""
+    v: Viewer | None = st.session_state.get("_viewer")
+    actor = v.email if v else (_user_claims().get("email") or "unknown")
+    audit.record(action, actor, role=v.role if v else None, page=page, child_id=child_id, detail=detail)
+
+
+def log_view(page: str, child_id: str | None = None, detail: dict | None = None) -> None:
+    """A page view, written once per distinct (page, child, detail) in a row for this session."""
+    key = (page, child_id, repr(sorted((detail or {}).items())))
+    if st.session_state.get("_last_view") == key:
+        return
+    log("view", page=page, child_id=child_id, detail=detail)
+    st.session_state["_last_view"] = key
+
+
+def log_export(what: str, page: str, rows: int | None = None, **detail: Any) -> None:
+    """An export (download button ``on_click``): what, from which page, how many rows."""
+    log("export", page=page, detail={"what": what, **({"rows": int(rows)} if rows is not None else {}), **detail})
+
+
+def _refuse(title: str, body: str, icon: str = ":material/lock:") -> None:
+    st.title(title, anchor=False)
+    st.info(body, icon=icon)
+
+
+def _signed_in_viewer() -> Viewer | None:
+    claims = _user_claims()
+    if not claims.get("is_logged_in"):
+        st.title("Therapy progress", anchor=False)
+        st.write("This dashboard holds children's health records. Sign in with your practice account to continue.")
+        for p in providers():
+            label = "Sign in" if p is None else f"Sign in with {p.title()}"
+            st.button(label, key=f"login_{p}", on_click=st.login, args=(p,) if p else (), type="primary",
+                      icon=":material/login:")
+        return None
+    email = access.normalise_email(claims.get("email") or "")
+    if claims.get("email_verified") is False:
+        _refuse("Email not verified", f"Your identity provider says {email} is not verified. Verify it there, "
+                "then sign in again.")
+        st.button("Sign out", on_click=st.logout, icon=":material/logout:")
+        return None
+    try:
+        user = access.lookup(access.load(), email)
+    except access.AccessError as exc:
+        _refuse("Access list unavailable", f"The dashboard's access list cannot be read ({exc}). "
+                "Ask your clinical lead to fix it; no data is shown until then.", icon=":material/error:")
+        return None
+    if user is None:
+        if st.session_state.get("_refused_logged") != email:
+            audit.record("refused", email or "unknown", detail={"reason": "not on the access list"})
+            st.session_state["_refused_logged"] = email
+        _refuse("No access yet", f"You are signed in as **{email or 'an account without an email'}**, but you are "
+                "not on this dashboard's access list. Ask your clinical lead to add you; nothing else is needed "
+                "on your side.")
+        st.button("Sign out", on_click=st.logout, icon=":material/logout:")
+        return None
+    return Viewer(user.email, user.role, user.scope, "oidc")
+
+
+def gate() -> Viewer:
+    """The viewer of this run; draws the sign-in page or a refusal and stops the run otherwise."""
+    m = mode()
+    if m == "oidc":
+        v = _signed_in_viewer()
+    elif m == "local":
+        v = Viewer(LOCAL_ACTOR, "lead", Scope.everything(), "local")
+    else:
+        _refuse("Sign-in is not set up",
+                "This dashboard is reachable from other computers but has no sign-in configured, so it shows "
+                "no data. Either configure sign-in (`[auth]` in `.streamlit/secrets.toml` and an access list, "
+                "see the README), or run it for yourself only with `--server.address 127.0.0.1`.")
+        v = None
+    if v is None:
+        st.session_state.pop("_viewer", None)
+        st.stop()
+    if st.session_state.get("_viewer") != v:
+        st.session_state["_viewer"] = v
+        audit.record("sign_in", v.email, role=v.role, detail={"mode": v.mode, "scope": v.scope.describe()})
+    return v
+
+
+def viewer() -> Viewer:
+    """The viewer ``gate()`` admitted on this run (pages run after the gate)."""
+    v = st.session_state.get("_viewer")
+    if v is None:
+        st.stop()
+    return v
+
+
+def scope() -> Scope:
+    return viewer().scope
+
+
+def sidebar() -> None:
+    """Who is signed in, what they see, and sign-out (or the local-mode banner)."""
+    v = viewer()
+    with st.sidebar:
+        if v.mode == "local":
+            st.warning("**Local single-user mode**: no sign-in, everything visible. Only for this computer "
+                       "(127.0.0.1); never expose it to a network.", icon=":material/laptop:")
+        else:
+            st.caption(f"Signed in as **{v.email}** · {v.label}")
+            st.caption(f"You see {v.scope.describe()}.")
+            st.button("Sign out", on_click=st.logout, icon=":material/logout:", key="logout")

@@ -1,0 +1,250 @@
+"""Who may see which children: the viewer's scope, enforced where the data is read.
+
+A ``Scope`` is what one signed-in person may see:
+
+* **lead**: the whole practice;
+* **supervisor**: the children of their team(s) -- every child with a session booked with
+  a therapist of the team -- and, if they also carry a therapist id, their own caseload;
+* **therapist**: their caseload -- every child with a session booked with them (attended
+  or not: a child who missed their first appointment is still on the caseload).
+
+For the children in scope the whole record is visible (a child seen in OT and speech
+shows both). Enforcement is in the data layer, not in the pages: ``scoped(con, scope)``
+returns a connection whose every cursor sees the warehouse through temporary views that
+shadow each table with a ``child_id`` (DuckDB resolves the temp catalog first, also
+inside the warehouse's own views), filtered to the children in scope, and that empty the
+tables holding raw export rows (``rejects``, ``files``). Every analytics function, the
+meeting pack and the exports run on such a connection, so a page that forgets a filter,
+or a URL that names another child or team, still finds nothing outside the scope.
+
+Non-leads may also see **de-identified practice figures** (``practice_aggregate``): the
+aggregate-only functions run on the whole practice, without the team and therapist
+filters, and every figure resting on fewer than ``[privacy] small_cell_min`` children is
+suppressed (small-cell suppression as in NHS Digital's disclosure-control guidance: a
+count of individuals below the threshold, and every figure derived from it, is hidden).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pipelines import settings as settings_mod, warehouse
+
+ROLES = ("lead", "supervisor", "therapist")
+ROLE_LABELS = {"lead": "clinical lead", "supervisor": "supervisor", "therapist": "therapist"}
+# tables without child_id that hold no child data and stay visible to every role
+PRACTICE_TABLES = frozenset({"age_group_bands", "analytics_meta", "load_runs"})
+# the analytics functions that return only aggregates (practice figures for non-leads)
+AGGREGATE_FUNCTIONS = frozenset({"kpis", "kpis_by", "monthly_trends", "group_grid"})
+AGGREGATE_BY = ("modality", "age_group", "approach")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The children one viewer may see. Hashable (part of the dashboard's cache keys)."""
+
+    role: str
+    teams: tuple[str, ...] = ()
+    therapist_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}; got {self.role!r}")
+        teams = (self.teams,) if isinstance(self.teams, str) else tuple(self.teams or ())
+        object.__setattr__(self, "teams", tuple(str(t) for t in teams))
+        tid = self.therapist_id
+        object.__setattr__(self, "therapist_id", str(tid).strip() if tid not in (None, "") else None)
+        if self.role == "supervisor" and not self.teams:
+            raise ValueError("a supervisor needs at least one team")
+        if self.role == "therapist" and not self.therapist_id:
+            raise ValueError("a therapist needs a therapist id")
+
+    @classmethod
+    def everything(cls) -> Scope:
+        """The lead's scope: the whole practice."""
+        return cls("lead")
+
+    @property
+    def is_everything(self) -> bool:
+        return self.role == "lead"
+
+    def describe(self) -> str:
+        """Plain words for the page header: what this viewer sees."""
+        if self.is_everything:
+            return "the whole practice"
+        parts = []
+        if self.teams:
+            parts.append(("team " if len(self.teams) == 1 else "teams ") + ", ".join(self.teams))
+        if self.therapist_id:
+            parts.append(f"the caseload of therapist {self.therapist_id}")
+        return "children of " + " and ".join(parts)
+
+
+def _small_cell_min() -> int:
+    return int(settings_mod.load().get("privacy", {}).get("small_cell_min", 5))
+
+
+def _base_cursor(con) -> duckdb.DuckDBPyConnection:
+    if isinstance(con, ScopedConnection):
+        raise TypeError("already scoped")
+    return warehouse.cursor(con)
+
+
+@dataclass
+class ScopedConnection:
+    """A connection whose cursors see only the children in ``scope`` (see the module doc).
+
+    ``practice_facts`` are practice-wide figures that carry no child data (latest session
+    date, session count, latest load): "as of" dates and the freshness of stored tables
+    stay those of the practice, so a therapist's flags are exactly the lead's flags for
+    the same children.
+    """
+
+    base: duckdb.DuckDBPyConnection
+    scope: Scope
+    children: list[str] = field(default_factory=list)
+    tables: dict[str, bool] = field(default_factory=dict)   # table -> has child_id
+    practice_facts: dict[str, Any] = field(default_factory=dict)
+    catalog: str = "wh"
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor with this scope's temporary views in place."""
+        cur = warehouse.cursor(self.base)
+        try:
+            cur.execute("create temp table _scope_children as select unnest($ids::varchar[]) as child_id",
+                        {"ids": self.children})
+            for name, has_child in self.tables.items():
+                # identifiers come from the warehouse catalog, never from a user
+                source = f"{_ident(self.catalog)}.main.{_ident(name)}"
+                keep = "child_id in (select child_id from temp.main._scope_children)" if has_child else "false"
+                cur.execute(f"create temp view {_ident(name)} as select * from {source} where {keep}")
+        except BaseException:
+            cur.close()
+            raise
+        return cur
+
+    def close(self) -> None:
+        pass
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def scope_children(con, scope: Scope) -> list[str]:
+    """The pseudonymous ids of the children in ``scope`` (sorted)."""
+    cur = _base_cursor(con)
+    try:
+        rows = cur.execute(
+            "select distinct child_id from sessions "
+            "where (therapist_id = $tid) or (len($teams::varchar[]) > 0 and list_contains($teams::varchar[], team)) "
+            "order by child_id",
+            {"tid": scope.therapist_id, "teams": list(scope.teams)}).fetchall()
+    finally:
+        cur.close()
+    return [r[0] for r in rows]
+
+
+def _facts(cur) -> dict[str, Any]:
+    r = cur.execute("select count(*), max(session_date) from sessions").fetchall()[0]
+    has_files = cur.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                            "and schema_name = 'main' and table_name = 'files'").fetchall()[0][0]
+    seq = cur.execute("select max(load_seq) from files").fetchall()[0][0] if has_files else None
+    as_of = r[1].date() if isinstance(r[1], dt.datetime) else r[1]
+    return {"sessions": int(r[0]), "as_of": as_of, "max_load_seq": None if seq is None else int(seq)}
+
+
+def scoped(con, scope: Scope):
+    """``con`` itself for the lead; otherwise a ``ScopedConnection`` limited to ``scope``.
+
+    ``con`` is a warehouse reader (``warehouse.connect_reader``) or one of its cursors.
+    """
+    if scope.is_everything:
+        return con
+    cur = _base_cursor(con)
+    try:
+        rows = cur.execute(
+            "select t.table_name, bool_or(c.column_name = 'child_id') from duckdb_tables() t "
+            "join duckdb_columns() c on c.database_name = t.database_name and c.schema_name = t.schema_name "
+            "and c.table_name = t.table_name "
+            "where t.database_name = current_database() and t.schema_name = 'main' group by t.table_name"
+        ).fetchall()
+        tables = {name: bool(has) for name, has in rows if has or name not in PRACTICE_TABLES}
+        facts = _facts(cur) if "sessions" in tables else {"sessions": 0, "as_of": None, "max_load_seq": None}
+        catalog = cur.execute("select current_database()").fetchall()[0][0]
+    finally:
+        cur.close()
+    children = scope_children(con, scope) if "sessions" in tables else []
+    return ScopedConnection(con, scope, children, tables, facts, catalog)
+
+
+# ----------------------------------------------------------------------------- practice figures
+
+_ENGAGEMENT_COLS = ("mean_engagement", "engagement_se", "engagement_ci_lo", "engagement_ci_hi",
+                    "share_high_engagement", "n_rated", "n_rated_high")
+_GAS_COLS = ("median_gas_t",)
+
+
+def suppress_small_cells(df: pd.DataFrame, k: int | None = None) -> pd.DataFrame:
+    """``df`` (one row per group) with figures resting on fewer than ``k`` children hidden.
+
+    A row with ``n_children < k`` loses every number (counts included) and gets
+    ``suppressed = True``; otherwise engagement figures are hidden when ``n_children_rated
+    < k`` and the median GAS T-score when ``n_children_gas < k``. Hidden values are NaN.
+    """
+    k = _small_cell_min() if k is None else int(k)
+    out = df.copy()
+    numeric = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
+    small = (out["n_children"].fillna(0) < k).to_numpy() if "n_children" in out else np.zeros(len(out), bool)
+    for c in numeric:
+        out[c] = out[c].astype("float64").mask(small)
+    for counter, cols in (("n_children_rated", _ENGAGEMENT_COLS), ("n_children_gas", _GAS_COLS)):
+        if counter in out:
+            few = (out[counter].fillna(0) < k).to_numpy()
+            for c in cols:
+                if c in out:
+                    out[c] = out[c].astype("float64").mask(few)
+            out[counter] = out[counter].astype("float64").mask(few | small)
+    out["suppressed"] = small
+    return out
+
+
+def _suppress_block(block: dict | None, k: int) -> dict | None:
+    if block is None:
+        return None
+    row = suppress_small_cells(pd.DataFrame([block]), k).iloc[0]
+    return {key: (row[key] if key in ("date_from", "date_to") else
+                  (None if pd.isna(row[key]) else row[key]) if key != "suppressed" else bool(row[key]))
+            for key in [*block, "suppressed"]}
+
+
+def practice_aggregate(con, name: str, f, **kwargs: Any) -> Any:
+    """De-identified practice figures for any role: ``analytics.<name>`` on the whole practice.
+
+    Only the aggregate functions (``AGGREGATE_FUNCTIONS``) are allowed; the team and
+    therapist filters are dropped (practice figures are not a way to look at a colleague's
+    caseload) and so is a ``by`` other than modality, age group or approach; figures on
+    fewer than ``[privacy] small_cell_min`` children are suppressed (``suppress_small_cells``).
+    """
+    from pipelines import analytics  # late: analytics imports this module
+
+    if name not in AGGREGATE_FUNCTIONS:
+        raise PermissionError(f"{name} is not a practice aggregate")
+    by = kwargs.get("by")
+    if by is not None and by not in AGGREGATE_BY:
+        raise PermissionError(f"practice figures by {by} are not available; use one of {', '.join(AGGREGATE_BY)}")
+    f = replace(f, teams=(), therapists=())
+    k = _small_cell_min()
+    result = getattr(analytics, name)(con, f, **kwargs)
+    if name == "kpis":
+        return {"current": _suppress_block(result["current"], k), "previous": _suppress_block(result["previous"], k)}
+    out = suppress_small_cells(result, k)
+    if name == "group_grid" and "below_min_n" in out:
+        out["below_min_n"] = out["below_min_n"] | out["suppressed"]
+    return out

@@ -1,0 +1,83 @@
+"""The audit log (``pipelines.audit``): append-only, hash-chained, safe with several writers."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pipelines import audit
+
+
+def test_records_and_reads_back_newest_first(tmp_path):
+    p = tmp_path / "audit.sqlite"
+    audit.record("sign_in", "a@p.example", role="therapist", detail={"mode": "oidc"}, path=p)
+    audit.record("view", "a@p.example", role="therapist", page="Child progress", child_id="C0007", path=p)
+    audit.record("export", "b@p.example", role="lead", page="Needs attention", detail={"rows": 3}, path=p)
+    log = audit.read(p)
+    assert log["action"].tolist() == ["export", "view", "sign_in"]
+    assert json.loads(log.loc[0, "detail"]) == {"rows": 3}
+    assert audit.read(p, child_id="C0007")["actor"].tolist() == ["a@p.example"]
+    assert audit.read(p, actor="b@p.example", action="export")["page"].tolist() == ["Needs attention"]
+    assert audit.read(p, actor="' or 1=1 --").empty  # a value, never SQL
+    assert audit.actors(p) == ["a@p.example", "b@p.example"]
+    assert audit.verify(p) == (True, 3, None)
+
+
+@pytest.mark.parametrize("statement", [
+    "update audit_log set actor = 'someone else'",
+    "delete from audit_log",
+    "delete from audit_log where seq = 1",
+])
+def test_changes_and_deletions_are_refused(tmp_path, statement):
+    p = tmp_path / "audit.sqlite"
+    audit.record("view", "a@p.example", page="Practice overview", path=p)
+    con = sqlite3.connect(p)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        con.execute(statement)
+    con.close()
+    assert len(audit.read(p)) == 1
+
+
+def test_an_edit_behind_its_back_breaks_the_chain(tmp_path):
+    p = tmp_path / "audit.sqlite"
+    for i in range(5):
+        audit.record("view", "a@p.example", child_id=f"C{i}", path=p)
+    con = sqlite3.connect(p)
+    con.execute("drop trigger audit_log_no_update")
+    con.execute("update audit_log set child_id = 'C9' where seq = 3")
+    con.commit()
+    con.close()
+    assert audit.verify(p) == (False, 3, 3)
+
+
+def test_unknown_action_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown audit action"):
+        audit.record("peek", "a@p.example", path=tmp_path / "a.sqlite")
+
+
+def _writer(path: str, who: str, n: int) -> None:
+    for i in range(n):
+        audit.record("view", who, page="p", child_id=str(i), path=Path(path))
+
+
+def test_several_processes_append_without_breaking_the_chain(tmp_path):
+    p = tmp_path / "audit.sqlite"
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(p), f"user{k}@p.example", 40)) for k in range(3)]
+    for pr in procs:
+        pr.start()
+    for pr in procs:
+        pr.join(60)
+        assert pr.exitcode == 0
+    assert audit.verify(p) == (True, 120, None)
+    assert audit.read(p)["actor"].value_counts().tolist() == [40, 40, 40]
+
+
+def test_default_path_sits_beside_the_warehouse(tmp_path, monkeypatch):
+    monkeypatch.delenv("PIPELINES_AUDIT", raising=False)
+    monkeypatch.setenv("PIPELINES_DB", str(tmp_path / "practice.duckdb"))
+    assert audit.audit_path() == tmp_path / "practice_audit.sqlite"

@@ -1,0 +1,290 @@
+"""Sign-in, roles and scope in the real app (Streamlit's AppTest with ``at.user``): each role
+sees exactly the children in its scope on every page, edited URLs show nothing outside it,
+exports and page views land in the audit log, and people who may not see data see none.
+
+Real DuckDB warehouse from the sample data, real access file and audit log in tmp.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit import config as st_config
+from streamlit.testing.v1 import AppTest
+
+import test_dashboard_support as support
+from pipelines import access, analytics, audit, warehouse
+from pipelines.analytics import Filters
+
+APP = str(support.ROOT / "dashboard" / "streamlit_app.py")
+TIMEOUT = 60
+AUTH = {"client_id": "dashboard", "client_secret": "s", "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+        "cookie_secret": "c" * 32, "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+PAGES = ["overview", "groups", "approach", "child_progress", "needs_attention", "team_meeting", "data_loads"]
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("auth")
+    path, _ = support.build_warehouse(work / "practice.duckdb", work)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sessions(db) -> pd.DataFrame:
+    con = warehouse.connect_reader(db)
+    try:
+        return con.execute("select child_id, therapist_id, team, attended from wh.sessions").df()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def people(sessions) -> dict[str, access.User]:
+    per_ther = sessions.groupby("therapist_id")["child_id"].nunique().sort_values()
+    teams = sorted(sessions["team"].unique())
+    return {
+        "lead": access.User("lead@practice.example", "lead"),
+        "supervisor": access.User("sup@practice.example", "supervisor", (teams[-1],)),
+        "therapist": access.User("ther@practice.example", "therapist", therapist_id=str(per_ther.index[0])),
+    }
+
+
+@pytest.fixture()
+def env(db, people, tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("PIPELINES_DB", str(db))
+    monkeypatch.setenv("PIPELINES_ACCESS", str(access.save(list(people.values()), tmp_path / "access.toml")))
+    monkeypatch.setenv("PIPELINES_AUDIT", str(tmp_path / "audit.sqlite"))
+    return tmp_path / "audit.sqlite"
+
+
+def in_scope(sessions: pd.DataFrame, user: access.User) -> set[str]:
+    """The scope rule, independently of the SQL."""
+    if user.role == "lead":
+        return set(sessions["child_id"])
+    keep = sessions["therapist_id"].eq(user.therapist_id) | sessions["team"].isin(user.teams)
+    return set(sessions.loc[keep, "child_id"])
+
+
+def run_as(email: str | None, page: str | None = None, query: dict | None = None, verified: bool = True) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets["auth"] = AUTH
+    at.user.clear()
+    at.user["is_logged_in"] = email is not None
+    if email is not None:
+        at.user["email"] = email
+        at.user["email_verified"] = verified
+    if query:
+        at.query_params.update(query)
+    at.run()
+    assert not at.exception, at.exception[0].value
+    if page:
+        at.switch_page(f"app_pages/{page}.py").run()
+        assert not at.exception, at.exception[0].value
+    return at
+
+
+def shows_no_data(at: AppTest) -> bool:
+    return not at.metric and not at.dataframe and not at.get("plotly_chart") and not at.sidebar.multiselect
+
+
+def all_text(at: AppTest) -> str:
+    parts = [str(e.value) for kind in ("markdown", "caption", "title", "subheader", "info", "warning", "success",
+                                       "error") for e in getattr(at, kind)]
+    for df in at.dataframe:
+        parts.append(df.value.to_csv())
+    for sb in at.selectbox:
+        parts.extend(map(str, sb.options))
+    return "\n".join(parts)
+
+
+# ----------------------------------------------------------------------------- who gets in
+
+
+def test_logged_out_sees_only_the_sign_in_button(env):
+    at = run_as(None)
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert shows_no_data(at)
+
+
+def test_unknown_user_is_refused_politely_and_audited(env):
+    at = run_as("stranger@elsewhere.example")
+    assert at.title[0].value == "No access yet"
+    assert "stranger@elsewhere.example" in at.info[0].value and "clinical lead" in at.info[0].value
+    assert shows_no_data(at)
+    log = audit.read(env)
+    assert log["action"].tolist() == ["refused"] and log["actor"].tolist() == ["stranger@elsewhere.example"]
+
+
+def test_unverified_email_is_refused(env, people):
+    at = run_as(people["lead"].email, verified=False)
+    assert at.title[0].value == "Email not verified"
+    assert shows_no_data(at)
+
+
+def test_unreadable_access_list_shows_no_data(env, people, monkeypatch, tmp_path):
+    (tmp_path / "broken.toml").write_text("[[user]\n", encoding="utf-8")
+    monkeypatch.setenv("PIPELINES_ACCESS", str(tmp_path / "broken.toml"))
+    at = run_as(people["lead"].email)
+    assert at.title[0].value == "Access list unavailable"
+    assert shows_no_data(at)
+
+
+@pytest.fixture()
+def address(monkeypatch):
+    """Set Streamlit's server.address for one test (the app reads it to allow the local mode)."""
+    old = st_config.get_option("server.address")
+
+    def _set(value: str | None) -> None:
+        st_config.set_option("server.address", value)
+    yield _set
+    st_config.set_option("server.address", old)
+
+
+def test_local_mode_only_on_127_0_0_1(env, address):
+    address("127.0.0.1")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert any("Local single-user mode" in w.value for w in at.sidebar.warning)
+    assert at.metric  # the practice is shown
+    assert audit.read(env)["actor"].iloc[-1] == "local-user"
+
+    address("0.0.0.0")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert at.title[0].value == "Sign-in is not set up"
+    assert shows_no_data(at)
+
+
+# ----------------------------------------------------------------------------- what each role sees
+
+
+@pytest.mark.parametrize("role", ["lead", "supervisor", "therapist"])
+def test_child_page_offers_exactly_the_children_in_scope(env, sessions, people, role):
+    user = people[role]
+    at = run_as(user.email, "child_progress", {"period": "all"})
+    options = {o.split(" · ")[0] for o in at.selectbox(key="child_pick").options}
+    assert options == in_scope(sessions, user)
+    caption = " ".join(c.value for c in at.sidebar.caption)
+    assert f"Signed in as **{user.email}**" in caption
+
+
+@pytest.mark.parametrize("role", ["supervisor", "therapist"])
+def test_needs_attention_lists_only_children_in_scope(env, db, sessions, people, role):
+    user = people[role]
+    at = run_as(user.email, "needs_attention", {"period": "all"})
+    con = warehouse.connect_reader(db)
+    try:
+        lead_flags = analytics.flags(con, Filters())
+    finally:
+        con.close()
+    expected = set(lead_flags["child_id"]) & in_scope(sessions, user)
+    shown = set(at.dataframe[0].value["child_id"]) if at.dataframe else set()
+    assert shown == expected
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_shows_a_child_outside_the_scope(env, sessions, people, page):
+    user = people["therapist"]
+    outsiders = set(sessions["child_id"]) - in_scope(sessions, user)
+    at = run_as(user.email, page, {"period": "all"})
+    text = all_text(at)
+    leaked = sorted(c for c in outsiders if c in text)
+    assert not leaked, f"{page} shows {leaked[:5]}"
+
+
+def test_overview_counts_the_caseload_and_the_practice_view_is_de_identified(env, sessions, people):
+    user = people["therapist"]
+    at = run_as(user.email, "overview", {"period": "all"})
+    active = sessions[sessions["attended"] & sessions["child_id"].isin(in_scope(sessions, user))]
+    assert at.metric[0].label == "Active children"
+    assert at.metric[0].value == f"{active['child_id'].nunique():,}"
+    at = run_as(user.email, "overview", {"period": "all", "view": "practice"})
+    assert at.metric[0].value == f"{sessions.loc[sessions['attended'], 'child_id'].nunique():,}"
+
+
+# ----------------------------------------------------------------------------- tampering with the URL
+
+
+def test_a_link_to_another_child_shows_nothing_of_them(env, sessions, people):
+    user = people["therapist"]
+    outsider = sorted(set(sessions["child_id"]) - in_scope(sessions, user))[0]
+    at = run_as(user.email, "child_progress", {"child": outsider, "period": "all"})
+    assert any(f"Child `{outsider}` from the link is not among the children you can see" in w.value
+               for w in at.warning)
+    assert at.selectbox(key="child_pick").value != outsider
+    assert outsider not in all_text(at).replace(f"Child `{outsider}` from the link", "")
+    ev = audit.read(env, child_id=outsider)
+    assert len(ev) == 1 and json.loads(ev["detail"].iloc[0]) == {"shown": False}
+
+
+def test_a_link_naming_another_team_or_therapist_is_ignored(env, sessions, people):
+    user = people["therapist"]
+    other_team = sorted(set(sessions["team"]) - set(sessions.loc[sessions["therapist_id"] == user.therapist_id,
+                                                                  "team"]))[0]
+    at = run_as(user.email, "needs_attention", {"team": other_team, "therapist": "T_not_mine"})
+    assert at.sidebar.multiselect(key="f_team").value == []
+    assert at.sidebar.multiselect(key="f_therapist").value == []
+    warnings = " ".join(w.value for w in at.sidebar.warning)
+    assert "not in the data" in warnings
+
+
+@pytest.mark.parametrize("role, page", [("therapist", "audit_log"), ("supervisor", "access")])
+def test_admin_pages_are_for_the_lead(env, people, role, page):
+    at = run_as(people[role].email)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(f"app_pages/{page}.py")  # not registered in this role's navigation
+    # and the page on its own, without the gate having admitted a lead, draws nothing
+    alone = AppTest.from_file(str(support.ROOT / "dashboard" / "app_pages" / f"{page}.py"),
+                              default_timeout=TIMEOUT).run()
+    assert not alone.exception and not alone.dataframe and not alone.button
+
+
+def test_data_page_shows_no_raw_rows_to_a_therapist(env, people):
+    at = run_as(people["therapist"].email, "data_loads")
+    assert not at.get("file_uploader") and not at.dataframe
+    assert "clinical lead" in " ".join(c.value for c in at.caption)
+
+
+# ----------------------------------------------------------------------------- exports and the audit log
+
+
+def test_flag_export_is_scoped_and_audited(env, sessions, people):
+    user = people["supervisor"]
+    at = run_as(user.email, "needs_attention", {"period": "all"})
+    at.download_button[0].click().run()
+    ev = audit.read(env, action="export")
+    assert len(ev) == 1
+    detail = json.loads(ev["detail"].iloc[0])
+    assert detail["what"] == "needs-attention flags (CSV)" and detail["rows"] > 0
+    assert set(detail["children"]) <= in_scope(sessions, user)
+    assert ev["actor"].iloc[0] == user.email and ev["role"].iloc[0] == "supervisor"
+
+
+def test_page_views_and_child_views_are_recorded(env, sessions, people):
+    user = people["therapist"]
+    child = sorted(in_scope(sessions, user))[0]
+    run_as(user.email, "child_progress", {"child": child})
+    log = audit.read(env)
+    assert {"sign_in", "view"} <= set(log["action"])
+    assert child in set(log.loc[log["page"] == "Child progress", "child_id"])
+    assert set(log["actor"]) == {user.email}
+
+
+def test_lead_reads_the_audit_log_and_edits_access(env, people, tmp_path):
+    run_as(people["therapist"].email, "needs_attention")
+    at = run_as(people["lead"].email, "audit_log")
+    log = at.dataframe[0].value
+    assert people["therapist"].email in set(log["actor"])
+    assert any("intact" in s.value for s in at.success)
+
+    at = run_as(people["lead"].email, "access")
+    assert set(at.dataframe[0].value["email"]) == {u.email for u in people.values()}  # the editor
+    save = next(b for b in at.button if b.label == "Save the access list")
+    save.click().run()  # saving (here unchanged) rewrites the file and records who saved it
+    assert not at.exception
+    ev = audit.read(env, action="access_change")
+    assert len(ev) == 1 and ev["actor"].iloc[0] == people["lead"].email
+    assert access.load() == list(people.values())
