@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ import streamlit as st
 
 from pipelines import analytics  # the pages' only source of figures
 from pipelines import load as loader
-from pipelines import profiles, scope as scope_mod, settings as settings_mod, warehouse
+from pipelines import profiles, scope as scope_mod, settings as settings_mod, uploads, warehouse
 from pipelines.analytics import Filters  # noqa: F401  (re-exported for the pages)
 
 SAMPLE_DIR = warehouse.ROOT / "data" / "sample" / "canonical"
@@ -184,31 +183,17 @@ def profile_names() -> list[str]:
         return []
 
 
-def upload_limit_mb() -> int:
+def upload_limit_mb() -> float:
     """``[uploads] max_mb`` of settings.toml (the server's ``maxUploadSize`` is a second cap)."""
-    return int(settings_mod.load().get("uploads", {}).get("max_mb", 50))
+    return uploads.max_mb()
 
 
 def load_uploaded(files: list[tuple[str, bytes]], profile: str | None) -> loader.LoadReport:
-    """Load uploaded files through the same pipeline as the CLI (saved to a temp dir first).
+    """Load uploaded files through the same pipeline as the CLI (``pipelines.uploads``).
 
-    Only a clinical lead may load data. Files over ``upload_limit_mb()`` are refused before
-    anything is written; the type is decided by sniffing the content (``pipelines.ingest``),
-    never by the name, and Excel is read by calamine, which executes nothing. The file
-    names the user knows are kept (the load report and the rejects name them).
+    Only a clinical lead may load data; the size limit, content sniffing and the safe Excel
+    reader are the pipeline's.
     """
     if not _viewer_scope().is_everything:
         raise PermissionError("only a clinical lead can load data")
-    limit = upload_limit_mb()
-    too_big = [name for name, content in files if len(content) > limit * 1024 * 1024]
-    if too_big:
-        raise ValueError(f"{', '.join(too_big)}: larger than the {limit} MB upload limit "
-                         "([uploads] max_mb in settings.toml); load it with the CLI instead")
-    with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
-        paths = []
-        for name, content in files:
-            safe = Path(name).name or "upload.csv"
-            p = Path(tmp) / safe
-            p.write_bytes(content)
-            paths.append(p)
-        return loader.load(paths, db=db_path(), profile=profile or None)
+    return uploads.load_uploaded(files, db_path(), profile)

@@ -108,6 +108,19 @@ def _delimiter(first_line: str, configured: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+SUFFIX = {"csv": ".csv", "xlsx": ".xlsx", "parquet": ".parquet"}
+
+
+def read_canonical_archive(con: duckdb.DuckDBPyConnection, path: Path, profile: Profile, entry: dict) -> ReadResult:
+    """``raw_rows`` again from a name-free archive (``load._archive``) and its manifest entry."""
+    c = entry["canonical"]
+    con.execute("drop table if exists raw_rows")
+    con.execute("create temp table raw_rows as select * from read_parquet($p)", {"p": str(path)})
+    hmap = HeaderMap({}, list(c["dropped"]), list(c["ignored"]))
+    rejects = [tuple(r) for r in c["parse_rejects"]]
+    return ReadResult(entry["kind"], int(c["rows_read"]), hmap, profile, rejects, sheet=entry.get("sheet"))
+
+
 def read_into(con: duckdb.DuckDBPyConnection, sniffed: Sniffed, profile: Profile | None,
               sheet: str | None = None, display_name: str | None = None) -> ReadResult:
     """Create temp table ``raw_rows`` (canonical VARCHAR columns + ``_line``) from the file.

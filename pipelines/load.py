@@ -1,6 +1,7 @@
 """Load export files into the warehouse: archive, read, validate, upsert, rebuild marts.
 
-Each file is archived by content hash, read (see ``ingest``), typed and checked by
+Each file is read (see ``ingest``; name columns dropped), its rows archived name-free by
+the original's content hash (``_archive``; ``rebuild`` replays the archive), typed and checked by
 ``queries/staging/stg_session_rows.sql``; good rows are upserted into ``session_rows`` keyed
 by (session_id, goal_id): the most recently loaded version of a row replaces the earlier one,
 bad rows go to ``rejects`` with file, line, column, value and reason. A file loads in one
@@ -14,7 +15,6 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -66,6 +66,7 @@ class Job:
     sheet: str | None
     today: dt.date              # sessions after this date are rejected as future
     loaded_at: dt.datetime | None = None  # replayed by rebuild
+    archived: dict | None = None          # rebuild of a name-free archive: its manifest entry
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
@@ -128,9 +129,40 @@ def date_label(fmt: str) -> str:
     return fmt
 
 
+REDACTED = "(raw line not kept: the file carried name columns)"
+
+
+def _archive(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, res: ingest.ReadResult,
+             archive: Path) -> str:
+    """Keep the file's rows in the landing archive for ``rebuild``; returns the archived name.
+
+    What is kept is the rows as read -- the contract's columns only, with line numbers, as
+    text -- in ``<sha256 of the original>.canonical.parquet``: name columns (dropped) and
+    columns we do not use (free-text notes may name a child) never reach the disk. The
+    raw text of rows that could not be parsed is kept for the rejects only when the file
+    had no name column; otherwise a note replaces it.
+    """
+    if job.archived is not None:
+        return job.path.name
+    import pyarrow.parquet as pq
+
+    archived = archive / f"{sn.sha256}.canonical.parquet"
+    if not archived.exists():
+        tmp = archived.with_suffix(".partial")
+        pq.write_table(con.sql("select * from raw_rows order by _line").to_arrow_table(), tmp)
+        os.replace(tmp, archived)
+    if res.header_map.dropped:
+        res.parse_rejects = [(line, col, REDACTED, reason) for line, col, _raw, reason in res.parse_rejects]
+    return archived.name
+
+
 def _load_one(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, file_id: int, load_seq: int,
-              archived_as: str, loaded_at: dt.datetime) -> tuple[FileReport, dict]:
-    res = ingest.read_into(con, sn, job.profile, job.sheet, display_name=job.name)
+              archive: Path, loaded_at: dt.datetime) -> tuple[FileReport, dict]:
+    if job.archived is not None:
+        res = ingest.read_canonical_archive(con, sn.path, job.profile, job.archived)
+    else:
+        res = ingest.read_into(con, sn, job.profile, job.sheet, display_name=job.name)
+    archived_as = _archive(con, job, sn, res, archive)
     p = res.profile
     fmt = decide_date_format(con, p, job.name)
     con.execute("drop table if exists value_synonyms")
@@ -189,9 +221,11 @@ def _load_one(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, file
         msg = "header only: no data rows"
     rep = FileReport(job.name, "loaded", msg, sn.sha256, res.rows_read, loaded, rejected, p.name,
                      res.header_map.dropped)
-    entry = {"sha256": sn.sha256, "original_name": job.name, "archived_as": archived_as, "kind": sn.kind,
+    entry = {"sha256": sn.sha256, "original_name": job.name, "archived_as": archived_as, "kind": res.kind,
              "profile": p.as_dict(), "sheet": res.sheet, "load_seq": load_seq,
              "loaded_at": loaded_at.isoformat(), "today": job.today.isoformat()}
+    entry["canonical"] = {"rows_read": res.rows_read, "dropped": res.header_map.dropped,
+                              "ignored": res.header_map.ignored, "parse_rejects": res.parse_rejects}
     return rep, entry
 
 
@@ -241,24 +275,19 @@ def _run(db: Path, jobs: list[Job], fresh: bool, command: str, echo: Callable[[s
                 except (UnusableFile, OSError) as exc:
                     reports.append(FileReport(job.name, "failed", str(exc).replace(src.name, job.name)))
                     continue
+                if job.archived is not None:  # a name-free archive: the original file's identity
+                    sn = dataclasses.replace(sn, sha256=job.archived["sha256"])
                 if sn.sha256 in known:
                     reports.append(FileReport(job.name, "skipped",
                                               f"already loaded (same content as {known[sn.sha256]})", sn.sha256))
                     continue
-                suffix = {"csv": ".csv", "xlsx": ".xlsx", "parquet": ".parquet"}[sn.kind]
-                archived = archive / f"{sn.sha256}{suffix}"
-                if not archived.exists():
-                    tmp = archived.with_suffix(".partial")
-                    shutil.copyfile(src, tmp)
-                    os.replace(tmp, archived)
                 if sn.size > 20_000_000 and sys.stderr.isatty():
                     con.execute("set enable_progress_bar = true")
                 echo(f"reading {job.name} ({sn.size / 1e6:.1f} MB, {sn.kind})")
                 at = job.loaded_at or dt.datetime.now()
                 con.execute("begin transaction")
                 try:
-                    rep, entry = _load_one(con, job, dataclasses.replace(sn, path=archived),
-                                           next_id, next_seq, archived.name, at)
+                    rep, entry = _load_one(con, job, sn, next_id, next_seq, archive, at)
                     con.execute("commit")
                 except UnusableFile as exc:
                     con.execute("rollback")
@@ -317,7 +346,7 @@ def rebuild(db: Path | None = None, echo: Callable[[str], None] | None = None) -
         seen.add(e["sha256"])
         jobs.append(Job(archive / e["archived_as"], e["original_name"], Profile.from_dict(e["profile"]),
                         e.get("sheet"), dt.date.fromisoformat(e["today"]),
-                        dt.datetime.fromisoformat(e["loaded_at"])))
+                        dt.datetime.fromisoformat(e["loaded_at"]), e if "canonical" in e else None))
     return _run(db, jobs, fresh=True, command="rebuild", echo=echo)
 
 

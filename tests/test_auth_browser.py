@@ -196,10 +196,25 @@ def _input_values(locator) -> str:
 
 
 def _dropdown_options(page, widget) -> list[str]:
-    """Open a selectbox/multiselect and return the texts of its options (then close it)."""
-    widget.locator("input").first.click()
+    """Open a selectbox/multiselect and return the texts of its options (then close it).
+
+    Streamlit 1.67's multiselect is a react-aria ComboBox: a plain click on its input does not
+    always open it, ArrowDown on the focused input or a press on its "Open" button does.
+    """
+    box = widget.locator("input").first
     options = page.locator("[role='option']")
-    options.first.wait_for(timeout=10_000)
+    for attempt in range(3):
+        if attempt == 0:
+            box.focus()
+            page.keyboard.press("ArrowDown")
+        else:
+            opener = widget.locator("button[aria-label='Open']")
+            (opener.first if opener.count() else box).click()
+        with contextlib.suppress(sync_api.TimeoutError):
+            options.first.wait_for(timeout=3_000)
+            break
+    else:
+        raise AssertionError(f"the dropdown of {widget.inner_text()!r} did not open")
     texts = [t.strip() for t in options.all_inner_texts()]
     page.keyboard.press("Escape")
     return texts

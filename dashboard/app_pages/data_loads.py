@@ -56,7 +56,7 @@ st.caption("CSV, Excel (.xlsx) or Parquet exports from the practice-management s
            "replaced by the newer version, and bad rows are kept aside with the reason.")
 with st.form("upload", clear_on_submit=True):
     files = st.file_uploader("Export files", type=["csv", "xlsx", "parquet"], accept_multiple_files=True,
-                             key="uploads", help=f"Up to {data.upload_limit_mb()} MB per file. The type is "
+                             key="uploads", help=f"Up to {data.upload_limit_mb():g} MB per file. The type is "
                              "checked from the content, not the name; Excel is read without running macros "
                              "or formulas.")
     profiles = data.profile_names()
