@@ -101,7 +101,17 @@ def log(action: str, *, page: str | None = None, child_id: str | None = None, de
     """Append an audit event for the current viewer (or the person being refused)."""
     v: Viewer | None = st.session_state.get("_viewer")
     actor = v.email if v else (_user_claims().get("email") or "unknown")
-    audit.record(action, actor, role=v.role if v else None, page=page, child_id=child_id, detail=detail)
+    _record(action, actor, role=v.role if v else None, page=page, child_id=child_id, detail=detail)
+
+
+def _record(action: str, actor: str, **kwargs: Any) -> None:
+    """``audit.record``, failing closed: without an audit trail nothing more is shown."""
+    try:
+        audit.record(action, actor, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - any failure to write the log stops the page
+        st.error(f"The audit log cannot be written ({type(exc).__name__}: {exc}), so nothing is shown until it "
+                 f"can. Ask whoever runs the dashboard to check {audit.audit_path()}.", icon=":material/error:")
+        st.stop()
 
 
 def log_view(page: str, child_id: str | None = None, detail: dict | None = None) -> None:
@@ -147,7 +157,7 @@ def _signed_in_viewer() -> Viewer | None:
         return None
     if user is None:
         if st.session_state.get("_refused_logged") != email:
-            audit.record("refused", email or "unknown", detail={"reason": "not on the access list"})
+            _record("refused", email or "unknown", detail={"reason": "not on the access list"})
             st.session_state["_refused_logged"] = email
         _refuse("No access yet", f"You are signed in as **{email or 'an account without an email'}**, but you are "
                 "not on this dashboard's access list. Ask your clinical lead to add you; nothing else is needed "
@@ -175,7 +185,7 @@ def gate() -> Viewer:
         st.stop()
     if st.session_state.get("_viewer") != v:
         st.session_state["_viewer"] = v
-        audit.record("sign_in", v.email, role=v.role, detail={"mode": v.mode, "scope": v.scope.describe()})
+        _record("sign_in", v.email, role=v.role, detail={"mode": v.mode, "scope": v.scope.describe()})
     return v
 
 

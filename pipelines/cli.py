@@ -14,6 +14,17 @@ def _err(msg: str) -> None:
     print(f"error: {msg}", file=sys.stderr)
 
 
+def _audit(db: str | Path | None, action: str, page: str, detail: dict) -> None:
+    """Record a command-line load or export in the audit log beside the warehouse
+    (the actor is ``cli:<operating-system user>``: whoever can run this can read the files)."""
+    import getpass
+
+    from pipelines import audit
+
+    audit.record(action, f"cli:{getpass.getuser()}", page=page, detail=detail,
+                 path=audit.audit_path(Path(db or warehouse.default_db_path())))
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     from pipelines.load import load
     from pipelines.profiles import ProfileError
@@ -27,6 +38,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     if not report.files:
         _err("no export files found in " + ", ".join(args.paths))
         return 2
+    _audit(report.db, "upload", "cli load", {"files": [Path(f.path).name for f in report.files],
+                                             "status": [f.status for f in report.files]})
     rejected = 0
     for f in report.files:
         mark = {"loaded": "loaded ", "skipped": "skipped", "failed": "FAILED "}[f.status]
@@ -76,6 +89,7 @@ def cmd_rejects(args: argparse.Namespace) -> int:
     w.writerow(["file", "line", "column", "value", "reason"])
     for r in rows:
         w.writerow([safe_cell(v) for v in r])
+    _audit(args.db, "export", "cli rejects", {"what": "rejected rows (CSV)", "rows": len(rows)})
     return 0
 
 
@@ -129,6 +143,10 @@ def cmd_meeting_pack(args: argparse.Namespace) -> int:
     except (OSError, RuntimeError) as exc:  # a folder that cannot be written, Chromium failing to print
         _err(f"meeting pack not completed: {exc}")
         return 1
+    _audit(db, "export", "cli meeting-pack", {
+        "what": "meeting pack", "team": pack.team, "therapist": pack.therapist, "from": str(pack.date_from),
+        "to": str(pack.date_to), "suppressed": pack.suppress_small_cells,
+        "files": [str(v) for v in written.values() if isinstance(v, Path)]})
     for key in ("html", "pdf", "xlsx"):
         v = written.get(key)
         if isinstance(v, Path):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
+import subprocess
+import sys
 import sqlite3
 from pathlib import Path
 
@@ -81,3 +84,22 @@ def test_default_path_sits_beside_the_warehouse(tmp_path, monkeypatch):
     monkeypatch.delenv("PIPELINES_AUDIT", raising=False)
     monkeypatch.setenv("PIPELINES_DB", str(tmp_path / "practice.duckdb"))
     assert audit.audit_path() == tmp_path / "practice_audit.sqlite"
+
+
+def test_command_line_loads_and_exports_are_recorded(tmp_path, monkeypatch):
+    import test_dashboard_support as support
+
+    monkeypatch.delenv("PIPELINES_AUDIT", raising=False)
+    files = support.write_tiny_practice(tmp_path / "src", n_children=6, weeks=6)
+    db = tmp_path / "w.duckdb"
+    run = [sys.executable, "-m", "pipelines"]
+    env = {k: v for k, v in os.environ.items() if k != "PIPELINES_AUDIT"}
+    subprocess.run([*run, "load", str(files[0]), "--db", str(db), "--quiet"], check=True, cwd=support.ROOT, env=env,
+                   capture_output=True)
+    out = subprocess.run([*run, "rejects", "--db", str(db)], check=True, cwd=support.ROOT, env=env,
+                         capture_output=True, text=True).stdout
+    log = audit.read(tmp_path / "w_audit.sqlite")
+    assert log["action"].tolist() == ["export", "upload"]
+    assert log["actor"].str.startswith("cli:").all()
+    assert json.loads(log["detail"][0])["rows"] == len(out.strip().splitlines()) - 1
+    assert json.loads(log["detail"][1])["files"] == [files[0].name]

@@ -288,3 +288,11 @@ def test_lead_reads_the_audit_log_and_edits_access(env, people, tmp_path):
     ev = audit.read(env, action="access_change")
     assert len(ev) == 1 and ev["actor"].iloc[0] == people["lead"].email
     assert access.load() == list(people.values())
+
+
+def test_no_audit_trail_no_data(env, people, monkeypatch, tmp_path):
+    (tmp_path / "not_a_file").mkdir()
+    monkeypatch.setenv("PIPELINES_AUDIT", str(tmp_path / "not_a_file"))  # a folder: the log cannot be written
+    at = run_as(people["lead"].email)
+    assert any("audit log cannot be written" in e.value for e in at.error)
+    assert shows_no_data(at)
