@@ -92,7 +92,7 @@ def mode() -> str:
 
 def _user_claims() -> dict[str, Any]:
     try:
-        return {k: st.user.get(k) for k in ("is_logged_in", "email", "email_verified", "name")}
+        return {k: st.user.get(k) for k in ("is_logged_in", "email", "email_verified", "name", "iat")}
     except Exception:  # noqa: BLE001
         return {}
 
@@ -156,9 +156,7 @@ def _signed_in_viewer() -> Viewer | None:
                 "Ask your clinical lead to fix it; no data is shown until then.", icon=":material/error:")
         return None
     if user is None:
-        if st.session_state.get("_refused_logged") != email:
-            _record("refused", email or "unknown", detail={"reason": "not on the access list"})
-            st.session_state["_refused_logged"] = email
+        _record_once("refused", email or "unknown", None, {"reason": "not on the access list"})
         _refuse("No access yet", f"You are signed in as **{email or 'an account without an email'}**, but you are "
                 "not on this dashboard's access list. Ask your clinical lead to add you; nothing else is needed "
                 "on your side.")
@@ -185,8 +183,21 @@ def gate() -> Viewer:
         st.stop()
     if st.session_state.get("_viewer") != v:
         st.session_state["_viewer"] = v
-        _record("sign_in", v.email, role=v.role, detail={"mode": v.mode, "scope": v.scope.describe()})
+        _record_once("sign_in", v.email, v.role, {"mode": v.mode, "scope": v.scope.describe()})
     return v
+
+
+def _record_once(action: str, actor: str, role: str | None, detail: dict) -> None:
+    """A sign-in or refusal, once per sign-in at the identity provider (its ``iat`` claim), not
+    once per page load: every load is a new Streamlit session. Without ``iat`` (local mode),
+    once per session."""
+    login_at = _user_claims().get("iat")
+    key = (action, actor, login_at)
+    if st.session_state.get("_recorded_login") == key:
+        return
+    if not audit.has_sign_in(actor, login_at, action):
+        _record(action, actor, role=role, detail={**detail, **({"login_at": str(login_at)} if login_at else {})})
+    st.session_state["_recorded_login"] = key
 
 
 def viewer() -> Viewer:

@@ -47,10 +47,12 @@ if viewer.is_lead:
         st.Page(ui.PAGE_FILES["access"], title="Access", icon=":material/manage_accounts:"),
     ]
 
+# pages that record their own view (with the child, the pack or the log filters they show)
+SELF_RECORDING = {ui.CHILD_URL_PATH, "team_meeting", "audit_log", "access"}
 page = st.navigation(PAGES)
 data.ensure_warehouse()
 auth.sidebar()
 ui.filter_bar()
-if page.url_path != ui.CHILD_URL_PATH:  # the child page records which child was viewed
+if page.url_path not in SELF_RECORDING:
     auth.log_view(page.title, detail={k: st.query_params.get_all(k) for k in st.query_params})
 page.run()

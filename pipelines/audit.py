@@ -124,6 +124,21 @@ def read(path: Path | None = None, *, actor: str | None = None, action: str | No
         con.close()
 
 
+def has_sign_in(actor: str, login_at: Any, action: str = "sign_in", path: Path | None = None) -> bool:
+    """Whether this sign-in (or refusal) -- the identity provider's ``iat``, when the person
+    signed in -- is already recorded: one event per sign-in, not one per page load."""
+    path = Path(path or audit_path())
+    if not path.exists() or login_at is None:
+        return False
+    con = _connect(path)
+    try:
+        return con.execute("select 1 from audit_log where action = ? and actor = ? "
+                           "and json_extract(detail, '$.login_at') = ? limit 1",
+                           (action, actor, str(login_at))).fetchone() is not None
+    finally:
+        con.close()
+
+
 def verify(path: Path | None = None) -> tuple[bool, int, int | None]:
     """Check the hash chain: ``(intact, rows checked, first broken seq or None)``."""
     path = Path(path or audit_path())

@@ -138,7 +138,7 @@ def page(browser):
 
 def _settle(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_selector(IDLE, timeout=timeout_ms)
-    page.wait_for_timeout(500)  # a rerun (query params written back, a callback) may follow
+    page.wait_for_timeout(300)  # a rerun (a callback, a widget reset) may follow
     page.wait_for_selector(IDLE, timeout=timeout_ms)
 
 
@@ -170,7 +170,7 @@ def _screenshot(page, name: str) -> Path:
         "() => Math.max(...[...document.querySelectorAll(\"[data-testid='stMain'], [data-testid='stSidebar'] > div\")]"
         ".map(e => e.scrollHeight), 800)")
     page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 40, 6000)})
-    page.wait_for_timeout(500)
+    page.wait_for_timeout(300)  # let plotly redraw at the new size
     path = SHOTS / f"auth_{name}.png"
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(VIEWPORT)
@@ -243,6 +243,9 @@ def test_therapist_sees_their_caseload_only(app, practice, page):
     signins = _events(app, lambda r: r["action"] == "sign_in" and r["actor"] == THERAPIST)
     assert not signins.empty and set(signins["role"]) == {"therapist"}
     assert _detail(signins.iloc[-1])["mode"] == "oidc"
+    # one event per sign-in at the identity provider, not one per page load (each load is a new session)
+    logins = [_detail(r)["login_at"] for _, r in signins.iterrows()]
+    assert len(logins) == len(set(logins)), logins
     views = _events(app, lambda r: r["action"] == "view" and r["actor"] == THERAPIST
                     and r["page"] == "Child progress" and r["child_id"] in practice["children"])
     assert not views.empty and set(views["role"]) == {"therapist"}

@@ -296,3 +296,25 @@ def test_no_audit_trail_no_data(env, people, monkeypatch, tmp_path):
     at = run_as(people["lead"].email)
     assert any("audit log cannot be written" in e.value for e in at.error)
     assert shows_no_data(at)
+
+
+def test_supervisor_meeting_pack_is_their_team_and_their_children(env, sessions, people):
+    user = people["supervisor"]
+    at = run_as(user.email, "team_meeting")
+    teams = [o for o in at.selectbox(key="mp_team").options if not o.startswith("Any team")]
+    assert teams == list(user.teams)
+    shown = set(at.dataframe(key="mp_attention").value["child_id"]) if at.dataframe else set()
+    assert shown <= in_scope(sessions, user)
+    at.download_button(key="mp_dl_xlsx").click().run()
+    detail = json.loads(audit.read(env, action="export")["detail"].iloc[0])
+    assert detail["what"] == "meeting pack (Excel)" and detail["team"] == user.teams[0]
+    assert set(detail["flagged_children"]) <= in_scope(sessions, user)
+
+
+def test_practice_figures_for_a_therapist_hide_small_cells(env, people):
+    at = run_as(people["therapist"].email, "groups", {"period": "all", "view": "practice"})
+    grid = next(d.value for d in at.dataframe if "suppressed" in d.value.columns)
+    assert grid["suppressed"].any() and not grid["suppressed"].all()
+    small = grid["n_children"].dropna()
+    assert (small >= 5).all()
+    assert grid.loc[grid["suppressed"], ["n_children", "mean_engagement"]].isna().all().all()

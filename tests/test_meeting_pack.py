@@ -443,7 +443,8 @@ def test_cli_without_chromium_writes_html_and_excel(sample_db, team, tmp_path):
 WRAPPER = """
 import runpy, sys
 sys.path.insert(0, {root!r})
-from dashboard import data, ui
+from dashboard import auth, data, ui
+auth.gate()  # local single-user mode (tests bind Streamlit to 127.0.0.1)
 data.ensure_warehouse()
 ui.filter_bar()
 runpy.run_path({page!r}, run_name="__page__")
