@@ -19,11 +19,13 @@ Three ways the app can run (``mode()``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
-from pipelines import access, audit
+from pipelines import access, audit, settings as settings_mod
 from pipelines.scope import ROLE_LABELS, Scope
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -47,10 +49,17 @@ class Viewer:
         return ROLE_LABELS[self.role]
 
 
+class SecretsUnreadable(Exception):
+    """A secrets file exists but cannot be read: never fall back to the local mode then."""
+
+
 def _secrets_auth() -> dict | None:
     try:
         section = st.secrets.get("auth")
-    except Exception:  # noqa: BLE001 - no secrets file at all
+    except Exception as exc:  # noqa: BLE001 - no secrets file at all, or one that does not parse
+        files = st.get_option("secrets.files") or []
+        if any(Path(f).expanduser().is_file() for f in files):
+            raise SecretsUnreadable(str(exc).splitlines()[0]) from None
         return None
     return dict(section) if section else None
 
@@ -81,8 +90,13 @@ def _request_is_local() -> bool:
 
 
 def mode() -> str:
-    """``"oidc"``, ``"local"`` or ``"closed"`` (see the module doc)."""
-    if _secrets_auth():
+    """``"oidc"``, ``"local"`` or ``"closed"`` (see the module doc). A secrets file that exists
+    but does not parse means "closed": a broken sign-in set-up never opens the local mode."""
+    try:
+        configured = _secrets_auth()
+    except SecretsUnreadable:
+        return "closed"
+    if configured:
         return "oidc"
     address = str(st.get_option("server.address") or "")
     if address in LOOPBACK and _request_is_local():
@@ -92,7 +106,7 @@ def mode() -> str:
 
 def _user_claims() -> dict[str, Any]:
     try:
-        return {k: st.user.get(k) for k in ("is_logged_in", "email", "email_verified", "name", "iat")}
+        return {k: st.user.get(k) for k in ("is_logged_in", "email", "email_verified", "name", "iat", "iss")}
     except Exception:  # noqa: BLE001
         return {}
 
@@ -123,9 +137,36 @@ def log_view(page: str, child_id: str | None = None, detail: dict | None = None)
     st.session_state["_last_view"] = key
 
 
-def log_export(what: str, page: str, rows: int | None = None, **detail: Any) -> None:
-    """An export (download button ``on_click``): what, from which page, how many rows."""
-    log("export", page=page, detail={"what": what, **({"rows": int(rows)} if rows is not None else {}), **detail})
+def audited(what: str, page: str, make: Callable[[], bytes], rows: int | None = None,
+            **detail: Any) -> Callable[[], bytes]:
+    """The ``data`` of a download button: a callable Streamlit runs only when the file is
+    requested, which records the export first and hands the file over only if that worked.
+
+    So no file leaves the server unaudited: the bytes are never put in Streamlit's media
+    store ahead of the click (where their address could be fetched directly), and a failed
+    audit write fails the download. Runs outside the script thread: it uses the viewer
+    captured here, not the session.
+    """
+    v = viewer()
+    event = {"what": what, **({"rows": int(rows)} if rows is not None else {}), **detail}
+
+    def run() -> bytes:
+        audit.record("export", v.email, role=v.role, page=page, detail=event)
+        return make()
+    # the callables of this run by export, so tests (AppTest has no media server) run the same code
+    st.session_state.setdefault("_export_makers", {})[what] = run
+    return run
+
+
+def _email_trusted(claims: dict[str, Any]) -> bool:
+    """An email may be matched to the access list only when the provider says it is verified
+    (``email_verified`` true), or the token comes from an issuer the practice trusts to
+    issue only its own verified addresses (``[access] trusted_issuers``, e.g. a single-tenant
+    Microsoft Entra ID, which sends no ``email_verified``). A missing claim is not trust."""
+    if claims.get("email_verified") is True or str(claims.get("email_verified")).lower() == "true":
+        return True
+    trusted = settings_mod.load().get("access", {}).get("trusted_issuers", [])
+    return bool(claims.get("iss")) and claims.get("iss") in trusted
 
 
 def _refuse(title: str, body: str, icon: str = ":material/lock:") -> None:
@@ -144,9 +185,11 @@ def _signed_in_viewer() -> Viewer | None:
                       icon=":material/login:")
         return None
     email = access.normalise_email(claims.get("email") or "")
-    if claims.get("email_verified") is False:
-        _refuse("Email not verified", f"Your identity provider says {email} is not verified. Verify it there, "
-                "then sign in again.")
+    if not _email_trusted(claims):
+        _refuse("Email not verified", f"Your identity provider does not confirm that {email or 'your email'} is "
+                "verified, so it cannot be matched to the access list. Verify it there and sign in again; if your "
+                "provider never sends `email_verified` (Microsoft Entra ID), a lead lists its issuer under "
+                "`[access] trusted_issuers` in settings.toml.")
         st.button("Sign out", on_click=st.logout, icon=":material/logout:")
         return None
     try:
@@ -168,11 +211,25 @@ def _signed_in_viewer() -> Viewer | None:
 def gate() -> Viewer:
     """The viewer of this run; draws the sign-in page or a refusal and stops the run otherwise."""
     m = mode()
-    if m == "oidc":
+    if m == "oidc" and not st.get_option("client.disableDataExport"):
+        _refuse("Not safe to serve yet",
+                "Sign-in is configured but tables would offer their own CSV download, which the audit log does not "
+                "see. Start the dashboard from the project folder (its `.streamlit/config.toml` sets "
+                "`client.disableDataExport = true`) or pass `--client.disableDataExport true`.",
+                icon=":material/error:")
+        v = None
+    elif m == "oidc":
         v = _signed_in_viewer()
     elif m == "local":
         v = Viewer(LOCAL_ACTOR, "lead", Scope.everything(), "local")
     else:
+        try:
+            _secrets_auth()
+        except SecretsUnreadable as exc:
+            _refuse("Sign-in settings cannot be read",
+                    f"`.streamlit/secrets.toml` exists but cannot be read ({exc}). Fix it; no data is shown until "
+                    "then.", icon=":material/error:")
+            st.stop()
         _refuse("Sign-in is not set up",
                 "This dashboard is reachable from other computers but has no sign-in configured, so it shows "
                 "no data. Either configure sign-in (`[auth]` in `.streamlit/secrets.toml` and an access list, "

@@ -125,13 +125,19 @@ def grid_heatmap(g: pd.DataFrame, metric: str, modalities: list[str], ages: list
                 continue
             r = idx.loc[(m, a)]
             v = r.get(metric)
-            n = int(r.get("n_children") or 0)
+            n_raw = r.get("n_children")
+            hidden = bool(r.get("suppressed", False))  # de-identified practice figures: a small cell
+            n = 0 if n_raw is None or pd.isna(n_raw) else int(n_raw)
             low = bool(r.get("below_min_n"))
             vtxt = "–" if v is None or pd.isna(v) else (f"{100 * v:.0f}%" if share else f"{v:.2f}")
             extra = ""
             if metric == "share_goals_at_expected" and "n_goals" in r.index and not pd.isna(r.get("n_goals")):
                 extra = f"<br>{int(r['n_goals'])} goals"
-            if low:
+            if hidden:
+                zr.append(None), gr.append(1)
+                tr.append("hidden")
+                hr.append(f"{m}, age {a}<br>too few children to show without identifying them")
+            elif low:
                 zr.append(None), gr.append(1)
                 tr.append(f"n={n}<br>(too few)")
                 hr.append(f"{m}, age {a}<br>{n} children: below the minimum"
@@ -139,8 +145,9 @@ def grid_heatmap(g: pd.DataFrame, metric: str, modalities: list[str], ages: list
             else:
                 zr.append(None if vtxt == "–" else float(v)), gr.append(None)
                 tr.append(f"{vtxt}<br>n={n}")
+                sess = r.get("n_sessions")
                 hr.append(f"{m}, age {a}<br>{label}: {vtxt}<br>n = {n} children, "
-                          f"{int(r.get('n_sessions') or 0):,} sessions{extra}")
+                          f"{0 if sess is None or pd.isna(sess) else int(sess):,} sessions{extra}")
         z.append(zr), zgrey.append(gr), text.append(tr), hover.append(hr)
     fig = go.Figure()
     fig.add_heatmap(z=zgrey, x=cols, y=rows, colorscale=[[0, theme.BELOW_MIN_N_COLOR], [1, theme.BELOW_MIN_N_COLOR]],
@@ -335,6 +342,9 @@ def child_timeline(t: pd.DataFrame, child_id: str) -> go.Figure:
                 x="Session date", y="Engagement (1–5)", height=360, legend_title="")
     fig.update_yaxes(range=[0.2, 5.3], tickvals=[0.45, 1, 2, 3, 4, 5],
                      ticktext=["not attended", "1", "2", "3", "4", "5"])
+    # the title is long (child, counts): the legend goes under the plot, not beside the title
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
+                      margin={"b": 70}, height=400)
     return fig
 
 

@@ -126,8 +126,11 @@ def practice_view() -> bool:
 
     if auth.viewer().is_lead:
         return False
-    if "fig_view" not in st.session_state:
-        st.session_state["fig_view"] = "practice" if st.query_params.get("view") == "practice" else "mine"
+    url = st.query_params.get("view")
+    if st.session_state.get("fig_view") is None or (url and url != st.session_state.get("_view_url_seen")):
+        # a fresh page, or a link that says which figures: the address wins
+        st.session_state["fig_view"] = "practice" if url == "practice" else "mine"
+    st.session_state["_view_url_seen"] = url
     choice = st.segmented_control(
         "Figures for", ["mine", "practice"], key="fig_view",
         format_func=lambda v: "My children" if v == "mine" else "Whole practice (de-identified)",
@@ -135,8 +138,9 @@ def practice_view() -> bool:
              f"than {data.small_cell_min()} children is hidden.") or "mine"
     if choice == "practice":
         st.query_params["view"] = "practice"
-        st.caption(f"Whole-practice figures, de-identified: cells with fewer than {data.small_cell_min()} children "
-                   "are hidden; team and therapist filters do not apply.")
+        st.caption(f"Whole-practice figures, de-identified: whole calendar months; a figure resting on fewer than "
+                   f"{data.small_cell_min()} children is hidden, and so is a second one where the first could be "
+                   "worked out from a total; team and therapist filters do not apply.")
     elif "view" in st.query_params:
         del st.query_params["view"]
     return choice == "practice"
@@ -350,6 +354,17 @@ def require_data():
         st.page_link(PAGE_FILES["data"], label="Go to Data", icon=":material/upload_file:")
         st.stop()
     return f
+
+
+def url_params_for_audit() -> dict[str, list[str]]:
+    """The filter parameters of the address, for the audit log: known keys only, at most 20
+    values each, each cut to 64 characters (a hand-made address cannot flood the log)."""
+    out = {}
+    for k in (*FILTER_URL_KEYS, "view"):
+        values = st.query_params.get_all(k)
+        if values:
+            out[k] = [str(v)[:64] for v in values[:20]]
+    return out
 
 
 def url_params(**overrides: Any) -> dict[str, list[str] | str]:

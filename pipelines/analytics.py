@@ -391,7 +391,7 @@ def _metrics(con, f: Filters, period: str | None, by: str | None, by2: str | Non
     df = _query(con, "period_metrics", {**f.params(), "period": period, "by": by, "by2": by2,
                                         "expected_level": _expected_level()})
     int_cols = ["n_children", "active_children", "sessions", "attended", "cancelled", "no_show", "n_rated",
-                "n_children_rated", "n_rated_high", "n_goals", "goals_at_expected"]
+                "n_children_rated", "n_rated_high", "n_goals", "n_children_goals", "goals_at_expected"]
     for c in int_cols:
         df[c] = df[c].fillna(0).astype("int64")
     lo, hi = _t_ci(df["mean_engagement"], df["engagement_se"], df["n_children_rated"], cmp_["confidence"])
@@ -408,7 +408,8 @@ def _kpi_block(con, f: Filters) -> dict:
     m = _metrics(con, f, None, None, None)
     keys = ["active_children", "n_children", "sessions", "attended", "cancelled", "no_show", "attendance_rate",
             "cancellation_rate", "no_show_rate", "mean_engagement", "engagement_ci_lo", "engagement_ci_hi",
-            "n_rated", "n_children_rated", "share_high_engagement", "share_goals_at_expected", "n_goals"]
+            "n_rated", "n_children_rated", "share_high_engagement", "share_goals_at_expected", "n_goals",
+            "n_children_goals"]
     if m.empty:
         out = {k: (0 if k.startswith("n_") or k in ("active_children", "sessions", "attended", "cancelled",
                                                     "no_show") else float("nan")) for k in keys}

@@ -85,17 +85,18 @@ def cmd_rejects(args: argparse.Namespace) -> int:
     rows = con.execute(
         "select file_name, line, column_name, value, reason from rejects order by file_id, line limit $n",
         {"n": args.limit}).fetchall()
+    _audit(args.db, "export", "cli rejects", {"what": "rejected rows (CSV)", "rows": len(rows)})  # before output
     w = csv.writer(sys.stdout)
     w.writerow(["file", "line", "column", "value", "reason"])
     for r in rows:
         w.writerow([safe_cell(v) for v in r])
-    _audit(args.db, "export", "cli rejects", {"what": "rejected rows (CSV)", "rows": len(rows)})
     return 0
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     from pipelines.load import rebuild
 
+    _audit(args.db, "upload", "cli rebuild", {"what": "rebuild from the landing archive"})
     try:
         report = rebuild(args.db, echo=lambda s: print(s, file=sys.stderr))
     except FileNotFoundError as exc:
@@ -138,15 +139,14 @@ def cmd_meeting_pack(args: argparse.Namespace) -> int:
     finally:
         con.close()
     out = Path(args.out)
+    _audit(db, "export", "cli meeting-pack", {  # before any file is written
+        "what": "meeting pack", "team": pack.team, "therapist": pack.therapist, "from": str(pack.date_from),
+        "to": str(pack.date_to), "suppressed": pack.suppress_small_cells, "out": str(out)})
     try:
         written = mp.write_all(pack, out, pdf=True)
     except (OSError, RuntimeError) as exc:  # a folder that cannot be written, Chromium failing to print
         _err(f"meeting pack not completed: {exc}")
         return 1
-    _audit(db, "export", "cli meeting-pack", {
-        "what": "meeting pack", "team": pack.team, "therapist": pack.therapist, "from": str(pack.date_from),
-        "to": str(pack.date_to), "suppressed": pack.suppress_small_cells,
-        "files": [str(v) for v in written.values() if isinstance(v, Path)]})
     for key in ("html", "pdf", "xlsx"):
         v = written.get(key)
         if isinstance(v, Path):

@@ -18,10 +18,14 @@ meeting pack and the exports run on such a connection, so a page that forgets a 
 or a URL that names another child or team, still finds nothing outside the scope.
 
 Non-leads may also see **de-identified practice figures** (``practice_aggregate``): the
-aggregate-only functions run on the whole practice, without the team and therapist
-filters, and every figure resting on fewer than ``[privacy] small_cell_min`` children is
-suppressed (small-cell suppression as in NHS Digital's disclosure-control guidance: a
-count of individuals below the threshold, and every figure derived from it, is hidden).
+aggregate-only functions run on the whole practice, over whole calendar months, without
+the team and therapist filters; every figure resting on fewer than ``[privacy]
+small_cell_min`` children is suppressed (primary suppression: a count of individuals
+below the threshold, and every figure derived from it, is hidden), and a second cell is
+hidden wherever a breakdown would otherwise give a hidden one back by subtraction
+(secondary suppression). What this does not stop: comparing figures of overlapping
+periods or of different filters can still narrow a small group down; the figures are for
+staff of the practice, and packs shared beyond it use the meeting pack's suppression.
 """
 
 from __future__ import annotations
@@ -189,6 +193,7 @@ def scoped(con, scope: Scope):
 _ENGAGEMENT_COLS = ("mean_engagement", "engagement_se", "engagement_ci_lo", "engagement_ci_hi",
                     "share_high_engagement", "n_rated", "n_rated_high")
 _GAS_COLS = ("median_gas_t",)
+_GOAL_COLS = ("n_goals", "goals_at_expected", "share_goals_at_expected")
 
 
 def suppress_small_cells(df: pd.DataFrame, k: int | None = None) -> pd.DataFrame:
@@ -196,7 +201,9 @@ def suppress_small_cells(df: pd.DataFrame, k: int | None = None) -> pd.DataFrame
 
     A row with ``n_children < k`` loses every number (counts included) and gets
     ``suppressed = True``; otherwise engagement figures are hidden when ``n_children_rated
-    < k`` and the median GAS T-score when ``n_children_gas < k``. Hidden values are NaN.
+    < k``, goal figures when the goals belong to fewer than ``k`` children
+    (``n_children_goals``) and the median GAS T-score when ``n_children_gas < k``. Hidden
+    values are NaN. Primary suppression only; ``practice_aggregate`` adds the secondary.
     """
     k = _small_cell_min() if k is None else int(k)
     out = df.copy()
@@ -204,7 +211,8 @@ def suppress_small_cells(df: pd.DataFrame, k: int | None = None) -> pd.DataFrame
     small = (out["n_children"].fillna(0) < k).to_numpy() if "n_children" in out else np.zeros(len(out), bool)
     for c in numeric:
         out[c] = out[c].astype("float64").mask(small)
-    for counter, cols in (("n_children_rated", _ENGAGEMENT_COLS), ("n_children_gas", _GAS_COLS)):
+    for counter, cols in (("n_children_rated", _ENGAGEMENT_COLS), ("n_children_gas", _GAS_COLS),
+                          ("n_children_goals", _GOAL_COLS)):
         if counter in out:
             few = (out[counter].fillna(0) < k).to_numpy()
             for c in cols:
@@ -213,6 +221,51 @@ def suppress_small_cells(df: pd.DataFrame, k: int | None = None) -> pd.DataFrame
             out[counter] = out[counter].astype("float64").mask(few | small)
     out["suppressed"] = small
     return out
+
+
+def secondary_suppression(df: pd.DataFrame, partitions: list[list[str]]) -> pd.DataFrame:
+    """Hide a second cell wherever a partition has exactly one hidden cell.
+
+    A breakdown shown next to its total (the practice, a month) would otherwise give the
+    hidden cell back by subtraction: total minus the cells shown. Within every group of rows
+    sharing the columns of a partition (e.g. the same month; the same modality, then the
+    same age group of a grid), when exactly one row is suppressed the smallest other row
+    (fewest children) is suppressed too; repeated until nothing changes (complementary
+    suppression as in Hundepool et al., *Statistical Disclosure Control*, 2012, ch. 4).
+    """
+    out = df.copy()
+    if "suppressed" not in out or out.empty:
+        return out
+    size = pd.to_numeric(df["n_children"], errors="coerce").fillna(0).to_numpy()
+    hidden = out["suppressed"].to_numpy(copy=True).astype(bool)
+    changed = True
+    while changed:
+        changed = False
+        for cols in partitions:
+            keys = out[cols].astype(str).agg("\x1f".join, axis=1) if cols else pd.Series("all", index=out.index)
+            for _, idx in pd.Series(np.arange(len(out)), index=out.index).groupby(keys.to_numpy()):
+                pos = idx.to_numpy()
+                if len(pos) > 1 and hidden[pos].sum() == 1:
+                    visible = pos[~hidden[pos]]
+                    hidden[visible[np.argmin(size[visible])]] = True
+                    changed = True
+    newly = hidden & ~out["suppressed"].to_numpy().astype(bool)
+    numeric = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
+    for c in numeric:
+        out[c] = out[c].astype("float64").mask(newly)
+    out["suppressed"] = hidden
+    return out
+
+
+def whole_months(f):
+    """``f`` with its dates widened to whole calendar months (practice figures: a day added
+    to or taken from a period must not isolate the sessions of that day)."""
+    d_from = f.date_from.replace(day=1) if f.date_from else None
+    d_to = None
+    if f.date_to:
+        nxt = (f.date_to.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        d_to = nxt - dt.timedelta(days=1)
+    return replace(f, date_from=d_from, date_to=d_to)
 
 
 def _suppress_block(block: dict | None, k: int) -> dict | None:
@@ -239,12 +292,15 @@ def practice_aggregate(con, name: str, f, **kwargs: Any) -> Any:
     by = kwargs.get("by")
     if by is not None and by not in AGGREGATE_BY:
         raise PermissionError(f"practice figures by {by} are not available; use one of {', '.join(AGGREGATE_BY)}")
-    f = replace(f, teams=(), therapists=())
+    f = whole_months(replace(f, teams=(), therapists=()))
     k = _small_cell_min()
     result = getattr(analytics, name)(con, f, **kwargs)
     if name == "kpis":
         return {"current": _suppress_block(result["current"], k), "previous": _suppress_block(result["previous"], k)}
     out = suppress_small_cells(result, k)
-    if name == "group_grid" and "below_min_n" in out:
+    if name == "group_grid":
+        out = secondary_suppression(out, [["modality"], ["age_group"]])
         out["below_min_n"] = out["below_min_n"] | out["suppressed"]
+    elif by is not None:
+        out = secondary_suppression(out, [["month_start"]] if "month_start" in out else [[]])
     return out

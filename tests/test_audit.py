@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import subprocess
 import sys
@@ -62,20 +61,23 @@ def test_unknown_action_is_refused(tmp_path):
         audit.record("peek", "a@p.example", path=tmp_path / "a.sqlite")
 
 
-def _writer(path: str, who: str, n: int) -> None:
-    for i in range(n):
-        audit.record("view", who, page="p", child_id=str(i), path=Path(path))
+WRITER = """
+import sys
+from pathlib import Path
+from pipelines import audit
+for i in range(40):
+    audit.record("view", sys.argv[2], page="p", child_id=str(i), path=Path(sys.argv[1]))
+"""
 
 
 def test_several_processes_append_without_breaking_the_chain(tmp_path):
     p = tmp_path / "audit.sqlite"
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(str(p), f"user{k}@p.example", 40)) for k in range(3)]
+    root = Path(__file__).resolve().parent.parent
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(p), f"user{k}@p.example"], cwd=root,
+                              stderr=subprocess.PIPE, text=True) for k in range(3)]
     for pr in procs:
-        pr.start()
-    for pr in procs:
-        pr.join(60)
-        assert pr.exitcode == 0
+        _, err = pr.communicate(timeout=120)
+        assert pr.returncode == 0, err
     assert audit.verify(p) == (True, 120, None)
     assert audit.read(p)["actor"].value_counts().tolist() == [40, 40, 40]
 

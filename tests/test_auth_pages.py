@@ -7,7 +7,9 @@ Real DuckDB warehouse from the sample data, real access file and audit log in tm
 
 from __future__ import annotations
 
+import io
 import json
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -254,13 +256,25 @@ def test_data_page_shows_no_raw_rows_to_a_therapist(env, people):
 def test_flag_export_is_scoped_and_audited(env, sessions, people):
     user = people["supervisor"]
     at = run_as(user.email, "needs_attention", {"period": "all"})
-    at.download_button[0].click().run()
+    assert at.download_button[0].proto.deferred_file_id  # made on request: no file in the media store ahead
+    assert audit.read(env, action="export").empty
+    content = at.session_state["_export_makers"]["needs-attention flags (CSV)"]()  # what the button runs
+    exported = pd.read_csv(io.BytesIO(content), dtype=str)
+    assert set(exported["child_id"]) <= in_scope(sessions, user) and len(exported) > 0
     ev = audit.read(env, action="export")
     assert len(ev) == 1
     detail = json.loads(ev["detail"].iloc[0])
-    assert detail["what"] == "needs-attention flags (CSV)" and detail["rows"] > 0
-    assert set(detail["children"]) <= in_scope(sessions, user)
+    assert detail["what"] == "needs-attention flags (CSV)" and detail["rows"] == len(exported)
+    assert set(detail["children"]) == set(exported["child_id"])
     assert ev["actor"].iloc[0] == user.email and ev["role"].iloc[0] == "supervisor"
+
+
+def test_no_audit_no_file(env, people, monkeypatch, tmp_path):
+    at = run_as(people["lead"].email, "needs_attention", {"period": "all"})
+    (tmp_path / "gone").mkdir()
+    monkeypatch.setenv("PIPELINES_AUDIT", str(tmp_path / "gone"))  # the log cannot be written any more
+    with pytest.raises(sqlite3.OperationalError):  # the download fails: no bytes come back
+        at.session_state["_export_makers"]["needs-attention flags (CSV)"]()
 
 
 def test_page_views_and_child_views_are_recorded(env, sessions, people):
@@ -303,18 +317,97 @@ def test_supervisor_meeting_pack_is_their_team_and_their_children(env, sessions,
     at = run_as(user.email, "team_meeting")
     teams = [o for o in at.selectbox(key="mp_team").options if not o.startswith("Any team")]
     assert teams == list(user.teams)
-    shown = set(at.dataframe(key="mp_attention").value["child_id"]) if at.dataframe else set()
+    shown = set()
+    for d in at.dataframe:
+        for col in ("child_id", "Child"):
+            if col in d.value:
+                shown |= set(d.value[col].astype(str))
     assert shown <= in_scope(sessions, user)
-    at.download_button(key="mp_dl_xlsx").click().run()
+    assert not [c for c in set(sessions["child_id"]) - in_scope(sessions, user) if c in all_text(at)]
+    at.session_state["_export_makers"]["meeting pack (Excel)"]()
     detail = json.loads(audit.read(env, action="export")["detail"].iloc[0])
     assert detail["what"] == "meeting pack (Excel)" and detail["team"] == user.teams[0]
     assert set(detail["flagged_children"]) <= in_scope(sessions, user)
 
 
 def test_practice_figures_for_a_therapist_hide_small_cells(env, people):
-    at = run_as(people["therapist"].email, "groups", {"period": "all", "view": "practice"})
+    at = run_as(people["therapist"].email, "groups", {"period": "all"})
+    at.query_params["view"] = "practice"  # a shared link to the practice view of this page
+    at.run()
     grid = next(d.value for d in at.dataframe if "suppressed" in d.value.columns)
     assert grid["suppressed"].any() and not grid["suppressed"].all()
     small = grid["n_children"].dropna()
     assert (small >= 5).all()
     assert grid.loc[grid["suppressed"], ["n_children", "mean_engagement"]].isna().all().all()
+
+
+def test_tables_offer_no_unaudited_download():
+    """Streamlit's own table toolbar (CSV download, copy) is off in the project's config, so every
+    export goes through an audited download button."""
+    import tomllib
+
+    cfg = tomllib.loads((support.ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert cfg["client"]["disableDataExport"] is True
+    assert cfg["server"]["address"] == "127.0.0.1"
+
+
+@pytest.fixture()
+def option():
+    """Set a Streamlit config option for one test and put it back afterwards."""
+    saved: dict[str, object] = {}
+
+    def _set(name: str, value) -> None:
+        saved.setdefault(name, st_config.get_option(name))
+        st_config.set_option(name, value)
+    yield _set
+    for name, value in saved.items():
+        st_config.set_option(name, value)
+
+
+def test_a_broken_secrets_file_never_opens_the_local_mode(env, option, tmp_path):
+    broken = tmp_path / "secrets.toml"
+    broken.write_text('[auth\nclient_id = "x"\n', encoding="utf-8")
+    option("secrets.files", [str(broken)])
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # bound to 127.0.0.1, no [auth] readable
+    assert at.title[0].value == "Sign-in settings cannot be read"
+    assert shows_no_data(at)
+
+
+@pytest.mark.parametrize("claims, trusted, admitted", [
+    ({"email_verified": True}, [], True),
+    ({"email_verified": "true"}, [], True),
+    ({}, [], False),                                              # no claim is no verification
+    ({"email_verified": False}, [], False),
+    ({"iss": "https://login.example/tenant/v2.0"}, ["https://login.example/tenant/v2.0"], True),
+    ({"iss": "https://login.example/other/v2.0"}, ["https://login.example/tenant/v2.0"], False),
+], ids=["verified", "verified-text", "missing", "unverified", "trusted-issuer", "other-issuer"])
+def test_only_verified_or_trusted_emails_match_the_access_list(env, people, monkeypatch, tmp_path, claims, trusted,
+                                                             admitted):
+    text = (support.ROOT / "settings.toml").read_text(encoding="utf-8")
+    text = text.replace("trusted_issuers = []", "trusted_issuers = " + json.dumps(trusted))
+    (tmp_path / "settings.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("PIPELINES_SETTINGS", str(tmp_path / "settings.toml"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets["auth"] = AUTH
+    at.user.clear()
+    at.user.update({"is_logged_in": True, "email": people["lead"].email, **claims})
+    at.run()
+    assert not at.exception
+    assert (at.title[0].value == "Practice overview") is admitted
+    if not admitted:
+        assert at.title[0].value == "Email not verified" and shows_no_data(at)
+
+
+def test_sign_in_refuses_to_serve_tables_with_their_own_download(env, people, option):
+    option("client.disableDataExport", False)
+    at = run_as(people["lead"].email)
+    assert at.title[0].value == "Not safe to serve yet"
+    assert shows_no_data(at)
+
+
+def test_a_served_dashboard_never_loads_the_sample(env, people, monkeypatch, tmp_path):
+    missing = tmp_path / "none" / "practice.duckdb"
+    monkeypatch.setenv("PIPELINES_DB", str(missing))
+    at = run_as(people["lead"].email)
+    assert not missing.exists()
+    assert any("No data is loaded yet" in i.value for i in at.info)

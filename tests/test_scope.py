@@ -196,10 +196,17 @@ def test_small_cells_are_suppressed():
 def test_practice_figures_ignore_team_and_therapist_and_suppress(con):
     f = Filters(teams=("North",), therapists=("T01",))
     grid = scope_mod.practice_aggregate(con, "group_grid", f)
-    full = analytics.group_grid(con, Filters())
-    assert grid["n_children"].sum() == full.loc[full["n_children"] >= 5, "n_children"].sum()
+    full = analytics.group_grid(con, Filters()).set_index(["modality", "age_group"])
+    shown = grid[~grid["suppressed"]].set_index(["modality", "age_group"])
+    assert (shown["n_children"] >= 5).all()
+    assert (shown["n_children"] == full.loc[shown.index, "n_children"]).all()  # the team/therapist filters are gone
+    assert set(full.index[full["n_children"] < 5]) <= set(grid.loc[grid["suppressed"]].set_index(
+        ["modality", "age_group"]).index)
     assert (grid.loc[grid["suppressed"], "mean_engagement"].isna()).all()
     assert grid["below_min_n"][grid["suppressed"]].all()
+    # no row or column of the grid has exactly one hidden cell (it would come back by subtraction)
+    for col in ("modality", "age_group"):
+        assert not (grid.groupby(col)["suppressed"].sum() == 1).any()
     k = scope_mod.practice_aggregate(con, "kpis", f)["current"]
     assert k["n_children"] == analytics.kpis(con, Filters())["current"]["n_children"]
 
@@ -209,3 +216,28 @@ def test_practice_figures_ignore_team_and_therapist_and_suppress(con):
 def test_practice_figures_refuse_child_level_or_colleague_breakdowns(con, name, kwargs):
     with pytest.raises(PermissionError):
         scope_mod.practice_aggregate(con, name, Filters(), **kwargs)
+
+
+def test_no_month_of_a_breakdown_hides_exactly_one_group(con):
+    f = Filters(date_from=dt.date(2026, 1, 10), date_to=dt.date(2026, 10, 20))
+    for by in ("modality", "age_group", "approach"):
+        t = scope_mod.practice_aggregate(con, "monthly_trends", f, by=by)
+        hidden = t.groupby("month_start")["suppressed"].sum()
+        assert not (hidden == 1).any(), by
+        assert t["month_start"].min() == pd.Timestamp("2026-01-01")  # whole months only
+
+
+def test_secondary_suppression_table():
+    df = pd.DataFrame({"month_start": ["m1"] * 3 + ["m2"] * 3, "grp": list("abcabc"),
+                       "n_children": [2, 9, 30, 12, 15, 40], "sessions": [5, 20, 90, 30, 40, 100]})
+    out = scope_mod.secondary_suppression(scope_mod.suppress_small_cells(df, 5), [["month_start"]])
+    assert out["suppressed"].tolist() == [True, True, False, False, False, False]
+    assert np.isnan(out.loc[1, "sessions"]) and out.loc[2, "sessions"] == 90
+
+
+def test_goal_figures_need_enough_children():
+    df = pd.DataFrame({"n_children": [12], "n_goals": [4], "n_children_goals": [2], "goals_at_expected": [4],
+                       "share_goals_at_expected": [1.0]})
+    out = scope_mod.suppress_small_cells(df, 5)
+    assert out.loc[0, ["n_goals", "goals_at_expected", "share_goals_at_expected"]].isna().all()
+    assert out.loc[0, "n_children"] == 12

@@ -54,7 +54,8 @@ if st.button("Save the access list", type="primary", icon=":material/save:"):
                for r in edited.fillna("").to_dict("records") if str(r["email"]).strip()]
     try:
         new = access.validate(entries)
-        access.save(new, path)
+        if not any(u.role == "lead" for u in new):
+            raise access.AccessError("the access list needs at least one clinical lead")
     except access.AccessError as exc:
         st.error(f"Not saved: {exc}")
     else:
@@ -62,6 +63,7 @@ if st.button("Save the access list", type="primary", icon=":material/save:"):
         after = {u.email: u for u in new}
         changes = {"added": sorted(set(after) - set(before)), "removed": sorted(set(before) - set(after)),
                    "changed": sorted(e for e in set(after) & set(before) if after[e] != before[e])}
-        auth.log("access_change", page=PAGE, detail=changes)
+        auth.log("access_change", page=PAGE, detail=changes)  # recorded first: no unaudited change
+        access.save(new, path)
         st.success(f"Saved {len(new)} people. Added {len(changes['added'])}, removed {len(changes['removed'])}, "
                    f"changed {len(changes['changed'])}. Changes apply at each person's next page load.")

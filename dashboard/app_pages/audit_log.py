@@ -39,8 +39,8 @@ view = log[["at", "actor", "role", "action", "page", "child_id", "detail"]]
 st.dataframe(view, hide_index=True, width="stretch", column_config={
     "at": st.column_config.TextColumn("When (UTC)"), "child_id": st.column_config.TextColumn("Child"),
     "detail": st.column_config.TextColumn("Detail", width="large")})
-st.download_button("Download these events (CSV)", export.to_csv_bytes(view), file_name=f"audit_log_{today}.csv",
-                   mime="text/csv", icon=":material/download:", on_click=auth.log_export,
-                   args=("audit log (CSV)", PAGE, len(view)))
+st.download_button("Download these events (CSV)",
+                   auth.audited("audit log (CSV)", PAGE, lambda: export.to_csv_bytes(view), rows=len(view)),
+                   file_name=f"audit_log_{today}.csv", mime="text/csv", icon=":material/download:", on_click="ignore")
 st.caption("Events are only ever added: the log refuses changes and deletions, and each event carries a hash of "
            "the one before, so an edit made outside the dashboard shows up above.")

@@ -26,7 +26,7 @@ if url_child and url_child != st.session_state.get("_child_url_seen"):
         # the same words whether the child does not exist or is outside the viewer's scope
         st.warning(f"Child `{url_child}` from the link is not among the children you can see.",
                    icon=":material/link_off:")
-        auth.log("view", page="Child progress", child_id=url_child, detail={"shown": False})
+        auth.log("view", page="Child progress", child_id=url_child[:64], detail={"shown": False})
 current = st.session_state.get("child_pick")
 outside = bool(current and current not in options and current in all_children)
 if outside:
@@ -56,6 +56,8 @@ def label(c: str) -> str:
     return labels.get(c, f"{c} (outside the current filters)")
 
 
+# recorded before anything about a child is drawn (the picker's value is decided above)
+auth.log_view("Child progress", child_id=st.session_state["child_pick"])
 c1, c2 = st.columns([2, 1])
 child = c1.selectbox(f"Child (pseudonymous id; {len(options)} in the current filters, type to search)", options,
                      key="child_pick", format_func=label)
@@ -65,7 +67,6 @@ whole = c2.toggle("Whole history (ignore the period)", value=True, key="child_wh
 if st.query_params.get("child") != child:
     st.query_params["child"] = child
 st.session_state["_child_url_seen"] = child
-auth.log_view("Child progress", child_id=child)
 if outside:
     st.caption(f"{child} is outside the current sidebar filters and is shown because the link named them.")
 

@@ -116,7 +116,9 @@ if s is not None:
         st.caption(f"{len(rej):,} reasons. Fix them in the source system and load a new export: the corrected "
                    "rows then load normally.")
         st.dataframe(rej, hide_index=True, width="stretch")
-        st.download_button("Download rejected rows (CSV)", export.to_csv_bytes(pd.DataFrame(rej)),
+        st.download_button("Download rejected rows (CSV)",
+                           auth.audited("rejected rows (CSV)", PAGE, lambda: export.to_csv_bytes(pd.DataFrame(rej)),
+                                        rows=len(rej)),
                            file_name="rejected_rows.csv", mime="text/csv", icon=":material/download:",
-                           on_click=auth.log_export, args=("rejected rows (CSV)", PAGE, len(rej)))
+                           on_click="ignore")
     st.caption(f"Warehouse: `{s.get('db')}`")

@@ -82,7 +82,9 @@ if rows:
     child = str(view.iloc[rows[0]]["child_id"])
     st.page_link(ui.PAGE_FILES["child"], label=f"Open {child}'s progress page", icon=":material/child_care:",
                  query_params=ui.url_params(child=child))
-st.download_button("Download these flags (CSV)", export.to_csv_bytes(pd.DataFrame(view[cols[1:]])),
-                   file_name=f"flags_{as_of}.csv", mime="text/csv", icon=":material/download:",
-                   on_click=auth.log_export, args=("needs-attention flags (CSV)", "Needs attention", len(view)),
-                   kwargs={"children": sorted(map(str, view["child_id"].unique()))[:500]})
+export_frame = pd.DataFrame(view[cols[1:]])
+st.download_button("Download these flags (CSV)",
+                   auth.audited("needs-attention flags (CSV)", "Needs attention",
+                                lambda: export.to_csv_bytes(export_frame), rows=len(export_frame),
+                                children=sorted(map(str, export_frame["child_id"].unique()))[:500]),
+                   file_name=f"flags_{as_of}.csv", mime="text/csv", icon=":material/download:", on_click="ignore")

@@ -18,6 +18,7 @@ import streamlit as st
 from dashboard import auth, data, ui
 from pipelines import meeting_pack as mp
 
+PAGE = "Team meeting pack"
 ANY_TEAM = "Any team (pick a therapist)"
 ALL_THERAPISTS = "All therapists in the team"
 PERIODS = {"2w": ("Last 2 weeks", 2), "4w": ("Last 4 weeks", 4), "custom": ("Custom dates", None)}
@@ -126,20 +127,21 @@ st.caption(f"{pack.scope} · {pack.period} · compared with {ui.day(pack.prev_fr
 
 # ---- downloads
 html_bytes, xlsx_bytes = _files(pack, (r.db, r.version, viewer.scope, team, therapist, d_from, d_to, bool(suppress)))
-auth.log_view("Team meeting pack", detail={"team": team, "therapist": therapist, "from": d_from, "to": d_to})
+auth.log_view(PAGE, detail={"team": team, "therapist": therapist, "from": d_from, "to": d_to})
+flagged = pack.attention["child_id"] if "child_id" in pack.attention else []  # suppressed packs: counts only
 _what = {"team": team, "therapist": therapist, "from": str(d_from), "to": str(d_to), "suppressed": bool(suppress),
-         "flagged_children": sorted(map(str, pack.attention["child_id"].unique()))[:500] if len(pack.attention) else []}
+         "flagged_children": sorted(map(str, set(flagged)))[:500]}
 stem = pack.file_stem() + ("_shared" if suppress else "")
 d1, d2, d3 = st.columns(3)
-d1.download_button("Meeting pack (HTML)", html_bytes, file_name=f"{stem}.html", mime="text/html",
-                   icon=":material/download:", key="mp_dl_html", on_click=auth.log_export,
-                   args=("meeting pack (HTML)", "Team meeting pack"), kwargs=_what, width="stretch",
+d1.download_button("Meeting pack (HTML)", auth.audited("meeting pack (HTML)", PAGE, lambda: html_bytes, **_what),
+                   file_name=f"{stem}.html", mime="text/html",
+                   icon=":material/download:", key="mp_dl_html", on_click="ignore", width="stretch",
                    help="One self-contained file: interactive charts, opens without a network, prints one section "
                         "per page.")
 if mp.chromium_path():
-    d2.download_button("Meeting pack (PDF)", _pdf_maker(html_bytes), file_name=f"{stem}.pdf", mime="application/pdf",
-                       icon=":material/picture_as_pdf:", key="mp_dl_pdf", on_click=auth.log_export,
-                       args=("meeting pack (PDF)", "Team meeting pack"), kwargs=_what, width="stretch",
+    d2.download_button("Meeting pack (PDF)", auth.audited("meeting pack (PDF)", PAGE, _pdf_maker(html_bytes), **_what),
+                       file_name=f"{stem}.pdf", mime="application/pdf",
+                       icon=":material/picture_as_pdf:", key="mp_dl_pdf", on_click="ignore", width="stretch",
                        help="The same pack printed to PDF with headless Chromium (takes a few seconds).")
 else:
     d2.download_button("PDF needs Chromium", b"", file_name=f"{stem}.pdf", disabled=True, key="mp_dl_pdf",
@@ -147,10 +149,10 @@ else:
                        help="Install Chromium on the server to make the PDF: apt-get install chromium. "
                             "Meanwhile, open the HTML pack and print it to PDF from the browser.")
     d2.caption("PDF: install Chromium (`apt-get install chromium`); the HTML pack prints to PDF from any browser.")
-d3.download_button("Tables (Excel)", xlsx_bytes, file_name=f"{stem}.xlsx",
+d3.download_button("Tables (Excel)", auth.audited("meeting pack (Excel)", PAGE, lambda: xlsx_bytes, **_what),
+                   file_name=f"{stem}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                   icon=":material/table_view:", key="mp_dl_xlsx", on_click=auth.log_export,
-                   args=("meeting pack (Excel)", "Team meeting pack"), kwargs=_what, width="stretch",
+                   icon=":material/table_view:", key="mp_dl_xlsx", on_click="ignore", width="stretch",
                    help="One sheet per section; text cells are never read as formulas.")
 if suppress:
     st.info(f"Shared version: figures resting on fewer than {pack.small_cell_min} children show as "

@@ -1,4 +1,4 @@
--- one row per period x group x group2 ($period = 'week' | 'month' | null for the whole range; $by, $by2 = a column or null): sessions, attendance, engagement with its child-clustered standard error, goals at the expected level
+-- one row per period x group x group2 ($period = 'week' | 'month' | null for the whole range; $by, $by2 = a column or null): sessions, attendance, engagement with its child-clustered standard error, goals at the expected level (and how many children they belong to)
 with
 
 filtered_sessions as (
@@ -38,6 +38,7 @@ filtered_sessions as (
 filtered_ratings as (
     select
         goal_uid,
+        child_id,
         date_diff('day', date '2000-01-01', session_date) * 4294967296 + cast(hash(session_id) % 4294967296 as bigint) as order_key,
         gas_level,
         case when $period is not null then cast(date_trunc($period, session_date) as date) end as period_start,
@@ -113,6 +114,7 @@ goal_latest as (
         grp,
         grp2,
         goal_uid,
+        any_value(child_id) as child_id,
         arg_max(gas_level, order_key) as latest_level
     from filtered_ratings
     group by period_start, grp, grp2, goal_uid
@@ -124,6 +126,7 @@ goal_cells as (
         grp,
         grp2,
         count(*) as n_goals,
+        count(distinct child_id) as n_children_goals,
         count(*) filter (where latest_level >= $expected_level) as goals_at_expected
     from goal_latest
     group by period_start, grp, grp2
@@ -154,6 +157,7 @@ combined as (
         sum(sum_sn) as sum_sn,
         sum(sum_n2) as sum_n2,
         coalesce(sum(n_goals), 0) as n_goals,
+        coalesce(sum(n_children_goals), 0) as n_children_goals,
         coalesce(sum(goals_at_expected), 0) as goals_at_expected
     from cells
     group by period_start, grp, grp2
@@ -195,6 +199,7 @@ select
     n_rated_high,
     share_high_engagement,
     n_goals,
+    n_children_goals,
     goals_at_expected,
     share_goals_at_expected
 from rates
