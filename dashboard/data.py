@@ -113,11 +113,23 @@ def _viewer_scope() -> scope_mod.Scope:
     return auth.scope()
 
 
+@st.cache_data(show_spinner=False, max_entries=500, ttl=dt.timedelta(hours=6))
+def _scope_meta(_r: Reader, db: str, version: tuple[int, int], viewer_scope: scope_mod.Scope) -> scope_mod.ScopeMeta:
+    with cursor(_r) as cur:
+        return scope_mod.scope_meta(cur, viewer_scope)
+
+
 @contextlib.contextmanager
 def scoped_cursor(r: Reader, viewer_scope: scope_mod.Scope) -> Iterator[Any]:
-    """A cursor of the reader limited to ``viewer_scope`` (the lead's is the cursor itself)."""
+    """A cursor of the reader limited to ``viewer_scope`` (the lead's is the cursor itself);
+    the scope's children are looked up once per warehouse version."""
     with cursor(r) as cur:
-        yield scope_mod.scoped(cur, viewer_scope)
+        meta = None if viewer_scope.is_everything else _scope_meta(r, r.db, r.version, viewer_scope)
+        con = scope_mod.scoped(cur, viewer_scope, meta)
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 @st.cache_data(show_spinner=False, max_entries=1000, ttl=dt.timedelta(hours=6))

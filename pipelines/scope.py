@@ -116,9 +116,21 @@ class ScopedConnection:
     tables: dict[str, bool] = field(default_factory=dict)   # table -> has child_id
     practice_facts: dict[str, Any] = field(default_factory=dict)
     catalog: str = "wh"
+    _cur: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A new cursor with this scope's temporary views in place."""
+    def cursor(self) -> _Borrowed:
+        """The scoped cursor (made on first use, then shared by every query of this connection).
+
+        A ScopedConnection lives for one call in one thread (``dashboard.data``), so its
+        queries run one after another; setting the views up once instead of per query is
+        most of the cost of scoping (``benchmarks/bench_scope.py``). Closing what this
+        returns does nothing; ``close()`` closes the cursor.
+        """
+        if self._cur is None:
+            self._cur = self._new_cursor()
+        return _Borrowed(self._cur)
+
+    def _new_cursor(self) -> duckdb.DuckDBPyConnection:
         cur = warehouse.cursor(self.base)
         try:
             cur.execute("create temp table _scope_children as select unnest($ids::varchar[]) as child_id",
@@ -132,6 +144,21 @@ class ScopedConnection:
             cur.close()
             raise
         return cur
+
+    def close(self) -> None:
+        if self._cur is not None:
+            self._cur.close()
+            self._cur = None
+
+
+class _Borrowed:
+    """The shared scoped cursor, lent to one query: ``close()`` leaves it open."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+        self._cur = cur
+
+    def __getattr__(self, name: str):
+        return getattr(self._cur, name)
 
     def close(self) -> None:
         pass
@@ -164,13 +191,31 @@ def _facts(cur) -> dict[str, Any]:
     return {"sessions": int(r[0]), "as_of": as_of, "max_load_seq": None if seq is None else int(seq)}
 
 
-def scoped(con, scope: Scope):
+@dataclass(frozen=True)
+class ScopeMeta:
+    """What a scoped connection needs to know, fixed for one warehouse version and scope
+    (the dashboard caches it per version): the children, the tables, the practice facts."""
+
+    children: tuple[str, ...]
+    tables: tuple[tuple[str, bool], ...]
+    practice_facts: tuple[tuple[str, Any], ...]
+    catalog: str
+
+
+def scoped(con, scope: Scope, meta: ScopeMeta | None = None):
     """``con`` itself for the lead; otherwise a ``ScopedConnection`` limited to ``scope``.
 
-    ``con`` is a warehouse reader (``warehouse.connect_reader``) or one of its cursors.
+    ``con`` is a warehouse reader (``warehouse.connect_reader``) or one of its cursors;
+    ``meta`` is ``scope_meta(con, scope)`` when the caller has it already.
     """
     if scope.is_everything:
         return con
+    m = meta or scope_meta(con, scope)
+    return ScopedConnection(con, scope, list(m.children), dict(m.tables), dict(m.practice_facts), m.catalog)
+
+
+def scope_meta(con, scope: Scope) -> ScopeMeta:
+    """The children in ``scope``, the warehouse's tables and the practice facts (three queries)."""
     cur = _base_cursor(con)
     try:
         rows = cur.execute(
@@ -184,8 +229,8 @@ def scoped(con, scope: Scope):
         catalog = cur.execute("select current_database()").fetchall()[0][0]
     finally:
         cur.close()
-    children = scope_children(con, scope) if "sessions" in tables else []
-    return ScopedConnection(con, scope, children, tables, facts, catalog)
+    children = scope_children(con, scope) if "sessions" in tables and not scope.is_everything else []
+    return ScopeMeta(tuple(children), tuple(tables.items()), tuple(facts.items()), catalog)
 
 
 # ----------------------------------------------------------------------------- practice figures
