@@ -31,6 +31,7 @@ from pipelines.scope import ROLE_LABELS, Scope
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host")
 LOCAL_ACTOR = "local-user"
+_LOCAL_RECORDED: set[tuple] = set()  # local-mode starts recorded by this server process
 
 
 @dataclass(frozen=True)
@@ -246,12 +247,18 @@ def gate() -> Viewer:
 
 def _record_once(action: str, actor: str, role: str | None, detail: dict) -> None:
     """A sign-in or refusal, once per sign-in at the identity provider (its ``iat`` claim), not
-    once per page load: every load is a new Streamlit session. Without ``iat`` (local mode),
-    once per session."""
+    once per page load: every load is a new Streamlit session. Local mode: once per server
+    start. A token without ``iat``: once per session."""
     login_at = _user_claims().get("iat")
     key = (action, actor, login_at)
     if st.session_state.get("_recorded_login") == key:
         return
+    if actor == LOCAL_ACTOR:  # local mode: once per server start (and log file), not per page load
+        started = (*key, str(audit.audit_path()))
+        if started in _LOCAL_RECORDED:
+            st.session_state["_recorded_login"] = key
+            return
+        _LOCAL_RECORDED.add(started)
     if not audit.has_sign_in(actor, login_at, action):
         _record(action, actor, role=role, detail={**detail, **({"login_at": str(login_at)} if login_at else {})})
     st.session_state["_recorded_login"] = key
@@ -277,6 +284,6 @@ def sidebar() -> None:
             st.warning("**Local single-user mode**: no sign-in, everything visible. Only for this computer "
                        "(127.0.0.1); never expose it to a network.", icon=":material/laptop:")
         else:
-            st.caption(f"Signed in as **{v.email}** · {v.label}")
+            st.caption(f"Signed in as **`{v.email}`** · {v.label}")
             st.caption(f"You see {v.scope.describe()}.")
             st.button("Sign out", on_click=st.logout, icon=":material/logout:", key="logout")

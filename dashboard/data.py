@@ -164,6 +164,23 @@ def practice(name: str, f: Filters, **kwargs: Any) -> Any:
     return _practice(r, r.db, r.version, name, (f,), tuple(sorted(kwargs.items())))
 
 
+@st.cache_data(show_spinner=False, max_entries=20, ttl=dt.timedelta(hours=6))
+def _practice_categories(_r: Reader, db: str, version: tuple[int, int]) -> dict:
+    with cursor(_r) as cur:
+        o = analytics.filter_options(cur)
+    return {k: o[k] for k in ("modalities", "age_groups", "approaches", "min_date", "max_date")}
+
+
+def practice_categories() -> dict:
+    """The practice's modalities, age groups, approaches and first/latest session dates: labels
+    and dates, no child data, the same for every viewer (so a therapist can filter the
+    de-identified practice figures by a modality outside their own caseload)."""
+    r = reader()
+    if r is None:
+        raise FileNotFoundError(str(db_path()))
+    return _practice_categories(r, r.db, r.version)
+
+
 def small_cell_min() -> int:
     return int(settings_mod.load().get("privacy", {}).get("small_cell_min", 5))
 

@@ -49,11 +49,13 @@ if viewer.is_lead:
 
 # pages that record their own view (with the child, the pack or the log filters they show)
 SELF_RECORDING = {ui.CHILD_URL_PATH, "team_meeting", "audit_log", "access"}
+ADMIN_PAGES = {"audit_log", "access"}
 page = st.navigation(PAGES)
 if viewer.mode == "local":  # a served dashboard never loads the sample into a practice's warehouse
     data.ensure_warehouse()
 auth.sidebar()
-ui.filter_bar()
+if page.url_path not in ADMIN_PAGES:  # the audit and access pages do not use the filters
+    ui.filter_bar()
 if page.url_path not in SELF_RECORDING:
     auth.log_view(page.title, detail=ui.url_params_for_audit())
 page.run()

@@ -127,12 +127,17 @@ def practice_view() -> bool:
     if auth.viewer().is_lead:
         return False
     url = st.query_params.get("view")
-    if st.session_state.get("fig_view") is None or (url and url != st.session_state.get("_view_url_seen")):
-        # a fresh page, or a link that says which figures: the address wins
-        st.session_state["fig_view"] = "practice" if url == "practice" else "mine"
+    if url and url != st.session_state.get("_view_url_seen"):
+        # a link that says which figures: the address wins
+        st.session_state["_fig_view_choice"] = "practice" if url == "practice" else "mine"
     st.session_state["_view_url_seen"] = url
+    # the choice outlives the widget (a widget's state is dropped when another page runs)
+    st.session_state["fig_view"] = st.session_state.get("_fig_view_choice", "mine")
+
+    def _keep() -> None:
+        st.session_state["_fig_view_choice"] = st.session_state.get("fig_view") or "mine"
     choice = st.segmented_control(
-        "Figures for", ["mine", "practice"], key="fig_view",
+        "Figures for", ["mine", "practice"], key="fig_view", on_change=_keep,
         format_func=lambda v: "My children" if v == "mine" else "Whole practice (de-identified)",
         help=f"Whole practice: aggregates only, without team or therapist filters; any figure resting on fewer "
              f"than {data.small_cell_min()} children is hidden.") or "mine"
@@ -146,6 +151,14 @@ def practice_view() -> bool:
     return choice == "practice"
 
 
+def practice_filters(f: Any) -> Any:
+    """The filters the practice figures use: whole calendar months, no team or therapist."""
+    from dataclasses import replace
+
+    from pipelines.scope import whole_months
+    return whole_months(replace(f, teams=(), therapists=()))
+
+
 def fetch_aggregate(practice: bool, name: str, f: Any, **kwargs: Any) -> Any:
     """An aggregate figure: the viewer's own (``fetch``) or the de-identified practice's."""
     return data.practice(name, f, **kwargs) if practice else data.call(name, f, **kwargs)
@@ -153,9 +166,18 @@ def fetch_aggregate(practice: bool, name: str, f: Any, **kwargs: Any) -> Any:
 
 # ----------------------------------------------------------------------------- filters
 
+def options() -> dict:
+    """What each filter can take for this viewer: their teams, therapists and children; the
+    practice's modalities, age groups, approaches and dates (labels, not child data)."""
+    return _options() or {}
+
+
 def _options() -> dict | None:
     try:
-        return data.call("filter_options")
+        opts = data.call("filter_options")
+        if st.session_state.get("_viewer") is not None and not st.session_state["_viewer"].is_lead:
+            opts = {**opts, **data.practice_categories()}
+        return opts
     except FileNotFoundError:
         return None
 
@@ -384,15 +406,19 @@ def child_url(child_id: str) -> str:
     return f"{CHILD_URL_PATH}?{urlencode(url_params(child=child_id), doseq=True)}"
 
 
-def active_filter_text() -> str:
+def active_filter_text(f: Any = None) -> str:
+    """The period and filters in words; ``f`` (e.g. the practice figures' whole months) wins
+    over the sidebar's, and only the filters it keeps are named."""
     state = st.session_state.get("filter_state")
     if not state:
         return ""
-    parts = [f"{MULTI[k][2].lower()}: {', '.join(state[k])}" for k in MULTI if state.get(k)]
-    f = filters()
+    f = f or filters()
+    kept = {"team": bool(f and f.teams), "therapist": bool(f and f.therapists)}
+    parts = [f"{MULTI[k][2].lower()}: {', '.join(state[k])}" for k in MULTI
+             if state.get(k) and kept.get(k, True)]
     period = f"{day(f.date_from)} – {day(f.date_to)}" if f else ""
     return period + ("; " + "; ".join(parts) if parts else "")
 
 
-def caption_filters() -> None:
-    st.caption(f"Showing {active_filter_text()}")
+def caption_filters(f: Any = None) -> None:
+    st.caption(f"Showing {active_filter_text(f)}")

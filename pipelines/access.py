@@ -125,6 +125,44 @@ def lookup(users: list[User], email: str | None) -> User | None:
     return next((u for u in users if u.email == e), None) if e else None
 
 
+def table_rows(records: list[dict]) -> tuple[list[dict], list[str]]:
+    """Rows of the Access page's table as entries (with ``_row``, numbered from 1), and what
+    is wrong with them by row number; empty rows are skipped."""
+    entries, problems = [], []
+    for n, r in enumerate(records, start=1):
+        email = str(r.get("email") or "").strip()
+        role = str(r.get("role") or "").strip()
+        raw_teams = r.get("teams")
+        teams = [str(t) for t in raw_teams] if isinstance(raw_teams, (list, tuple)) else \
+            [t.strip() for t in str(raw_teams or "").split(",") if t.strip()]
+        tid = str(r.get("therapist_id") or "").strip() or None
+        if not (email or role or teams or tid):
+            continue
+        if not email or not role:
+            problems.append(f"row {n}: needs both an email and a role")
+            continue
+        entries.append({"email": email, "role": role, "teams": teams, "therapist_id": tid, "_row": n})
+    return entries, problems
+
+
+def unknown_values(entries: list[dict], teams: list[str], therapist_ids: set[str]) -> list[str]:
+    """Warnings for teams and therapist ids the loaded data does not have (they would show no
+    children), with the id of a different case when there is one."""
+    out = []
+    for e in entries:
+        for t in e["teams"]:
+            if teams and t not in teams:
+                near = [k for k in teams if k.lower() == t.lower()]
+                out.append(f"row {e['_row']}: team `{t}` is not in the loaded data, so it shows no children"
+                           + (f" (did you mean `{near[0]}`?)" if near else ""))
+        tid = e["therapist_id"]
+        if tid and therapist_ids and tid not in therapist_ids:
+            near = [k for k in therapist_ids if k.lower() == tid.lower()]
+            out.append(f"row {e['_row']}: therapist id `{tid}` is not in the loaded data"
+                       + (f" (did you mean `{near[0]}`?)" if near else ""))
+    return out
+
+
 def _toml_str(v: str) -> str:
     return json.dumps(v, ensure_ascii=False)  # a JSON string is a valid TOML basic string
 

@@ -313,6 +313,16 @@ def whole_months(f):
     return replace(f, date_from=d_from, date_to=d_to)
 
 
+def previous_whole_months(f):
+    """The same number of whole calendar months immediately before ``whole_months(f)``."""
+    fm = whole_months(f)
+    if fm.date_from is None or fm.date_to is None:
+        raise ValueError("previous_whole_months needs both dates")
+    months = (fm.date_to.year - fm.date_from.year) * 12 + fm.date_to.month - fm.date_from.month + 1
+    y, m = divmod(fm.date_from.year * 12 + fm.date_from.month - 1 - months, 12)
+    return replace(fm, date_from=dt.date(y, m + 1, 1), date_to=fm.date_from - dt.timedelta(days=1))
+
+
 def _suppress_block(block: dict | None, k: int) -> dict | None:
     if block is None:
         return None
@@ -339,9 +349,13 @@ def practice_aggregate(con, name: str, f, **kwargs: Any) -> Any:
         raise PermissionError(f"practice figures by {by} are not available; use one of {', '.join(AGGREGATE_BY)}")
     f = whole_months(replace(f, teams=(), therapists=()))
     k = _small_cell_min()
+    if name == "kpis":  # this period and the same number of whole months before it
+        f = analytics.resolve(con, f)
+        f = whole_months(f)
+        current = analytics.kpis(con, f)["current"]
+        previous = analytics.kpis(con, previous_whole_months(f))["current"]
+        return {"current": _suppress_block(current, k), "previous": _suppress_block(previous, k)}
     result = getattr(analytics, name)(con, f, **kwargs)
-    if name == "kpis":
-        return {"current": _suppress_block(result["current"], k), "previous": _suppress_block(result["previous"], k)}
     out = suppress_small_cells(result, k)
     if name == "group_grid":
         out = secondary_suppression(out, [["modality"], ["age_group"]])

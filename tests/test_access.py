@@ -107,3 +107,24 @@ def test_save_refuses_a_list_without_a_lead(tmp_path):
 def test_path_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("PIPELINES_ACCESS", str(tmp_path / "a.toml"))
     assert access.access_path() == tmp_path / "a.toml"
+
+
+@pytest.mark.parametrize("rows, entries, problems", [
+    ([{"email": "a@p.example", "role": "lead"}], 1, []),
+    ([{"email": "a@p.example", "role": None}], 0, ["row 1: needs both an email and a role"]),
+    ([{"email": None, "role": None, "teams": [], "therapist_id": None}, {"email": "", "role": "lead"}], 0,
+     ["row 2: needs both an email and a role"]),
+    ([{"email": "s@p.example", "role": "supervisor", "teams": "North, South"}], 1, []),
+], ids=["ok", "no-role", "empty-row-skipped", "teams-as-text"])
+def test_table_rows(rows, entries, problems):
+    got, probs = access.table_rows(rows)
+    assert len(got) == entries and probs == problems
+
+
+def test_unknown_teams_and_ids_are_named_with_the_near_miss():
+    entries, _ = access.table_rows([{"email": "a@p.example", "role": "lead"},
+                                    {"email": "s@p.example", "role": "supervisor", "teams": ["north", "East"],
+                                     "therapist_id": "t01"}])
+    warnings = access.unknown_values(entries, ["North", "East"], {"T01", "T02"})
+    assert warnings == ["row 2: team `north` is not in the loaded data, so it shows no children (did you mean "
+                        "`North`?)", "row 2: therapist id `t01` is not in the loaded data (did you mean `T01`?)"]

@@ -127,7 +127,7 @@ if measure == "engagement":
             row_opts = ["modality", "age_group"] + (["therapist_id"] if pairs["therapist_id"].nunique() <= MAX_FOREST_GROUPS else [])
             by = st.segmented_control("Rows", row_opts, default="modality",
                                       key="ap_pairs_by", format_func=lambda b: charts.GROUP_LABEL[b]) or "modality"
-            opts = ui.fetch("filter_options") or {}
+            opts = ui.options()
             groups = {"modality": theme.MODALITY_ORDER, "age_group": list(opts.get("age_groups") or []),
                       "therapist_id": list(opts.get("therapists") or [])}[by]
             st.plotly_chart(charts.paired_differences(pairs, by, groups, x_title), key="pairs")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import auth
@@ -33,14 +35,41 @@ d_from, d_to = (rng[0], rng[1]) if isinstance(rng, (tuple, list)) and len(rng) =
 
 log = audit.read(actor=None if who == "Everyone" else who, action=None if action == "Any" else action,
                  child_id=child or None, date_from=d_from, date_to=d_to)
-auth.log_view(PAGE, detail={"actor": who, "action": action, "child": child, "from": d_from, "to": d_to})
-st.caption(f"{len(log):,} events, newest first (at most 5,000 shown).")
-view = log[["at", "actor", "role", "action", "page", "child_id", "detail"]]
+auth.log_view(PAGE, detail={"actor": who, "action": action, "child": child[:64], "from": d_from, "to": d_to})
+st.caption(f"{len(log):,} event{'s' if len(log) != 1 else ''}, newest first (at most 5,000 shown).")
+raw = log[["at", "actor", "role", "action", "page", "child_id", "detail"]]
+WORDS = {"sign_in": "signed in", "refused": "refused: not on the list", "view": "viewed", "export": "exported",
+         "upload": "loaded data", "access_change": "changed access"}
+
+
+def _detail_text(text: object) -> str:
+    """A JSON detail as short plain words: ``key: value; ...`` (lists cut to five items)."""
+    if not isinstance(text, str) or not text:
+        return ""
+    try:
+        d = json.loads(text)
+    except ValueError:
+        return text
+    parts = []
+    for k, v in d.items():
+        if k == "login_at":
+            continue
+        if isinstance(v, dict):
+            v = ", ".join(f"{a} ({b})" for a, b in v.items()) or "none"
+        elif isinstance(v, list):
+            v = ", ".join(map(str, v[:5])) + (f" … ({len(v) - 5} more)" if len(v) > 5 else "") if v else "none"
+        parts.append(f"{k.replace('_', ' ')}: {v}")
+    return "; ".join(parts)
+
+
+view = pd.DataFrame({
+    "When (UTC)": pd.to_datetime(raw["at"], utc=True).dt.strftime("%Y-%m-%d %H:%M:%S"),
+    "Who": raw["actor"], "Role": raw["role"].fillna(""), "What": raw["action"].map(WORDS).fillna(raw["action"]),
+    "Page": raw["page"].fillna(""), "Child": raw["child_id"].fillna(""), "Detail": raw["detail"].map(_detail_text)})
 st.dataframe(view, hide_index=True, width="stretch", column_config={
-    "at": st.column_config.TextColumn("When (UTC)"), "child_id": st.column_config.TextColumn("Child"),
-    "detail": st.column_config.TextColumn("Detail", width="large")})
+    "Detail": st.column_config.TextColumn("Detail", width="large")})
 st.download_button("Download these events (CSV)",
-                   auth.audited("audit log (CSV)", PAGE, lambda: export.to_csv_bytes(view), rows=len(view)),
+                   auth.audited("audit log (CSV)", PAGE, lambda: export.to_csv_bytes(raw), rows=len(raw)),
                    file_name=f"audit_log_{today}.csv", mime="text/csv", icon=":material/download:", on_click="ignore")
 st.caption("Events are only ever added: the log refuses changes and deletions, and each event carries a hash of "
            "the one before, so an edit made outside the dashboard shows up above.")

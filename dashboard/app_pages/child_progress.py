@@ -12,7 +12,7 @@ f = ui.require_data()
 Filters = data.Filters
 
 children = ui.fetch("child_list", f)
-opts = ui.fetch("filter_options") or {}
+opts = ui.options()
 all_children = [str(c) for c in opts.get("children") or []]
 options = [str(c) for c in children["child_id"]] if not children.empty else []
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, theme, ui
+from dashboard import charts, data, theme, ui
 from pipelines import settings
 
 st.title("Modalities and age groups", anchor=False)
 f = ui.require_data()
 practice = ui.practice_view()
-ui.caption_filters()
+if practice:
+    f = ui.practice_filters(f)
+ui.caption_filters(f)
 
-opts = ui.fetch("filter_options") or {}
+opts = ui.options()
 modalities = [m for m in theme.MODALITY_ORDER if m in (opts.get("modalities") or [])] + \
     [m for m in opts.get("modalities") or [] if m not in theme.MODALITY_ORDER]
 ages = list(opts.get("age_groups") or [])
@@ -25,12 +27,21 @@ if grid.empty:
 
 st.subheader("Modality × age group", anchor=False)
 n_low = int(grid["below_min_n"].fillna(False).sum()) if "below_min_n" in grid else 0
-st.caption(
-    "Each cell shows its figure and the number of children (n); the colour spans the range of the cells shown, "
-    "so read the numbers before the shades. "
-    + (f"{n_low} grey cell{'s' if n_low != 1 else ''} rest on fewer than {min_n or 'the minimum number of'} "
-       "children: the figure is not shown because it would not be reliable." if n_low else
-       "Every cell has enough children to show its figure."))
+n_hidden = int(grid["suppressed"].sum()) if "suppressed" in grid else 0
+if practice:
+    why = (f"{n_hidden} cell{'s are' if n_hidden != 1 else ' is'} hidden to protect the children in them: fewer "
+           f"than {data.small_cell_min()} children, or a cell that could otherwise be worked out from the others "
+           "and a total." if n_hidden else "No cell needed hiding.")
+    n_low -= n_hidden
+    if n_low > 0:
+        why += (f" {n_low} more grey cell{'s' if n_low != 1 else ''} rest on fewer than {min_n} children: too few "
+                "for a reliable figure.")
+else:
+    why = (f"{n_low} grey cell{'s' if n_low != 1 else ''} rest on fewer than {min_n or 'the minimum number of'} "
+           "children: the figure is not shown because it would not be reliable." if n_low else
+           "Every cell has enough children to show its figure.")
+st.caption("Each cell shows its figure and the number of children (n); the colour spans the range of the cells "
+           "shown, so read the numbers before the shades. " + why)
 tabs = st.tabs([charts.GRID_METRICS[m][0] for m in charts.GRID_METRICS])
 for tab, metric in zip(tabs, charts.GRID_METRICS):
     with tab:
@@ -42,7 +53,11 @@ for tab, metric in zip(tabs, charts.GRID_METRICS):
         else:
             st.plotly_chart(charts.grid_heatmap(grid, metric, modalities, ages, min_n), key=f"grid_{metric}")
 with st.expander("The grid as a table"):
-    st.dataframe(grid, hide_index=True, width="stretch")
+    table = grid.drop(columns=["suppressed"], errors="ignore").astype(object)
+    if n_hidden:  # hidden cells say so, not "None"
+        table.loc[grid["suppressed"].to_numpy(), [c for c in table.columns if c not in ("modality", "age_group")]] = \
+            "hidden"
+    st.dataframe(table, hide_index=True, width="stretch")
 
 st.subheader("Distributions", anchor=False)
 by = st.segmented_control("Group by", ["modality", "age_group"], default="modality", key="grp_dist_by",

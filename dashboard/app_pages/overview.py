@@ -5,11 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, ui
+from pipelines.scope import previous_whole_months
 
 st.title("Practice overview", anchor=False)
 f = ui.require_data()
 practice = ui.practice_view()
-ui.caption_filters()
+if practice:
+    f = ui.practice_filters(f)
+ui.caption_filters(f)
 
 k = ui.fetch_aggregate(practice, "kpis", f)
 cur, prev = k.get("current") or {}, k.get("previous") or {}
@@ -17,7 +20,7 @@ if not cur.get("sessions"):
     ui.empty("No sessions match these filters. Widen the period or clear a filter in the sidebar.")
     st.stop()
 
-pf = f.previous_period()
+pf = previous_whole_months(f) if practice else f.previous_period()
 has_prev = bool(prev.get("sessions"))
 st.caption(
     f"Change is against {ui.day(pf.date_from)} – {ui.day(pf.date_to)}"
@@ -88,11 +91,11 @@ for by, label in (("modality", "modality"), ("age_group", "age group")):
     if t.empty:
         ui.empty(f"No data by {label} for these filters.")
         continue
-    order = None if by == "modality" else list((ui.fetch("filter_options") or {}).get("age_groups") or [])
+    order = None if by == "modality" else list((ui.options()).get("age_groups") or [])
     st.plotly_chart(charts.small_multiples(t, by, metric, order), key=f"sm_{by}")
 
 st.markdown("**Look closer at a group** (opens *Modalities and age groups* with that filter):")
-opts = ui.fetch("filter_options") or {}
+opts = ui.options()
 link_cols = st.columns(max(len(opts.get("modalities") or []), 1) + max(len(opts.get("age_groups") or []), 1))
 i = 0
 for m in opts.get("modalities") or []:

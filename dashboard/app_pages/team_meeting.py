@@ -51,7 +51,7 @@ def _pdf_maker(html_bytes: bytes):
 
 st.title("Team meeting pack", anchor=False)
 ui.require_data()
-opts = ui.fetch("filter_options") or {}
+opts = ui.options()
 lo, hi = ui.to_date(opts.get("min_date")), ui.to_date(opts.get("max_date"))
 viewer = auth.viewer()
 teams = [str(t) for t in opts.get("teams") or []]
