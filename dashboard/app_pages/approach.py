@@ -68,11 +68,18 @@ if bool(overall["estimated"]) and pd.notna(overall["mean_diff"]):
     diff, lo, hi = float(overall["mean_diff"]), float(overall["ci_lo"]), float(overall["ci_hi"])
     unit = "points" if measure == "engagement" else "GAS levels"
     direction = "higher" if diff > 0 else "lower"
-    if lo > 0 or hi < 0:
+    p = overall.get("wilcoxon_p")
+    test_agrees = p is not None and not pd.isna(p) and p < 1 - conf
+    if (lo > 0 or hi < 0) and test_agrees:
         certainty = "The interval excludes zero, so a difference in this direction is likely in these children."
+    elif lo > 0 or hi < 0:
+        certainty = ("The interval excludes zero but the signed-rank test does not confirm it: treat it as a hint "
+                     "to look into, not a finding.")
     else:
         certainty = "The interval includes zero: the data are compatible with no difference."
-    p = overall.get("wilcoxon_p")
+    if n_ch < 2 * min_children:
+        certainty += (f" With only {n_ch} children the estimate is imprecise and could move with a few more "
+                      "children.")
     p_txt = "" if p is None or pd.isna(p) else (
         " (Wilcoxon signed-rank p < 0.001)" if p < 0.001 else f" (Wilcoxon signed-rank p = {p:.3f})")
     st.markdown(
@@ -98,17 +105,38 @@ st.subheader("Within-child difference by group", anchor=False)
 st.caption(f"Square = mean of the children's differences with its {int(conf * 100)}% interval; n = children "
            f"(each with ≥ {min_sessions} sessions of both approaches). Groups with fewer than {min_children} "
            "children are listed but not estimated. Right of the dotted line: higher with child-led.")
-st.plotly_chart(charts.forest(rows, x_title, f"{m_label}: child-led − directed, within child"), key="forest")
+estimated = rows[rows["estimated"].astype(bool)]
+if len(estimated):
+    # groups not estimated are listed, not drawn: a marker at zero would read as "no difference"
+    st.plotly_chart(charts.forest(estimated, x_title, f"{m_label}: child-led − directed, within child"),
+                    key="forest")
+skipped = rows[~rows["estimated"].astype(bool)]
+if len(skipped):
+    st.caption("Not estimated (fewer than " + str(min_children) + " children): "
+               + "; ".join(f"{r['label']} (n = {int(r['n_children'] or 0)})" for _, r in skipped.iterrows()) + ".")
 show = [c for c in ("section", "group", "n_children", "n_sessions", "n_children_considered", "mean_diff", "ci_lo",
                     "ci_hi", "wilcoxon_p", "d_z", "mean_nap", "nap_ci_lo", "nap_ci_hi", "estimated", "reason")
         if c in rows.columns]
+TABLE_COLUMNS = {
+    "section": st.column_config.TextColumn("Breakdown"), "group": st.column_config.TextColumn("Group"),
+    "n_children": st.column_config.NumberColumn("Children"), "n_sessions": st.column_config.NumberColumn("Sessions"),
+    "n_children_considered": st.column_config.NumberColumn("Children considered"),
+    "mean_diff": st.column_config.NumberColumn("Mean difference", format="%+.2f"),
+    "ci_lo": st.column_config.NumberColumn("CI low", format="%+.2f"),
+    "ci_hi": st.column_config.NumberColumn("CI high", format="%+.2f"),
+    "wilcoxon_p": st.column_config.NumberColumn("Wilcoxon p", format="%.3f"),
+    "d_z": st.column_config.NumberColumn("Effect size d_z", format="%.2f"),
+    "mean_nap": st.column_config.NumberColumn("Mean NAP", format="%.2f"),
+    "nap_ci_lo": st.column_config.NumberColumn("NAP CI low", format="%.2f"),
+    "nap_ci_hi": st.column_config.NumberColumn("NAP CI high", format="%.2f"),
+    "estimated": st.column_config.CheckboxColumn("Estimated"), "reason": st.column_config.TextColumn("Why not")}
 with st.expander("The figures as a table"):
-    st.dataframe(rows[show], hide_index=True, width="stretch")
+    st.dataframe(rows[show], hide_index=True, width="stretch", column_config=TABLE_COLUMNS)
 if big is not None:
     for section, d in big.groupby("section", sort=False):
         st.markdown(f"**By {section.lower()}** ({len(d)} groups: too many to plot; sort the table by a column)")
         st.dataframe(d[[c for c in show if c in d.columns]], hide_index=True, width="stretch",
-                     key=f"big_{section}")
+                     key=f"big_{section}", column_config=TABLE_COLUMNS)
 
 if measure == "engagement":
     st.subheader("Each child's paired difference", anchor=False)
