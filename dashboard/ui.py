@@ -58,6 +58,8 @@ PAGE_FILES = {
     "access": "app_pages/access.py",
 }
 CHILD_URL_PATH = "child_progress"
+# charts offer no "download as PNG": every export goes through an audited download button
+CHART_CONFIG = {"modeBarButtonsToRemove": ["toImage"], "displaylogo": False}
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -106,6 +108,11 @@ def to_date(v: Any) -> dt.date | None:
 
 
 # ----------------------------------------------------------------------------- messages
+
+def chart(fig: Any, key: str, where: Any = None, **kwargs: Any) -> Any:
+    """A Plotly chart in ``where`` (default the page) without the PNG download (``CHART_CONFIG``)."""
+    return (where or st).plotly_chart(fig, key=key, config=CHART_CONFIG, **kwargs)
+
 
 def empty(message: str) -> None:
     """The empty-selection message (never an exception, never a blank page)."""

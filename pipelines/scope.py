@@ -45,7 +45,7 @@ ROLE_LABELS = {"lead": "clinical lead", "supervisor": "supervisor", "therapist":
 # tables without child_id that hold no child data and stay visible to every role
 PRACTICE_TABLES = frozenset({"age_group_bands", "analytics_meta", "load_runs"})
 # the analytics functions that return only aggregates (practice figures for non-leads)
-AGGREGATE_FUNCTIONS = frozenset({"kpis", "kpis_by", "monthly_trends", "group_grid"})
+AGGREGATE_FUNCTIONS = frozenset({"kpis", "kpis_by", "monthly_trends", "group_grid", "approach_breakdowns"})
 AGGREGATE_BY = ("modality", "age_group", "approach")
 
 
@@ -335,7 +335,8 @@ def _suppress_block(block: dict | None, k: int) -> dict | None:
 def practice_aggregate(con, name: str, f, **kwargs: Any) -> Any:
     """De-identified practice figures for any role: ``analytics.<name>`` on the whole practice.
 
-    Only the aggregate functions (``AGGREGATE_FUNCTIONS``) are allowed; the team and
+    Only the aggregate functions (``AGGREGATE_FUNCTIONS``; ``approach_breakdowns`` gives the
+    within-child child-led vs directed summaries per group, never the children) are allowed; the team and
     therapist filters are dropped (practice figures are not a way to look at a colleague's
     caseload) and so is a ``by`` other than modality, age group or approach; figures on
     fewer than ``[privacy] small_cell_min`` children are suppressed (``suppress_small_cells``).
@@ -345,8 +346,9 @@ def practice_aggregate(con, name: str, f, **kwargs: Any) -> Any:
     if name not in AGGREGATE_FUNCTIONS:
         raise PermissionError(f"{name} is not a practice aggregate")
     by = kwargs.get("by")
-    if by is not None and by not in AGGREGATE_BY:
-        raise PermissionError(f"practice figures by {by} are not available; use one of {', '.join(AGGREGATE_BY)}")
+    for b in (by if isinstance(by, (tuple, list)) else (by,)):
+        if b is not None and b not in AGGREGATE_BY:
+            raise PermissionError(f"practice figures by {b} are not available; use one of {', '.join(AGGREGATE_BY)}")
     f = whole_months(replace(f, teams=(), therapists=()))
     k = _small_cell_min()
     if name == "kpis":  # this period and the same number of whole months before it
@@ -356,6 +358,15 @@ def practice_aggregate(con, name: str, f, **kwargs: Any) -> Any:
         previous = analytics.kpis(con, previous_whole_months(f))["current"]
         return {"current": _suppress_block(current, k), "previous": _suppress_block(previous, k)}
     result = getattr(analytics, name)(con, f, **kwargs)
+    if name == "approach_breakdowns":  # {by: one row per group}; each breakdown against its total
+        out_blocks = {}
+        for b, block in result.items():
+            d = suppress_small_cells(block, k)
+            if b is not None:
+                d = secondary_suppression(d, [[]])
+            d["estimated"] = d["estimated"].astype(bool) & ~d["suppressed"]
+            out_blocks[b] = d
+        return out_blocks
     out = suppress_small_cells(result, k)
     if name == "group_grid":
         out = secondary_suppression(out, [["modality"], ["age_group"]])

@@ -415,3 +415,24 @@ def test_a_served_dashboard_never_loads_the_sample(env, people, monkeypatch, tmp
     at = run_as(people["lead"].email)
     assert not missing.exists()
     assert any("No data is loaded yet" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", ["overview", "groups", "child_progress"])
+def test_charts_offer_no_unaudited_png_download(env, people, page):
+    at = run_as(people["therapist"].email, page, {"period": "all"})
+    charts = at.get("plotly_chart")
+    assert charts
+    for c in charts:
+        assert "toImage" in json.loads(c.proto.config)["modeBarButtonsToRemove"]
+
+
+def test_a_therapist_compares_approaches_against_the_practice(env, sessions, people):
+    at = run_as(people["therapist"].email, "approach", {"period": "all"})
+    at.query_params["view"] = "practice"
+    at.run()
+    assert not at.exception
+    text = all_text(at)
+    assert "Across **" in text and "Each child's paired difference is shown for your own children only" in text
+    outsiders = set(sessions["child_id"]) - in_scope(sessions, people["therapist"])
+    assert not [c for c in outsiders if c in text]
+    assert "Therapist ·" not in text

@@ -241,3 +241,23 @@ def test_goal_figures_need_enough_children():
     out = scope_mod.suppress_small_cells(df, 5)
     assert out.loc[0, ["n_goals", "goals_at_expected", "share_goals_at_expected"]].isna().all()
     assert out.loc[0, "n_children"] == 12
+
+
+def test_practice_approach_breakdowns_are_group_summaries_with_small_groups_hidden(con):
+    f = Filters(date_from=dt.date(2026, 5, 1), date_to=dt.date(2026, 10, 31))
+    out = scope_mod.practice_aggregate(con, "approach_breakdowns", f, outcome="engagement",
+                                       by=(None, "modality", "age_group"))
+    full = analytics.approach_breakdowns(con, f, outcome="engagement", by=(None, "modality", "age_group"))
+    for b, d in out.items():
+        assert "child_id" not in d
+        shown = d[~d["suppressed"]]
+        assert (shown["n_children"] >= 5).all()
+        assert d.loc[d["suppressed"], ["n_children", "mean_diff"]].isna().all().all()
+        assert not d.loc[d["suppressed"], "estimated"].any()
+        if b is not None:
+            assert d["suppressed"].sum() != 1  # a lone hidden group would come back from the total
+        pd.testing.assert_series_equal(shown["mean_diff"].reset_index(drop=True),
+                                       full[b].loc[~d["suppressed"].to_numpy(), "mean_diff"].reset_index(drop=True),
+                                       check_names=False)
+    with pytest.raises(PermissionError):
+        scope_mod.practice_aggregate(con, "approach_breakdowns", f, by=(None, "therapist_id"))

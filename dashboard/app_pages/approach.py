@@ -10,7 +10,10 @@ from pipelines import settings
 
 st.title("Child-led vs directed", anchor=False)
 f = ui.require_data()
-ui.caption_filters()
+practice = ui.practice_view()
+if practice:
+    f = ui.practice_filters(f)
+ui.caption_filters(f)
 
 cfg = settings.load().get("comparison", {})
 min_sessions = cfg.get("min_sessions_per_approach", 3)
@@ -26,11 +29,13 @@ measure = st.segmented_control("Outcome", list(MEASURES), default="engagement", 
 m_label, x_title = MEASURES[measure]
 
 BY = [(None, "All children"), ("modality", "Modality"), ("age_group", "Age group"), ("therapist_id", "Therapist")]
+if practice:  # de-identified practice figures: no breakdown by therapist
+    BY = BY[:3]
 MAX_FOREST_GROUPS = 25  # beyond this a breakdown is a sortable table, not rows of a plot
 blocks = []
 big_blocks = []
 # every breakdown from one pairing of the children (one cached call)
-by_group = ui.fetch("approach_breakdowns", f, outcome=measure, by=tuple(b for b, _ in BY))
+by_group = ui.fetch_aggregate(practice, "approach_breakdowns", f, outcome=measure, by=tuple(b for b, _ in BY))
 for by, section in BY:
     res = by_group[by]
     if res.empty:
@@ -63,7 +68,8 @@ overall = rows[rows["section"] == "All children"].iloc[0]
 
 # the plain-language reading, from the overall row
 st.subheader("What the data say", anchor=False)
-n_ch, n_se = int(overall["n_children"]), int(overall.get("n_sessions") or 0)
+n_ch = 0 if pd.isna(overall["n_children"]) else int(overall["n_children"])
+n_se = 0 if pd.isna(overall.get("n_sessions")) else int(overall.get("n_sessions") or 0)
 if bool(overall["estimated"]) and pd.notna(overall["mean_diff"]):
     diff, lo, hi = float(overall["mean_diff"]), float(overall["ci_lo"]), float(overall["ci_hi"])
     unit = "points" if measure == "engagement" else "GAS levels"
@@ -108,12 +114,13 @@ st.caption(f"Square = mean of the children's differences with its {int(conf * 10
 estimated = rows[rows["estimated"].astype(bool)]
 if len(estimated):
     # groups not estimated are listed, not drawn: a marker at zero would read as "no difference"
-    st.plotly_chart(charts.forest(estimated, x_title, f"{m_label}: child-led − directed, within child"),
+    ui.chart(charts.forest(estimated, x_title, f"{m_label}: child-led − directed, within child"),
                     key="forest")
 skipped = rows[~rows["estimated"].astype(bool)]
 if len(skipped):
     st.caption("Not estimated (fewer than " + str(min_children) + " children): "
-               + "; ".join(f"{r['label']} (n = {int(r['n_children'] or 0)})" for _, r in skipped.iterrows()) + ".")
+               + "; ".join(f"{r['label']} (n = {'hidden' if pd.isna(r['n_children']) else int(r['n_children'])})"
+                           for _, r in skipped.iterrows()) + ".")
 show = [c for c in ("section", "group", "n_children", "n_sessions", "n_children_considered", "mean_diff", "ci_lo",
                     "ci_hi", "wilcoxon_p", "d_z", "mean_nap", "nap_ci_lo", "nap_ci_hi", "estimated", "reason")
         if c in rows.columns]
@@ -138,7 +145,9 @@ if big is not None:
         st.dataframe(d[[c for c in show if c in d.columns]], hide_index=True, width="stretch",
                      key=f"big_{section}", column_config=TABLE_COLUMNS)
 
-if measure == "engagement":
+if practice:
+    st.caption("Each child's paired difference is shown for your own children only (switch to *My children*).")
+elif measure == "engagement":
     st.subheader("Each child's paired difference", anchor=False)
     pairs = ui.fetch("approach_pairs", f)
     if pairs is not None:
@@ -158,7 +167,7 @@ if measure == "engagement":
             opts = ui.options()
             groups = {"modality": theme.MODALITY_ORDER, "age_group": list(opts.get("age_groups") or []),
                       "therapist_id": list(opts.get("therapists") or [])}[by]
-            st.plotly_chart(charts.paired_differences(pairs, by, groups, x_title), key="pairs")
+            ui.chart(charts.paired_differences(pairs, by, groups, x_title), key="pairs")
             with st.expander("Children in the comparison"):
                 tbl = pairs.copy()
                 tbl.insert(0, "page", [ui.child_url(c) for c in tbl["child_id"]])

@@ -87,7 +87,7 @@ m[2].metric("Mean engagement (1–5)", ui.num(timeline["engagement"].mean(), 2),
             help=f"n = {int(timeline['engagement'].notna().sum())} rated sessions", border=True)
 m[3].metric("Last session", ui.day(timeline["session_date"].max()), border=True)
 
-st.plotly_chart(charts.child_timeline(timeline, child), key="child_timeline")
+ui.chart(charts.child_timeline(timeline, child), key="child_timeline")
 
 # --- goals ------------------------------------------------------------------------------------
 st.subheader("Goals (GAS levels over time)", anchor=False)
@@ -105,10 +105,10 @@ if ratings is not None:
         for i, gid in enumerate(goal_ids):
             g = ratings[ratings["goal_id"] == gid]
             domain = g["goal_domain"].dropna().iloc[0] if g["goal_domain"].notna().any() else None
-            cols[i % 2].plotly_chart(charts.goal_chart(g, str(gid), domain, [lo_d, hi_d]), key=f"goal_{i}")
+            ui.chart(charts.goal_chart(g, str(gid), domain, [lo_d, hi_d]), key=f"goal_{i}", where=cols[i % 2])
         gas_t = ui.fetch("child_gas_t", child)
         if not gas_t.empty:
-            st.plotly_chart(charts.gas_t_chart(gas_t, child), key="gas_t")
+            ui.chart(charts.gas_t_chart(gas_t, child), key="gas_t")
 
 # --- approach comparison ----------------------------------------------------------------------
 st.subheader("Child-led vs directed, for this child", anchor=False)

@@ -51,7 +51,7 @@ for tab, metric in zip(tabs, charts.GRID_METRICS):
             why = "no GAS ratings" if metric == "share_goals_at_expected" else "no rated sessions"
             st.info(f"{charts.GRID_METRICS[metric][0]} is not shown: this selection has {why}.")
         else:
-            st.plotly_chart(charts.grid_heatmap(grid, metric, modalities, ages, min_n), key=f"grid_{metric}")
+            ui.chart(charts.grid_heatmap(grid, metric, modalities, ages, min_n), key=f"grid_{metric}")
 with st.expander("The grid as a table"):
     table = grid.drop(columns=["suppressed"], errors="ignore").astype(object)
     if n_hidden:  # hidden cells say so, not "None"
@@ -72,11 +72,11 @@ else:
 c1, c2 = st.columns(2)
 if children is not None and not children.empty:
     with c1:
-        st.plotly_chart(charts.distribution_box(
+        ui.chart(charts.distribution_box(
             children, "sessions", by, groups, f"Scheduled sessions per child, by {charts.GROUP_LABEL[by].lower()}",
             "Sessions per child (count)", ["child_id", "therapist_id"]), key="dist_sessions")
         if "mean_engagement" in children.columns and children["mean_engagement"].notna().any():
-            st.plotly_chart(charts.distribution_box(
+            ui.chart(charts.distribution_box(
                 children.dropna(subset=["mean_engagement"]), "mean_engagement", by, groups,
                 f"Mean engagement per child, by {charts.GROUP_LABEL[by].lower()}", "Mean engagement (1–5)",
                 ["child_id", "sessions"]), key="dist_eng")
@@ -91,7 +91,7 @@ with c2:
         if g.empty or "last_level" not in g.columns:
             st.info("No GAS ratings in this selection, so the distribution of goal levels is not shown.")
         else:
-            st.plotly_chart(charts.gas_level_bars(g.dropna(subset=["last_level"]), by, groups), key="dist_gas")
+            ui.chart(charts.gas_level_bars(g.dropna(subset=["last_level"]), by, groups), key="dist_gas")
 
 st.subheader("Trends per group", anchor=False)
 tc1, tc2 = st.columns([1, 2])
@@ -107,5 +107,5 @@ if t is not None:
     elif t_metric == "share_goals_at_expected" and t["n_goals"].fillna(0).sum() == 0:
         st.info("No GAS ratings in this selection, so the goal-attainment trend is not shown.")
     else:
-        st.plotly_chart(charts.group_trends(t, t_by, t_metric, modalities if t_by == "modality" else ages),
+        ui.chart(charts.group_trends(t, t_by, t_metric, modalities if t_by == "modality" else ages),
                         key="grp_trend")

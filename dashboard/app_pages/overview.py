@@ -72,12 +72,12 @@ if trends is not None:
         ui.empty("No months to show for these filters.")
     else:
         c1, c2 = st.columns(2)
-        c1.plotly_chart(charts.sessions_bar(trends), key="t_sessions")
-        c2.plotly_chart(charts.trend_line(trends, "attendance_rate"), key="t_att")
+        ui.chart(charts.sessions_bar(trends), key="t_sessions", where=c1)
+        ui.chart(charts.trend_line(trends, "attendance_rate"), key="t_att", where=c2)
         c3, c4 = st.columns(2)
-        c3.plotly_chart(charts.trend_line(trends, "mean_engagement"), key="t_eng")
+        ui.chart(charts.trend_line(trends, "mean_engagement"), key="t_eng", where=c3)
         if trends["n_goals"].fillna(0).sum() > 0:
-            c4.plotly_chart(charts.trend_line(trends, "share_goals_at_expected"), key="t_gas")
+            ui.chart(charts.trend_line(trends, "share_goals_at_expected"), key="t_gas", where=c4)
         else:
             c4.info("No GAS ratings in this selection, so the goal-attainment trend is not shown.")
 
@@ -92,7 +92,7 @@ for by, label in (("modality", "modality"), ("age_group", "age group")):
         ui.empty(f"No data by {label} for these filters.")
         continue
     order = None if by == "modality" else list((ui.options()).get("age_groups") or [])
-    st.plotly_chart(charts.small_multiples(t, by, metric, order), key=f"sm_{by}")
+    ui.chart(charts.small_multiples(t, by, metric, order), key=f"sm_{by}")
 
 st.markdown("**Look closer at a group** (opens *Modalities and age groups* with that filter):")
 opts = ui.options()

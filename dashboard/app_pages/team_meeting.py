@@ -184,7 +184,7 @@ for i, sec in enumerate(pack.sections, start=1):
         tables = sec.tables
     if sec.key == "trends":
         for key, fig in sec.figures:
-            st.plotly_chart(fig, key=f"mp_fig_{key}", width="content")
+            ui.chart(fig, key=f"mp_fig_{key}", width="content")
     for t in tables:
         st.markdown(f"**{t.title}**")
         if t.frame is None or t.frame.empty:
@@ -195,6 +195,6 @@ for i, sec in enumerate(pack.sections, start=1):
             st.caption(t.note)
     if sec.key != "trends":
         for key, fig in sec.figures:
-            st.plotly_chart(fig, key=f"mp_fig_{key}", width="content")
+            ui.chart(fig, key=f"mp_fig_{key}", width="content")
     for n in sec.notes:
         st.caption(n)
