@@ -22,27 +22,22 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+import browser_support
+
 import test_dashboard_support as support
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = browser_support.CHROMIUM
 SHOTS = support.ROOT / "artifacts" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = browser_support.ARGS
 VIEWPORT = {"width": 1440, "height": 1000}
 
-if not CHROMIUM.exists():
-    reason = "no system Chromium at /usr/bin/chromium (apt-get install chromium); the browser test never downloads one"
-    if os.environ.get("REQUIRE_BROWSER"):  # CI installs it: there a missing browser is a failure, not a skip
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="python package playwright is not installed")
+sync_api = browser_support.sync_api()
 
 import pandas as pd  # noqa: E402
 

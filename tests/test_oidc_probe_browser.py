@@ -9,21 +9,15 @@ downloaded one.
 from __future__ import annotations
 
 import contextlib
-import os
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+import browser_support
 
-if not CHROMIUM.exists():
-    reason = "no system Chromium at /usr/bin/chromium (apt-get install chromium); the browser test never downloads one"
-    if os.environ.get("REQUIRE_BROWSER"):  # CI installs it: there a missing browser is a failure, not a skip
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="python package playwright is not installed")
+CHROMIUM = browser_support.CHROMIUM
+ARGS = browser_support.ARGS
+
+sync_api = browser_support.sync_api()
 
 from oidc_provider import LocalIdP  # noqa: E402
 from oidc_roundtrip import free_port, run_streamlit, sign_in, write_secrets  # noqa: E402
