@@ -25,7 +25,7 @@ import streamlit as st
 
 from pipelines import analytics  # the pages' only source of figures
 from pipelines import load as loader
-from pipelines import profiles, scope as scope_mod, settings as settings_mod, uploads, warehouse
+from pipelines import profiles, scope as scope_mod, uploads, warehouse
 from pipelines.analytics import Filters  # noqa: F401  (re-exported for the pages)
 
 SAMPLE_DIR = warehouse.ROOT / "data" / "sample" / "canonical"
@@ -140,12 +140,17 @@ def _call(_r: Reader, db: str, version: tuple[int, int], viewer_scope: scope_mod
         return fn(con, *args, **dict(kwargs))
 
 
-def call(name: str, *args: Any, **kwargs: Any) -> Any:
-    """``pipelines.analytics.<name>(con, *args, **kwargs)`` within the viewer's scope, cached
-    per warehouse version and scope."""
+def _live_reader() -> Reader:
     r = reader()
     if r is None:
         raise FileNotFoundError(str(db_path()))
+    return r
+
+
+def call(name: str, *args: Any, **kwargs: Any) -> Any:
+    """``pipelines.analytics.<name>(con, *args, **kwargs)`` within the viewer's scope, cached
+    per warehouse version and scope."""
+    r = _live_reader()
     return _call(r, r.db, r.version, _viewer_scope(), name, args, tuple(sorted(kwargs.items())))
 
 
@@ -158,9 +163,7 @@ def _practice(_r: Reader, db: str, version: tuple[int, int], name: str, args: tu
 def practice(name: str, f: Filters, **kwargs: Any) -> Any:
     """De-identified practice figures (``scope.practice_aggregate``): aggregates over the whole
     practice with small cells suppressed and no team or therapist filter; any role."""
-    r = reader()
-    if r is None:
-        raise FileNotFoundError(str(db_path()))
+    r = _live_reader()
     return _practice(r, r.db, r.version, name, (f,), tuple(sorted(kwargs.items())))
 
 
@@ -175,14 +178,11 @@ def practice_categories() -> dict:
     """The practice's modalities, age groups, approaches and first/latest session dates: labels
     and dates, no child data, the same for every viewer (so a therapist can filter the
     de-identified practice figures by a modality outside their own caseload)."""
-    r = reader()
-    if r is None:
-        raise FileNotFoundError(str(db_path()))
+    r = _live_reader()
     return _practice_categories(r, r.db, r.version)
 
 
-def small_cell_min() -> int:
-    return int(settings_mod.load().get("privacy", {}).get("small_cell_min", 5))
+small_cell_min = scope_mod.small_cell_min
 
 
 @st.cache_data(show_spinner=False, max_entries=20)

@@ -450,8 +450,9 @@ def kpis_by(con, f: Filters, by: str) -> pd.DataFrame:
     return m
 
 
-def kpis(con, f: Filters = Filters()) -> dict:
-    """Headline figures for the filter and the period of the same length before it.
+def kpis(con, f: Filters = Filters(), previous: Filters | None = None) -> dict:
+    """Headline figures for the filter and the period of the same length before it (or the
+    filter ``previous``, e.g. the same number of whole months before).
 
     ``{"current": {...}, "previous": {...} or None}``; each block has active_children
     (children with an attended session), n_children (with any scheduled session), sessions
@@ -466,8 +467,9 @@ def kpis(con, f: Filters = Filters()) -> dict:
     """
     rf = resolve(con, f)
     current = _kpi_block(con, rf)
-    previous = _kpi_block(con, rf.previous_period()) if rf.date_from and rf.date_to else None
-    return {"current": current, "previous": previous}
+    if previous is None and rf.date_from and rf.date_to:
+        previous = rf.previous_period()
+    return {"current": current, "previous": _kpi_block(con, previous) if previous is not None else None}
 
 
 def _rename_groups(df: pd.DataFrame, by: str | None, by2: str | None = None) -> pd.DataFrame:

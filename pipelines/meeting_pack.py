@@ -52,6 +52,7 @@ from plotly.offline import get_plotlyjs
 from dashboard import theme
 from pipelines import analytics, export
 from pipelines import settings as settings_mod
+from pipelines.scope import small_cell_min
 from pipelines.stats.rci import IMPROVED
 
 __all__ = [
@@ -85,7 +86,7 @@ def _settings() -> dict:
     mp = dict(s.get("meeting_pack", {}))
     fl = dict(s.get("flags", {}))
     return {
-        "small_cell_min": int(s.get("privacy", {}).get("small_cell_min", 5)),
+        "small_cell_min": small_cell_min(),
         "expected_level": int(s.get("gas", {}).get("expected_level", 0)),
         "trend_window_weeks": int(fl.get("engagement_window_weeks", 8)),
         "trend_alpha": float(fl.get("engagement_trend_alpha", 0.05)),

@@ -90,7 +90,8 @@ class Scope:
         return "children of " + " and ".join(parts)
 
 
-def _small_cell_min() -> int:
+def small_cell_min() -> int:
+    """``[privacy] small_cell_min`` of settings.toml: the fewest children a shown figure rests on."""
     return int(settings_mod.load().get("privacy", {}).get("small_cell_min", 5))
 
 
@@ -250,7 +251,7 @@ def suppress_small_cells(df: pd.DataFrame, k: int | None = None) -> pd.DataFrame
     (``n_children_goals``) and the median GAS T-score when ``n_children_gas < k``. Hidden
     values are NaN. Primary suppression only; ``practice_aggregate`` adds the secondary.
     """
-    k = _small_cell_min() if k is None else int(k)
+    k = small_cell_min() if k is None else int(k)
     out = df.copy()
     numeric = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
     small = (out["n_children"].fillna(0) < k).to_numpy() if "n_children" in out else np.zeros(len(out), bool)
@@ -350,13 +351,11 @@ def practice_aggregate(con, name: str, f, **kwargs: Any) -> Any:
         if b is not None and b not in AGGREGATE_BY:
             raise PermissionError(f"practice figures by {b} are not available; use one of {', '.join(AGGREGATE_BY)}")
     f = whole_months(replace(f, teams=(), therapists=()))
-    k = _small_cell_min()
+    k = small_cell_min()
     if name == "kpis":  # this period and the same number of whole months before it
-        f = analytics.resolve(con, f)
-        f = whole_months(f)
-        current = analytics.kpis(con, f)["current"]
-        previous = analytics.kpis(con, previous_whole_months(f))["current"]
-        return {"current": _suppress_block(current, k), "previous": _suppress_block(previous, k)}
+        f = whole_months(analytics.resolve(con, f))
+        result = analytics.kpis(con, f, previous=previous_whole_months(f))
+        return {"current": _suppress_block(result["current"], k), "previous": _suppress_block(result["previous"], k)}
     result = getattr(analytics, name)(con, f, **kwargs)
     if name == "approach_breakdowns":  # {by: one row per group}; each breakdown against its total
         out_blocks = {}
