@@ -64,15 +64,32 @@ def is_sample_data(loaded_names: list[str], sample_dir: Path | None = None) -> b
 
 
 def ensure_warehouse() -> None:
-    """First start: when there is no warehouse, load the sample data into it (with a spinner)."""
+    """First start: when there is no warehouse, load the sample data into it (with a spinner).
+
+    Never into a practice's place: not when a load is running there, a load's private files
+    are there, or the place has a landing archive (its warehouse file is missing, e.g. deleted:
+    ``rebuild`` brings it back). The loader checks again under the writer lock
+    (``only_into_new``), so a practice's load that starts meanwhile wins.
+    """
     db = db_path()
     if db.exists():
+        return
+    why = warehouse.practice_traces(db)
+    if why is not None:
+        st.warning(f"There is no warehouse file at {db}, but {why}, so the sample data is not loaded there. "
+                   "If a load is running, wait for it; if the warehouse file was lost, run "
+                   f"`python -m pipelines rebuild --db {db}` to rebuild it from the landing archive.",
+                   icon=":material/warning:")
         return
     files = sample_files()
     if not files:
         return  # the pages say there is no data and point to the Data page
     with st.spinner(f"First start: loading the sample data ({len(files)} files) into {db.name} ..."):
-        report = loader.load(files, db=db)
+        try:
+            report = loader.load(files, db=db, only_into_new=True)
+        except loader.LoadAborted as exc:
+            st.error(f"The sample data could not be loaded: {exc}")
+            return
     failed = [f.message for f in report.files if f.status == "failed"]
     if failed:
         st.error("The sample data could not be loaded: " + "; ".join(failed))

@@ -1,4 +1,9 @@
-"""Command line: ``python -m pipelines load|status|rebuild|sample ...`` (users script it)."""
+"""Command line: ``python -m pipelines load|status|rebuild|sample ...`` (users script it).
+
+Commands that change or export data (load, rebuild, rejects, meeting-pack) record their
+audit event first; when the log cannot be written they change and print nothing, say so
+in one ``error:`` line and exit 1. Failures are one line, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -14,32 +19,68 @@ def _err(msg: str) -> None:
     print(f"error: {msg}", file=sys.stderr)
 
 
+class AuditUnavailable(Exception):
+    """The audit log could not be written: the command must not go on."""
+
+
 def _audit(db: str | Path | None, action: str, page: str, detail: dict) -> None:
-    """Record a command-line load or export in the audit log beside the warehouse
-    (the actor is ``cli:<operating-system user>``: whoever can run this can read the files)."""
+    """Record a command-line load or export in the audit log beside the warehouse, before it
+    happens (the actor is ``cli:<operating-system user>``: whoever can run this can read the
+    files). Raises ``AuditUnavailable`` naming the log when it cannot be written."""
     import getpass
 
     from pipelines import audit
 
-    audit.record(action, f"cli:{getpass.getuser()}", page=page, detail=detail,
-                 path=audit.audit_path(Path(db or warehouse.default_db_path())))
+    path = audit.audit_path(Path(db or warehouse.default_db_path()))
+    try:
+        audit.record(action, f"cli:{getpass.getuser()}", page=page, detail=detail, path=path)
+    except Exception as exc:  # noqa: BLE001 - any failure to write the log stops the command
+        raise AuditUnavailable(f"the audit log {path} cannot be written ({type(exc).__name__}: {exc})") from exc
+
+
+def _export_date(text: str):
+    from pipelines.load import parse_export_date
+
+    try:
+        return parse_export_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from pipelines.load import load
-    from pipelines.profiles import ProfileError
+    from pipelines.load import LoadAborted, expand, load
+    from pipelines.profiles import ProfileError, load as load_profile
 
     try:
-        report = load(args.paths, db=args.db, profile=args.profile, sheet=args.sheet,
+        if args.profile:
+            load_profile(args.profile)  # a wrong profile name changes nothing and needs no audit event
+    except ProfileError as exc:
+        _err(str(exc))
+        return 2
+    files = expand(args.paths)
+    if not files:
+        _err("no export files found in " + ", ".join(map(str, args.paths)))
+        return 2
+    db = Path(args.db or warehouse.default_db_path())
+    detail = {"files": [f.name for f in files]}
+    if args.export_date:
+        detail["export_date"] = args.export_date.isoformat()
+    try:
+        _audit(db, "upload", "cli load", detail)  # before anything changes
+    except AuditUnavailable as exc:
+        _err(f"{exc}; nothing was loaded")
+        return 1
+    try:
+        report = load(files, db=db, profile=args.profile, sheet=args.sheet, export_date=args.export_date,
                       echo=None if args.quiet else (lambda s: print(s, file=sys.stderr)))
     except ProfileError as exc:
         _err(str(exc))
         return 2
-    if not report.files:
-        _err("no export files found in " + ", ".join(args.paths))
-        return 2
-    _audit(report.db, "upload", "cli load", {"files": [Path(f.path).name for f in report.files],
-                                             "status": [f.status for f in report.files]})
+    except LoadAborted as exc:
+        _err(str(exc))
+        return 1
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     rejected = 0
     for f in report.files:
         mark = {"loaded": "loaded ", "skipped": "skipped", "failed": "FAILED "}[f.status]
@@ -71,8 +112,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"goal ratings  {s['goal_ratings']}")
     print(f"rejects       {s['rejected_rows']} rows ({s['reject_reasons']} reasons)")
     for f in s["file_list"]:
+        order = (f["export_order"] or "")[:16].replace("T", " ")
         print(f"  {f['name']}: {f['rows_loaded']} loaded, {f['rows_rejected']} rejected "
-              f"({f['profile']}, {f['loaded_at']})")
+              f"({f['profile']}, loaded {f['loaded_at']}; export of {order}, {f['order_from']})")
     return 0
 
 
@@ -81,11 +123,22 @@ def cmd_rejects(args: argparse.Namespace) -> int:
 
     from pipelines.export import safe_cell
 
-    con = warehouse.connect_reader(Path(args.db or warehouse.default_db_path()))
-    rows = con.execute(
-        "select file_name, line, column_name, value, reason from rejects order by file_id, line limit $n",
-        {"n": args.limit}).fetchall()
-    _audit(args.db, "export", "cli rejects", {"what": "rejected rows (CSV)", "rows": len(rows)})  # before output
+    try:
+        con = warehouse.connect_reader(Path(args.db or warehouse.default_db_path()))
+    except FileNotFoundError as exc:
+        _err(str(exc))
+        return 1
+    try:
+        rows = con.execute(
+            "select file_name, line, column_name, value, reason from rejects order by file_id, line limit $n",
+            {"n": args.limit}).fetchall()
+    finally:
+        con.close()
+    try:
+        _audit(args.db, "export", "cli rejects", {"what": "rejected rows (CSV)", "rows": len(rows)})  # before output
+    except AuditUnavailable as exc:
+        _err(f"{exc}; nothing was exported")
+        return 1
     w = csv.writer(sys.stdout)
     w.writerow(["file", "line", "column", "value", "reason"])
     for r in rows:
@@ -94,14 +147,20 @@ def cmd_rejects(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from pipelines.load import rebuild
+    from pipelines.load import LoadAborted, rebuild
 
-    _audit(args.db, "upload", "cli rebuild", {"what": "rebuild from the landing archive"})
     try:
-        report = rebuild(args.db, echo=lambda s: print(s, file=sys.stderr))
-    except FileNotFoundError as exc:
+        _audit(args.db, "upload", "cli rebuild", {"what": "rebuild from the landing archive"})  # before it runs
+    except AuditUnavailable as exc:
+        _err(f"{exc}; nothing was rebuilt")
+        return 1
+    try:
+        report = rebuild(args.db, echo=lambda s: print(s, file=sys.stderr) if not args.quiet else None)
+    except (FileNotFoundError, LoadAborted) as exc:
         _err(str(exc))
         return 1
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     loaded = sum(f.status == "loaded" for f in report.files)
     print(f"rebuilt {report.db} from {loaded} archived files")
     for f in report.failed:
@@ -139,9 +198,13 @@ def cmd_meeting_pack(args: argparse.Namespace) -> int:
     finally:
         con.close()
     out = Path(args.out)
-    _audit(db, "export", "cli meeting-pack", {  # before any file is written
-        "what": "meeting pack", "team": pack.team, "therapist": pack.therapist, "from": str(pack.date_from),
-        "to": str(pack.date_to), "suppressed": pack.suppress_small_cells, "out": str(out)})
+    try:
+        _audit(db, "export", "cli meeting-pack", {  # before any file is written
+            "what": "meeting pack", "team": pack.team, "therapist": pack.therapist, "from": str(pack.date_from),
+            "to": str(pack.date_to), "suppressed": pack.suppress_small_cells, "out": str(out)})
+    except AuditUnavailable as exc:
+        _err(f"{exc}; no pack was written")
+        return 1
     try:
         written = mp.write_all(pack, out, pdf=True)
     except (OSError, RuntimeError) as exc:  # a folder that cannot be written, Chromium failing to print
@@ -167,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--profile", help="mapping profile name (profiles/NAME.toml) or path; default: best fit")
     s.add_argument("--sheet", help="Excel sheet to read (default: the profile's, else the first)")
     s.add_argument("--quiet", action="store_true", help="no progress lines")
+    s.add_argument("--export-date", type=_export_date, metavar="YYYY-MM-DD[THH:MM]",
+                   help="when these files were exported (all files of this call): rows of a newer export win; "
+                        "default: a date in the file name (YYYY-MM-DD, YYYYMMDD, YYYY-MM), else the file's time")
     s.set_defaults(func=cmd_load)
 
     s = sub.add_parser("status", help="what the warehouse holds")
@@ -181,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("rebuild", help="rebuild the warehouse from the landing archive")
     s.add_argument("--db", type=Path, help=db_help)
+    s.add_argument("--quiet", action="store_true", help="no progress lines")
     s.set_defaults(func=cmd_rebuild)
 
     s = sub.add_parser("sample", help="generate a synthetic practice")
@@ -210,9 +277,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipelines.load import LoadAborted
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except KeyboardInterrupt:
         _err("interrupted; the warehouse is unchanged")
         return 130
+    except (LoadAborted, AuditUnavailable) as exc:
+        _err(str(exc))
+        return 1
+    except OSError as exc:  # a folder or file the command needs cannot be used
+        _err(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        return 1

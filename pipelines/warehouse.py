@@ -1,11 +1,13 @@
 """Where the warehouse lives and how it is opened: readers never blocked, loads atomic.
 
 Design (build and swap): a load never writes the live database file. It takes a writer lock
-(``<db>.lock``), copies the live file to ``<db>.building-<pid>``, loads into the copy, and
-when every file is done replaces the live file with ``os.replace`` (atomic on POSIX).
+(``<db>.lock``), copies the live file to ``<db>.building-<pid>`` (a rebuild starts from an
+empty file instead), loads into the copy, and when every file is done replaces the live
+file with ``os.replace`` (atomic on POSIX). The live file is never moved away or absent.
 Readers open the live file read-only in their own in-memory DuckDB (``ATTACH ... READ_ONLY``),
 so they never hold a lock the writer needs, and they see either the old or the new
-warehouse, never a half-finished one. A crash leaves only a stray ``.building`` file.
+warehouse, never a half-finished one. A crash leaves only stray ``.building-<pid>`` files
+(and DuckDB's spill folder ``.building-<pid>.tmp/``), which the next writer removes.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -35,7 +38,10 @@ create table if not exists files (
     rows_loaded integer not null,
     rows_rejected integer not null,
     dropped_columns varchar[],
-    ignored_columns varchar[]
+    ignored_columns varchar[],
+    export_order timestamp,     -- the export's own order: rows of a newer export win
+    order_from varchar,         -- where export_order came from (given, file name, file time, ...)
+    entry varchar               -- the file's landing-manifest entry (JSON): what rebuild replays
 );
 create table if not exists session_rows (
     file_id integer not null,
@@ -60,7 +66,8 @@ create table if not exists session_rows (
     measure varchar,
     measure_score double,
     date_of_birth date,
-    age_years integer
+    age_years integer,
+    export_order timestamp
 );
 create table if not exists rejects (
     file_id integer not null,
@@ -126,28 +133,116 @@ def version(db: Path) -> tuple[int, int]:
     return st.st_ino, st.st_mtime_ns
 
 
-@contextlib.contextmanager
-def writer(db: Path, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Exclusive build-and-swap write: yields a connection to a private copy of the warehouse.
+def lock_path(db: Path) -> Path:
+    """The writer lock beside the warehouse (``<db>.lock``)."""
+    db = Path(db)
+    return db.with_name(db.name + ".lock")
 
-    On normal exit the copy replaces the live file atomically; on any exception (or a crash)
-    the live file is untouched and the copy is removed.
+
+def _stale_pattern(db: Path) -> re.Pattern[str]:
+    return re.compile(re.escape(db.name) + r"\.building-\d+(\.wal|\.tmp)?")
+
+
+def building_files(db: Path) -> list[Path]:
+    """A writer's private files beside ``db``: ``<db>.building-<pid>`` and its ``.wal`` and
+    ``.tmp/`` spill folder. Nothing else matches (other names are not ours)."""
+    db = Path(db)
+    if not db.parent.is_dir():
+        return []
+    pat = _stale_pattern(db)
+    return sorted(p for p in db.parent.iterdir() if pat.fullmatch(p.name))
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p, ignore_errors=True)
+    else:
+        p.unlink(missing_ok=True)
+
+
+def clean_stale(db: Path) -> None:
+    """Remove what crashed writers left; call only while holding the writer lock.
+
+    Every ``<db>.building-<pid>`` file, its ``.wal`` and its spill folder ``.tmp/`` goes,
+    whatever the pid: a writer's files exist only while it holds the lock, so while we hold
+    it none belongs to a running writer (and a pid may have been reused, so liveness proves
+    nothing). A live file missing beside ``<db>.before-rebuild`` (left by an older version's
+    killed rebuild) is put back.
+    """
+    db = Path(db)
+    for stale in building_files(db):
+        _remove(stale)
+    before = db.with_name(db.name + ".before-rebuild")
+    if not db.exists() and before.exists():
+        os.replace(before, db)
+
+
+def lock_held(db: Path) -> bool:
+    """Whether a writer holds the lock of ``db`` now (without waiting, and without creating it)."""
+    lp = lock_path(db)
+    try:
+        fh = open(lp, "rb")
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+    finally:
+        fh.close()
+
+
+def practice_traces(db: Path) -> str | None:
+    """Why the place ``db`` is (or is becoming) a practice's warehouse even without the file:
+    a writer at work, a writer's files, or a landing archive. None for an empty place."""
+    db = Path(db)
+    if lock_held(db):
+        return f"a load is running on {db.name}"
+    if building_files(db):
+        return f"a load's private files are beside {db.name}"
+    if db.with_name(db.name + ".before-rebuild").exists():
+        return f"{db.name}.before-rebuild is there"
+    arch = archive_dir(db)
+    if arch.is_dir() and any(arch.iterdir()):
+        return f"its landing archive {arch} is there"
+    return None
+
+
+def _fsync_dir(folder: Path) -> None:
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def writer(db: Path, memory_limit: str | None = None, fresh: bool = False,
+           after_swap: Callable[[], None] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Exclusive build-and-swap write: yields a connection to a private copy of the warehouse
+    (``fresh``: to a new, empty warehouse; the live file is not read or moved).
+
+    On normal exit the private file replaces the live file atomically, then ``after_swap``
+    runs, still under the lock; on any exception (or a crash) the live file is untouched and
+    the private files are removed. ``OSError`` comes out when the folder cannot be written.
     """
     db = Path(db)
     db.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = db.with_name(db.name + ".lock")
-    with open(lock_path, "a+") as lock:
+    with open(lock_path(db), "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        clean_stale(db)
         building = db.with_name(f"{db.name}.building-{os.getpid()}")
-        for stale in db.parent.glob(f"{db.name}.building-*"):
-            stale.unlink(missing_ok=True)  # left by a crashed load; we hold the lock
-        if db.exists():
-            shutil.copyfile(db, building)
-        config = {"threads": os.cpu_count() or 2, "preserve_insertion_order": False,
-                  # DuckDB spills to disk beyond this, keeping a load's footprint flat
-                  "memory_limit": memory_limit or os.environ.get("PIPELINES_MEMORY_LIMIT", "300MB")}
-        con = duckdb.connect(str(building), config=config)
+        con = None
         try:
+            if db.exists() and not fresh:
+                shutil.copyfile(db, building)
+            config = {"threads": os.cpu_count() or 2, "preserve_insertion_order": False,
+                      # DuckDB spills to disk beyond this, keeping a load's footprint flat
+                      "memory_limit": memory_limit or os.environ.get("PIPELINES_MEMORY_LIMIT", "300MB")}
+            con = duckdb.connect(str(building), config=config)
             con.execute(SCHEMA)
             yield con
             con.execute("checkpoint")
@@ -155,14 +250,16 @@ def writer(db: Path, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBP
             with open(building, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(building, db)
-            dir_fd = os.open(db.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            _fsync_dir(db.parent)
         except BaseException:
-            with contextlib.suppress(Exception):
-                con.close()
-            building.unlink(missing_ok=True)
-            Path(str(building) + ".wal").unlink(missing_ok=True)
+            if con is not None:
+                with contextlib.suppress(Exception):
+                    con.close()
+            for p in (building, Path(str(building) + ".wal"), Path(str(building) + ".tmp")):
+                with contextlib.suppress(OSError):
+                    _remove(p)
             raise
+        with contextlib.suppress(OSError):
+            _remove(Path(str(building) + ".tmp"))
+        if after_swap is not None:
+            after_swap()

@@ -69,16 +69,16 @@ if submitted:
         st.warning("Choose one or more files first.")
     else:
         chosen = None if profile.startswith("(") else profile
+        names = [u.name for u in files]
+        # recorded before anything is loaded; when the log cannot be written this stops the page
+        auth.log("upload", page=PAGE, detail={"files": names, **({"profile": chosen} if chosen else {})})
         with st.spinner(f"Loading {len(files)} file{'s' if len(files) != 1 else ''} ..."):
-            names = [u.name for u in files]
             try:
                 report = data.load_uploaded([(u.name, u.getvalue()) for u in files], chosen)
             except Exception as exc:  # noqa: BLE001 - any failure is shown, the warehouse is unchanged
                 st.session_state["last_report"] = {"error": str(exc)}
-                auth.log("upload", page=PAGE, detail={"files": names, "error": str(exc)})
             else:
                 st.session_state["last_report"] = report.as_dict()
-                auth.log("upload", page=PAGE, detail={"files": names, "status": [f.status for f in report.files]})
         st.rerun()
 
 rep = st.session_state.get("last_report")

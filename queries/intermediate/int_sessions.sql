@@ -1,25 +1,25 @@
--- one row per session: its attributes from its most recently loaded export row, age group at the session date
+-- one row per session: its attributes from its newest export's row (export order, then load order, then line), age group at the session date
 with
 
-latest_versions as (
-    -- per session: which exported row is the most recent (load order, then line)
+versions as (
+    -- per session: its exported rows, the newest export's first
     select
-        session_id,
-        max(load_seq * 100000000 + line) as latest_key,
-        max(date_of_birth) as date_of_birth,
-        count(goal_id) as goals_rated
+        *,
+        row_number() over (
+            partition by session_id order by export_order desc, load_seq desc, line desc
+        ) as version_rank,
+        max(date_of_birth) over (partition by session_id) as session_date_of_birth,
+        count(goal_id) over (partition by session_id) as session_goals_rated
     from session_rows
-    group by session_id
 ),
 
 sessions as (
     select
-        r.session_id, r.child_id, r.therapist_id, r.team, r.session_date, r.modality, r.approach,
-        r.attendance, r.duration_min, r.setting, r.engagement, r.age_years,
-        v.date_of_birth, v.goals_rated
-    from session_rows as r
-    inner join latest_versions as v
-        on v.session_id = r.session_id and v.latest_key = r.load_seq * 100000000 + r.line
+        session_id, child_id, therapist_id, team, session_date, modality, approach,
+        attendance, duration_min, setting, engagement, age_years,
+        session_date_of_birth as date_of_birth, session_goals_rated as goals_rated
+    from versions
+    where version_rank = 1
 ),
 
 ages as (
