@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import ingest, queries, transform, warehouse
+from pipelines import audit, ingest, queries, transform, warehouse
 from pipelines.ingest import UnusableFile
 from pipelines.profiles import Profile, load as load_profile
 
@@ -309,6 +309,9 @@ def _run(db: Path, jobs: list[Job], fresh: bool, command: str, echo: Callable[[s
             if done or fresh:
                 echo("rebuilding marts and statistics")
                 transform.build(con, timings)
+            # the audit log's head, swapped in with the load; a rebuild carries the earlier anchors over
+            audit.anchor_into(con, audit.audit_path(db), previous=next(
+                (p for p in (db, db.with_name(db.name + ".before-rebuild")) if p.exists()), None))
             con.execute(
                 "insert into load_runs values ($id, $start, $end, $cmd, $ok, $skip, $fail)",
                 {"id": run_id, "start": started, "end": dt.datetime.now(), "cmd": command, "ok": done,
