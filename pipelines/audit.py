@@ -191,10 +191,10 @@ def head(path: Path | None = None) -> tuple[int, str | None]:
 
 _ANCHOR_SCHEMA = """
 create table if not exists audit_anchor (
-    seq integer not null,     -- the log's last event when the warehouse was written (0: none yet)
-    hash varchar,             -- that event's hash
+    seq integer not null,            -- the log's last event when the warehouse was written (0: none)
+    hash varchar,                    -- that event's hash
     anchored_at timestamp not null,  -- when (UTC)
-    log varchar not null      -- the log file anchored (resolved path)
+    log varchar not null             -- the log file anchored (resolved path)
 )
 """
 
