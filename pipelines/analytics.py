@@ -2,10 +2,10 @@
 
 Pages hold no SQL and no statistics: they call these functions with a DuckDB connection
 and a ``Filters``. Every filter value reaches SQL as a bound ``$parameter`` (the SQL lives
-in ``queries/analysis``); statistics come from ``pipelines.stats`` and, where a grouped
-version was missing there, from ``pipelines.single_case_groups`` and
-``pipelines.paired_groups``. Nothing loops over children in Python: per-child
-statistics are computed for all children at once (pandas / numpy / SQL).
+in ``queries/analysis``); statistics come from ``pipelines.stats`` (grouped versions in
+``pipelines.stats.single_case_groups`` and ``pipelines.stats.paired_groups``). Nothing
+loops over children in Python: per-child statistics are computed for all children at once
+(pandas / numpy / SQL).
 
 Practice-wide per-child results are computed once, when the marts are rebuilt, by
 ``build_tables(con)`` (a ``transform.POST_STEPS`` step) into these tables:
@@ -272,16 +272,41 @@ def _flag_cfg() -> dict:
     }
 
 
+# What the stored tables are computed by (globs under the project root): a change to any of
+# these files, or a file added or removed, makes the stored tables stale.
+CODE_DEPENDENCIES = ("pipelines/analytics.py", "pipelines/stats/*.py", "queries/analysis/*.sql",
+                     "queries/intermediate/*.sql", "queries/marts/*.sql")
+CODE_ROOT = warehouse.ROOT
+
+
+def _code_files(root: Path) -> list[Path]:
+    """Every file of ``CODE_DEPENDENCIES`` under ``root``, in a fixed order.
+
+    Raises ``FileNotFoundError`` when a pattern matches nothing (a module or folder moved):
+    the key must never silently leave out what the tables depend on.
+    """
+    files: list[Path] = []
+    for pattern in CODE_DEPENDENCIES:
+        found = sorted(p for p in Path(root).glob(pattern) if p.is_file())
+        if not found:
+            raise FileNotFoundError(f"{Path(root) / pattern}: no such file, but the stored tables depend on it "
+                                    "(moved? update analytics.CODE_DEPENDENCIES)")
+        files += found
+    return files
+
+
+def _code_key(root: Path | None = None) -> str:
+    """Hash of the code and SQL behind the stored tables (``CODE_DEPENDENCIES`` under ``root``,
+    default ``CODE_ROOT``, the project): a changed method invalidates them. Computed once per
+    root and process (the running code does not change under a process)."""
+    return _code_key_at(Path(root or CODE_ROOT).resolve())
+
+
 @functools.cache
-def _code_key() -> str:
-    """Hash of the code and SQL behind the stored tables (a changed method invalidates them)."""
+def _code_key_at(root: Path) -> str:
     h = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    files = [Path(__file__).resolve(), here / "single_case_groups.py", here / "paired_groups.py",
-             *sorted((queries.QUERIES_DIR / "analysis").glob("*.sql"))]
-    for p in files:
-        if p.exists():
-            h.update(p.name.encode() + b"\0" + p.read_bytes())
+    for p in _code_files(root):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 

@@ -96,7 +96,7 @@ def _random_goals(seed=7, n_children=200):
 def test_grouped_equals_scalar():
     df = _random_goals()
     res = gas_t_scores(df, "child_id").set_index("child_id")
-    assert list(res.columns) == ["t_score", "n_goals"]
+    assert list(res.columns) == ["t_score", "n_goals", "n_goals_invalid_weight"]
     for child, sub in df.groupby("child_id"):
         expected = gas_t_score(sub["gas_level"], sub["goal_weight"])
         got = res.loc[child]
@@ -110,7 +110,7 @@ def test_grouped_equals_scalar():
 def test_grouped_multiple_keys_and_default_weights():
     df = _random_goals().drop(columns="goal_weight")
     res = gas_t_scores(df, ["child_id", "period"], weight=None)
-    assert list(res.columns) == ["child_id", "period", "t_score", "n_goals"]
+    assert list(res.columns) == ["child_id", "period", "t_score", "n_goals", "n_goals_invalid_weight"]
     sub = df[df.child_id == "C0001"]
     row = res[res.child_id == "C0001"].iloc[0]
     assert row["t_score"] == pytest.approx(gas_t_score(sub["gas_level"]))
@@ -137,3 +137,82 @@ def test_grouped_worked_example_and_package_export():
     assert res.loc["x", "t_score"] == pytest.approx(55.0, abs=1e-12)
     assert round(res.loc["y", "t_score"], 2) == 59.13
     assert res["n_goals"].tolist() == [6, 3]
+
+
+# ----------------------------------------------------------------------------- invalid weights in a load
+# The grouped T-scores run over the whole warehouse after the files are committed, so one goal
+# with an invalid weight (inf, 0, < 0; stored by a load before staging rejected it) must not
+# stop the statistics of every child (issue 11, item 7): the goal is left out of its group's
+# T-score and counted in ``n_goals_invalid_weight``. The single-child ``gas_t_score`` still raises.
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, 0.0, -2.0])
+def test_grouped_leaves_out_goals_with_invalid_weights_and_counts_them(bad):
+    df = pd.DataFrame({"child_id": ["a", "a", "a", "b", "c"],
+                       "gas_level": [1, 0, 2, 1, np.nan],
+                       "goal_weight": [1.0, 2.0, bad, bad, bad]})
+    res = gas_t_scores(df, "child_id").set_index("child_id")
+    assert res.loc["a", "t_score"] == pytest.approx(gas_t_score([1, 0], [1, 2]), abs=1e-12)
+    assert res.loc["a", "n_goals"] == 2 and res.loc["a", "n_goals_invalid_weight"] == 1
+    assert math.isnan(res.loc["b", "t_score"]) and res.loc["b", "n_goals"] == 0
+    assert res.loc["b", "n_goals_invalid_weight"] == 1
+    assert res.loc["c", "n_goals_invalid_weight"] == 0  # not rated: not a goal of the score anyway
+
+
+def test_grouped_with_arrow_backed_weights():
+    df = pd.DataFrame({"child_id": pd.Series(["a", "a", "a"], dtype="string[pyarrow]"),
+                       "gas_level": pd.Series([1, 0, -1], dtype="int8[pyarrow]"),
+                       "goal_weight": pd.Series([1.0, None, float("inf")], dtype="double[pyarrow]")})
+    res = gas_t_scores(df, "child_id")
+    assert res["t_score"].iloc[0] == pytest.approx(gas_t_score([1, 0], [1, 1]))  # missing weight: 1
+    assert res["n_goals_invalid_weight"].tolist() == [1]
+
+
+def test_a_stored_infinite_weight_does_not_stop_the_statistics(tmp_path):
+    """A warehouse that already holds goal_weight = inf (loaded before staging refused it):
+    rebuilding the statistics works, and that goal is left out of the child's T-scores."""
+    import test_dashboard_support as support
+    from pipelines import analytics, transform, warehouse
+
+    db, _ = support.build_warehouse(tmp_path / "w.duckdb", tmp_path, prefer_sample=False)
+    with warehouse.writer(db) as con:
+        con.execute("update session_rows set goal_weight = 'inf'::double where goal_id = 'G0001-2'")
+        transform.build(con)
+    con = warehouse.connect_reader(db)
+    try:
+        reviews = analytics.gas_reviews(con, "C0001")
+        assert not reviews.empty and (reviews["n_goals"] == 1).all()  # only G0001-1 counts
+        # one goal: T = 50 + 10 x (Kiresuk & Sherman with k = 1)
+        assert set(reviews["t_score"].round(9)) <= {30.0, 40.0, 50.0, 60.0, 70.0}
+        others = analytics.gas_reviews(con, "C0002")
+        assert (others["n_goals"] == 2).any()
+    finally:
+        con.close()
+
+
+def test_a_load_with_an_infinite_weight_is_not_stopped_by_the_statistics(tmp_path):
+    """The issue's repro: ``goal_weight=inf`` in an export. Whether staging rejects the row or
+    lets it through, the load finishes and every row is loaded or rejected."""
+    import csv
+
+    import test_dashboard_support as support
+    from pipelines import load, warehouse
+
+    src = support.write_tiny_practice(tmp_path / "src", n_children=6, weeks=8)[0]
+    with open(src, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    first_goal = next(r for r in rows if r["goal_id"])
+    first_goal["goal_weight"] = "inf"
+    with open(src, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    report = load.load([src], db=tmp_path / "w.duckdb")
+    assert not report.failed, [f.message for f in report.failed]
+    f = report.files[0]
+    assert f.rows_loaded + f.rows_rejected == len(rows)
+    con = warehouse.connect_reader(tmp_path / "w.duckdb")
+    try:
+        assert con.execute("select count(*) from gas_reviews").fetchall()[0][0] > 0
+    finally:
+        con.close()

@@ -134,3 +134,75 @@ def test_classify_change_with_custom_reference_and_columns():
     out = classify_change(df, before="pre", after="post", measure="instrument", reference=ref)
     assert out["rci"].round(4).tolist() == [-2.7217, -0.8165]
     assert out["rci_category"].tolist() == [IMPROVED, NO_CHANGE]
+
+
+# ----------------------------------------------------------------------------- measures not in the reference
+# pandas 3 reads DuckDB results with Arrow-backed strings; a lookup where no measure is in the
+# reference gave a null[pyarrow] column whose fillna raised ArrowInvalid (issue 11, item 7).
+
+
+def _arrow_frame(measures, before, after):
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return con.execute("select unnest($m) as measure, unnest($b)::double as first_score, "
+                           "unnest($a)::double as last_score",
+                           {"m": measures, "b": before, "a": after}).df()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("measures", [["XYZ-99"], ["XYZ-99", "ABC-1"], ["XYZ-99", "SCAS-P"]])
+def test_measures_not_in_the_reference_get_no_rci_and_no_error(measures):
+    df = _arrow_frame(measures, [40.0] * len(measures), [20.0] * len(measures))
+    assert str(df["measure"].dtype) in ("str", "string")  # what DuckDB gives pandas 3
+    out = classify_change(df, before="first_score", after="last_score")
+    unknown = df["measure"] != "SCAS-P"
+    assert out.loc[unknown, "rci"].isna().all() and out.loc[unknown, "s_diff"].isna().all()
+    assert out.loc[unknown, "rci_category"].isna().all() and out.loc[unknown, "higher_is_better"].isna().all()
+    assert out.loc[~unknown, "rci_category"].tolist() == [IMPROVED] * int((~unknown).sum())
+
+
+def test_explicit_arrow_dtypes_are_accepted():
+    df = pd.DataFrame({"measure": pd.Series(["XYZ-99", None, "COPM-P"], dtype="string[pyarrow]"),
+                       "score_before": pd.Series([1.0, 2.0, 3.0], dtype="double[pyarrow]"),
+                       "score_after": pd.Series([5.0, 2.0, 7.0], dtype="double[pyarrow]")})
+    out = classify_change(df)
+    assert out["rci_category"].isna().tolist() == [True, True, False]
+    assert out.loc[2, "rci_category"] == IMPROVED
+
+
+def test_a_load_whose_measure_is_not_in_the_reference_loads_and_says_so(tmp_path):
+    """A real load of a CSV whose outcome measure is not in reference/measures.csv: the load
+    succeeds and the measure's change is classified 'measure not in reference', without an RCI."""
+    import csv
+
+    import test_dashboard_support as support
+    from pipelines import analytics, load, warehouse
+
+    src = support.write_tiny_practice(tmp_path / "src", n_children=8, weeks=10)[0]
+    with open(src, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    renamed = 0
+    for r in rows:
+        if r["measure"]:
+            r["measure"], renamed = "XYZ-99", renamed + 1
+    assert renamed >= 2
+    with open(src, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    db = tmp_path / "w.duckdb"
+    report = load.load([src], db=db)
+    assert not report.failed, [f.message for f in report.failed]
+    con = warehouse.connect_reader(db)
+    try:
+        stored = con.execute("select measure, classification, rci from measure_change").df()
+        assert not stored.empty and set(stored["measure"]) == {"XYZ-99"}
+        assert set(stored["classification"]) == {"measure not in reference"}
+        assert stored["rci"].isna().all()
+        live = analytics.reliable_change(con, analytics.Filters(date_from="2000-01-01"))  # computed, not stored
+        assert set(live["classification"]) == {"measure not in reference"} and live["rci"].isna().all()
+    finally:
+        con.close()

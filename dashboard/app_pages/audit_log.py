@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pandas as pd
 import streamlit as st
@@ -17,13 +18,22 @@ if not auth.viewer().is_lead:
     st.info("The audit log is for the clinical lead.", icon=":material/lock:")
     st.stop()
 
-intact, n, broken = audit.verify()
-if intact:
-    st.success(f"{n:,} events; the log is intact (each event's hash chains to the one before).",
-               icon=":material/verified:")
+
+def _plain(text: str) -> str:
+    """Text shown as text: markdown's special characters escaped (paths hold ``_``, ``*``...)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])", r"\\\1", text)
+
+
+check = audit.verify()
+checked = "Checked: " + "; ".join(check.checked) + "."
+if check.intact:
+    st.success(_plain(f"{check.rows:,} events; the log is intact. {checked}"), icon=":material/verified:")
 else:
-    st.error(f"The log has been altered at event {broken}: the hash chain breaks there. Keep a copy of the file "
-             f"({audit.audit_path()}) and investigate.", icon=":material/gpp_bad:")
+    where = f" at event {check.first_broken}" if check.first_broken else ""
+    st.error(_plain(f"The log has been altered{where}. " + " ".join(check.problems) + f" Keep a copy of the log "
+                    f"({audit.audit_path()}) and of the warehouse, and investigate. {checked}"),
+             icon=":material/gpp_bad:")
+st.caption(_plain(" ".join([*check.notes, audit.LIMITS])))
 
 c1, c2, c3, c4 = st.columns([2, 1.3, 1.3, 2])
 who = c1.selectbox("Person", ["Everyone", *audit.actors()], key="au_actor")
@@ -54,6 +64,9 @@ def _detail_text(text: object) -> str:
     for k, v in d.items():
         if k == "login_at":
             continue
+        if k == "log_head" and isinstance(v, dict):
+            parts.append(f"log then ended at event {v.get('seq')}")
+            continue
         if isinstance(v, dict):
             v = ", ".join(f"{a} ({b})" for a, b in v.items()) or "none"
         elif isinstance(v, list):
@@ -71,5 +84,6 @@ st.dataframe(view, hide_index=True, width="stretch", column_config={
 st.download_button("Download these events (CSV)",
                    auth.audited("audit log (CSV)", PAGE, lambda: export.to_csv_bytes(raw), rows=len(raw)),
                    file_name=f"audit_log_{today}.csv", mime="text/csv", icon=":material/download:", on_click="ignore")
-st.caption("Events are only ever added: the log refuses changes and deletions, and each event carries a hash of "
-           "the one before, so an edit made outside the dashboard shows up above.")
+st.caption("Events are only ever added: the log refuses changes and deletions, each event carries a hash of "
+           "the one before, and every load records the log's last event and its hash in the warehouse, so an edit "
+           "made outside the dashboard, or events deleted from the end before a load, show up above.")

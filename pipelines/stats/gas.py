@@ -18,8 +18,14 @@ no sampling-based confidence interval, so none is reported; ``n_goals`` is alway
 reported with it.
 
 Missing levels (NaN) are dropped together with their weights (the goal was not
-rated). Levels must be integers in -3..+2 and weights must be finite and > 0;
-anything else raises ``ValueError`` rather than producing a silently wrong score.
+rated). Levels must be integers in -3..+2 and weights must be finite and > 0. For one
+child (``gas_t_score``) anything else raises ``ValueError`` rather than producing a
+silently wrong score. The grouped ``gas_t_scores`` runs over a whole warehouse after the
+files are committed: there a goal whose weight is not a finite positive number (stored by
+a load before staging refused such weights) is left out of its group's score and counted
+in ``n_goals_invalid_weight``, so one bad goal neither stops every child's statistics nor
+changes a score unseen. Invalid levels still raise: staging stores only whole levels in
+-3..+2, so one would be a defect, not data.
 """
 
 from __future__ import annotations
@@ -112,13 +118,16 @@ def gas_t_scores(
     by : grouping column(s).
     level : column of attainment levels (-3..+2; NaN = not rated, dropped).
     weight : column of weights; ``None`` or a missing column means every weight is 1;
-        NaN weights in a present column are treated as the default weight 1.
+        NaN weights in a present column are treated as the default weight 1; a rated goal
+        whose weight is infinite or <= 0 is left out of the score (and counted).
     rho : inter-goal correlation (default 0.3).
 
     Returns
     -------
-    DataFrame with columns ``by...``, ``t_score``, ``n_goals`` (one row per group that
-    has at least one row in ``df``; ``t_score`` is NaN when ``n_goals`` is 0).
+    DataFrame with columns ``by...``, ``t_score``, ``n_goals`` (rated goals in the score)
+    and ``n_goals_invalid_weight`` (rated goals left out: weight not a finite number > 0);
+    one row per group that has at least one row in ``df``; ``t_score`` is NaN when
+    ``n_goals`` is 0.
     """
     _check_rho(rho)
     keys = [by] if isinstance(by, str) else list(by)
@@ -127,18 +136,20 @@ def gas_t_scores(
         w = pd.to_numeric(df[weight], errors="raise").astype(float).fillna(1.0).to_numpy()
     else:
         w = np.ones_like(x)
-    rated = ~np.isnan(x)
     _check_levels(x)
-    _check_weights(w[rated])
+    valid_w = np.isfinite(w) & (w > 0)
+    rated = ~np.isnan(x)
+    used = rated & valid_w
 
-    xr = np.where(rated, x, 0.0)
-    wr = np.where(rated, w, 0.0)
+    xr = np.where(used, x, 0.0)
+    wr = np.where(used, w, 0.0)
     work = df[keys].copy()
     work["_wx"] = wr * xr
     work["_w2"] = wr * wr
     work["_w"] = wr
-    work["_n"] = rated.astype(np.int64)
-    sums = work.groupby(keys, sort=True, dropna=False)[["_wx", "_w2", "_w", "_n"]].sum()
+    work["_n"] = used.astype(np.int64)
+    work["_bad"] = (rated & ~valid_w).astype(np.int64)
+    sums = work.groupby(keys, sort=True, dropna=False)[["_wx", "_w2", "_w", "_n", "_bad"]].sum()
 
     den = np.sqrt((1.0 - rho) * sums["_w2"].to_numpy() + rho * sums["_w"].to_numpy() ** 2)
     n = sums["_n"].to_numpy()
@@ -147,4 +158,5 @@ def gas_t_scores(
     out = sums.index.to_frame(index=False)
     out["t_score"] = t
     out["n_goals"] = n.astype(np.int64)
+    out["n_goals_invalid_weight"] = sums["_bad"].to_numpy().astype(np.int64)
     return out

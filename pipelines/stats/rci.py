@@ -159,23 +159,33 @@ def classify_change(
     index and row order) with added columns ``change`` (after - before), ``s_diff``,
     ``rci``, ``higher_is_better`` and ``rci_category`` ("reliably improved",
     "no reliable change", "reliably deteriorated"; missing when a score is missing or
-    the measure is not in the reference).
+    the measure is not in the reference). A measure not in the reference (or missing) gets
+    no RCI: ``s_diff``, ``rci`` and ``higher_is_better`` are missing too, never an error.
     """
     ref = load_measure_reference() if reference is None else reference
-    ref = ref.drop_duplicates("measure", keep="last").set_index("measure")
+    ref = ref.drop_duplicates("measure", keep="last")
     out = df.copy()
-    key = out[measure].astype("string").str.strip()
-    sd = key.map(ref["sd"]).astype(float).to_numpy()
-    rel = key.map(ref["reliability"]).astype(float).to_numpy()
-    hib = key.map(ref["higher_is_better"])
+    # Positional lookup in plain numpy: pandas 3 gives Arrow-backed columns, and a ``map``
+    # where no measure is in the reference yields a null[pyarrow] column (fillna raised).
+    key = out[measure].astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+    pos = pd.Index(ref["measure"].astype(str).to_numpy(dtype=object)).get_indexer(key)
+    listed = pos >= 0
+    take = np.where(listed, pos, 0)
+
+    def looked_up(col: str, fill: float) -> np.ndarray:
+        values = ref[col].to_numpy(dtype=float)
+        return np.where(listed, values[take], fill) if len(values) else np.full(len(key), fill)
+
+    sd = looked_up("sd", np.nan)
+    rel = looked_up("reliability", np.nan)
+    better = looked_up("higher_is_better", 1.0).astype(bool)
     x1 = pd.to_numeric(out[before], errors="raise").astype(float).to_numpy()
     x2 = pd.to_numeric(out[after], errors="raise").astype(float).to_numpy()
     _check(sd, rel)
 
     s_diff = np.sqrt(2.0) * sd * np.sqrt(1.0 - rel)
     value = (x2 - x1) / s_diff
-    known = np.isfinite(value) & hib.notna().to_numpy()
-    better = hib.fillna(True).astype(bool).to_numpy()
+    known = np.isfinite(value) & listed
     reliable = np.abs(value) > critical
     improved = np.where(better, value > 0, value < 0)
     cat = np.where(~reliable, NO_CHANGE, np.where(improved, IMPROVED, DETERIORATED)).astype(object)
@@ -184,6 +194,6 @@ def classify_change(
     out["change"] = x2 - x1
     out["s_diff"] = s_diff
     out["rci"] = value
-    out["higher_is_better"] = hib.astype("boolean")
+    out["higher_is_better"] = pd.arrays.BooleanArray(better, ~listed)  # missing when not in the reference
     out["rci_category"] = pd.Series(cat, index=out.index, dtype="string")
     return out
