@@ -8,7 +8,12 @@ import json
 import os
 import subprocess
 import sys
+import time
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 
@@ -80,6 +85,20 @@ REJECT_CASES = [
     ("negative weight", dict(goal_id="G9", gas_level="0", goal_weight="-1"), "goal_weight", "positive"),
     ("bad duration", dict(duration_min="forty"), "duration_min", "minutes"),
     ("score without measure", dict(measure_score="12"), "measure", "without the measure name"),
+    ("infinite weight", dict(goal_id="G9", gas_level="0", goal_weight="inf"), "goal_weight", "positive"),
+    ("NaN weight", dict(goal_id="G9", gas_level="0", goal_weight="NaN"), "goal_weight", "positive"),
+    ("overflowing weight", dict(goal_id="G9", gas_level="0", goal_weight="1e999"), "goal_weight", "positive"),
+    ("infinite score", dict(measure="SCAS-P", measure_score="inf"), "measure_score", "finite number"),
+    ("minus infinite score", dict(measure="SCAS-P", measure_score="-Infinity"), "measure_score", "finite number"),
+    ("NaN score", dict(measure="SCAS-P", measure_score="nan"), "measure_score", "finite number"),
+    ("unknown goal domain", dict(goal_id="G9", goal_domain="astrology", gas_level="0"), "goal_domain",
+     "unknown goal domain 'astrology'"),
+    ("duration under a minute", dict(duration_min="0.4"), "duration_min", "whole minutes from 1 to 600"),
+    ("fractional duration", dict(duration_min="45.5"), "duration_min", "whole minutes from 1 to 600"),
+    ("duration over 600", dict(duration_min="601"), "duration_min", "whole minutes from 1 to 600"),
+    ("birth in year 1", dict(date_of_birth="0001-01-01"), "date_of_birth", "before 1900"),
+    ("birth in 1200", dict(date_of_birth="1200-01-01"), "date_of_birth", "before 1900"),
+    ("born 30 years before", dict(date_of_birth="1996-01-11"), "date_of_birth", "30 years old at the session"),
     ("session with two children", dict(session_id="S1", child_id="C9", goal_id="G7"), "child_id",
      "carries two different children"),
     ("exact duplicate", dict(session_id="S2", session_date="2026-01-19", approach="directed", engagement="3"),
@@ -359,3 +378,308 @@ def test_cli_status_json_and_rejects(tmp_path):
     assert (s["files"], s["sessions"], s["children"], s["goal_ratings"], s["rejected_rows"]) == (1, 3, 2, 2, 1)
     out = run_cli("rejects", "--db", db).stdout.splitlines()
     assert out[0] == "file,line,column,value,reason" and out[1].startswith("a.csv,6,engagement,9,")
+
+
+# Values the contract accepts at its edges: (column, text, the value stored in session_rows)
+EDGE_VALUES = [
+    ("goal_domain", "Fine Motor", "motor"),          # a profile synonym
+    ("goal_domain", "Emotional Regulation", "emotional regulation"),
+    ("goal_domain", "anxiety", "anxiety"),            # a domain of the canonical profile (docs/contract.md)
+    ("duration_min", "45.0", 45),
+    ("duration_min", "1", 1),
+    ("goal_weight", "0.5", 0.5),
+    ("measure_score", "-3.25", -3.25),
+    ("date_of_birth", "2001-01-12", dt.date(2001, 1, 12)),  # 25 on the session date 2026-01-12
+]
+
+
+@pytest.mark.parametrize("column,text,stored", EDGE_VALUES, ids=[f"{c}={t}" for c, t, _ in EDGE_VALUES])
+def test_values_at_the_edges_of_the_contract_load(tmp_path, column, text, stored):
+    r = row(**{**dict(goal_id="G1", gas_level="0", measure="SCAS-P", measure_score="10"), column: text})
+    db = tmp_path / "p.duckdb"
+    load([write_csv(tmp_path / "e.csv", [r])], db=db, today=TODAY)
+    assert query(db, "select reason from rejects") == []
+    assert query(db, f"select {column} from session_rows")[0][0] == stored
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile files: whatever arrives, no traceback, no hang, and every data row is either loaded
+# or rejected with file, line and reason. Each case counts its data rows by construction.
+
+@dataclass
+class Hostile:
+    path: Path
+    data_rows: int                      # data records written, counted by construction
+    rejected: set[int] | None = None    # lines expected in rejects (None: not checked)
+    reason: str = ""                    # fragment expected in the reason of each rejected line
+    via: str = "load"                   # load | cli | upload
+    refused: tuple[str, ...] = ()       # the upload is refused as a whole with these message fragments
+    check: Callable[[Path], None] | None = None  # more assertions on the warehouse
+    extra: list[Path] = field(default_factory=list)  # good files loaded in the same run
+
+
+def numbered(n: int, **kw) -> list[dict]:
+    """``n`` good rows with distinct sessions (40 children, dates in 2026)."""
+    return [row(session_id=f"S{i:06d}", child_id=f"C{i % 40:03d}",
+                session_date=(dt.date(2026, 1, 5) + dt.timedelta(days=i % 280)).isoformat(), **kw)
+            for i in range(n)]
+
+
+def csv_lines(rows: list[dict], header=HEADER) -> list[str]:
+    """The CSV text of ``rows`` as lines (line 1 is the header)."""
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=header, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue().splitlines(keepends=True)
+
+
+def write_lines(path: Path, lines: list[str], encoding="utf-8") -> Path:
+    path.write_bytes("".join(lines).encode(encoding))
+    return path
+
+
+def write_xlsx(path: Path, header: list[str], rows: Iterable[list[str]], sheet: str = "Sessions") -> Path:
+    """A minimal .xlsx (inline strings, streamed) -- it can hold what Excel itself would refuse."""
+    parts = {
+        "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+        f'<sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in parts.items():
+            z.writestr(name, '<?xml version="1.0" encoding="UTF-8"?>' + text)
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
+            f.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet '
+                    b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+            for r, values in enumerate([header, *rows], start=1):
+                f.write(f'<row r="{r}">'.encode() + b"".join(
+                    f'<c t="inlineStr"><is><t>{escape(str(v))}</t></is></c>'.encode() for v in values) + b"</row>")
+            f.write(b"</sheetData></worksheet>")
+    return path
+
+
+def loaded_values(db: Path, sql: str) -> set:
+    return {r[0] for r in query(db, sql)}
+
+
+def h_unterminated_quote_mid_large(tmp: Path) -> Hostile:
+    lines = csv_lines(numbered(50_000))
+    lines[5000] = lines[5000].replace(",North,", ',"x North,', 1)   # line 5,001: ,"x never closes
+    return Hostile(write_lines(tmp / "quote.csv", lines), 50_000, {5001}, "unterminated quote", via="cli")
+
+
+def h_stray_quote_pairs_with_a_later_quote(tmp: Path) -> Hostile:
+    rows = numbered(2_000)
+    for i in (1_499, 1_799):
+        rows[i]["team"] = "North, East"                          # legitimately quoted by the writer
+    lines = csv_lines(rows)
+    lines[1000] = lines[1000].replace(",North,", ',"North,', 1)  # line 1,001: a stray quote
+
+    def check(db):
+        assert query(db, "select count(*) from session_rows where team = 'North, East'")[0][0] == 2
+    return Hostile(write_lines(tmp / "pairs.csv", lines), 2_000, {1001}, "unterminated quote", check=check)
+
+
+def h_stray_quote_closed_by_a_quote_nearby(tmp: Path) -> Hostile:
+    rows = numbered(100)
+    rows[18]["team"] = "North, East"                             # line 20, quoted by the writer
+    lines = csv_lines(rows)
+    lines[9] = lines[9].replace(",North,", ',"North,', 1)       # line 10: its quote pairs with line 20's
+
+    def check(db):
+        assert query(db, "select line from session_rows where team = 'North, East'") == [(20,)]
+        assert "would take in the next 10 lines" in query(db, "select reason from rejects")[0][0]
+    return Hostile(write_lines(tmp / "near.csv", lines), 100, {10}, "unterminated quote", check=check)
+
+
+def h_unterminated_quote_in_last_column(tmp: Path) -> Hostile:
+    lines = csv_lines(numbered(2_000))
+    lines[9] = lines[9].rstrip("\n") + '"12\n'                  # line 10: measure_score opens a quote
+    return Hostile(write_lines(tmp / "last.csv", lines), 2_000, {10}, "unterminated quote")
+
+
+def h_unterminated_quote_on_the_last_line(tmp: Path) -> Hostile:
+    lines = csv_lines(numbered(300))
+    lines[-1] = lines[-1].replace(",North,", ',"North,', 1)
+    return Hostile(write_lines(tmp / "end.csv", lines), 300, {301}, "unterminated quote")
+
+
+def h_quoted_note_over_two_lines(tmp: Path) -> Hostile:
+    header = HEADER + ["notes"]
+    rows = numbered(20)
+    rows[0]["notes"] = "seemed tired,\nleft early"              # a legitimate quoted line break
+    rows[5]["engagement"] = "9"                                 # line 8 (the note spans lines 2-3)
+
+    def check(db):
+        assert query(db, "select line from session_rows where session_id = 'S000006'") == [(9,)]
+    return Hostile(write_lines(tmp / "note.csv", csv_lines(rows, header)), 20, {8}, "engagement", check=check)
+
+
+def h_blank_lines(tmp: Path) -> Hostile:
+    lines = csv_lines(numbered(20))
+    lines[6] = lines[6].replace(",4,", ",9,", 1)               # line 8 after the blank line is bad
+    lines.insert(3, "\n")                                     # a blank line 4
+    lines += ["\n", "\n"]
+
+    def check(db):
+        assert query(db, "select line from session_rows where session_id = 'S000019'") == [(22,)]
+    return Hostile(write_lines(tmp / "blank.csv", lines), 20, {8}, "engagement", check=check)
+
+
+def h_line_of_50_mb(tmp: Path) -> Hostile:
+    header = HEADER + ["notes"]
+    rows = numbered(10)
+    rows[2]["notes"] = "x" * 50_000_000
+    return Hostile(write_lines(tmp / "long.csv", csv_lines(rows, header)), 10, {4}, "longer than 2 MB", via="cli")
+
+
+def h_line_of_3_mb(tmp: Path) -> Hostile:
+    header = HEADER + ["notes"]
+    rows = numbered(10)
+    rows[2]["notes"] = "x" * 3_000_000
+    return Hostile(write_lines(tmp / "long3.csv", csv_lines(rows, header)), 10, {4}, "longer than 2 MB")
+
+
+def utf8_names_file(tmp: Path, name: str, line: int, column: str) -> Path:
+    """A UTF-8 export (Zoë-01, Nörth) with one invalid byte \\xff in ``column`` of ``line``."""
+    header = HEADER + ["notes"]
+    rows = numbered(30, team="Nörth")
+    for r in rows[:10]:
+        r["child_id"] = "Zoë-01"
+    rows[line - 2][column] = "ok MARK"
+    path = tmp / name
+    path.write_bytes("".join(csv_lines(rows, header)).encode("utf-8").replace(b"MARK", b"\xff"))
+    return path
+
+
+def names_intact(db: Path) -> None:
+    children = loaded_values(db, "select child_id from session_rows")
+    assert "Zoë-01" in children and not any("Ã" in c for c in children)
+    assert loaded_values(db, "select team from session_rows") == {"Nörth"}
+
+
+def h_stray_ff_in_an_ignored_column(tmp: Path) -> Hostile:
+    # the file stays UTF-8; the byte is in a column never read, so its row loads as it is
+    return Hostile(utf8_names_file(tmp, "ff.csv", 5, "notes"), 30, set(), check=names_intact)
+
+
+def h_stray_ff_in_a_used_column(tmp: Path) -> Hostile:
+    def check(db):
+        names_intact(db)
+        assert query(db, "select column_name from rejects") == [("team",)]
+        assert "column 'team' (column 4)" in query(db, "select reason from rejects")[0][0]
+    return Hostile(utf8_names_file(tmp, "ff_team.csv", 7, "team"), 30, {7}, "not valid UTF-8", check=check)
+
+
+def h_consistent_latin_1(tmp: Path) -> Hostile:
+    rows = numbered(30, team="Nörth")
+    for r in rows[:10]:
+        r["child_id"] = "Zoë-01"
+
+    def check(db):
+        assert "Zoë-01" in loaded_values(db, "select child_id from session_rows")
+        assert loaded_values(db, "select team from session_rows") == {"Nörth"}
+    return Hostile(write_lines(tmp / "latin.csv", csv_lines(rows), "latin-1"), 30, set(), check=check)
+
+
+def h_header_field_over_131072(tmp: Path) -> Hostile:
+    header = HEADER + ["x" * 140_000]
+    rows = numbered(5)
+    return Hostile(write_lines(tmp / "wide.csv", csv_lines(rows, header)), 5, set(), via="cli")
+
+
+def h_non_finite_and_off_contract_values(tmp: Path) -> Hostile:
+    rows = numbered(12, goal_id="G1", goal_domain="motor", gas_level="0")
+    bad = {3: dict(goal_weight="inf"), 4: dict(goal_weight="NaN"), 5: dict(measure="SCAS-P", measure_score="inf"),
+           6: dict(measure="SCAS-P", measure_score="-inf"), 7: dict(measure="SCAS-P", measure_score="NaN"),
+           8: dict(goal_domain="astrology"), 9: dict(date_of_birth="0001-01-01"), 10: dict(duration_min="0.4")}
+    for i, change in bad.items():
+        rows[i].update(change)
+    good = write_csv(tmp / "good.csv", [row(session_id="G-1", session_date="2026-02-02")])
+    return Hostile(write_csv(tmp / "values.csv", rows), 12, {i + 2 for i in bad}, via="cli", extra=[good])
+
+
+def h_xlsx_with_a_huge_cell(tmp: Path) -> Hostile:
+    header = HEADER + ["notes"]
+    rows = [[r[h] for h in HEADER] + [""] for r in numbered(20)]
+    rows[3][-1] = "y" * 1_000_000                              # Excel itself stops at 32,767 characters
+    return Hostile(write_xlsx(tmp / "cell.xlsx", header, rows), 20, {5}, "more than 32,767 characters",
+                   via="upload")
+
+
+def h_xlsx_with_too_many_rows(tmp: Path) -> Hostile:
+    rows = ([r[h] for h in HEADER] for r in numbered(100_001))
+    return Hostile(write_xlsx(tmp / "rows.xlsx", HEADER, rows), 100_001, via="upload",
+                   refused=("rows.xlsx: 100,001 data rows in sheet 'Sessions'", "more than the 100,000",
+                            "[uploads] max_rows"))
+
+
+def h_xlsx_bomb(tmp: Path) -> Hostile:
+    header = HEADER + ["notes"]
+    rows = [[r[h] for h in HEADER] + [""] for r in numbered(3)]
+    rows[1][-1] = "z" * 130 * 1024 * 1024                      # 130 MB of cell text in a small zip
+    return Hostile(write_xlsx(tmp / "bomb.xlsx", header, rows), 3, via="upload",
+                   refused=("bomb.xlsx: unpacks to 130 MB", "more than the 120 MB", "[uploads] max_uncompressed_mb"))
+
+
+HOSTILE = [h_unterminated_quote_mid_large, h_stray_quote_pairs_with_a_later_quote, h_stray_quote_closed_by_a_quote_nearby,
+           h_unterminated_quote_in_last_column, h_unterminated_quote_on_the_last_line, h_quoted_note_over_two_lines,
+           h_blank_lines, h_line_of_50_mb, h_line_of_3_mb, h_stray_ff_in_an_ignored_column, h_stray_ff_in_a_used_column,
+           h_consistent_latin_1,
+           h_header_field_over_131072, h_non_finite_and_off_contract_values, h_xlsx_with_a_huge_cell,
+           h_xlsx_with_too_many_rows, h_xlsx_bomb]
+
+
+@pytest.mark.parametrize("build", HOSTILE, ids=[b.__name__[2:] for b in HOSTILE])
+def test_hostile_file_loses_no_row(tmp_path, build):
+    from pipelines import uploads
+
+    h = build(tmp_path)
+    db = tmp_path / "p.duckdb"
+    started = time.perf_counter()
+    if h.via == "cli":
+        r = run_cli("load", h.path, *h.extra, "--db", db)
+        assert "Traceback" not in r.stdout + r.stderr, r.stderr
+        assert r.returncode == 0, r.stderr
+    elif h.via == "upload":
+        try:
+            report = uploads.load_uploaded([(h.path.name, h.path.read_bytes())], db)
+        except uploads.UploadRefused as exc:
+            assert h.refused and all(part in str(exc) for part in h.refused), str(exc)
+            assert not db.exists()   # refused as a whole: nothing loaded, the user is told why
+            assert time.perf_counter() - started < 60
+            return
+        assert not h.refused, f"not refused: {report.files[0].message}"
+        assert report.files[0].status == "loaded", report.files[0].message
+    else:
+        report = load([h.path, *h.extra], db=db, today=TODAY)
+        assert all(f.status == "loaded" for f in report.files), [f.message for f in report.files]
+    assert time.perf_counter() - started < 60
+    (file_id,) = query(db, "select file_id from files where original_name = $n", {"n": h.path.name})[0]
+    loaded = query(db, "select count(*) from session_rows where file_id = $f", {"f": file_id})[0][0]
+    rejects = query(db, "select line, reason from rejects where file_id = $f", {"f": file_id})
+    rejected_lines = {line for line, _ in rejects}
+    assert loaded + len(rejected_lines) == h.data_rows, (loaded, sorted(rejected_lines)[:10], rejects[:3])
+    if h.rejected is not None:
+        assert rejected_lines == h.rejected, rejects[:5]
+    for line in rejected_lines:
+        assert any(h.reason in reason for ln, reason in rejects if ln == line), rejects[:5]
+    for extra in h.extra:
+        assert query(db, "select rows_loaded from files where original_name = $n", {"n": extra.name}) == [(1,)]
+    if h.check:
+        h.check(db)

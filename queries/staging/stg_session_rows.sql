@@ -35,6 +35,12 @@ synonyms as (
     select field, raw, value from value_synonyms
 ),
 
+contract as (
+    -- the goal domains of docs/contract.md (a profile maps other spellings onto these, or adds its own)
+    select ['communication', 'motor', 'self-care', 'emotional regulation', 'social', 'play',
+        'cognition', 'behaviour', 'feeding', 'sensory', 'anxiety'] as goal_domains
+),
+
 typed as (
     select
         t.*,
@@ -42,7 +48,9 @@ typed as (
         a.value as approach,
         coalesce(att.value, case when t.attendance_raw is null then 'attended' end) as attendance,
         s.value as setting,
-        coalesce(d.value, lower(t.goal_domain_raw)) as goal_domain,
+        coalesce(d.value, case when list_contains(c.goal_domains, lower(replace(t.goal_domain_raw, '  ', ' ')))
+            then lower(replace(t.goal_domain_raw, '  ', ' ')) end) as goal_domain,
+        c.goal_domains as contract_domains,
         coalesce(
             case when $date_format <> 'ISO' then try_strptime(t.session_date_raw, $date_format)::date end,
             case when regexp_full_match(t.session_date_raw, '\d{4}-\d{1,2}-\d{1,2}([ T][0-9:.]+)?')
@@ -65,6 +73,7 @@ typed as (
     left join synonyms as att on att.field = 'attendance' and att.raw = lower(replace(t.attendance_raw, '  ', ' '))
     left join synonyms as s on s.field = 'setting' and s.raw = lower(replace(t.setting_raw, '  ', ' '))
     left join synonyms as d on d.field = 'goal_domain' and d.raw = lower(replace(t.goal_domain_raw, '  ', ' '))
+    cross join contract as c
 ),
 
 conflicting_sessions as (
@@ -136,6 +145,13 @@ checked as (
                 'reason': 'session date is before the date of birth (' || strftime(date_of_birth, '%Y-%m-%d') || ')'} end,
             case when date_of_birth > $today then {'column': 'date_of_birth', 'value': date_of_birth_raw,
                 'reason': 'date of birth is in the future'} end,
+            case when date_of_birth < date '1900-01-01' then {'column': 'date_of_birth', 'value': date_of_birth_raw,
+                'reason': 'date of birth before 1900 is not plausible'} end,
+            case when date_of_birth >= date '1900-01-01' and session_date >= date_of_birth
+                and datepart('year', age(session_date, date_of_birth)) > 25 then
+                {'column': 'date_of_birth', 'value': date_of_birth_raw,
+                'reason': 'the child would be ' || datepart('year', age(session_date, date_of_birth))
+                    || ' years old at the session (ages 0 to 25 are accepted)'} end,
             case when age_years_raw is not null and (age_years_num is null or age_years_num < 0 or age_years_num > 25) then
                 {'column': 'age_years', 'value': age_years_raw, 'reason': 'age must be a number of years from 0 to 25'} end,
             case when engagement_raw is not null and (engagement_num is null or engagement_num <> round(engagement_num)
@@ -148,12 +164,18 @@ checked as (
                 {'column': 'gas_level', 'value': gas_level_raw, 'reason': 'GAS level must be a whole number from -3 to +2'} end,
             case when gas_level_raw is not null and goal_id is null then
                 {'column': 'goal_id', 'value': null, 'reason': 'GAS level given without a goal_id'} end,
-            case when goal_weight_raw is not null and (goal_weight_num is null or goal_weight_num <= 0) then
-                {'column': 'goal_weight', 'value': goal_weight_raw, 'reason': 'goal weight must be a positive number'} end,
-            case when duration_min_raw is not null and (duration_num is null or duration_num <= 0 or duration_num > 600) then
-                {'column': 'duration_min', 'value': duration_min_raw, 'reason': 'duration must be minutes from 1 to 600'} end,
-            case when measure_score_raw is not null and measure_score is null then
-                {'column': 'measure_score', 'value': measure_score_raw, 'reason': 'measure score is not a number'} end,
+            case when goal_weight_raw is not null and (goal_weight_num is null or not isfinite(goal_weight_num)
+                or goal_weight_num <= 0) then
+                {'column': 'goal_weight', 'value': goal_weight_raw, 'reason': 'goal weight must be a positive (finite) number'} end,
+            case when goal_domain_raw is not null and goal_domain is null then {'column': 'goal_domain', 'value': goal_domain_raw,
+                'reason': 'unknown goal domain ''' || goal_domain_raw || ''' (expected one of '
+                    || array_to_string(contract_domains, ', ') || ', or a synonym in the profile)'} end,
+            case when duration_min_raw is not null and (duration_num is null or not isfinite(duration_num)
+                or duration_num <> round(duration_num) or duration_num < 1 or duration_num > 600) then
+                {'column': 'duration_min', 'value': duration_min_raw,
+                'reason': 'duration must be whole minutes from 1 to 600 (the contract''s integer minutes)'} end,
+            case when measure_score_raw is not null and (measure_score is null or not isfinite(measure_score)) then
+                {'column': 'measure_score', 'value': measure_score_raw, 'reason': 'measure score must be a finite number'} end,
             case when measure_score_raw is not null and measure is null then
                 {'column': 'measure', 'value': null, 'reason': 'measure score given without the measure name'} end,
             case when first_child is not null then {'column': 'child_id', 'value': child_id,
@@ -178,7 +200,7 @@ select
     modality,
     approach,
     attendance,
-    try_cast(round(duration_num) as integer) as duration_min,
+    try_cast(duration_num as integer) as duration_min,
     setting,
     try_cast(engagement_num as tinyint) as engagement,
     goal_domain,
