@@ -119,7 +119,8 @@ if len(estimated):
 skipped = rows[~rows["estimated"].astype(bool)]
 if len(skipped):
     st.caption("Not estimated (fewer than " + str(min_children) + " children): "
-               + "; ".join(f"{r['label']} (n = {'hidden' if pd.isna(r['n_children']) else int(r['n_children'])})"
+               + "; ".join(f"{ui.md_escape(r['label'])} "
+                           f"(n = {'hidden' if pd.isna(r['n_children']) else int(r['n_children'])})"
                            for _, r in skipped.iterrows()) + ".")
 show = [c for c in ("section", "group", "n_children", "n_sessions", "n_children_considered", "mean_diff", "ci_lo",
                     "ci_hi", "wilcoxon_p", "d_z", "mean_nap", "nap_ci_lo", "nap_ci_hi", "estimated", "reason")

@@ -99,10 +99,10 @@ opts = ui.options()
 link_cols = st.columns(max(len(opts.get("modalities") or []), 1) + max(len(opts.get("age_groups") or []), 1))
 i = 0
 for m in opts.get("modalities") or []:
-    link_cols[i].page_link(ui.PAGE_FILES["groups"], label=f"{m}", icon=":material/arrow_forward:",
+    link_cols[i].page_link(ui.PAGE_FILES["groups"], label=ui.md_escape(m), icon=":material/arrow_forward:",
                            query_params=ui.url_params(modality=[m]))
     i += 1
 for a in opts.get("age_groups") or []:
-    link_cols[i].page_link(ui.PAGE_FILES["groups"], label=f"age {a}", icon=":material/arrow_forward:",
+    link_cols[i].page_link(ui.PAGE_FILES["groups"], label=f"age {ui.md_escape(a)}", icon=":material/arrow_forward:",
                            query_params=ui.url_params(age=[a]))
     i += 1
