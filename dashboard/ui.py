@@ -221,24 +221,24 @@ def practice_view() -> bool:
     choice = st.segmented_control(
         "Figures for", ["mine", "practice"], key="fig_view", on_change=_keep,
         format_func=lambda v: "My children" if v == "mine" else "Whole practice (de-identified)",
-        help=f"Whole practice: aggregates only, without team or therapist filters; any figure resting on fewer "
-             f"than {data.small_cell_min()} children is hidden.") or "mine"
+        help=f"Whole practice: aggregates only, without team, therapist or approach filters; a group of fewer "
+             f"than {data.small_cell_min()} children in a month is left out of every figure.") or "mine"
     if choice == "practice":
         st.query_params["view"] = "practice"
-        st.caption(f"Whole-practice figures, de-identified: whole calendar months; a figure resting on fewer than "
-                   f"{data.small_cell_min()} children is hidden, and so is a second one where the first could be "
-                   "worked out from a total; team and therapist filters do not apply.")
+        st.caption(f"Whole-practice figures, de-identified: whole calendar months, by modality and age group. A "
+                   f"group (modality × age group × month) of fewer than {data.small_cell_min()} children is left out "
+                   "of every figure, totals included, so no figure can be worked out from others; the figures are "
+                   "those of the groups shown. Team, therapist and approach filters do not apply.")
     elif "view" in st.query_params:
         del st.query_params["view"]
     return choice == "practice"
 
 
 def practice_filters(f: Any) -> Any:
-    """The filters the practice figures use: whole calendar months, no team or therapist."""
-    from dataclasses import replace
-
-    from pipelines.scope import whole_months
-    return whole_months(replace(f, teams=(), therapists=()))
+    """The filters the practice figures use (``scope.practice_filters``): whole calendar months,
+    modalities and age groups; no team, therapist or approach."""
+    from pipelines.scope import practice_filters as _practice
+    return _practice(f)
 
 
 def fetch_aggregate(practice: bool, name: str, f: Any, **kwargs: Any) -> Any:
@@ -496,7 +496,8 @@ def active_filter_text(f: Any = None) -> str:
     if not state:
         return ""
     f = f or filters()
-    kept = {"team": bool(f and f.teams), "therapist": bool(f and f.therapists)}
+    kept = {"team": bool(f and f.teams), "therapist": bool(f and f.therapists),
+            "approach": bool(f and f.approaches), "modality": bool(f and f.modalities), "age": bool(f and f.age_groups)}
     parts = [f"{MULTI[k][2].lower()}: {', '.join(md_escape(v) for v in state[k])}" for k in MULTI
              if state.get(k) and kept.get(k, True)]
     period = f"{day(f.date_from)} – {day(f.date_to)}" if f else ""

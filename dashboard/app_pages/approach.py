@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -11,9 +13,12 @@ from pipelines import settings
 st.title("Child-led vs directed", anchor=False)
 f = ui.require_data()
 practice = ui.practice_view()
-if practice:
-    f = ui.practice_filters(f)
+if practice:  # the practice comparison is the whole practice's, by modality and by age group
+    f = replace(ui.practice_filters(f), modalities=(), age_groups=())
 ui.caption_filters(f)
+if practice:
+    st.caption("The practice's within-child comparison covers the whole practice, by modality and by age group: "
+               "the modality and age group filters do not apply to it.")
 
 cfg = settings.load().get("comparison", {})
 min_sessions = cfg.get("min_sessions_per_approach", 3)
