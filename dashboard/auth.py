@@ -25,6 +25,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.ui import md_code, md_escape
 from pipelines import access, audit, settings as settings_mod
 from pipelines.scope import ROLE_LABELS, Scope
 
@@ -124,8 +125,9 @@ def _record(action: str, actor: str, **kwargs: Any) -> None:
     try:
         audit.record(action, actor, **kwargs)
     except Exception as exc:  # noqa: BLE001 - any failure to write the log stops the page
-        st.error(f"The audit log cannot be written ({type(exc).__name__}: {exc}), so nothing is shown until it "
-                 f"can. Ask whoever runs the dashboard to check {audit.audit_path()}.", icon=":material/error:")
+        st.error(f"The audit log cannot be written ({type(exc).__name__}: {md_escape(exc)}), so nothing is shown "
+                 f"until it can. Ask whoever runs the dashboard to check {md_code(audit.audit_path())}.",
+                 icon=":material/error:")
         st.stop()
 
 
@@ -187,7 +189,8 @@ def _signed_in_viewer() -> Viewer | None:
         return None
     email = access.normalise_email(claims.get("email") or "")
     if not _email_trusted(claims):
-        _refuse("Email not verified", f"Your identity provider does not confirm that {email or 'your email'} is "
+        _refuse("Email not verified", f"Your identity provider does not confirm that "
+                f"{md_code(email) if email else 'your email'} is "
                 "verified, so it cannot be matched to the access list. Verify it there and sign in again; if your "
                 "provider never sends `email_verified` (Microsoft Entra ID), a lead lists its issuer under "
                 "`[access] trusted_issuers` in settings.toml.")
@@ -196,12 +199,13 @@ def _signed_in_viewer() -> Viewer | None:
     try:
         user = access.lookup(access.load(), email)
     except access.AccessError as exc:
-        _refuse("Access list unavailable", f"The dashboard's access list cannot be read ({exc}). "
+        _refuse("Access list unavailable", f"The dashboard's access list cannot be read ({md_escape(exc)}). "
                 "Ask your clinical lead to fix it; no data is shown until then.", icon=":material/error:")
         return None
     if user is None:
         _record_once("refused", email or "unknown", None, {"reason": "not on the access list"})
-        _refuse("No access yet", f"You are signed in as **{email or 'an account without an email'}**, but you are "
+        who = md_code(email) if email else "an account without an email"
+        _refuse("No access yet", f"You are signed in as **{who}**, but you are "
                 "not on this dashboard's access list. Ask your clinical lead to add you; nothing else is needed "
                 "on your side.")
         st.button("Sign out", on_click=st.logout, icon=":material/logout:")
@@ -284,6 +288,6 @@ def sidebar() -> None:
             st.warning("**Local single-user mode**: no sign-in, everything visible. Only for this computer "
                        "(127.0.0.1); never expose it to a network.", icon=":material/laptop:")
         else:
-            st.caption(f"Signed in as **`{v.email}`** · {v.label}")
-            st.caption(f"You see {v.scope.describe()}.")
+            st.caption(f"Signed in as **{md_code(v.email)}** · {md_escape(v.label)}")
+            st.caption(f"You see {md_escape(v.scope.describe())}.")
             st.button("Sign out", on_click=st.logout, icon=":material/logout:", key="logout")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -107,11 +108,85 @@ def to_date(v: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(v)[:10])
 
 
+# ----------------------------------------------------------------------------- text, never markdown
+# Streamlit renders markdown in st.markdown, captions, alerts, titles, widget labels and help,
+# metrics, page links and pill options. A value from the address or the data (a child id, a
+# goal id, a team name, a file name) goes through md_escape (or md_code) before it is put into
+# any of them, so it shows as the characters it is made of: never a link, an image, a code span
+# that closes the one around it, a :color[...] or :material/...: directive, or LaTeX.
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|<>~$:&])")
+# at the start of a text: a list item, a thematic break or a setext underline, an ordered list
+_MD_LEADING = re.compile(r"^(\s*)([-+=]|\d+(?=[.]))")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# GitHub-flavoured markdown links bare URLs, www. addresses and e-mail addresses in the text
+# itself (after escapes are read), so a word joiner (U+2060, invisible) goes where it breaks them
+_AUTOLINK = re.compile(r"(?i)(:(?=//)|@|www(?=\.))")
+WORD_JOINER = "\u2060"
+
+
+def md_escape(value: Any) -> str:
+    """``value`` as markdown text that renders as exactly its characters.
+
+    Every character markdown or Streamlit gives a meaning to within a line is
+    backslash-escaped (CommonMark: an escaped punctuation character is always literal):
+    backticks, ``*`` ``_`` ``~`` (emphasis), brackets and parentheses (links, images),
+    braces, ``!``, ``#``, ``|`` (tables), ``<`` ``>`` (autolinks, HTML), ``$`` (LaTeX), ``&``
+    (entities) and ``:`` (Streamlit's ``:red[...]`` and ``:material/icon:`` directives);
+    ``-``, ``+``, ``=`` and ``1.`` are escaped where they would start a block. Line breaks
+    and control characters become one space (no new block). GFM links bare URLs, ``www.``
+    addresses and e-mail addresses in the text itself (after escapes are read), so a word
+    joiner (U+2060, invisible) follows every ``:`` before ``//``, every ``@`` and every
+    ``www`` before a dot. Emoji short codes (``:smile:``) stay text too.
+    """
+    text = _CONTROL.sub(" ", str(value))
+    text = _AUTOLINK.sub(lambda m: m.group(1) + WORD_JOINER, text)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    m = _MD_LEADING.match(text)
+    if m:
+        if m.group(2)[0].isdigit():  # "1." -> "1\."
+            end = m.end()
+            text = text[:end] + "\\" + text[end:]
+        else:
+            text = m.group(1) + "\\" + text[len(m.group(1)):]
+    return text
+
+
+def md_code(value: Any) -> str:
+    """``value`` as one inline code span (monospace, nothing inside it is markdown): the
+    fence is one backtick longer than the longest run of backticks in the value."""
+    text = _CONTROL.sub(" ", str(value))
+    runs = [len(r) for r in re.findall(r"`+", text)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_PLOTLY_LINK = re.compile(r"<(?=\s*/?\s*a\b)", re.IGNORECASE)
+
+
+def _plotly_text(value: Any) -> Any:
+    """``value`` (a figure's dict, list or text) with every ``<a ...>`` tag made literal text:
+    Plotly draws ``<a href=...>`` in titles, labels, legends and hover text as a link, and
+    a data value (a therapist id) could carry one. Our own charts use no links."""
+    if isinstance(value, str):
+        return _PLOTLY_LINK.sub("&lt;", value) if "<" in value else value
+    if isinstance(value, dict):
+        return {k: _plotly_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plotly_text(v) for v in value)
+    if getattr(value, "dtype", None) is not None and value.dtype == object:  # numpy arrays of text
+        import numpy as np
+        return np.array([_plotly_text(v) for v in value.ravel()], dtype=object).reshape(value.shape)
+    return value
+
+
 # ----------------------------------------------------------------------------- messages
 
 def chart(fig: Any, key: str, where: Any = None, **kwargs: Any) -> Any:
-    """A Plotly chart in ``where`` (default the page) without the PNG download (``CHART_CONFIG``)."""
-    return (where or st).plotly_chart(fig, key=key, config=CHART_CONFIG, **kwargs)
+    """A Plotly chart in ``where`` (default the page) without the PNG download (``CHART_CONFIG``),
+    with any link tag in its text shown as text (``_plotly_text``)."""
+    return (where or st).plotly_chart(_plotly_text(fig.to_dict()), key=key, config=CHART_CONFIG, **kwargs)
 
 
 def empty(message: str) -> None:
@@ -146,24 +221,24 @@ def practice_view() -> bool:
     choice = st.segmented_control(
         "Figures for", ["mine", "practice"], key="fig_view", on_change=_keep,
         format_func=lambda v: "My children" if v == "mine" else "Whole practice (de-identified)",
-        help=f"Whole practice: aggregates only, without team or therapist filters; any figure resting on fewer "
-             f"than {data.small_cell_min()} children is hidden.") or "mine"
+        help=f"Whole practice: aggregates only, without team, therapist or approach filters; a group of fewer "
+             f"than {data.small_cell_min()} children in a month is left out of every figure.") or "mine"
     if choice == "practice":
         st.query_params["view"] = "practice"
-        st.caption(f"Whole-practice figures, de-identified: whole calendar months; a figure resting on fewer than "
-                   f"{data.small_cell_min()} children is hidden, and so is a second one where the first could be "
-                   "worked out from a total; team and therapist filters do not apply.")
+        st.caption(f"Whole-practice figures, de-identified: whole calendar months, by modality and age group. A "
+                   f"group (modality × age group × month) of fewer than {data.small_cell_min()} children is left out "
+                   "of every figure, totals included, so no figure can be worked out from others; the figures are "
+                   "those of the groups shown. Team, therapist and approach filters do not apply.")
     elif "view" in st.query_params:
         del st.query_params["view"]
     return choice == "practice"
 
 
 def practice_filters(f: Any) -> Any:
-    """The filters the practice figures use: whole calendar months, no team or therapist."""
-    from dataclasses import replace
-
-    from pipelines.scope import whole_months
-    return whole_months(replace(f, teams=(), therapists=()))
+    """The filters the practice figures use (``scope.practice_filters``): whole calendar months,
+    modalities and age groups; no team, therapist or approach."""
+    from pipelines.scope import practice_filters as _practice
+    return _practice(f)
 
 
 def fetch_aggregate(practice: bool, name: str, f: Any, **kwargs: Any) -> Any:
@@ -197,12 +272,13 @@ def _parse_date(raw: str, key: str, warnings: list[str]) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        warnings.append(f"`{key}={raw}` is not a date (YYYY-MM-DD)")
+        warnings.append(f"{key}={md_escape(raw)} is not a date (YYYY-MM-DD)")
         return None
 
 
 def state_from_url(qp: dict[str, list[str]], opts: dict) -> tuple[dict[str, Any], list[str]]:
-    """Filter state from URL values (every key a list of strings); invalid values are dropped and named."""
+    """Filter state from URL values (every key a list of strings); invalid values are dropped and
+    named in the warnings, which are markdown with every value from the URL escaped (``md_escape``)."""
     state = _default_state()
     warnings: list[str] = []
     if qp.get("period"):
@@ -210,14 +286,14 @@ def state_from_url(qp: dict[str, list[str]], opts: dict) -> tuple[dict[str, Any]
         if p in PERIODS:
             state["period"] = p
         else:
-            warnings.append(f"period `{p}` is unknown (use {', '.join(PERIODS)})")
+            warnings.append(f"period {md_escape(p)} is unknown (use {', '.join(PERIODS)})")
     d_from = _parse_date(qp["from"][-1], "from", warnings) if qp.get("from") else None
     d_to = _parse_date(qp["to"][-1], "to", warnings) if qp.get("to") else None
     if d_from or d_to:
         lo, hi = to_date(opts.get("min_date")), to_date(opts.get("max_date"))
         d_from, d_to = d_from or lo, d_to or hi
         if d_from and d_to and d_from > d_to:
-            warnings.append(f"`from={d_from}` is after `to={d_to}`; dates ignored")
+            warnings.append(f"from={d_from} is after to={d_to}; dates ignored")
         else:
             state.update({"period": "custom", "from": d_from, "to": d_to})
     for key, (_w, opt_key, label, _f) in MULTI.items():
@@ -230,7 +306,7 @@ def state_from_url(qp: dict[str, list[str]], opts: dict) -> tuple[dict[str, Any]
                     if part not in chosen:
                         chosen.append(part)
                 else:
-                    warnings.append(f"{label.lower()} `{part}` is not in the data")
+                    warnings.append(f"{label.lower()} {md_escape(part)} is not in the data")
         state[key] = chosen
     return state, warnings
 
@@ -414,14 +490,15 @@ def child_url(child_id: str) -> str:
 
 
 def active_filter_text(f: Any = None) -> str:
-    """The period and filters in words; ``f`` (e.g. the practice figures' whole months) wins
-    over the sidebar's, and only the filters it keeps are named."""
+    """The period and filters in words (markdown, values escaped); ``f`` (e.g. the practice
+    figures' whole months) wins over the sidebar's, and only the filters it keeps are named."""
     state = st.session_state.get("filter_state")
     if not state:
         return ""
     f = f or filters()
-    kept = {"team": bool(f and f.teams), "therapist": bool(f and f.therapists)}
-    parts = [f"{MULTI[k][2].lower()}: {', '.join(state[k])}" for k in MULTI
+    kept = {"team": bool(f and f.teams), "therapist": bool(f and f.therapists),
+            "approach": bool(f and f.approaches), "modality": bool(f and f.modalities), "age": bool(f and f.age_groups)}
+    parts = [f"{MULTI[k][2].lower()}: {', '.join(md_escape(v) for v in state[k])}" for k in MULTI
              if state.get(k) and kept.get(k, True)]
     period = f"{day(f.date_from)} – {day(f.date_to)}" if f else ""
     return period + ("; " + "; ".join(parts) if parts else "")

@@ -24,7 +24,12 @@ safe by ``export.safe_cell`` and written with ``write_string``).
 
 Privacy: only pseudonymous ids (child, therapist) appear. With ``suppress_small_cells``
 (packs shared beyond the team) every figure resting on fewer than ``[privacy]
-small_cell_min`` children is shown as ``"<N"``, and child-level lists become counts.
+small_cell_min`` children is shown as ``"<N"``, and child-level lists become counts. Where
+rows are shown beside their total (therapists beside "All", the kinds of flag beside "Any
+flag", the kinds of win beside "All", child-led and directed sessions within a month's
+total), a second row is hidden too (shown as ``"hidden"``) until "total minus the rows
+shown" rests on at least N children, so a "<N" row cannot be worked out by subtraction.
+The rules live in ``pipelines.disclosure`` (rules 1 and 2).
 """
 
 from __future__ import annotations
@@ -50,9 +55,9 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from dashboard import theme
-from pipelines import analytics, export
+from pipelines import analytics, disclosure, export
 from pipelines import settings as settings_mod
-from pipelines.scope import small_cell_min
+from pipelines.disclosure import small_cell_min
 from pipelines.stats.rci import IMPROVED
 
 __all__ = [
@@ -68,6 +73,7 @@ CHROMIUM_HINT = ("install Chromium to make the PDF (apt-get install chromium); t
                  "and prints to PDF from any browser")
 CHART_WIDTH = 680          # px: fits the printable width of an A4 page (186 mm) with room to spare
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+HIDDEN_TEXT = "hidden"  # a figure hidden so that a small one beside it cannot be worked out from the total
 
 
 class PackError(ValueError):
@@ -330,8 +336,9 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
     # ---- 4. trends
     tf = replace(f, date_from=first_month)
     trends = analytics.monthly_trends(con, tf)
-    by_app = analytics.monthly_trends(con, tf, by="approach")
-    by_app = by_app[by_app["approach"].isin(["child-led", "directed"])].reset_index(drop=True)
+    by_app_all = analytics.monthly_trends(con, tf, by="approach")
+    shown_app = by_app_all["approach"].isin(["child-led", "directed"]).to_numpy()
+    by_app = by_app_all[shown_app].reset_index(drop=True)
     effect = analytics.approach_effects(con, tf)
 
     if suppress_small_cells:
@@ -341,7 +348,7 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
         rises = _count_rows(rises, "evidence", small)
         caseload = _suppress_caseload(caseload, small)
         trends = _suppress_monthly(trends, small)
-        by_app = _suppress_monthly(by_app, small)
+        by_app = _suppress_by_approach(by_app_all, shown_app, small)
         effect = _suppress_effect(effect, small)
 
     pack = MeetingPack(
@@ -522,36 +529,49 @@ def _caseload(con, f: analytics.Filters, therapist: str | None) -> pd.DataFrame:
 
 def _small(n: Any, small: int) -> bool:
     """A count of children to hide: 1 .. small-1 (zero discloses nobody and stays)."""
-    return not _missing(n) and 0 < int(n) < small
+    return disclosure.is_small(n, small)
 
 
 def _count(n: int, small: int) -> int | str:
     return f"<{small}" if _small(n, small) else n
 
 
+def _beside_total(n: list, small: int) -> list[int | str]:
+    """Counts of children per row, the last row their total: "<N" for a small count and
+    "hidden" for the rows hidden with it so that the total gives none of them back
+    (``disclosure.complementary``)."""
+    primary = disclosure.small_mask(n, small)
+    last = len(n) - 1
+    hidden = disclosure.complementary(n, primary, [np.arange(last)], small, totals=[last]) if last > 0 else primary
+    return [f"<{small}" if p else HIDDEN_TEXT if h else v for v, p, h in zip(n, primary, hidden)]
+
+
 def _suppress_attention(fl: pd.DataFrame, small: int) -> pd.DataFrame:
-    """Counts of flagged children per flag (no child rows); counts under ``small`` as "<N"."""
+    """Counts of flagged children per flag (no child rows) and of any flag; small counts as
+    "<N", and a second one "hidden" where "Any flag" would give a small one back."""
     out = []
     for title, d in fl.groupby("title", sort=False):
-        n = d["child_id"].nunique()
-        out.append({"title": title, "severity_label": d["severity_label"].iloc[0], "children": _count(n, small)})
+        out.append({"title": title, "severity_label": d["severity_label"].iloc[0], "children": d["child_id"].nunique()})
     n_all = fl["child_id"].nunique() if len(fl) else 0
-    out.append({"title": "Any flag", "severity_label": "", "children": _count(n_all, small)})
-    return pd.DataFrame(out, columns=["title", "severity_label", "children"])
+    out.append({"title": "Any flag", "severity_label": "", "children": n_all})
+    res = pd.DataFrame(out, columns=["title", "severity_label", "children"]).astype(object)
+    res["children"] = _beside_total(list(res["children"]), small)
+    return res
 
 
 def _count_rows(d: pd.DataFrame, by: str, small: int) -> pd.DataFrame:
-    """Counts of children per kind of win (no child rows); counts under ``small`` as "<N"."""
+    """Counts of children per kind of win and in all (no child rows), as ``_suppress_attention``."""
     out = []
     if len(d):
         for kind, g in d.groupby(by, sort=True):
-            n = g["child_id"].nunique()
-            out.append({"kind": kind, "children": _count(n, small), "rows": len(g)})
+            out.append({"kind": kind, "children": g["child_id"].nunique(), "rows": len(g)})
     n_all = d["child_id"].nunique() if len(d) else 0
-    out.append({"kind": "All", "children": _count(n_all, small), "rows": len(d)})
+    out.append({"kind": "All", "children": n_all, "rows": len(d)})
     res = pd.DataFrame(out, columns=["kind", "children", "rows"]).astype(object)
+    res["children"] = _beside_total(list(res["children"]), small)
     # a row count of few children would give them away too
-    res.loc[res["children"].map(lambda v: isinstance(v, str)), "rows"] = f"<{small}"
+    hidden = res["children"].map(lambda v: isinstance(v, str))
+    res.loc[hidden, "rows"] = res.loc[hidden, "children"]
     return res
 
 
@@ -565,12 +585,41 @@ _CASELOAD_N = {
 }
 
 
+def _suppress_frame(t: pd.DataFrame, figures: dict[str, str], small: int, suffix: str = "",
+                    groups: list[np.ndarray] | None = None, totals: list[int | None] | None = None,
+                    not_shown: np.ndarray | None = None, out: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``t`` with each figure (``figures``: column -> the count of children it rests on)
+    replaced by "<N" where that count or the row's children are small (rule 1), and by
+    "hidden" where rule 2 hides it: within each of ``groups`` (rows that add up to the
+    total at ``totals``), for the row's children and then for each other count. Rows in
+    ``not_shown`` are left out of the page but count as hidden rows of their group."""
+    out = t.astype(object).copy() if out is None else out
+    groups = groups or []
+    base = disclosure.small_mask(t["n_children" + suffix], small)
+    extra = np.zeros(len(t), bool) if not_shown is None else np.asarray(not_shown, bool)
+    hidden = {"n_children": disclosure.complementary(t["n_children" + suffix], base | extra, groups, small, totals)}
+    for counter in dict.fromkeys(figures.values()):
+        if counter != "n_children":
+            own = disclosure.small_mask(t[counter + suffix], small) | hidden["n_children"] | extra
+            hidden[counter] = disclosure.complementary(t[counter + suffix], own, groups, small, totals)
+    for col, counter in figures.items():
+        if col + suffix not in t.columns:
+            continue
+        primary = disclosure.small_mask(t[counter + suffix], small) | base
+        marks = np.where(primary, f"<{small}", HIDDEN_TEXT)
+        rows = hidden[counter] & ~extra
+        out.loc[out.index[rows], col + suffix] = marks[rows]
+    return out
+
+
 def _suppress_caseload(c: pd.DataFrame, small: int) -> pd.DataFrame:
+    """Therapist rows and the whole scope ("All", the total they add up to) of each period."""
+    total = np.flatnonzero(c["is_total"].astype(bool).to_numpy())
+    rows = np.flatnonzero(~c["is_total"].astype(bool).to_numpy())
+    groups, totals = ([rows], [int(total[0])]) if len(total) and len(rows) else ([], [])
     out = c.astype(object).copy()
     for suffix in ("", "_prev"):
-        for col, ncol in _CASELOAD_N.items():
-            hide = c[ncol + suffix].map(lambda n: _small(n, small))
-            out.loc[hide, col + suffix] = f"<{small}"
+        out = _suppress_frame(c, _CASELOAD_N, small, suffix, groups, totals, out=out)
     return out
 
 
@@ -585,12 +634,20 @@ _MONTHLY_N = {
 
 
 def _suppress_monthly(t: pd.DataFrame, small: int) -> pd.DataFrame:
-    out = t.astype(object).copy()
-    for col, ncol in _MONTHLY_N.items():
-        if col in t.columns:
-            hide = t[ncol].map(lambda n: _small(n, small))
-            out.loc[hide, col] = f"<{small}"
-    return out
+    return _suppress_frame(t, {c: n for c, n in _MONTHLY_N.items() if c in t.columns}, small)
+
+
+def _suppress_by_approach(t: pd.DataFrame, shown: np.ndarray, small: int) -> pd.DataFrame:
+    """The shown approaches (``shown``) per month: within a month the approaches add up to
+    the month's total (shown in the monthly table), and the approaches not shown (mixed)
+    count as hidden rows of the month."""
+    if t.empty:
+        return t.iloc[0:0].astype(object)
+    months = t["month_start"].to_numpy()
+    groups = [np.flatnonzero(months == m) for m in pd.unique(months)]
+    out = _suppress_frame(t, {c: n for c, n in _MONTHLY_N.items() if c in t.columns}, small, groups=groups,
+                          totals=[None] * len(groups), not_shown=~np.asarray(shown, bool))
+    return out[np.asarray(shown, bool)].reset_index(drop=True)
 
 
 def _suppress_effect(e: pd.DataFrame, small: int) -> pd.DataFrame:
@@ -935,7 +992,8 @@ def _sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt.dat
              f"mean directed engagement); bootstrap {cfg['confidence']:.0%} CI. Practice data, not a trial.",
         empty="No child had both approaches rated."))
     if sup:
-        sec.notes.append(f"Figures resting on fewer than {small} children show as {lt} and are left out of the charts.")
+        sec.notes.append(f"Figures resting on fewer than {small} children show as {lt} and are left out of the charts; "
+                         f"\u201c{HIDDEN_TEXT}\u201d: hidden so that a {lt} figure cannot be worked out from a total.")
     sections.append(sec)
     return sections
 
@@ -1168,8 +1226,9 @@ def render_html(pack: MeetingPack) -> str:
                 f"<h1>{esc(pack.scope)}</h1><dl>"
                 + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta) + "</dl>"
                 + ('<div class="shared"><b>Shared version:</b> figures resting on fewer than '
-                   f"{pack.small_cell_min} children show as {esc(pack.small_text)}; child-level lists are replaced by "
-                   "counts.</div>" if pack.suppress_small_cells else
+                   f"{pack.small_cell_min} children show as {esc(pack.small_text)}; a figure shown as "
+                   f"\u201c{HIDDEN_TEXT}\u201d is hidden so that a {esc(pack.small_text)} one cannot be worked out "
+                   "from a total; child-level lists are replaced by counts.</div>" if pack.suppress_small_cells else
                    '<div class="shared">Internal to the team: lists pseudonymous child ids. For a pack shared beyond '
                    "the team, make the suppressed version.</div>")
                 + "</header>")

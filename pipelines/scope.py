@@ -19,13 +19,18 @@ or a URL that names another child or team, still finds nothing outside the scope
 
 Non-leads may also see **de-identified practice figures** (``practice_aggregate``): the
 aggregate-only functions run on the whole practice, over whole calendar months, without
-the team and therapist filters; every figure resting on fewer than ``[privacy]
-small_cell_min`` children is suppressed (primary suppression: a count of individuals
-below the threshold, and every figure derived from it, is hidden), and a second cell is
-hidden wherever a breakdown would otherwise give a hidden one back by subtraction
-(secondary suppression). What this does not stop: comparing figures of overlapping
-periods or of different filters can still narrow a small group down; the figures are for
-staff of the practice, and packs shared beyond it use the meeting pack's suppression.
+the team, therapist and approach filters, on a ``PracticeConnection``: the practice seen
+through cells of modality x age group x calendar month, where a cell whose sessions belong
+to fewer than ``[privacy] small_cell_min`` children is left out of every practice figure
+(its engagement ratings, or goal ratings, when those belong to fewer). Every practice
+figure -- headline figures, trends, the grid and its margins, any combination of
+modalities, age groups and months -- is then a sum over cells that are shown, so two
+figures differ by shown cells only and no subtraction brings a hidden cell back (the
+attack of issue 11: "modality m, all ages" minus "modality m, every age but a"). On top,
+a group shown with fewer than that many children is hidden (primary suppression), and
+the within-child approach comparison, given for the whole practice and by modality and
+by age group whatever the filters, hides a second group wherever its total would give a
+hidden one back. The rules and what they do not cover are in ``pipelines.disclosure``.
 """
 
 from __future__ import annotations
@@ -35,10 +40,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 
-from pipelines import settings as settings_mod, warehouse
+from pipelines import disclosure, queries, settings as settings_mod, warehouse
+from pipelines.disclosure import secondary_suppression, small_cell_min, suppress_small_cells  # noqa: F401 (re-exported)
 
 ROLES = ("lead", "supervisor", "therapist")
 ROLE_LABELS = {"lead": "clinical lead", "supervisor": "supervisor", "therapist": "therapist"}
@@ -46,7 +51,7 @@ ROLE_LABELS = {"lead": "clinical lead", "supervisor": "supervisor", "therapist":
 PRACTICE_TABLES = frozenset({"age_group_bands", "analytics_meta", "load_runs"})
 # the analytics functions that return only aggregates (practice figures for non-leads)
 AGGREGATE_FUNCTIONS = frozenset({"kpis", "kpis_by", "monthly_trends", "group_grid", "approach_breakdowns"})
-AGGREGATE_BY = ("modality", "age_group", "approach")
+AGGREGATE_BY = ("modality", "age_group")  # practice breakdowns: the grain of the practice cells
 
 
 @dataclass(frozen=True)
@@ -88,11 +93,6 @@ class Scope:
         if self.therapist_id:
             parts.append(f"the caseload of therapist {self.therapist_id}")
         return "children of " + " and ".join(parts)
-
-
-def small_cell_min() -> int:
-    """``[privacy] small_cell_min`` of settings.toml: the fewest children a shown figure rests on."""
-    return int(settings_mod.load().get("privacy", {}).get("small_cell_min", 5))
 
 
 def _base_cursor(con) -> duckdb.DuckDBPyConnection:
@@ -236,71 +236,71 @@ def scope_meta(con, scope: Scope) -> ScopeMeta:
 
 # ----------------------------------------------------------------------------- practice figures
 
-_ENGAGEMENT_COLS = ("mean_engagement", "engagement_se", "engagement_ci_lo", "engagement_ci_hi",
-                    "share_high_engagement", "n_rated", "n_rated_high")
-_GAS_COLS = ("median_gas_t",)
-_GOAL_COLS = ("n_goals", "goals_at_expected", "share_goals_at_expected")
 
+@dataclass
+class PracticeConnection(ScopedConnection):
+    """The whole practice seen through the practice cells (``pipelines.disclosure`` rule 3).
 
-def suppress_small_cells(df: pd.DataFrame, k: int | None = None) -> pd.DataFrame:
-    """``df`` (one row per group) with figures resting on fewer than ``k`` children hidden.
-
-    A row with ``n_children < k`` loses every number (counts included) and gets
-    ``suppressed = True``; otherwise engagement figures are hidden when ``n_children_rated
-    < k``, goal figures when the goals belong to fewer than ``k`` children
-    (``n_children_goals``) and the median GAS T-score when ``n_children_gas < k``. Hidden
-    values are NaN. Primary suppression only; ``practice_aggregate`` adds the secondary.
+    Its cursor's ``sessions`` keep only the sessions of cells that enter practice figures
+    (with the engagement rating dropped where the cell's rated children are too few), its
+    ``goal_ratings`` only the ratings of cells whose goal-rated children are enough, and
+    every other table holding children is empty. ``cells`` is ``disclosure.practice_cells``
+    of the practice (one row per modality x age group x month, with the keep flags).
     """
-    k = small_cell_min() if k is None else int(k)
-    out = df.copy()
-    numeric = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
-    small = (out["n_children"].fillna(0) < k).to_numpy() if "n_children" in out else np.zeros(len(out), bool)
-    for c in numeric:
-        out[c] = out[c].astype("float64").mask(small)
-    for counter, cols in (("n_children_rated", _ENGAGEMENT_COLS), ("n_children_gas", _GAS_COLS),
-                          ("n_children_goals", _GOAL_COLS)):
-        if counter in out:
-            few = (out[counter].fillna(0) < k).to_numpy()
-            for c in cols:
-                if c in out:
-                    out[c] = out[c].astype("float64").mask(few)
-            out[counter] = out[counter].astype("float64").mask(few | small)
-    out["suppressed"] = small
-    return out
+
+    cells: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def _new_cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = warehouse.cursor(self.base)
+        c = self.cells
+        try:
+            cur.execute(
+                "create temp table _practice_cells as select unnest($modality::varchar[]) as modality, "
+                "unnest($age_group::varchar[]) as age_group, unnest($month_start::date[]) as month_start, "
+                "unnest($keep_sessions::boolean[]) as keep_sessions, "
+                "unnest($keep_engagement::boolean[]) as keep_engagement, unnest($keep_goals::boolean[]) as keep_goals",
+                {"modality": _texts(c["modality"]), "age_group": _texts(c["age_group"]),
+                 "month_start": [None if pd.isna(d) else pd.Timestamp(d).date() for d in c["month_start"]],
+                 **{k: [bool(v) for v in c[k]] for k in ("keep_sessions", "keep_engagement", "keep_goals")}})
+            on = ("on t.modality is not distinct from c.modality and t.age_group is not distinct from c.age_group "
+                  "and t.month_start = c.month_start")
+            for name in self.tables:
+                # identifiers come from the warehouse catalog, never from a user
+                source = f"{_ident(self.catalog)}.main.{_ident(name)}"
+                if name == "sessions":
+                    body = (f"select t.* replace (case when c.keep_engagement then t.engagement end as engagement) "
+                            f"from {source} as t join temp.main._practice_cells as c {on} where c.keep_sessions")
+                elif name == "goal_ratings":
+                    body = f"select t.* from {source} as t join temp.main._practice_cells as c {on} where c.keep_goals"
+                else:
+                    body = f"select * from {source} where false"
+                cur.execute(f"create temp view {_ident(name)} as {body}")
+        except BaseException:
+            cur.close()
+            raise
+        return cur
 
 
-def secondary_suppression(df: pd.DataFrame, partitions: list[list[str]]) -> pd.DataFrame:
-    """Hide a second cell wherever a partition has exactly one hidden cell.
+def _texts(values: pd.Series) -> list[str | None]:
+    return [None if pd.isna(v) else str(v) for v in values]
 
-    A breakdown shown next to its total (the practice, a month) would otherwise give the
-    hidden cell back by subtraction: total minus the cells shown. Within every group of rows
-    sharing the columns of a partition (e.g. the same month; the same modality, then the
-    same age group of a grid), when exactly one row is suppressed the smallest other row
-    (fewest children) is suppressed too; repeated until nothing changes (complementary
-    suppression as in Hundepool et al., *Statistical Disclosure Control*, 2012, ch. 4).
-    """
-    out = df.copy()
-    if "suppressed" not in out or out.empty:
-        return out
-    size = pd.to_numeric(df["n_children"], errors="coerce").fillna(0).to_numpy()
-    hidden = out["suppressed"].to_numpy(copy=True).astype(bool)
-    changed = True
-    while changed:
-        changed = False
-        for cols in partitions:
-            keys = out[cols].astype(str).agg("\x1f".join, axis=1) if cols else pd.Series("all", index=out.index)
-            for _, idx in pd.Series(np.arange(len(out)), index=out.index).groupby(keys.to_numpy()):
-                pos = idx.to_numpy()
-                if len(pos) > 1 and hidden[pos].sum() == 1:
-                    visible = pos[~hidden[pos]]
-                    hidden[visible[np.argmin(size[visible])]] = True
-                    changed = True
-    newly = hidden & ~out["suppressed"].to_numpy().astype(bool)
-    numeric = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
-    for c in numeric:
-        out[c] = out[c].astype("float64").mask(newly)
-    out["suppressed"] = hidden
-    return out
+
+def practice_connection(con, k: int | None = None) -> PracticeConnection:
+    """A ``PracticeConnection`` of the warehouse reader ``con`` (or one of its cursors)."""
+    meta = scope_meta(con, Scope.everything())
+    tables = dict(meta.tables)
+    if "sessions" in tables and "goal_ratings" in tables:
+        cur = _base_cursor(con)
+        try:
+            cells = cur.execute(queries.sql("practice_cells")).df()
+        finally:
+            cur.close()
+    else:
+        cells = pd.DataFrame(columns=["modality", "age_group", "month_start", "n_children", "n_children_rated",
+                                      "n_children_goals"])
+    cells["month_start"] = pd.to_datetime(cells["month_start"])
+    return PracticeConnection(con, Scope.everything(), [], tables, dict(meta.practice_facts), meta.catalog,
+                              cells=disclosure.practice_cells(cells, k))
 
 
 def whole_months(f):
@@ -324,23 +324,76 @@ def previous_whole_months(f):
     return replace(fm, date_from=dt.date(y, m + 1, 1), date_to=fm.date_from - dt.timedelta(days=1))
 
 
-def _suppress_block(block: dict | None, k: int) -> dict | None:
+def practice_filters(f):
+    """The filters practice figures honour: whole calendar months, modalities and age groups
+    (the grain of the practice cells); never a team, a therapist or an approach."""
+    return whole_months(replace(f, teams=(), therapists=(), approaches=()))
+
+
+def _present(cells: pd.DataFrame, f) -> pd.DataFrame:
+    """The practice cells of ``f`` (its months, modalities and age groups) that hold sessions,
+    kept or not: which groups exist, so a group left out shows as hidden, not as absent."""
+    c = cells[cells["n_children"] > 0]
+    if f.date_from is not None:
+        c = c[c["month_start"] >= pd.Timestamp(f.date_from)]
+    if f.date_to is not None:
+        c = c[c["month_start"] <= pd.Timestamp(f.date_to)]
+    if f.modalities:
+        c = c[c["modality"].isin(f.modalities)]
+    if f.age_groups:
+        c = c[c["age_group"].isin(f.age_groups)]
+    return c
+
+
+def _with_hidden_groups(out: pd.DataFrame, present: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``out`` (suppressed rows of groups) plus one hidden row (``suppressed``, no figures)
+    for every group of ``keys`` that holds sessions but whose cells were all left out; rows
+    in the order of ``keys`` (age groups in band order)."""
+    have = set(map(tuple, out[keys].astype(str).to_numpy())) if len(out) else set()
+    missing = present[keys].drop_duplicates()
+    missing = missing[[tuple(r) not in have for r in missing.astype(str).to_numpy()]]
+    if len(missing):
+        extra = pd.DataFrame({c: missing[c].to_numpy() for c in keys})
+        extra["suppressed"] = True
+        if "group" in out.columns:
+            extra["group"] = extra[keys[-1]]
+        if len(out):
+            out = pd.concat([out, extra], ignore_index=True)
+        else:
+            out = extra.reindex(columns=list(dict.fromkeys([*out.columns, *extra.columns])))
+        out["suppressed"] = out["suppressed"].astype("boolean").fillna(True).astype(bool)
+    bands = {label: i for i, (label, _, _) in enumerate(settings_mod.age_groups())}
+    order = [out[c].map(bands).fillna(len(bands)) if c == "age_group" else out[c] for c in keys]
+    sort = pd.DataFrame({f"_k{i}": v for i, v in enumerate(order)}, index=out.index)
+    sort["_name"] = out[keys[-1]].astype(str)
+    return out.loc[sort.sort_values([*sort.columns], kind="stable").index].reset_index(drop=True)
+
+
+def _suppress_block(block: dict | None, k: int, present: bool) -> dict | None:
     if block is None:
         return None
     row = suppress_small_cells(pd.DataFrame([block]), k).iloc[0]
-    return {key: (row[key] if key in ("date_from", "date_to") else
-                  (None if pd.isna(row[key]) else row[key]) if key != "suppressed" else bool(row[key]))
-            for key in [*block, "suppressed"]}
+    out = {key: (row[key] if key in ("date_from", "date_to") else
+                 (None if pd.isna(row[key]) else row[key]) if key != "suppressed" else bool(row[key]))
+           for key in [*block, "suppressed"]}
+    if present and not out.get("n_children"):  # sessions exist, but every cell of them is left out
+        out.update({key: None for key in block if key not in ("date_from", "date_to")}, suppressed=True)
+    return out
 
 
 def practice_aggregate(con, name: str, f, **kwargs: Any) -> Any:
     """De-identified practice figures for any role: ``analytics.<name>`` on the whole practice.
 
-    Only the aggregate functions (``AGGREGATE_FUNCTIONS``; ``approach_breakdowns`` gives the
-    within-child child-led vs directed summaries per group, never the children) are allowed; the team and
-    therapist filters are dropped (practice figures are not a way to look at a colleague's
-    caseload) and so is a ``by`` other than modality, age group or approach; figures on
-    fewer than ``[privacy] small_cell_min`` children are suppressed (``suppress_small_cells``).
+    Only the aggregate functions (``AGGREGATE_FUNCTIONS``) are allowed, by modality or age
+    group only (``AGGREGATE_BY``). The filters are ``practice_filters(f)``: whole calendar
+    months, modalities and age groups, no team, therapist or approach. Every figure is
+    computed on ``practice_connection(con)``: from the practice cells that are shown
+    (``pipelines.disclosure`` rule 3), so no two figures differ by a hidden cell; then a
+    group resting on fewer than ``[privacy] small_cell_min`` children is hidden
+    (``suppress_small_cells``), and a group whose cells were all left out is listed as
+    hidden. ``approach_breakdowns`` (the within-child child-led vs directed summaries per
+    group, never the children) is for the whole practice whatever the modality and age
+    filters, each breakdown with complementary suppression against its total.
     """
     from pipelines import analytics  # late: analytics imports this module
 
@@ -350,26 +403,39 @@ def practice_aggregate(con, name: str, f, **kwargs: Any) -> Any:
     for b in (by if isinstance(by, (tuple, list)) else (by,)):
         if b is not None and b not in AGGREGATE_BY:
             raise PermissionError(f"practice figures by {b} are not available; use one of {', '.join(AGGREGATE_BY)}")
-    f = whole_months(replace(f, teams=(), therapists=()))
     k = small_cell_min()
-    if name == "kpis":  # this period and the same number of whole months before it
-        f = whole_months(analytics.resolve(con, f))
-        result = analytics.kpis(con, f, previous=previous_whole_months(f))
-        return {"current": _suppress_block(result["current"], k), "previous": _suppress_block(result["previous"], k)}
-    result = getattr(analytics, name)(con, f, **kwargs)
+    f = practice_filters(analytics.resolve(con, practice_filters(f)))  # dates always set: never a stored table
+    if name == "approach_breakdowns":
+        f = replace(f, modalities=(), age_groups=())
+    pc = practice_connection(con, k)
+    try:
+        if name == "kpis":  # this period and the same number of whole months before it
+            prev = previous_whole_months(f)
+            result = analytics.kpis(pc, f, previous=prev)
+            return {"current": _suppress_block(result["current"], k, not _present(pc.cells, f).empty),
+                    "previous": _suppress_block(result["previous"], k, not _present(pc.cells, prev).empty)}
+        result = getattr(analytics, name)(pc, f, **kwargs)
+    finally:
+        pc.close()
+    present = _present(pc.cells, f)
     if name == "approach_breakdowns":  # {by: one row per group}; each breakdown against its total
         out_blocks = {}
         for b, block in result.items():
             d = suppress_small_cells(block, k)
             if b is not None:
-                d = secondary_suppression(d, [[]])
+                d = secondary_suppression(d, [[]], k, n_col="n_children_considered")
+                d = secondary_suppression(d, [[]], k, n_col="n_children")
             d["estimated"] = d["estimated"].astype(bool) & ~d["suppressed"]
             out_blocks[b] = d
         return out_blocks
     out = suppress_small_cells(result, k)
     if name == "group_grid":
-        out = secondary_suppression(out, [["modality"], ["age_group"]])
-        out["below_min_n"] = out["below_min_n"] | out["suppressed"]
-    elif by is not None:
-        out = secondary_suppression(out, [["month_start"]] if "month_start" in out else [[]])
+        out = _with_hidden_groups(out, present, ["modality", "age_group"])
+        out["below_min_n"] = out["below_min_n"].astype("boolean").fillna(True).astype(bool) | out["suppressed"]
+    elif name == "kpis_by":
+        out = _with_hidden_groups(out, present, [by])
+    elif name == "monthly_trends":
+        if len(out):
+            out["month_start"] = pd.to_datetime(out["month_start"])
+        out = _with_hidden_groups(out, present, ["month_start"] + ([by] if by else []))
     return out

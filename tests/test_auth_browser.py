@@ -254,15 +254,22 @@ def test_url_tampering_shows_nothing_outside_scope(app, practice, page):
     _no_exception(page)
     warning = page.get_by_text("is not among the children you can see", exact=False)
     assert warning.count() == 1 and f"Child {child} from the link" in warning.first.inner_text()
-    # the id is in the warning and nowhere else: not in the picker, its value, a chart or a table
+    # the id is in the warning and nowhere else; and nothing of any other child is shown under it
     whole = page.locator("[data-testid='stApp']").inner_text()
     assert whole.count(child) == 1, whole
+    main = page.locator(MAIN)
+    for kind in ("stSelectbox", "stMetric", "stPlotlyChart", "stDataFrame"):
+        assert main.locator(f"[data-testid='{kind}']").count() == 0, kind
+    assert not [c for c in practice["children"] if c in main.inner_text()]
+    _screenshot(page, "tampered_child_link")
+    # the way back: the viewer's own children, the linked child gone from the address
+    main.get_by_role("button", name="Choose one of your children").click()
+    page.wait_for_selector(IDLE, timeout=60_000)
     picker = page.locator(f"{MAIN} [data-testid='stSelectbox']").filter(has_text="Child (pseudonymous id")
+    picker.wait_for(timeout=30_000)
     assert child not in _input_values(picker)
     assert not any(o.startswith(child) for o in _dropdown_options(page, picker))
-    # the address now names a child the viewer may see
     assert parse_qs(urlparse(page.url).query).get("child", [None])[0] in practice["children"]
-    _screenshot(page, "tampered_child_link")
     refused_views = _events(app, lambda r: r["action"] == "view" and r["actor"] == THERAPIST
                             and r["child_id"] == child)
     assert not refused_views.empty

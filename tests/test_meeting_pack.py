@@ -339,16 +339,129 @@ def test_small_cells_are_suppressed(tiny_con, con, team, period, tmp_path):
     full = mp.build_pack(con, team=team, date_from=period[1] - dt.timedelta(days=13), date_to=period[1])
     sup = mp.build_pack(con, team=team, date_from=period[1] - dt.timedelta(days=13), date_to=period[1],
                         suppress_small_cells=True)
-    for (_, a), (_, b) in zip(full.caseload.iterrows(), sup.caseload.iterrows()):
-        for col, ncol in (("sessions", "n_children"), ("mean_engagement", "n_children_rated"),
-                          ("share_goals_at_expected", "n_children_gas")):
-            if 0 < a[ncol] < 5:
+    for col, ncol in (("sessions", "n_children"), ("mean_engagement", "n_children_rated"),
+                      ("share_goals_at_expected", "n_children_gas")):
+        small_here = False
+        for (_, a), (_, b) in zip(full.caseload.iterrows(), sup.caseload.iterrows()):
+            if 0 < a[ncol] < 5 or 0 < a["n_children"] < 5:
                 assert b[col] == lt
+                small_here = True
+            elif b[col] == mp.HIDDEN_TEXT:  # hidden beside a small one, so the total gives neither back
+                pass
             else:
                 assert b[col] == a[col] or (pd.isna(a[col]) and pd.isna(b[col]))
+        hidden = (sup.caseload[col] == mp.HIDDEN_TEXT).sum()
+        assert small_here or not hidden, f"{col}: hidden with no small figure to protect"
     body = _body(mp.render_html(sup))
     for child in analytics.flags(con, _f(team, *period))["child_id"]:
         assert str(child) not in body
+
+
+SMALL_TEAM = {"TA": 8, "TB": 7, "TC": 2}  # children per therapist of team East: TC has fewer than 5
+
+
+@pytest.fixture(scope="session")
+def east_con(tmp_path_factory):
+    """Team East: therapists TA (8 children), TB (7) and TC (2), weekly sessions for 12 weeks,
+    every attended session rated, a goal rated every other week."""
+    header = ["session_id", "child_id", "therapist_id", "team", "session_date", "modality", "approach",
+              "date_of_birth", "attendance", "duration_min", "setting", "engagement", "goal_id", "goal_domain",
+              "gas_level", "goal_weight", "measure", "measure_score"]
+    rows, sid = [], 0
+    for ther, n in SMALL_TEAM.items():
+        for c in range(n):
+            child = f"{ther}-K{c}"
+            for w in range(12):
+                sid += 1
+                att = "no-show" if (c + w) % 7 == 0 else "attended"
+                row = dict.fromkeys(header, "")
+                row.update(session_id=f"E{sid:05d}", child_id=child, therapist_id=ther, team="East",
+                           session_date=(TINY_END - dt.timedelta(weeks=11 - w, days=c % 3)).isoformat(),
+                           modality="OT", approach=("child-led", "directed")[(c + w) % 2],
+                           date_of_birth="2017-03-01", attendance=att, setting="clinic",
+                           duration_min="45" if att == "attended" else "",
+                           engagement=str(2 + (c + w) % 4) if att == "attended" else "")
+                if att == "attended" and w % 2 == 0:
+                    row.update(goal_id=f"{child}-G1", goal_domain="motor", gas_level=str(min(2, -2 + w // 3)),
+                               goal_weight="1")
+                rows.append(row)
+    work = tmp_path_factory.mktemp("east")
+    path = work / "east.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=header)
+        w.writeheader()
+        w.writerows(rows)
+    report = load.load([path], db=work / "east.duckdb")
+    assert not [f for f in report.files if f.status == "failed"], report.files
+    c = warehouse.connect_reader(work / "east.duckdb")
+    yield c
+    c.close()
+
+
+# what the caseload table shows of each row: a figure, or the n it is shown with
+_SHOWN_AS = {"n_children": None, "sessions": None, "attended": None, "n_rated": None, "n_goals": None,
+             "mean_engagement": "n_rated", "attendance_rate": "sessions", "child_led_share": "attended",
+             "share_goals_at_expected": "n_goals"}
+
+
+def _shown_total(frame: pd.DataFrame, col: str, weight: str | None, suffix: str) -> dict[str, float | str]:
+    """Per row of the caseload: the additive quantity behind a shown cell (a count, or a rate
+    times its shown n: attended = attendance x sessions), or the text it shows instead."""
+    out = {}
+    for _, r in frame.iterrows():
+        v = r[col + suffix]
+        if isinstance(v, str):
+            out[r["therapist_id"]] = v
+        elif weight is None:
+            out[r["therapist_id"]] = float(v) if not pd.isna(v) else 0.0
+        else:
+            n = r[weight + suffix]
+            out[r["therapist_id"]] = n if isinstance(n, str) else (0.0 if pd.isna(v) else float(v) * float(n))
+    return out
+
+
+def test_shared_pack_total_does_not_give_back_a_small_therapist(east_con):
+    """Issue 11, item 16: "All" minus the therapists shown must not recover a therapist shown as <5."""
+    d_to = TINY_END
+    d_from = d_to - dt.timedelta(days=27)
+    full = mp.build_pack(east_con, team="East", date_from=d_from, date_to=d_to)
+    sup = mp.build_pack(east_con, team="East", date_from=d_from, date_to=d_to, suppress_small_cells=True)
+    lt = sup.small_text
+    shown = sup.caseload.set_index("therapist_id")
+    assert shown.loc["TC", "n_children"] == lt and shown.loc["TC", "sessions"] == lt
+    assert not isinstance(shown.loc["TA", "n_children"], str) or not isinstance(shown.loc["TB", "n_children"], str)
+    true = full.caseload
+    for suffix in ("", "_prev"):
+        for col, weight in _SHOWN_AS.items():
+            cells = _shown_total(sup.caseload, col, weight, suffix)
+            truth = _shown_total(true, col, weight, suffix)
+            total = cells.pop("All")
+            if isinstance(total, str):
+                continue  # the total itself is hidden
+            hidden = [t for t, v in cells.items() if isinstance(v, str)]
+            residual = total - sum(v for v in cells.values() if not isinstance(v, str))
+            assert len(hidden) != 1, f"{col}{suffix}: only {hidden} hidden next to a shown total"
+            for t in hidden:
+                assert not np.isclose(residual, truth[t], atol=0.5), \
+                    f"{col}{suffix}: All - shown = {residual} gives back {t} ({truth[t]})"
+    # the complementary cell says why it is hidden, and is not claimed to be small
+    second = [t for t in ("TA", "TB") if isinstance(shown.loc[t, "n_children"], str)]
+    assert second and all(shown.loc[t, "n_children"] == "hidden" for t in second)
+    text = mp.render_html(sup)
+    assert "hidden" in text and "worked out" in text
+
+
+def test_shared_pack_counts_never_hide_one_row_next_to_a_shown_total(east_con, con, team, period):
+    for c, kw in ((east_con, {"team": "East"}), (con, {"team": team, "date_from": period[0], "date_to": period[1]})):
+        sup = mp.build_pack(c, suppress_small_cells=True, **kw)
+        for frame, label, total in ((sup.attention, "title", "Any flag"), (sup.goals_met, "kind", "All"),
+                                    (sup.reliable_improvements, "kind", "All"), (sup.engagement_rises, "kind", "All")):
+            if frame.empty:
+                continue
+            rows = frame[frame[label] != total]
+            tot = frame.loc[frame[label] == total, "children"]
+            if len(tot) and not isinstance(tot.iloc[0], str):
+                assert (rows["children"].map(lambda v: isinstance(v, str))).sum() != 1, frame
 
 
 # ---------------------------------------------------------------------------------------------- Chromium

@@ -9,6 +9,7 @@ Real DuckDB on a warehouse built from the sample data.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -193,38 +194,58 @@ def test_small_cells_are_suppressed():
     assert out.loc[2, "median_gas_t"] == 49.0 and out.loc[0, "mean_engagement"] == 3.1
 
 
-def test_practice_figures_ignore_team_and_therapist_and_suppress(con):
-    f = Filters(teams=("North",), therapists=("T01",))
-    grid = scope_mod.practice_aggregate(con, "group_grid", f)
-    full = analytics.group_grid(con, Filters()).set_index(["modality", "age_group"])
+def test_practice_figures_ignore_team_therapist_and_approach_and_suppress(con):
+    f = Filters(date_from=dt.date(2026, 8, 1), date_to=dt.date(2026, 10, 31))
+    grid = scope_mod.practice_aggregate(con, "group_grid", replace(f, teams=("North",), therapists=("T01",),
+                                                                      approaches=("child-led",)))
+    pd.testing.assert_frame_equal(grid, scope_mod.practice_aggregate(con, "group_grid", f))  # those filters are gone
+    full = analytics.group_grid(con, f).set_index(["modality", "age_group"])
     shown = grid[~grid["suppressed"]].set_index(["modality", "age_group"])
-    assert (shown["n_children"] >= 5).all()
-    assert (shown["n_children"] == full.loc[shown.index, "n_children"]).all()  # the team/therapist filters are gone
-    assert set(full.index[full["n_children"] < 5]) <= set(grid.loc[grid["suppressed"]].set_index(
-        ["modality", "age_group"]).index)
-    assert (grid.loc[grid["suppressed"], "mean_engagement"].isna()).all()
+    hidden = grid[grid["suppressed"]].set_index(["modality", "age_group"])
+    assert (shown["n_children"] >= 5).all() and len(hidden)
+    assert set(full.index) == set(shown.index) | set(hidden.index)  # a group left out is listed as hidden
+    assert set(full.index[full["n_children"] < 5]) <= set(hidden.index)
+    assert hidden[["n_children", "n_sessions", "mean_engagement"]].isna().all().all()
     assert grid["below_min_n"][grid["suppressed"]].all()
-    # no row or column of the grid has exactly one hidden cell (it would come back by subtraction)
-    for col in ("modality", "age_group"):
-        assert not (grid.groupby(col)["suppressed"].sum() == 1).any()
+    # a shown cell holds at most its real sessions: the months in which it had too few children are left out
+    assert (shown["n_sessions"] <= full.loc[shown.index, "n_sessions"]).all()
+    # the margins are sums of the cells shown: the headline figures minus the shown cells is zero
     k = scope_mod.practice_aggregate(con, "kpis", f)["current"]
-    assert k["n_children"] == analytics.kpis(con, Filters())["current"]["n_children"]
+    assert k["sessions"] == shown["n_sessions"].sum() < analytics.kpis(con, f)["current"]["sessions"]
+    for m, d in shown.reset_index().groupby("modality"):
+        km = scope_mod.practice_aggregate(con, "kpis", replace(f, modalities=(m,)))["current"]
+        assert km["sessions"] == d["n_sessions"].sum()
 
 
 @pytest.mark.parametrize("name, kwargs", [("child_list", {}), ("flags", {}), ("kpis_by", {"by": "therapist_id"}),
-                                          ("monthly_trends", {"by": "team"})])
+                                          ("monthly_trends", {"by": "team"}), ("monthly_trends", {"by": "approach"})])
 def test_practice_figures_refuse_child_level_or_colleague_breakdowns(con, name, kwargs):
     with pytest.raises(PermissionError):
         scope_mod.practice_aggregate(con, name, Filters(), **kwargs)
 
 
-def test_no_month_of_a_breakdown_hides_exactly_one_group(con):
+def test_every_month_of_a_breakdown_adds_up_to_the_months_total(con):
+    """Rule 3: a hidden group enters no figure, so a month's total is the sum of the groups
+    shown that month (total minus shown gives zero, not a hidden group)."""
     f = Filters(date_from=dt.date(2026, 1, 10), date_to=dt.date(2026, 10, 20))
-    for by in ("modality", "age_group", "approach"):
+    total = scope_mod.practice_aggregate(con, "monthly_trends", f).set_index("month_start")
+    assert total.index.min() == pd.Timestamp("2026-01-01")  # whole months only
+    # independently of the code: the month's sessions less those of its modality x age groups of 1-4 children
+    kept = con.execute(
+        "with c as (select month_start, modality, age_group, count(distinct child_id) as n, count(*) as s "
+        "from wh.sessions where session_date between $lo and $hi group by all) "
+        "select month_start, sum(s) filter (where n >= 5) as kept, sum(s) as all_sessions from c group by all",
+        {"lo": dt.date(2026, 1, 1), "hi": dt.date(2026, 10, 31)}).df()
+    kept["month_start"] = pd.to_datetime(kept["month_start"])
+    kept = kept.set_index("month_start")
+    assert (total["sessions"] == kept.loc[total.index, "kept"]).all()
+    assert (kept["kept"] < kept["all_sessions"]).any()  # some groups were left out
+    for by in ("modality", "age_group"):
         t = scope_mod.practice_aggregate(con, "monthly_trends", f, by=by)
-        hidden = t.groupby("month_start")["suppressed"].sum()
-        assert not (hidden == 1).any(), by
-        assert t["month_start"].min() == pd.Timestamp("2026-01-01")  # whole months only
+        assert t.loc[t["suppressed"], ["n_children", "sessions", "mean_engagement"]].isna().all().all()
+        shown = t[~t["suppressed"]].groupby("month_start")[["sessions", "attended", "n_rated"]].sum()
+        pd.testing.assert_frame_equal(shown, total.loc[shown.index, ["sessions", "attended", "n_rated"]],
+                                      check_dtype=False, check_names=False)
 
 
 def test_secondary_suppression_table():
@@ -245,19 +266,154 @@ def test_goal_figures_need_enough_children():
 
 def test_practice_approach_breakdowns_are_group_summaries_with_small_groups_hidden(con):
     f = Filters(date_from=dt.date(2026, 5, 1), date_to=dt.date(2026, 10, 31))
-    out = scope_mod.practice_aggregate(con, "approach_breakdowns", f, outcome="engagement",
-                                       by=(None, "modality", "age_group"))
-    full = analytics.approach_breakdowns(con, f, outcome="engagement", by=(None, "modality", "age_group"))
+    by = (None, "modality", "age_group")
+    out = scope_mod.practice_aggregate(con, "approach_breakdowns", f, outcome="engagement", by=by)
+    pc = scope_mod.practice_connection(con)
+    try:  # the same pairing of the children, on the practice cells shown
+        full = analytics.approach_breakdowns(pc, f, outcome="engagement", by=by)
+    finally:
+        pc.close()
     for b, d in out.items():
         assert "child_id" not in d
         shown = d[~d["suppressed"]]
         assert (shown["n_children"] >= 5).all()
-        assert d.loc[d["suppressed"], ["n_children", "mean_diff"]].isna().all().all()
+        assert d.loc[d["suppressed"], ["n_children", "n_children_considered", "mean_diff"]].isna().all().all()
         assert not d.loc[d["suppressed"], "estimated"].any()
-        if b is not None:
-            assert d["suppressed"].sum() != 1  # a lone hidden group would come back from the total
+        if b is not None and d["suppressed"].any():  # total minus the groups shown: at least 5 children
+            hid = full[b].loc[d["suppressed"].to_numpy()]
+            assert hid["n_children_considered"].sum() >= 5 and hid["n_children"].sum() >= 5
         pd.testing.assert_series_equal(shown["mean_diff"].reset_index(drop=True),
                                        full[b].loc[~d["suppressed"].to_numpy(), "mean_diff"].reset_index(drop=True),
                                        check_names=False)
+    # the comparison is the whole practice's whatever the modality and age filters: no differencing by filters
+    narrowed = scope_mod.practice_aggregate(con, "approach_breakdowns", replace(f, modalities=("OT",),
+                                            age_groups=("6-12",)), outcome="engagement", by=by)
+    for b in by:
+        pd.testing.assert_frame_equal(narrowed[b], out[b])
     with pytest.raises(PermissionError):
         scope_mod.practice_aggregate(con, "approach_breakdowns", f, by=(None, "therapist_id"))
+
+
+def test_complementary_suppression_keeps_hidden_rows_at_k_children():
+    hidden = scope_mod.disclosure.complementary([1, 2, 30, 40], np.array([True, False, False, False]),
+                                                [np.arange(4)], 5)
+    assert hidden.tolist() == [True, True, True, False]  # 1 + 2 < 5, so the next smallest too
+    # nothing left to hide: the total is hidden
+    hidden = scope_mod.disclosure.complementary([1, 0, 3], np.array([True, False, False]), [np.arange(2)], 5,
+                                                totals=[2])
+    assert hidden.tolist() == [True, False, True]
+    is_small = scope_mod.disclosure.is_small
+    assert not is_small(0) and is_small(4) and not is_small(5) and not is_small(None)
+
+
+# ----------------------------------------------------------------------------- differencing (issue 11, item 17)
+
+ADDITIVE = ("sessions", "attended", "n_rated")  # sums over sessions: a figure of a union is the sum of its cells
+
+
+def _subsets(values: list[str]) -> list[tuple[str, ...]]:
+    from itertools import combinations
+    return [c for r in range(1, len(values) + 1) for c in combinations(values, r)]
+
+
+def _months(f: Filters) -> list[pd.Timestamp]:
+    return list(pd.date_range(f.date_from, f.date_to, freq="MS"))
+
+
+def test_differencing_the_practice_view_recovers_no_hidden_cell(con):
+    """The attack of issue 11: a supervisor asks the practice view for every combination of
+    modalities and age groups (headline figures of the period and of the period before, and
+    the monthly figures), then tries to get every hidden group back by subtraction -- the
+    difference of two selections that differ by that group (e.g. "modality m, all ages" minus
+    "modality m, every age but a"), and more generally any linear combination of the shown
+    figures (exact rank test). No hidden group may come back exactly.
+
+    Hidden groups: the grid's hidden cells (modality x age group over the period) and every
+    modality x age group x month with fewer than ``small_cell_min`` children.
+    """
+    k = scope_mod.small_cell_min()
+    opts = analytics.filter_options(con)
+    mods, ages = [str(m) for m in opts["modalities"]], [str(a) for a in opts["age_groups"]]
+    f0 = Filters(date_from=dt.date(2026, 8, 1), date_to=dt.date(2026, 10, 31))
+    cur_m, prev_m = _months(f0), _months(scope_mod.previous_whole_months(f0))
+    atoms = [(m, a, mo) for m in mods for a in ages for mo in prev_m + cur_m]
+    col = {x: i for i, x in enumerate(atoms)}
+    raw = con.execute(
+        "select modality, age_group, month_start, count(distinct child_id) as n_children, count(*) as sessions, "
+        "count(*) filter (where attended) as attended, count(engagement) as n_rated from wh.sessions "
+        "where session_date between $lo and $hi group by all",
+        {"lo": prev_m[0].date(), "hi": f0.date_to}).df()
+    raw["month_start"] = pd.to_datetime(raw["month_start"])
+    truth = {(r.modality, r.age_group, r.month_start): r for r in raw.itertuples()}
+
+    def vec(ms, as_, months) -> np.ndarray:
+        v = np.zeros(len(atoms))
+        for m in ms:
+            for a in as_:
+                for mo in months:
+                    v[col[(m, a, mo)]] = 1
+        return v
+
+    def true_value(v: np.ndarray, field: str) -> float:
+        return float(sum(getattr(truth[atoms[i]], field) for i in np.flatnonzero(v) if atoms[i] in truth))
+
+    # ---- every figure the practice view shows, as (cells it covers, figures)
+    shown: list[tuple[np.ndarray, dict]] = []
+    for ms in _subsets(mods):
+        for as_ in _subsets(ages):
+            f = replace(f0, modalities=ms, age_groups=as_)
+            kp = scope_mod.practice_aggregate(con, "kpis", f)
+            for block, months in ((kp["current"], cur_m), (kp["previous"], prev_m)):
+                if block and not block["suppressed"] and block.get("sessions") is not None:
+                    shown.append((vec(ms, as_, months), block))
+            if len(ms) == 1 or len(as_) == 1 or (len(ms) == len(mods) and len(as_) == len(ages)):
+                t = scope_mod.practice_aggregate(con, "monthly_trends", f)
+                for r in t[~t["suppressed"]].to_dict("records"):
+                    shown.append((vec(ms, as_, [pd.Timestamp(r["month_start"])]), r))
+    for by, key in (("modality", 0), ("age_group", 1)):
+        t = scope_mod.practice_aggregate(con, "monthly_trends", f0, by=by)
+        for r in t[~t["suppressed"]].to_dict("records"):
+            ms = [r[by]] if key == 0 else mods
+            as_ = [r[by]] if key == 1 else ages
+            shown.append((vec(ms, as_, [pd.Timestamp(r["month_start"])]), r))
+    grid = scope_mod.practice_aggregate(con, "group_grid", f0)
+    for r in grid[~grid["suppressed"]].to_dict("records"):
+        shown.append((vec([r["modality"]], [r["age_group"]], cur_m), {**r, "sessions": r["n_sessions"]}))
+
+    # ---- the groups the practice view hides
+    targets = {f"grid cell {r['modality']} x {r['age_group']}": vec([r["modality"]], [r["age_group"]], cur_m)
+               for r in grid[grid["suppressed"]].to_dict("records")}
+    targets.update({f"{m} x {a} in {mo:%b %Y}": vec([m], [a], [mo]) for (m, a, mo), r in truth.items()
+                    if 0 < r.n_children < k})
+    assert len(targets) >= 10, "the sample should have hidden groups to attack"
+
+    recovered = []
+    # attack 1: the difference of two shown selections that differ by exactly the hidden group
+    index = {tuple(np.flatnonzero(v)): fig for v, fig in shown}
+    for name, t in targets.items():
+        for v, fig in shown:
+            rest = v - t
+            if rest.min() < 0 or not rest.any():
+                continue
+            other = index.get(tuple(np.flatnonzero(rest)))
+            if other is None:
+                continue
+            for field in (*ADDITIVE, "n_children"):
+                if fig.get(field) is None or other.get(field) is None or pd.isna(fig[field]) or pd.isna(other[field]):
+                    continue
+                if np.isclose(float(fig[field]) - float(other[field]), true_value(t, field)):
+                    recovered.append(f"{name}: {field} by subtraction")
+                    break
+    # attack 2: any linear combination of the shown sums (exact: the group is in their row space)
+    for field in ADDITIVE:
+        rows = [(v, float(fig[field])) for v, fig in shown if fig.get(field) is not None and not pd.isna(fig[field])]
+        a = np.array([v for v, _ in rows])
+        b = np.array([x for _, x in rows])
+        rank = np.linalg.matrix_rank(a)
+        x, *_ = np.linalg.lstsq(a, b, rcond=None)
+        for name, t in targets.items():
+            if np.linalg.matrix_rank(np.vstack([a, t])) == rank:  # the figures determine this group's sum
+                if np.isclose(float(t @ x), true_value(t, field), atol=0.5):
+                    recovered.append(f"{name}: {field} by a combination of {len(rows)} figures")
+    assert not recovered, f"{len(set(r.split(':')[0] for r in recovered))} of {len(targets)} hidden groups " \
+                          f"recovered: {sorted(set(recovered))[:12]}"

@@ -18,8 +18,8 @@ if not v.is_lead:
 auth.log_view(PAGE)
 path = access.access_path()
 st.caption(f"People sign in with their practice account; this list says what each of them sees. Stored in "
-           f"`{path}` (a lead can also edit the file). A **lead** sees the whole practice, a **supervisor** the "
-           "children of their team(s), a **therapist** the children booked with their therapist id; supervisors "
+           f"{ui.md_code(path)} (a lead can also edit the file). A **lead** sees the whole practice, a "
+           "**supervisor** the children of their team(s), a **therapist** the children booked with their therapist id; supervisors "
            "and therapists also see de-identified practice figures.")
 if v.mode == "local":
     st.info("Local single-user mode: the list takes effect once sign-in is configured (see the README).",
@@ -30,7 +30,7 @@ try:
 except access.AccessError as exc:
     users = []
     if path.exists():
-        st.error(str(exc))
+        st.error(ui.md_escape(exc))
     else:
         st.info("No access list yet: add people below and save.", icon=":material/person_add:")
 
@@ -68,7 +68,7 @@ if st.button("Save the access list", type="primary", icon=":material/save:"):
         msg = str(exc)
         for i, e in enumerate(entries, start=1):
             msg = msg.replace(f"user {i} ", f"row {e['_row']} ").replace(f"user {i})", f"row {e['_row']})")
-        st.error(f"Not saved: {msg}")
+        st.error(f"Not saved: {ui.md_escape(msg)}")
     else:
         before = {u.email: u for u in users}
         after = {u.email: u for u in new}
@@ -91,4 +91,4 @@ saved = st.session_state.pop("_access_saved", None)
 if saved:
     st.success(saved[0], icon=":material/check_circle:")
     for w in saved[1]:
-        st.warning(w, icon=":material/warning:")
+        st.warning(ui.md_escape(w), icon=":material/warning:")

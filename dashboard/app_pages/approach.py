@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -11,9 +13,12 @@ from pipelines import settings
 st.title("Child-led vs directed", anchor=False)
 f = ui.require_data()
 practice = ui.practice_view()
-if practice:
-    f = ui.practice_filters(f)
+if practice:  # the practice comparison is the whole practice's, by modality and by age group
+    f = replace(ui.practice_filters(f), modalities=(), age_groups=())
 ui.caption_filters(f)
+if practice:
+    st.caption("The practice's within-child comparison covers the whole practice, by modality and by age group: "
+               "the modality and age group filters do not apply to it.")
 
 cfg = settings.load().get("comparison", {})
 min_sessions = cfg.get("min_sessions_per_approach", 3)
@@ -119,7 +124,8 @@ if len(estimated):
 skipped = rows[~rows["estimated"].astype(bool)]
 if len(skipped):
     st.caption("Not estimated (fewer than " + str(min_children) + " children): "
-               + "; ".join(f"{r['label']} (n = {'hidden' if pd.isna(r['n_children']) else int(r['n_children'])})"
+               + "; ".join(f"{ui.md_escape(r['label'])} "
+                           f"(n = {'hidden' if pd.isna(r['n_children']) else int(r['n_children'])})"
                            for _, r in skipped.iterrows()) + ".")
 show = [c for c in ("section", "group", "n_children", "n_sessions", "n_children_considered", "mean_diff", "ci_lo",
                     "ci_hi", "wilcoxon_p", "d_z", "mean_nap", "nap_ci_lo", "nap_ci_hi", "estimated", "reason")

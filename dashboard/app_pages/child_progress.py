@@ -18,15 +18,22 @@ options = [str(c) for c in children["child_id"]] if not children.empty else []
 
 # ?child=C0042 picks the child; a new value in the address (a link, a bookmark) wins once
 url_child = st.query_params.get("child")
+if url_child and url_child not in all_children:
+    # the same words whether the child does not exist or is outside the viewer's scope, and nothing
+    # else on the page: another child's record under this warning would read as the linked child's
+    if url_child != st.session_state.get("_child_url_seen"):
+        st.session_state["_child_url_seen"] = url_child
+        auth.log("view", page="Child progress", child_id=url_child[:64], detail={"shown": False})
+    st.warning(f"Child {ui.md_escape(url_child)} from the link is not among the children you can see.",
+               icon=":material/link_off:")
+
+    def _drop_link() -> None:
+        del st.query_params["child"]
+    st.button("Choose one of your children", on_click=_drop_link, icon=":material/child_care:")
+    st.stop()
 if url_child and url_child != st.session_state.get("_child_url_seen"):
     st.session_state["_child_url_seen"] = url_child
-    if url_child in all_children:
-        st.session_state["child_pick"] = url_child
-    else:
-        # the same words whether the child does not exist or is outside the viewer's scope
-        st.warning(f"Child `{url_child}` from the link is not among the children you can see.",
-                   icon=":material/link_off:")
-        auth.log("view", page="Child progress", child_id=url_child[:64], detail={"shown": False})
+    st.session_state["child_pick"] = url_child
 current = st.session_state.get("child_pick")
 outside = bool(current and current not in options and current in all_children)
 if outside:
@@ -68,14 +75,15 @@ if st.query_params.get("child") != child:
     st.query_params["child"] = child
 st.session_state["_child_url_seen"] = child
 if outside:
-    st.caption(f"{child} is outside the current sidebar filters and is shown because the link named them.")
+    st.caption(f"{ui.md_escape(child)} is outside the current sidebar filters and is shown because the link named "
+               "them.")
 
 fc = Filters() if whole else Filters(date_from=f.date_from, date_to=f.date_to)
 st.caption("Whole history" if whole else f"Sessions from {ui.day(f.date_from)} to {ui.day(f.date_to)}")
 
 timeline = ui.fetch("child_timeline", child, fc)
 if timeline.empty:
-    ui.empty(f"{child} has no sessions in this period. Switch on *Whole history* to see all of them.")
+    ui.empty(f"{ui.md_escape(child)} has no sessions in this period. Switch on *Whole history* to see all of them.")
     st.stop()
 
 n_sched = len(timeline)
@@ -94,7 +102,8 @@ st.subheader("Goals (GAS levels over time)", anchor=False)
 ratings = ui.fetch("child_goal_ratings", child, fc)
 if ratings is not None:
     if ratings.empty:
-        st.info(f"No GAS ratings for {child} in the loaded data, so goal charts and the GAS T-score are not shown.")
+        st.info(f"No GAS ratings for {ui.md_escape(child)} in the loaded data, so goal charts and the GAS T-score "
+                "are not shown.")
     else:
         st.caption("Dashed line: the expected level (0). Point colour: the approach of the session "
                    + ", ".join(f"{a}" for a in theme.APPROACH_ORDER) + " (as in the timeline).")
@@ -116,7 +125,8 @@ comp = ui.fetch("child_comparison", child, fc)
 if comp is not None:
     n_cl, n_dir = int(comp.get("n_child_led") or 0), int(comp.get("n_directed") or 0)
     if not n_cl or not n_dir or ui.is_missing(comp.get("nap")):
-        st.info(f"{child} has {n_cl} rated child-led and {n_dir} rated directed sessions: both are needed to "
+        st.info(f"{ui.md_escape(child)} has {n_cl} rated child-led and {n_dir} rated directed sessions: both are "
+                "needed to "
                 "compare engagement between the approaches.")
     else:
         nap, lo, hi = comp.get("nap"), comp.get("nap_lo"), comp.get("nap_hi")
@@ -139,7 +149,8 @@ if comp is not None:
                 st.caption(cap)
         share = float(nap)
         st.markdown(
-            f"In **{share:.0%}** of the pairs of one child-led and one directed session, {child}'s engagement was "
+            f"In **{share:.0%}** of the pairs of one child-led and one directed session, {ui.md_escape(child)}'s "
+            "engagement was "
             f"higher in the child-led one (NAP {share:.2f}, 95% interval {ui.num(lo, 2)} to {ui.num(hi, 2)}; "
             f"{n_cl} child-led and {n_dir} directed sessions). "
             + ("The interval includes 0.5, so the data are compatible with no difference."
@@ -154,14 +165,15 @@ fl = ui.fetch("flags", Filters())
 if fl is not None:
     mine = fl[fl["child_id"] == child] if not fl.empty else fl
     if mine.empty:
-        st.success(f"No needs-attention flags for {child}.", icon=":material/check_circle:")
+        st.success(f"No needs-attention flags for {ui.md_escape(child)}.", icon=":material/check_circle:")
     else:
         for _, r in mine.iterrows():
             sev = str(r.get("severity_label", r.get("severity", "")))
             title = r.get("title", r["flag"])
             since = f", since {ui.day(r['since'])}" if "since" in r.index and not ui.is_missing(r["since"]) else ""
-            (st.error if sev == "high" else st.warning)(f"**{title}** ({sev} priority{since}): {r['reason']}",
-                                                        icon=":material/flag:")
+            (st.error if sev == "high" else st.warning)(
+                f"**{ui.md_escape(title)}** ({ui.md_escape(sev)} priority{since}): {ui.md_escape(r['reason'])}",
+                icon=":material/flag:")
 
 rc = ui.fetch("reliable_change", Filters())
 if rc is not None:
@@ -170,7 +182,7 @@ if rc is not None:
     if rc.empty:
         st.caption("No standardised outcome measures in the loaded data, so reliable change is not shown.")
     elif mine.empty:
-        st.caption(f"{child} has no outcome measure given twice, so reliable change is not shown.")
+        st.caption(f"{ui.md_escape(child)} has no outcome measure given twice, so reliable change is not shown.")
     else:
         show = [c for c in ("measure", "first_date", "first_score", "last_date", "last_score", "change", "rci",
                             "reliable_change_threshold", "classification", "n_administrations") if c in mine.columns]

@@ -85,7 +85,7 @@ rep = st.session_state.get("last_report")
 if rep:
     st.subheader("Load report", anchor=False)
     if "error" in rep:
-        st.error(f"The load stopped and the warehouse is unchanged: {rep['error']}")
+        st.error(f"The load stopped and the warehouse is unchanged: {ui.md_escape(rep['error'])}")
     else:
         df = pd.DataFrame(rep["files"])
         ok = int((df["status"] == "loaded").sum())
@@ -94,7 +94,7 @@ if rep:
             f"{ok} loaded, {int((df['status'] == 'skipped').sum())} skipped (already loaded), {len(failed)} failed; "
             f"{int(df['rows_loaded'].sum()):,} rows loaded, {int(df['rows_rejected'].sum()):,} rejected.")
         for _, r in failed.iterrows():
-            st.error(f"**{r['path']}**: {r['message']}")
+            st.error(f"**{ui.md_escape(r['path'])}**: {ui.md_escape(r['message'])}")
         st.dataframe(df[["path", "status", "message", "rows_read", "rows_loaded", "rows_rejected", "profile"]]
                      .rename(columns={"path": "file"}), hide_index=True, width="stretch")
 
@@ -121,4 +121,4 @@ if s is not None:
                                         rows=len(rej)),
                            file_name="rejected_rows.csv", mime="text/csv", icon=":material/download:",
                            on_click="ignore")
-    st.caption(f"Warehouse: `{s.get('db')}`")
+    st.caption(f"Warehouse: {ui.md_code(s.get('db'))}")

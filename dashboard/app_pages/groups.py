@@ -30,8 +30,9 @@ n_low = int(grid["below_min_n"].fillna(False).sum()) if "below_min_n" in grid el
 n_hidden = int(grid["suppressed"].sum()) if "suppressed" in grid else 0
 if practice:
     why = (f"{n_hidden} cell{'s are' if n_hidden != 1 else ' is'} hidden to protect the children in them: fewer "
-           f"than {data.small_cell_min()} children, or a cell that could otherwise be worked out from the others "
-           "and a total." if n_hidden else "No cell needed hiding.")
+           f"than {data.small_cell_min()} children in each month. Such groups are left out of every practice "
+           "figure, totals included, so they cannot be worked out from the others." if n_hidden
+           else "No cell needed hiding.")
     n_low -= n_hidden
     if n_low > 0:
         why += (f" {n_low} more grey cell{'s' if n_low != 1 else ''} rest on fewer than {min_n} children: too few "

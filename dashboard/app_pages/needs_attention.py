@@ -36,9 +36,9 @@ c1, c2 = st.container(), st.container()
 kinds = list(dict.fromkeys(fl["title"].astype(str)))  # most urgent first, as analytics orders them
 sevs = sorted(fl["severity_label"].astype(str).unique(), key=lambda s: SEV_ORDER.get(s, 9))
 pick_kinds = c1.pills("Flag", kinds, selection_mode="multi", key="na_kinds",
-                      format_func=lambda k: f"{k} ({int((fl['title'] == k).sum())})")
+                      format_func=lambda k: f"{ui.md_escape(k)} ({int((fl['title'] == k).sum())})")
 pick_sevs = c2.pills("Severity", sevs, selection_mode="multi", key="na_sevs",
-                     format_func=lambda s: f"{s} ({int((fl['severity_label'] == s).sum())})")
+                     format_func=lambda s: f"{ui.md_escape(s)} ({int((fl['severity_label'] == s).sum())})")
 view = fl
 if pick_kinds:
     view = view[view["title"].isin(pick_kinds)]
@@ -80,7 +80,8 @@ event = st.dataframe(
 rows = event.selection.rows if event and hasattr(event, "selection") else []
 if rows:
     child = str(view.iloc[rows[0]]["child_id"])
-    st.page_link(ui.PAGE_FILES["child"], label=f"Open {child}'s progress page", icon=":material/child_care:",
+    st.page_link(ui.PAGE_FILES["child"], label=f"Open {ui.md_escape(child)}'s progress page",
+                 icon=":material/child_care:",
                  query_params=ui.url_params(child=child))
 export_frame = pd.DataFrame(view[cols[1:]])
 st.download_button("Download these flags (CSV)",

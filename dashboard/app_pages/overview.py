@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, ui
+from dashboard import charts, data, ui
 from pipelines.scope import previous_whole_months
 
 st.title("Practice overview", anchor=False)
@@ -16,6 +16,10 @@ ui.caption_filters(f)
 
 k = ui.fetch_aggregate(practice, "kpis", f)
 cur, prev = k.get("current") or {}, k.get("previous") or {}
+if practice and cur.get("suppressed"):
+    ui.empty(f"The practice's sessions in this selection belong to groups of fewer than {data.small_cell_min()} "
+             "children, so no figure is shown. Widen the period or clear a filter in the sidebar.")
+    st.stop()
 if not cur.get("sessions"):
     ui.empty("No sessions match these filters. Widen the period or clear a filter in the sidebar.")
     st.stop()
@@ -99,10 +103,10 @@ opts = ui.options()
 link_cols = st.columns(max(len(opts.get("modalities") or []), 1) + max(len(opts.get("age_groups") or []), 1))
 i = 0
 for m in opts.get("modalities") or []:
-    link_cols[i].page_link(ui.PAGE_FILES["groups"], label=f"{m}", icon=":material/arrow_forward:",
+    link_cols[i].page_link(ui.PAGE_FILES["groups"], label=ui.md_escape(m), icon=":material/arrow_forward:",
                            query_params=ui.url_params(modality=[m]))
     i += 1
 for a in opts.get("age_groups") or []:
-    link_cols[i].page_link(ui.PAGE_FILES["groups"], label=f"age {a}", icon=":material/arrow_forward:",
+    link_cols[i].page_link(ui.PAGE_FILES["groups"], label=f"age {ui.md_escape(a)}", icon=":material/arrow_forward:",
                            query_params=ui.url_params(age=[a]))
     i += 1

@@ -119,10 +119,11 @@ try:
     with st.spinner("Building the meeting pack ..."):
         pack = _pack(r, r.db, r.version, viewer.scope, team, therapist, d_from, d_to, bool(suppress))
 except mp.PackError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(ui.md_escape(exc), icon=":material/error:")
     st.stop()
 
-st.caption(f"{pack.scope} · {pack.period} · compared with {ui.day(pack.prev_from)} – {ui.day(pack.prev_to)} · "
+st.caption(f"{ui.md_escape(pack.scope)} · {pack.period} · compared with {ui.day(pack.prev_from)} – "
+           f"{ui.day(pack.prev_to)} · "
            f"data up to {ui.day(pack.as_of)}")
 
 # ---- downloads
@@ -156,13 +157,14 @@ d3.download_button("Tables (Excel)", auth.audited("meeting pack (Excel)", PAGE, 
                    help="One sheet per section; text cells are never read as formulas.")
 if suppress:
     st.info(f"Shared version: figures resting on fewer than {pack.small_cell_min} children show as "
-            f"{pack.small_text}, and children are counted, not listed.", icon=":material/shield:")
+            f"{ui.md_escape(pack.small_text)}, and children are counted, not listed; a figure shown as *hidden* "
+            "is hidden so that a small one cannot be worked out from a total.", icon=":material/shield:")
 
 # ---- the sections, as in the pack
 for i, sec in enumerate(pack.sections, start=1):
-    st.subheader(f"{i} · {sec.title}", anchor=False)
-    for line in sec.summary:
-        st.markdown(line.replace("$", "\\$"))
+    st.subheader(f"{i} · {ui.md_escape(sec.title)}", anchor=False)
+    for line in sec.summary:  # plain text from the pack: team and therapist names, ids
+        st.markdown(ui.md_escape(line))
     if sec.key == "attention" and not pack.suppress_small_cells and len(pack.attention):
         view = pack.attention.copy()
         view.insert(0, "page", [ui.child_url(str(c)) for c in view["child_id"]])
@@ -186,15 +188,15 @@ for i, sec in enumerate(pack.sections, start=1):
         for key, fig in sec.figures:
             ui.chart(fig, key=f"mp_fig_{key}", width="content")
     for t in tables:
-        st.markdown(f"**{t.title}**")
+        st.markdown(f"**{ui.md_escape(t.title)}**")
         if t.frame is None or t.frame.empty:
-            st.caption(t.empty)
+            st.caption(ui.md_escape(t.empty))
         else:
             st.dataframe(mp.table_text(t), hide_index=True, width="stretch", key=f"mp_tbl_{t.key}")
         if t.note:
-            st.caption(t.note)
+            st.caption(ui.md_escape(t.note))
     if sec.key != "trends":
         for key, fig in sec.figures:
             ui.chart(fig, key=f"mp_fig_{key}", width="content")
     for n in sec.notes:
-        st.caption(n)
+        st.caption(ui.md_escape(n))
