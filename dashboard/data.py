@@ -63,6 +63,12 @@ def is_sample_data(loaded_names: list[str], sample_dir: Path | None = None) -> b
     return bool(names) and bool(sample) and all(n in sample for n in names)
 
 
+def _md(value: Any) -> str:
+    from dashboard.ui import md_escape  # late: ui imports this module's helpers
+
+    return md_escape(str(value))
+
+
 def ensure_warehouse() -> None:
     """First start: when there is no warehouse, load the sample data into it (with a spinner).
 
@@ -76,8 +82,8 @@ def ensure_warehouse() -> None:
         return
     why = warehouse.practice_traces(db)
     if why is not None:
-        st.warning(f"There is no warehouse file at {db}, but {why}, so the sample data is not loaded there. "
-                   "If a load is running, wait for it; if the warehouse file was lost, run "
+        st.warning(f"There is no warehouse file at {_md(db)}, but {_md(why)}, so the sample data is not loaded "
+                   "there. If a load is running, wait for it; if the warehouse file was lost, run "
                    f"`python -m pipelines rebuild --db {db}` to rebuild it from the landing archive.",
                    icon=":material/warning:")
         return
@@ -88,11 +94,11 @@ def ensure_warehouse() -> None:
         try:
             report = loader.load(files, db=db, only_into_new=True)
         except loader.LoadAborted as exc:
-            st.error(f"The sample data could not be loaded: {exc}")
+            st.error(f"The sample data could not be loaded: {_md(exc)}")
             return
     failed = [f.message for f in report.files if f.status == "failed"]
     if failed:
-        st.error("The sample data could not be loaded: " + "; ".join(failed))
+        st.error("The sample data could not be loaded: " + "; ".join(_md(m) for m in failed))
 
 
 def _release(r: Reader) -> None:
