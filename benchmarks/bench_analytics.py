@@ -6,7 +6,7 @@ Generates the practice with ``pipelines.sample.generate``, writes it as one cano
 loads it (``pipelines.load.load``), then times (median of ``--repeat`` runs):
 ``transform.build`` (SQL models), ``analytics.build_tables`` (flags, per-child trends and
 effect sizes, GAS reviews, goal progress, reliable change), and every query function of
-``pipelines.analytics`` on a reader, unfiltered (reads the stored tables where it can) and
+``analytics`` on a reader, unfiltered (reads the stored tables where it can) and
 with a filter (date range, modality, team: computed at query time).
 """
 
@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
-from pipelines import analytics, sample, transform, warehouse  # noqa: E402
+import analytics  # noqa: E402
+from pipelines import sample, transform, warehouse  # noqa: E402
 from pipelines.load import load  # noqa: E402
 
 

@@ -1,5 +1,5 @@
 """What scoping costs: the pages' analytics calls as a lead (unscoped) and as a supervisor and
-a therapist (``pipelines.scope``: every cursor sees the warehouse through filtered views).
+a therapist (``access.scope``: every cursor sees the warehouse through filtered views).
 
     python benchmarks/bench_scope.py [--runs 5] [--db PATH]
 
@@ -7,7 +7,7 @@ Builds a warehouse from ``data/sample/canonical`` in a temp dir (or uses ``--db`
 busiest team and the therapist with the most children, and prints for each call the median
 wall time of ``--runs`` runs per role, and the ratio scoped / lead. Each run builds the scope,
 makes the call and closes the scoped connection, as ``dashboard.data.call`` does; calls go
-straight to ``pipelines.analytics`` (no Streamlit cache), so every run does the work. Not a test.
+straight to ``analytics`` (no Streamlit cache), so every run does the work. Not a test.
 """
 
 from __future__ import annotations
@@ -41,8 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     import test_dashboard_support as support
-    from pipelines import analytics, scope, warehouse
-    from pipelines.analytics import Filters
+    import analytics
+    from access import scope
+    from pipelines import warehouse
+    from analytics import Filters
 
     with tempfile.TemporaryDirectory(prefix="bench-scope-") as tmp:
         db = args.db or support.build_warehouse(Path(tmp) / "practice.duckdb", Path(tmp))[0]

@@ -21,7 +21,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.stats import nap_grouped, trends_grouped  # noqa: E402
+from stats import nap_grouped, trends_grouped  # noqa: E402
 
 
 def synthetic_sessions(children: int, sessions: int, seed: int = 20261122) -> pd.DataFrame:

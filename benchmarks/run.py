@@ -250,7 +250,8 @@ def page_calls(analytics, f, child: str) -> dict[str, list[tuple[str, callable]]
 
 
 def bench_query(db: Path, runs: int) -> dict:
-    from pipelines import analytics, warehouse
+    import analytics
+    from pipelines import warehouse
 
     con = warehouse.connect_reader(db)
     end = analytics.as_of(con)

@@ -5,7 +5,7 @@ Three ways the app can run (``mode()``):
 * **oidc** -- ``[auth]`` is configured in ``.streamlit/secrets.toml``: people sign in with
   the practice's identity provider (Google Workspace, Microsoft Entra ID, any OpenID
   Connect provider) through Streamlit's ``st.login``; their email is looked up in the
-  access list (``pipelines.access``), which gives the role and scope. People not on it
+  access list (``access.access_list``), which gives the role and scope. People not on it
   see a polite refusal and no data.
 * **local** -- no ``[auth]`` and the server is bound to 127.0.0.1 (``server.address``),
   the request comes from this computer and not through a proxy: one person on a laptop,
@@ -26,8 +26,9 @@ from typing import Any
 import streamlit as st
 
 from dashboard.ui import md_code, md_escape
-from pipelines import access, audit, settings as settings_mod
-from pipelines.scope import ROLE_LABELS, Scope
+from access import access_list, audit
+from pipelines import settings as settings_mod
+from access.scope import ROLE_LABELS, Scope
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host")
@@ -187,7 +188,7 @@ def _signed_in_viewer() -> Viewer | None:
             st.button(label, key=f"login_{p}", on_click=st.login, args=(p,) if p else (), type="primary",
                       icon=":material/login:")
         return None
-    email = access.normalise_email(claims.get("email") or "")
+    email = access_list.normalise_email(claims.get("email") or "")
     if not _email_trusted(claims):
         _refuse("Email not verified", f"Your identity provider does not confirm that "
                 f"{md_code(email) if email else 'your email'} is "
@@ -197,8 +198,8 @@ def _signed_in_viewer() -> Viewer | None:
         st.button("Sign out", on_click=st.logout, icon=":material/logout:")
         return None
     try:
-        user = access.lookup(access.load(), email)
-    except access.AccessError as exc:
+        user = access_list.lookup(access_list.load(), email)
+    except access_list.AccessError as exc:
         _refuse("Access list unavailable", f"The dashboard's access list cannot be read ({md_escape(exc)}). "
                 "Ask your clinical lead to fix it; no data is shown until then.", icon=":material/error:")
         return None

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from dashboard import theme
+from reports import theme
 
 # metric -> (label, axis title with unit, n column, is a share)
 TREND_METRICS: dict[str, tuple[str, str, str, bool]] = {

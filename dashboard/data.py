@@ -5,7 +5,7 @@
 * Query results (``st.cache_data``) are keyed by the function, its arguments (the filters)
   and the warehouse version; the connection is passed as ``_reader`` so it is not hashed.
 * Each call runs on its own cursor, so sessions in different threads never share one.
-* Every call is limited to the signed-in viewer's scope (``pipelines.scope``): the scope is
+* Every call is limited to the signed-in viewer's scope (``access.scope``): the scope is
   part of the cache key and the function runs on a scoped connection, so a page cannot
   ask for children outside it. ``practice`` gives the de-identified practice figures.
 """
@@ -23,10 +23,11 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from pipelines import analytics  # the pages' only source of figures
+import analytics  # the pages' only source of figures
+from access import scope as scope_mod, uploads
 from pipelines import load as loader
-from pipelines import profiles, scope as scope_mod, uploads, warehouse
-from pipelines.analytics import Filters  # noqa: F401  (re-exported for the pages)
+from pipelines import profiles, warehouse
+from analytics import Filters  # noqa: F401  (re-exported for the pages)
 
 SAMPLE_DIR = warehouse.ROOT / "data" / "sample" / "canonical"
 EXPORT_SUFFIXES = (".csv", ".xlsx", ".parquet")
@@ -171,7 +172,7 @@ def _live_reader() -> Reader:
 
 
 def call(name: str, *args: Any, **kwargs: Any) -> Any:
-    """``pipelines.analytics.<name>(con, *args, **kwargs)`` within the viewer's scope, cached
+    """``analytics.<name>(con, *args, **kwargs)`` within the viewer's scope, cached
     per warehouse version and scope."""
     r = _live_reader()
     return _call(r, r.db, r.version, _viewer_scope(), name, args, tuple(sorted(kwargs.items())))
@@ -241,7 +242,7 @@ def upload_limit_mb() -> float:
 
 
 def load_uploaded(files: list[tuple[str, bytes]], profile: str | None) -> loader.LoadReport:
-    """Load uploaded files through the same pipeline as the CLI (``pipelines.uploads``).
+    """Load uploaded files through the same pipeline as the CLI (``access.uploads``).
 
     Only a clinical lead may load data; the size limit, content sniffing and the safe Excel
     reader are the pipeline's.

@@ -195,7 +195,7 @@ def empty(message: str) -> None:
 
 
 def fetch(name: str, *args: Any, **kwargs: Any) -> Any:
-    """``pipelines.analytics.<name>(con, *args, **kwargs)`` for this warehouse version (cached),
+    """``analytics.<name>(con, *args, **kwargs)`` for this warehouse version (cached),
     within the viewer's scope."""
     return data.call(name, *args, **kwargs)
 
@@ -237,7 +237,7 @@ def practice_view() -> bool:
 def practice_filters(f: Any) -> Any:
     """The filters the practice figures use (``scope.practice_filters``): whole calendar months,
     modalities and age groups; no team, therapist or approach."""
-    from pipelines.scope import practice_filters as _practice
+    from access.scope import practice_filters as _practice
     return _practice(f)
 
 

@@ -29,7 +29,7 @@ def _audit(db: str | Path | None, action: str, page: str, detail: dict) -> None:
     files). Raises ``AuditUnavailable`` naming the log when it cannot be written."""
     import getpass
 
-    from pipelines import audit
+    from access import audit
 
     path = audit.audit_path(Path(db or warehouse.default_db_path()))
     try:
@@ -121,7 +121,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_rejects(args: argparse.Namespace) -> int:
     import csv
 
-    from pipelines.export import safe_cell
+    from reports.cells import safe_cell
 
     try:
         con = warehouse.connect_reader(Path(args.db or warehouse.default_db_path()))
@@ -181,7 +181,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_meeting_pack(args: argparse.Namespace) -> int:
-    from pipelines import meeting_pack as mp
+    from reports import meeting_pack as mp
 
     db = Path(args.db or warehouse.default_db_path())
     try:

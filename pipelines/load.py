@@ -35,7 +35,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import audit, ingest, queries, transform, warehouse
+from access import audit
+from pipelines import ingest, queries, transform, warehouse
 from pipelines.ingest import UnusableFile
 from pipelines.profiles import Profile, load as load_profile
 

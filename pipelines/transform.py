@@ -17,7 +17,7 @@ MODEL_LAYERS = ("intermediate", "marts")
 
 
 def _analytics_tables(con: duckdb.DuckDBPyConnection) -> None:
-    from pipelines import analytics
+    import analytics
 
     analytics.build_tables(con)
 

@@ -1,4 +1,4 @@
-"""The access list (``pipelines.access``): parsing, the messy entries a lead may write, and
+"""The access list (``access.access_list``): parsing, the messy entries a lead may write, and
 an atomic save that cannot lock the practice out."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import access
-from pipelines.scope import Scope
+from access import access_list
+from access.scope import Scope
 
 GOOD = """
 [[user]]
@@ -34,7 +34,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_reads_users_roles_and_scopes(tmp_path):
-    users = access.load(write(tmp_path, GOOD))
+    users = access_list.load(write(tmp_path, GOOD))
     assert [u.email for u in users] == ["lead@practice.example", "sam@practice.example", "alex@practice.example"]
     assert users[0].scope == Scope.everything()
     assert users[1].scope == Scope("supervisor", ("North", "South"))
@@ -49,7 +49,7 @@ def test_reads_users_roles_and_scopes(tmp_path):
     (None, None),
 ])
 def test_lookup_ignores_case_and_spaces_only(tmp_path, email, found):
-    u = access.lookup(access.load(write(tmp_path, GOOD)), email)
+    u = access_list.lookup(access_list.load(write(tmp_path, GOOD)), email)
     assert (u.email if u else None) == found
 
 
@@ -63,15 +63,15 @@ def test_lookup_ignores_case_and_spaces_only(tmp_path, email, found):
 ], ids=["role", "email", "supervisor-no-team", "therapist-no-id", "typo-key", "teams-not-list"])
 def test_bad_entries_are_named(tmp_path, entry, message):
     p = write(tmp_path, GOOD + "\n[[user]]\n" + entry + "\n")
-    with pytest.raises(access.AccessError, match=message) as exc:
-        access.load(p)
+    with pytest.raises(access_list.AccessError, match=message) as exc:
+        access_list.load(p)
     assert str(p) in str(exc.value) and "user 4" in str(exc.value)
 
 
 def test_duplicate_email_is_refused(tmp_path):
     p = write(tmp_path, GOOD + '\n[[user]]\nemail = "ALEX@practice.example"\nrole = "lead"\n')
-    with pytest.raises(access.AccessError, match="listed twice"):
-        access.load(p)
+    with pytest.raises(access_list.AccessError, match="listed twice"):
+        access_list.load(p)
 
 
 @pytest.mark.parametrize("text, message", [
@@ -83,30 +83,30 @@ def test_missing_or_broken_file(tmp_path, text, message):
     p = tmp_path / "access.toml"
     if text is not None:
         p.write_text(text, encoding="utf-8")
-    with pytest.raises(access.AccessError, match=message):
-        access.load(p)
+    with pytest.raises(access_list.AccessError, match=message):
+        access_list.load(p)
 
 
 def test_save_round_trips_and_keeps_odd_characters(tmp_path):
-    users = access.load(write(tmp_path, GOOD))
-    odd = access.User("o'neil@practice.example", "supervisor", ('Team "Quotes" \\ back',))
-    p = access.save([*users, odd], tmp_path / "out" / "access.toml")
-    again = access.load(p)
+    users = access_list.load(write(tmp_path, GOOD))
+    odd = access_list.User("o'neil@practice.example", "supervisor", ('Team "Quotes" \\ back',))
+    p = access_list.save([*users, odd], tmp_path / "out" / "access.toml")
+    again = access_list.load(p)
     assert again == [*users, odd]
     assert not list(p.parent.glob("*.tmp"))
 
 
 def test_save_refuses_a_list_without_a_lead(tmp_path):
     p = write(tmp_path, GOOD)
-    users = [u for u in access.load(p) if u.role != "lead"]
-    with pytest.raises(access.AccessError, match="at least one clinical lead"):
-        access.save(users, p)
+    users = [u for u in access_list.load(p) if u.role != "lead"]
+    with pytest.raises(access_list.AccessError, match="at least one clinical lead"):
+        access_list.save(users, p)
     assert p.read_text(encoding="utf-8") == GOOD  # unchanged
 
 
 def test_path_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("PIPELINES_ACCESS", str(tmp_path / "a.toml"))
-    assert access.access_path() == tmp_path / "a.toml"
+    assert access_list.access_path() == tmp_path / "a.toml"
 
 
 @pytest.mark.parametrize("rows, entries, problems", [
@@ -117,14 +117,14 @@ def test_path_from_environment(tmp_path, monkeypatch):
     ([{"email": "s@p.example", "role": "supervisor", "teams": "North, South"}], 1, []),
 ], ids=["ok", "no-role", "empty-row-skipped", "teams-as-text"])
 def test_table_rows(rows, entries, problems):
-    got, probs = access.table_rows(rows)
+    got, probs = access_list.table_rows(rows)
     assert len(got) == entries and probs == problems
 
 
 def test_unknown_teams_and_ids_are_named_with_the_near_miss():
-    entries, _ = access.table_rows([{"email": "a@p.example", "role": "lead"},
+    entries, _ = access_list.table_rows([{"email": "a@p.example", "role": "lead"},
                                     {"email": "s@p.example", "role": "supervisor", "teams": ["north", "East"],
                                      "therapist_id": "t01"}])
-    warnings = access.unknown_values(entries, ["North", "East"], {"T01", "T02"})
+    warnings = access_list.unknown_values(entries, ["North", "East"], {"T01", "T02"})
     assert warnings == ["row 2: team `north` is not in the loaded data, so it shows no children (did you mean "
                         "`North`?)", "row 2: therapist id `t01` is not in the loaded data (did you mean `T01`?)"]

@@ -1,8 +1,8 @@
 """The grouped (vectorised) effect sizes used by the analytics equal the scalar definitions.
 
 ``pipelines.single_case_groups`` (Tau-U, Tau-BC, PND for every child at once) against
-``pipelines.stats.single_case``; ``pipelines.paired_groups`` (paired summary for many
-breakdown groups at once) against ``pipelines.stats.paired.paired_summary`` and
+``stats.single_case``; ``stats.paired_groups`` (paired summary for many
+breakdown groups at once) against ``stats.paired.paired_summary`` and
 ``scipy.stats.wilcoxon``.
 """
 
@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from pipelines import stats
-from pipelines.stats.paired_groups import d_z_ci_grouped, paired_summary_grouped, wilcoxon_grouped
-from pipelines.stats.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
+import stats
+from stats.paired_groups import d_z_ci_grouped, paired_summary_grouped, wilcoxon_grouped
+from stats.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
 
 
 def session_data(seed: int = 1, children: int = 60) -> pd.DataFrame:

@@ -17,8 +17,10 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from pipelines import analytics, settings, stats, transform, warehouse
-from pipelines.analytics import Filters
+import analytics
+import stats
+from pipelines import settings, transform, warehouse
+from analytics import Filters
 from pipelines.load import load
 
 TODAY = dt.date(2026, 11, 1)

@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines import analytics, queries, sample, stats, transform, warehouse
-from pipelines.analytics import Filters
+import analytics
+import stats
+from pipelines import queries, sample, transform, warehouse
+from analytics import Filters
 from pipelines.load import load
 
 ROOT = Path(__file__).resolve().parent.parent

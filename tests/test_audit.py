@@ -1,4 +1,4 @@
-"""The audit log (``pipelines.audit``): append-only, hash-chained, safe with several writers."""
+"""The audit log (``access.audit``): append-only, hash-chained, safe with several writers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import audit
+from access import audit
 
 
 def test_records_and_reads_back_newest_first(tmp_path):
@@ -66,7 +66,7 @@ def test_unknown_action_is_refused(tmp_path):
 WRITER = """
 import sys
 from pathlib import Path
-from pipelines import audit
+from access import audit
 for i in range(40):
     audit.record("view", sys.argv[2], page="p", child_id=str(i), path=Path(sys.argv[1]))
 """

@@ -43,7 +43,9 @@ import pandas as pd  # noqa: E402
 
 from oidc_provider import LocalIdP  # noqa: E402
 from oidc_roundtrip import IDLE, free_port, run_streamlit, sign_in, write_secrets  # noqa: E402
-from pipelines import analytics, audit, warehouse  # noqa: E402
+import analytics  # noqa: E402
+from access import audit  # noqa: E402
+from pipelines import warehouse  # noqa: E402
 
 LEAD = "lead@practice.example"
 SUPERVISOR = "supervisor@practice.example"

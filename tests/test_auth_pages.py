@@ -18,8 +18,10 @@ from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 import test_dashboard_support as support
-from pipelines import access, analytics, audit, warehouse
-from pipelines.analytics import Filters
+import analytics
+from access import access_list, audit
+from pipelines import warehouse
+from analytics import Filters
 
 APP = str(support.ROOT / "dashboard" / "streamlit_app.py")
 TIMEOUT = 60
@@ -45,25 +47,25 @@ def sessions(db) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def people(sessions) -> dict[str, access.User]:
+def people(sessions) -> dict[str, access_list.User]:
     per_ther = sessions.groupby("therapist_id")["child_id"].nunique().sort_values()
     teams = sorted(sessions["team"].unique())
     return {
-        "lead": access.User("lead@practice.example", "lead"),
-        "supervisor": access.User("sup@practice.example", "supervisor", (teams[-1],)),
-        "therapist": access.User("ther@practice.example", "therapist", therapist_id=str(per_ther.index[0])),
+        "lead": access_list.User("lead@practice.example", "lead"),
+        "supervisor": access_list.User("sup@practice.example", "supervisor", (teams[-1],)),
+        "therapist": access_list.User("ther@practice.example", "therapist", therapist_id=str(per_ther.index[0])),
     }
 
 
 @pytest.fixture()
 def env(db, people, tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("PIPELINES_DB", str(db))
-    monkeypatch.setenv("PIPELINES_ACCESS", str(access.save(list(people.values()), tmp_path / "access.toml")))
+    monkeypatch.setenv("PIPELINES_ACCESS", str(access_list.save(list(people.values()), tmp_path / "access.toml")))
     monkeypatch.setenv("PIPELINES_AUDIT", str(tmp_path / "audit.sqlite"))
     return tmp_path / "audit.sqlite"
 
 
-def in_scope(sessions: pd.DataFrame, user: access.User) -> set[str]:
+def in_scope(sessions: pd.DataFrame, user: access_list.User) -> set[str]:
     """The scope rule, independently of the SQL."""
     if user.role == "lead":
         return set(sessions["child_id"])
@@ -205,7 +207,7 @@ def test_overview_counts_the_caseload_and_the_practice_view_is_de_identified(env
     assert at.metric[0].value == f"{active['child_id'].nunique():,}"
     at = run_as(user.email, "overview", {"period": "all", "view": "practice"})
     # the whole practice's groups shown: children with an attended session in a modality x age group x month
-    # with at least 5 children (a smaller group is left out of every practice figure, pipelines.disclosure)
+    # with at least 5 children (a smaller group is left out of every practice figure, access.disclosure)
     con = warehouse.connect_reader(db)
     try:
         shown = con.execute(
@@ -329,7 +331,7 @@ def test_lead_reads_the_audit_log_and_edits_access(env, people, tmp_path):
     assert not at.exception
     ev = audit.read(env, action="access_change")
     assert len(ev) == 1 and ev["actor"].iloc[0] == people["lead"].email
-    assert access.load() == list(people.values())
+    assert access_list.load() == list(people.values())
 
 
 def test_no_audit_trail_no_data(env, people, monkeypatch, tmp_path):

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pipelines import analytics, warehouse  # noqa: E402
+import analytics  # noqa: E402
+from pipelines import warehouse  # noqa: E402
 from pipelines.load import load  # noqa: E402
 
 SAMPLE = ROOT / "data" / "sample" / "canonical"

@@ -164,7 +164,7 @@ def test_formula_looking_cells_stay_plain_text(tmp_path, text):
     db = tmp_path / "p.duckdb"
     load([f], db=db, today=TODAY)
     assert query(db, "select team from sessions")[0][0] == text
-    from pipelines.export import safe_cell
+    from reports.cells import safe_cell
     assert safe_cell(text) == "'" + text
 
 
@@ -647,7 +647,7 @@ HOSTILE = [h_unterminated_quote_mid_large, h_stray_quote_pairs_with_a_later_quot
 
 @pytest.mark.parametrize("build", HOSTILE, ids=[b.__name__[2:] for b in HOSTILE])
 def test_hostile_file_loses_no_row(tmp_path, build):
-    from pipelines import uploads
+    from access import uploads
 
     h = build(tmp_path)
     db = tmp_path / "p.duckdb"

@@ -1,4 +1,4 @@
-"""The team meeting pack (``pipelines/meeting_pack.py``, the ``meeting-pack`` command and the
+"""The team meeting pack (``reports/meeting_pack/``, the ``meeting-pack`` command and the
 Team meeting page) on real warehouses, real files and the system's Chromium; no mocks.
 
 * a warehouse built from the sample practice (``data/sample/canonical``; the tiny handmade
@@ -32,8 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pipelines import analytics, load, meeting_pack as mp, warehouse  # noqa: E402
-from pipelines.stats.rci import IMPROVED  # noqa: E402
+import analytics  # noqa: E402
+from pipelines import load, warehouse  # noqa: E402
+from reports import meeting_pack as mp  # noqa: E402
+from stats.rci import IMPROVED  # noqa: E402
 
 SAMPLE = ROOT / "data" / "sample" / "canonical"
 CHROMIUM = Path("/usr/bin/chromium")

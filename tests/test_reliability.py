@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import audit, transform, warehouse
+from access import audit
+from pipelines import transform, warehouse
 from pipelines.load import load, rebuild, status
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Scoping in the data layer (``pipelines.scope``): on a scoped connection every analytics
+"""Scoping in the data layer (``access.scope``): on a scoped connection every analytics
 function, the meeting pack and the exports see only the children in the viewer's scope,
 whatever filter values (another team, another child's id) they are asked for; practice
 figures for non-leads are aggregates with small cells suppressed.
@@ -17,9 +17,12 @@ import pandas as pd
 import pytest
 
 import test_dashboard_support as support
-from pipelines import analytics, meeting_pack, scope as scope_mod, warehouse
-from pipelines.analytics import Filters
-from pipelines.scope import Scope
+import analytics
+from access import scope as scope_mod
+from pipelines import warehouse
+from reports import meeting_pack
+from analytics import Filters
+from access.scope import Scope
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines import stats  # noqa: E402
-from pipelines.stats.gas import gas_t_score, gas_t_scores  # noqa: E402
+import stats  # noqa: E402
+from stats.gas import gas_t_score, gas_t_scores  # noqa: E402
 
 
 # (levels, weights, rho, expected T, decimals compared)
@@ -172,7 +172,8 @@ def test_a_stored_infinite_weight_does_not_stop_the_statistics(tmp_path):
     """A warehouse that already holds goal_weight = inf (loaded before staging refused it):
     rebuilding the statistics works, and that goal is left out of the child's T-scores."""
     import test_dashboard_support as support
-    from pipelines import analytics, transform, warehouse
+    import analytics
+    from pipelines import transform, warehouse
 
     db, _ = support.build_warehouse(tmp_path / "w.duckdb", tmp_path, prefer_sample=False)
     with warehouse.writer(db) as con:

@@ -11,8 +11,8 @@ from scipy import stats as sps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines import stats  # noqa: E402
-from pipelines.stats.paired import PairedSummary, d_z, paired_by_group, paired_summary  # noqa: E402
+import stats  # noqa: E402
+from stats.paired import PairedSummary, d_z, paired_by_group, paired_summary  # noqa: E402
 
 X = [10, 12, 15, 8, 11]
 Y = [14, 18, 16, 12, 13]
@@ -71,7 +71,7 @@ def test_bootstrap_is_seeded_and_close_to_normal_theory():
 
 
 def test_bootstrap_blocks_do_not_change_the_answer(monkeypatch):
-    import pipelines.stats.paired as paired_mod
+    import stats.paired as paired_mod
 
     d = np.random.default_rng(9).normal(size=50)
     whole = paired_summary(d, resamples=300, seed=5)
@@ -127,7 +127,7 @@ def test_by_group_multiple_keys_and_unit():
 
 def test_d_z_interval_survives_scipy_nct_tail_nan():
     # scipy's nct.cdf returns NaN far in the tail (t=4.49, df=19, ncp=-5.5); the interval must still exist
-    from pipelines.stats.paired import _d_z_ci
+    from stats.paired import _d_z_ci
 
     lo, hi = _d_z_ci(1.004, 20, 0.95)
     assert 0.4 < lo < 1.004 < hi < 1.7

@@ -10,8 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines import stats  # noqa: E402
-from pipelines.stats.rci import (  # noqa: E402
+import stats  # noqa: E402
+from stats.rci import (  # noqa: E402
     DETERIORATED,
     IMPROVED,
     NO_CHANGE,
@@ -179,7 +179,8 @@ def test_a_load_whose_measure_is_not_in_the_reference_loads_and_says_so(tmp_path
     import csv
 
     import test_dashboard_support as support
-    from pipelines import analytics, load, warehouse
+    import analytics
+    from pipelines import load, warehouse
 
     src = support.write_tiny_practice(tmp_path / "src", n_children=8, weeks=10)[0]
     with open(src, encoding="utf-8", newline="") as fh:

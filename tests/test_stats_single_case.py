@@ -17,8 +17,8 @@ from scipy import stats as sps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines import stats  # noqa: E402
-from pipelines.stats.single_case import (  # noqa: E402
+import stats  # noqa: E402
+from stats.single_case import (  # noqa: E402
     _newcombe_ci_scalar,
     _score_poly_lo_at_one,
     nap,

@@ -13,9 +13,9 @@ from scipy.stats._mstats_basic import _kendall_p_exact
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pipelines.stats.trend as trend_mod  # noqa: E402
-from pipelines import stats  # noqa: E402
-from pipelines.stats.trend import kendall_exact_pvalue, mann_kendall, theil_sen, trends_grouped  # noqa: E402
+import stats.trend as trend_mod  # noqa: E402
+import stats  # noqa: E402
+from stats.trend import kendall_exact_pvalue, mann_kendall, theil_sen, trends_grouped  # noqa: E402
 
 # ------------------------------------------------------------------ worked checks
 

@@ -1,7 +1,7 @@
 """The stored statistics tables go stale when the code behind them changes (issue 11, item 15).
 
-``analytics._code_key(root)`` hashes what the stored tables depend on: ``pipelines/analytics.py``,
-every module under ``pipelines/stats/`` and every SQL file of ``queries/analysis``,
+``analytics._code_key(root)`` hashes what the stored tables depend on: every module of
+``analytics/``, every module under ``stats/`` and every SQL file of ``queries/analysis``,
 ``queries/intermediate`` and ``queries/marts``. The tests copy those into a temporary
 project root and edit the copy (the real tree is never touched).
 """
@@ -14,28 +14,28 @@ from pathlib import Path
 import pytest
 
 import test_dashboard_support as support
-from pipelines import analytics, warehouse
+import analytics
+from pipelines import warehouse
 
 ROOT = support.ROOT
 
 
 def copy_tree(dest: Path) -> Path:
     """The parts of the project the key reads, copied to ``dest`` (a project root)."""
-    (dest / "pipelines").mkdir(parents=True)
-    shutil.copy2(ROOT / "pipelines" / "analytics.py", dest / "pipelines" / "analytics.py")
-    shutil.copytree(ROOT / "pipelines" / "stats", dest / "pipelines" / "stats",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    dest.mkdir(parents=True, exist_ok=True)
+    for package in ("analytics", "stats"):
+        shutil.copytree(ROOT / package, dest / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "queries", dest / "queries")
     return dest
 
 
 def test_the_key_covers_every_stats_module_and_every_analysis_and_model_sql_file():
     files = set(analytics._code_files(ROOT))
-    expected = {ROOT / "pipelines" / "analytics.py", *(ROOT / "pipelines" / "stats").glob("*.py"),
+    expected = {*(ROOT / "analytics").glob("*.py"), *(ROOT / "stats").glob("*.py"),
                 *(ROOT / "queries" / "analysis").glob("*.sql"), *(ROOT / "queries" / "intermediate").glob("*.sql"),
                 *(ROOT / "queries" / "marts").glob("*.sql")}
-    assert ROOT / "pipelines" / "stats" / "single_case_groups.py" in files  # moved here from pipelines/
-    assert ROOT / "pipelines" / "stats" / "paired_groups.py" in files
+    assert ROOT / "stats" / "single_case_groups.py" in files
+    assert ROOT / "stats" / "paired_groups.py" in files
     assert files == expected
     assert analytics._code_key() == analytics._code_key(ROOT)
 
@@ -44,8 +44,8 @@ def test_a_copy_of_the_tree_has_the_same_key(tmp_path):
     assert analytics._code_key(copy_tree(tmp_path)) == analytics._code_key(ROOT)
 
 
-EDITS = ["pipelines/stats/single_case_groups.py", "pipelines/stats/paired_groups.py", "pipelines/stats/rci.py",
-         "pipelines/stats/gas.py", "pipelines/analytics.py", "queries/analysis/measure_pairs.sql",
+EDITS = ["stats/single_case_groups.py", "stats/paired_groups.py", "stats/rci.py",
+         "stats/gas.py", "analytics/__init__.py", "queries/analysis/measure_pairs.sql",
          "queries/analysis/gas_review_goals.sql", "queries/intermediate/int_sessions.sql",
          "queries/marts/goal_ratings.sql"]
 
@@ -59,7 +59,7 @@ def test_editing_a_file_the_stored_tables_depend_on_changes_the_key(tmp_path, re
     assert analytics._code_key(edited) != before
 
 
-@pytest.mark.parametrize("rel", ["pipelines/stats/trend_groups.py", "queries/analysis/new_query.sql"])
+@pytest.mark.parametrize("rel", ["stats/trend_groups.py", "queries/analysis/new_query.sql"])
 def test_a_new_file_changes_the_key(tmp_path, rel):
     before = analytics._code_key(copy_tree(tmp_path / "a"))
     edited = copy_tree(tmp_path / "b")
@@ -67,7 +67,7 @@ def test_a_new_file_changes_the_key(tmp_path, rel):
     assert analytics._code_key(edited) != before
 
 
-@pytest.mark.parametrize("gone", ["pipelines/analytics.py", "pipelines/stats", "queries/analysis",
+@pytest.mark.parametrize("gone", ["analytics", "stats", "queries/analysis",
                                   "queries/intermediate", "queries/marts"])
 def test_a_missing_dependency_fails_loudly(tmp_path, gone):
     root = copy_tree(tmp_path)
@@ -82,7 +82,7 @@ def test_an_edited_stats_module_stops_the_stored_tables_being_used(tmp_path, mon
     once a stats module differs (the page then computes from the data with the new code)."""
     db, _ = support.build_warehouse(tmp_path / "w.duckdb", tmp_path, prefer_sample=False)
     same, edited = copy_tree(tmp_path / "same"), copy_tree(tmp_path / "edited")
-    with open(edited / "pipelines" / "stats" / "single_case_groups.py", "a", encoding="utf-8") as fh:
+    with open(edited / "stats" / "single_case_groups.py", "a", encoding="utf-8") as fh:
         fh.write("\n# a changed method\n")
     con = warehouse.connect_reader(db)
     try:

@@ -1,4 +1,4 @@
-"""Uploads (``pipelines.uploads``): the size limit, the type told from the content and not the
+"""Uploads (``access.uploads``): the size limit, the type told from the content and not the
 name, Excel read without running anything, and a refused upload that changes nothing."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 import test_dashboard_support as support
-from pipelines import ingest, uploads
+from access import uploads
+from pipelines import ingest
 
 REPO = Path(__file__).resolve().parent.parent
 

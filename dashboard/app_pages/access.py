@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, ui
-from pipelines import access
-from pipelines.scope import ROLES
+from access import access_list
+from access.scope import ROLES
 
 PAGE = "Access"
 st.title("Access", anchor=False)
@@ -16,7 +16,7 @@ if not v.is_lead:
     st.info("The access list is kept by the clinical lead.", icon=":material/lock:")
     st.stop()
 auth.log_view(PAGE)
-path = access.access_path()
+path = access_list.access_path()
 st.caption(f"People sign in with their practice account; this list says what each of them sees. Stored in "
            f"{ui.md_code(path)} (a lead can also edit the file). A **lead** sees the whole practice, a "
            "**supervisor** the children of their team(s), a **therapist** the children booked with their therapist id; supervisors "
@@ -26,8 +26,8 @@ if v.mode == "local":
             icon=":material/laptop:")
 
 try:
-    users = access.load(path)
-except access.AccessError as exc:
+    users = access_list.load(path)
+except access_list.AccessError as exc:
     users = []
     if path.exists():
         st.error(ui.md_escape(exc))
@@ -55,15 +55,15 @@ st.caption("Rows are numbered on the left; messages below refer to those numbers
 
 
 if st.button("Save the access list", type="primary", icon=":material/save:"):
-    entries, problems = access.table_rows(edited.to_dict("records"))
+    entries, problems = access_list.table_rows(edited.to_dict("records"))
     try:
         if problems:
-            raise access.AccessError("; ".join(problems))
-        new = access.validate([{k: e[k] for k in ("email", "role", "teams", "therapist_id")} for e in entries],
+            raise access_list.AccessError("; ".join(problems))
+        new = access_list.validate([{k: e[k] for k in ("email", "role", "teams", "therapist_id")} for e in entries],
                               "the table")
         if not any(u.role == "lead" for u in new):
-            raise access.AccessError("the access list needs at least one clinical lead")
-    except access.AccessError as exc:
+            raise access_list.AccessError("the access list needs at least one clinical lead")
+    except access_list.AccessError as exc:
         # validate() counts the people it was given; say which table rows those are
         msg = str(exc)
         for i, e in enumerate(entries, start=1):
@@ -73,18 +73,18 @@ if st.button("Save the access list", type="primary", icon=":material/save:"):
         before = {u.email: u for u in users}
         after = {u.email: u for u in new}
 
-        def _desc(u: access.User) -> str:
+        def _desc(u: access_list.User) -> str:
             return u.role + (f" {'/'.join(u.teams)}" if u.teams else "") + (f" {u.therapist_id}" if u.therapist_id else "")
         changes = {"added": {e: _desc(after[e]) for e in sorted(set(after) - set(before))},
                    "removed": {e: _desc(before[e]) for e in sorted(set(before) - set(after))},
                    "changed": {e: f"{_desc(before[e])} -> {_desc(after[e])}"
                                for e in sorted(set(after) & set(before)) if after[e] != before[e]}}
         auth.log("access_change", page=PAGE, detail=changes)  # recorded first: no unaudited change
-        access.save(new, path)
+        access_list.save(new, path)
         st.session_state["_access_saved"] = (
             f"Saved {len(new)} people: {len(changes['added'])} added, {len(changes['removed'])} removed, "
             f"{len(changes['changed'])} changed. Changes apply at each person's next page load.",
-            access.unknown_values(entries, known_teams, known_ids))
+            access_list.unknown_values(entries, known_teams, known_ids))
         st.rerun()
 
 saved = st.session_state.pop("_access_saved", None)

@@ -7,8 +7,9 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, theme, ui
+from dashboard import charts, ui
 from pipelines import settings
+from reports import theme
 
 st.title("Child-led vs directed", anchor=False)
 f = ui.require_data()

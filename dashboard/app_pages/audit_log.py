@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth
-from pipelines import audit, export
+from access import audit
+from reports import cells
 
 PAGE = "Audit log"
 st.title("Audit log", anchor=False)
@@ -82,7 +83,7 @@ view = pd.DataFrame({
 st.dataframe(view, hide_index=True, width="stretch", column_config={
     "Detail": st.column_config.TextColumn("Detail", width="large")})
 st.download_button("Download these events (CSV)",
-                   auth.audited("audit log (CSV)", PAGE, lambda: export.to_csv_bytes(raw), rows=len(raw)),
+                   auth.audited("audit log (CSV)", PAGE, lambda: cells.to_csv_bytes(raw), rows=len(raw)),
                    file_name=f"audit_log_{today}.csv", mime="text/csv", icon=":material/download:", on_click="ignore")
 st.caption("Events are only ever added: the log refuses changes and deletions, each event carries a hash of "
            "the one before, and every load records the log's last event and its hash in the warehouse, so an edit "

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, charts, data, theme, ui
+from dashboard import auth, charts, data, ui
+from reports import theme
 
 st.title("Child progress", anchor=False)
 f = ui.require_data()

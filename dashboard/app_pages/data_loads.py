@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, data, ui
-from pipelines import export
+from reports import cells
 
 PAGE = "Data"
 st.title("Data", anchor=False)
@@ -117,7 +117,7 @@ if s is not None:
                    "rows then load normally.")
         st.dataframe(rej, hide_index=True, width="stretch")
         st.download_button("Download rejected rows (CSV)",
-                           auth.audited("rejected rows (CSV)", PAGE, lambda: export.to_csv_bytes(pd.DataFrame(rej)),
+                           auth.audited("rejected rows (CSV)", PAGE, lambda: cells.to_csv_bytes(pd.DataFrame(rej)),
                                         rows=len(rej)),
                            file_name="rejected_rows.csv", mime="text/csv", icon=":material/download:",
                            on_click="ignore")

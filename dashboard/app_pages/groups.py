@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, theme, ui
+from dashboard import charts, data, ui
 from pipelines import settings
+from reports import theme
 
 st.title("Modalities and age groups", anchor=False)
 f = ui.require_data()

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, ui
-from pipelines import export, settings
+from pipelines import settings
+from reports import cells
 
 st.title("Needs attention", anchor=False)
 f = ui.require_data()
@@ -86,6 +87,6 @@ if rows:
 export_frame = pd.DataFrame(view[cols[1:]])
 st.download_button("Download these flags (CSV)",
                    auth.audited("needs-attention flags (CSV)", "Needs attention",
-                                lambda: export.to_csv_bytes(export_frame), rows=len(export_frame),
+                                lambda: cells.to_csv_bytes(export_frame), rows=len(export_frame),
                                 children=sorted(map(str, export_frame["child_id"].unique()))[:500]),
                    file_name=f"flags_{as_of}.csv", mime="text/csv", icon=":material/download:", on_click="ignore")

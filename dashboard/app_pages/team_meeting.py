@@ -1,7 +1,7 @@
 """Team meeting pack (supervisors): the agenda for a team or a therapist since the last
 meeting, and the shareable pack (HTML, PDF, Excel) in one click.
 
-Thin: ``pipelines.meeting_pack`` builds, renders and writes the pack from the analytics
+Thin: ``reports.meeting_pack`` builds, renders and writes the pack from the analytics
 layer; this page picks the team, therapist and period, shows the sections and offers
 the downloads.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import auth, data, ui
-from pipelines import meeting_pack as mp
+from reports import meeting_pack as mp
 
 PAGE = "Team meeting pack"
 ANY_TEAM = "Any team (pick a therapist)"

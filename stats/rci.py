@@ -46,7 +46,7 @@ IMPROVED = "reliably improved"
 NO_CHANGE = "no reliable change"
 DETERIORATED = "reliably deteriorated"
 CRITICAL_95 = 1.96
-REFERENCE_PATH = Path(__file__).resolve().parents[2] / "reference" / "measures.csv"
+REFERENCE_PATH = Path(__file__).resolve().parents[1] / "reference" / "measures.csv"
 
 
 def _check(sd: ArrayLike, reliability: ArrayLike) -> None:

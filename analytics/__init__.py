@@ -2,8 +2,8 @@
 
 Pages hold no SQL and no statistics: they call these functions with a DuckDB connection
 and a ``Filters``. Every filter value reaches SQL as a bound ``$parameter`` (the SQL lives
-in ``queries/analysis``); statistics come from ``pipelines.stats`` (grouped versions in
-``pipelines.stats.single_case_groups`` and ``pipelines.stats.paired_groups``). Nothing
+in ``queries/analysis``); statistics come from ``stats`` (grouped versions in
+``stats.single_case_groups`` and ``stats.paired_groups``). Nothing
 loops over children in Python: per-child statistics are computed for all children at once
 (pandas / numpy / SQL).
 
@@ -26,7 +26,7 @@ Query functions read those tables when the filter is empty (or, for flags, when 
 as-of date and settings match) and otherwise compute the same thing for the filtered
 data at query time, vectorised.
 
-Methods (details and references in the docstrings below and in ``pipelines.stats``):
+Methods (details and references in the docstrings below and in ``stats``):
 GAS T-score (Kiresuk & Sherman 1968); Theil-Sen slope with Sen's CI and Mann-Kendall test
 (Theil 1950; Sen 1968; Mann 1945; Kendall 1975); NAP with Newcombe CI (Parker & Vannest
 2009; Newcombe 2006); Tau and Tau-U (Parker, Vannest, Davis & Sauber 2011); Tau-BC (Tarlow
@@ -53,13 +53,13 @@ import pandas as pd
 from scipy import stats as sps
 
 from pipelines import queries, settings as settings_mod, warehouse
-from pipelines.scope import ScopedConnection
-from pipelines.stats.paired_groups import paired_summary_grouped
-from pipelines.stats.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
-from pipelines.stats.gas import gas_t_scores
-from pipelines.stats.rci import DETERIORATED, classify_change, load_measure_reference
-from pipelines.stats.single_case import nap_grouped
-from pipelines.stats.trend import trends_grouped
+from access.scope import ScopedConnection
+from stats.paired_groups import paired_summary_grouped
+from stats.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
+from stats.gas import gas_t_scores
+from stats.rci import DETERIORATED, classify_change, load_measure_reference
+from stats.single_case import nap_grouped
+from stats.trend import trends_grouped
 
 __all__ = [
     "Filters", "BY_OPTIONS", "FLAG_CODES",
@@ -274,7 +274,7 @@ def _flag_cfg() -> dict:
 
 # What the stored tables are computed by (globs under the project root): a change to any of
 # these files, or a file added or removed, makes the stored tables stale.
-CODE_DEPENDENCIES = ("pipelines/analytics.py", "pipelines/stats/*.py", "queries/analysis/*.sql",
+CODE_DEPENDENCIES = ("analytics/*.py", "stats/*.py", "queries/analysis/*.sql",
                      "queries/intermediate/*.sql", "queries/marts/*.sql")
 CODE_ROOT = warehouse.ROOT
 
@@ -372,7 +372,7 @@ def _t_ci(mean: pd.Series, se: pd.Series, n_clusters: pd.Series, confidence: flo
 def as_of(con) -> dt.date | None:
     """The latest session date in the warehouse (flags and "last N weeks" are relative to it).
 
-    Practice-wide also on a scoped connection (``pipelines.scope``): a date, not child data.
+    Practice-wide also on a scoped connection (``access.scope``): a date, not child data.
     """
     if isinstance(con, ScopedConnection):
         return con.practice_facts["as_of"]

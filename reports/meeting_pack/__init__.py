@@ -1,6 +1,6 @@
 """Team meeting pack: the supervisor's agenda for a team (or a therapist) and a period.
 
-``build_pack`` asks the analytics layer (``pipelines.analytics``; no SQL and no statistics
+``build_pack`` asks the analytics layer (``analytics``; no SQL and no statistics
 here) for four sections, in this order:
 
 1. **Needs attention**: the children ``analytics.flags`` flags for the scope as of the
@@ -20,7 +20,7 @@ here) for four sections, in this order:
 ``render_html`` writes one self-contained HTML file (plotly.js inlined, no network needed;
 print CSS puts each section on a new page), ``render_pdf`` prints that HTML with headless
 Chromium, ``write_excel`` writes the tables (one sheet per section; every text cell made
-safe by ``export.safe_cell`` and written with ``write_string``).
+safe by ``cells.safe_cell`` and written with ``write_string``).
 
 Privacy: only pseudonymous ids (child, therapist) appear. With ``suppress_small_cells``
 (packs shared beyond the team) every figure resting on fewer than ``[privacy]
@@ -29,7 +29,7 @@ rows are shown beside their total (therapists beside "All", the kinds of flag be
 flag", the kinds of win beside "All", child-led and directed sessions within a month's
 total), a second row is hidden too (shown as ``"hidden"``) until "total minus the rows
 shown" rests on at least N children, so a "<N" row cannot be worked out by subtraction.
-The rules live in ``pipelines.disclosure`` (rules 1 and 2).
+The rules live in ``access.disclosure`` (rules 1 and 2).
 """
 
 from __future__ import annotations
@@ -54,11 +54,12 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from dashboard import theme
-from pipelines import analytics, disclosure, export
+import analytics
+from access import disclosure
+from reports import cells, theme
 from pipelines import settings as settings_mod
-from pipelines.disclosure import small_cell_min
-from pipelines.stats.rci import IMPROVED
+from access.disclosure import small_cell_min
+from stats.rci import IMPROVED
 
 __all__ = [
     "MeetingPack", "Section", "Table", "Col", "PackError", "ChromiumMissing", "SECTION_KEYS",
@@ -1254,7 +1255,7 @@ def render_html(pack: MeetingPack) -> str:
         parts.append("</section>")
         body.append("\n".join(parts))
     body.append('<footer class="pack">Pseudonymous ids only. Figures from the practice warehouse via the analytics '
-                "layer (pipelines/analytics.py); thresholds and minimum n in settings.toml. n = the count each figure "
+                "layer (analytics/); thresholds and minimum n in settings.toml. n = the count each figure "
                 "rests on.</footer>")
     footer_left = _css_string(f"{pack.scope} · {pack.period}")
     box = 'font-family: "Helvetica Neue", Arial, "Liberation Sans", sans-serif; font-size: 8pt; color: #5a5a5a;'
@@ -1359,7 +1360,7 @@ class _Sheet:
         self.widths: dict[int, int] = {}
 
     def text(self, col: int, value: Any, fmt: str | None = None) -> None:
-        s = export.safe_cell(str(value))
+        s = cells.safe_cell(str(value))
         self.ws.write_string(self.row, col, s, self.f.get(fmt) if fmt else None)
         if fmt not in ("title", "h2", "muted"):
             self.widths[col] = max(self.widths.get(col, 8), min(len(s) + 2, 60))
@@ -1437,7 +1438,7 @@ def _write_table(sh: _Sheet, t: Table) -> None:
 def write_excel(pack: MeetingPack, path: str | Path | io.BytesIO) -> None:
     """The pack's tables as an Excel workbook: an About sheet, then one sheet per section.
 
-    Every text cell goes through ``export.safe_cell`` and ``write_string`` (a value such as
+    Every text cell goes through ``cells.safe_cell`` and ``write_string`` (a value such as
     ``=cmd|...`` stays text, prefixed with ``'``); numbers are numbers, dates are dates."""
     import xlsxwriter
 

@@ -1,6 +1,6 @@
 """Statistics for therapy progress analytics: small, tested, vectorised where grouped.
 
-``from pipelines import stats`` then ``stats.nap(a, b)`` etc. Scalar functions take
+``import stats`` then ``stats.nap(a, b)`` etc. Scalar functions take
 array-likes and return frozen dataclasses (or floats); grouped functions take a long
 DataFrame and return one row per group, computed without a Python loop per group
 (except ``paired_by_group``, meant for a handful of breakdown groups). Every estimate

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines import settings as settings_mod, warehouse
-from pipelines.scope import ROLES, Scope
+from access.scope import ROLES, Scope
 
 
 class AccessError(ValueError):
@@ -169,7 +169,7 @@ def _toml_str(v: str) -> str:
 
 def dumps(users: list[User]) -> str:
     """The access file's text for ``users``."""
-    lines = ["# Who may sign in to the dashboard, and what they may see (see pipelines/access.py).",
+    lines = ["# Who may sign in to the dashboard, and what they may see (see access/access_list.py).",
              "# Edited by a clinical lead on the Access page or by hand. Roles: lead, supervisor, therapist.", ""]
     for u in users:
         lines += ["[[user]]", f"email = {_toml_str(u.email)}", f"role = {_toml_str(u.role)}"]

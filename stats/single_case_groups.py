@@ -1,6 +1,6 @@
 """Single-case effect sizes for every child at once: Tau-U, baseline-corrected Tau, PND.
 
-``pipelines.stats.single_case`` has the scalar definitions (``tau_u``, ``tau_bc``, ``pnd``)
+``stats.single_case`` has the scalar definitions (``tau_u``, ``tau_bc``, ``pnd``)
 and a vectorised NAP (``nap_grouped``); this module adds grouped versions of the other
 three so that 10,000 children need no Python loop per child. Each returns exactly what
 the scalar function returns for each group (checked in tests/test_analytics_effects.py).
@@ -18,7 +18,7 @@ Condition A is the baseline / comparison (directed sessions), B the intervention
   (median pairwise slope, intercept median(a - slope t)) from both conditions; Tau-BC is
   Kendall's tau-b between the condition dummy and the (corrected) scores, with its
   Kendall-test p-value, SE = sqrt(2 (1 - tau^2) / (m + n)) and a normal CI in [-1, 1].
-  Kendall statistics come from ``pipelines.stats.trend.trends_grouped`` (equal to
+  Kendall statistics come from ``stats.trend.trends_grouped`` (equal to
   ``scipy.stats.kendalltau`` per group).
 * PND (Scruggs, T. E., Mastropieri, M. A., & Casto, G. (1987). The quantitative synthesis
   of single-subject research. *Remedial and Special Education, 8*(2), 24-33): share of B
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipelines.stats.trend import trends_grouped
+from stats.trend import trends_grouped
 
 __all__ = ["pnd_grouped", "tau_u_grouped", "tau_bc_grouped"]
 
@@ -169,7 +169,7 @@ def tau_u_grouped(df: pd.DataFrame, by: str | Sequence[str], condition: str, val
 def tau_bc_grouped(df: pd.DataFrame, by: str | Sequence[str], condition: str, value: str, time: str,
                    a_label: object, b_label: object, alpha: float = 0.05, increase: bool = True,
                    confidence: float = 0.95) -> pd.DataFrame:
-    """Baseline-corrected Tau (Tarlow 2017) per group, as ``pipelines.stats.tau_bc`` with
+    """Baseline-corrected Tau (Tarlow 2017) per group, as ``stats.tau_bc`` with
     ``t_a``/``t_b`` = ``time``.
 
     Columns ``by...``, ``n_a``, ``n_b``, ``tau_bc``, ``tau_bc_p``, ``tau_bc_corrected``,

@@ -1,6 +1,6 @@
 """Paired comparison across children for many breakdown groups at once (vectorised).
 
-``pipelines.stats.paired.paired_by_group`` loops over groups and calls ``paired_summary``
+``stats.paired.paired_by_group`` loops over groups and calls ``paired_summary``
 (about 10 ms a group, much more when a group's differences have ties), which is fine for
 four modalities but not for a breakdown by therapist in a practice of 10,000 children
 (800+ therapists). ``paired_summary_grouped`` returns the same columns and the same
@@ -35,11 +35,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipelines.stats.paired import DEFAULT_SEED, PairedSummary
+from stats.paired import DEFAULT_SEED, PairedSummary
 
 __all__ = ["paired_summary_grouped", "wilcoxon_grouped", "d_z_ci_grouped"]
 
-_BLOCK_ELEMENTS = 2_000_000  # as pipelines.stats.paired: resample indices per block
+_BLOCK_ELEMENTS = 2_000_000  # as stats.paired: resample indices per block
 _WORK_ELEMENTS = 8_000_000   # groups x resamples x n handled per numpy step
 _EXACT_MAX_N = 50            # scipy.stats.wilcoxon: exact (no ties/zeros) up to here
 _PERMUTATION_MAX_N = 13      # scipy.stats.wilcoxon: full sign-flip enumeration up to here
@@ -145,7 +145,7 @@ def d_z_ci_grouped(dz: np.ndarray, n: np.ndarray, confidence: float, iters: int 
     """CI of d_z per group by inverting the noncentral t (df = n - 1, ncp = delta sqrt(n)).
 
     Vectorised bisection on ``scipy.stats.nct.cdf`` (decreasing in the noncentrality);
-    agrees with ``pipelines.stats.paired`` (Brent's method) to about 1e-12.
+    agrees with ``stats.paired`` (Brent's method) to about 1e-12.
     """
     dz = np.asarray(dz, dtype=float)
     n = np.asarray(n, dtype=float)
@@ -192,7 +192,7 @@ def d_z_ci_grouped(dz: np.ndarray, n: np.ndarray, confidence: float, iters: int 
 
 def _bootstrap_ci_same_size(mat: np.ndarray, resamples: int, seed: int | None, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Percentile CI of the mean for each row of ``mat`` (groups of equal size n), drawing
-    the resample indices exactly as ``pipelines.stats.paired`` does for one group of size n."""
+    the resample indices exactly as ``stats.paired`` does for one group of size n."""
     g, n = mat.shape
     rng = np.random.default_rng(seed)
     block = max(1, _BLOCK_ELEMENTS // n)
@@ -221,7 +221,7 @@ def paired_summary_grouped(
     seed: int | None = DEFAULT_SEED,
     unit: str = "children",
 ) -> pd.DataFrame:
-    """``pipelines.stats.paired_by_group`` without the loop over groups (same columns, same numbers).
+    """``stats.paired_by_group`` without the loop over groups (same columns, same numbers).
 
     One row per group (sorted by the keys) with ``by...``, n, mean_diff, ci_lo, ci_hi,
     wilcoxon_stat, wilcoxon_p, d_z, d_z_lo, d_z_hi, confidence, resamples, reason.

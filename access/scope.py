@@ -30,7 +30,7 @@ attack of issue 11: "modality m, all ages" minus "modality m, every age but a").
 a group shown with fewer than that many children is hidden (primary suppression), and
 the within-child approach comparison, given for the whole practice and by modality and
 by age group whatever the filters, hides a second group wherever its total would give a
-hidden one back. The rules and what they do not cover are in ``pipelines.disclosure``.
+hidden one back. The rules and what they do not cover are in ``access.disclosure``.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines import disclosure, queries, settings as settings_mod, warehouse
-from pipelines.disclosure import secondary_suppression, small_cell_min, suppress_small_cells  # noqa: F401 (re-exported)
+from access import disclosure
+from pipelines import queries, settings as settings_mod, warehouse
+from access.disclosure import secondary_suppression, small_cell_min, suppress_small_cells  # noqa: F401 (re-exported)
 
 ROLES = ("lead", "supervisor", "therapist")
 ROLE_LABELS = {"lead": "clinical lead", "supervisor": "supervisor", "therapist": "therapist"}
@@ -239,7 +240,7 @@ def scope_meta(con, scope: Scope) -> ScopeMeta:
 
 @dataclass
 class PracticeConnection(ScopedConnection):
-    """The whole practice seen through the practice cells (``pipelines.disclosure`` rule 3).
+    """The whole practice seen through the practice cells (``access.disclosure`` rule 3).
 
     Its cursor's ``sessions`` keep only the sessions of cells that enter practice figures
     (with the engagement rating dropped where the cell's rated children are too few), its
@@ -388,14 +389,14 @@ def practice_aggregate(con, name: str, f, **kwargs: Any) -> Any:
     group only (``AGGREGATE_BY``). The filters are ``practice_filters(f)``: whole calendar
     months, modalities and age groups, no team, therapist or approach. Every figure is
     computed on ``practice_connection(con)``: from the practice cells that are shown
-    (``pipelines.disclosure`` rule 3), so no two figures differ by a hidden cell; then a
+    (``access.disclosure`` rule 3), so no two figures differ by a hidden cell; then a
     group resting on fewer than ``[privacy] small_cell_min`` children is hidden
     (``suppress_small_cells``), and a group whose cells were all left out is listed as
     hidden. ``approach_breakdowns`` (the within-child child-led vs directed summaries per
     group, never the children) is for the whole practice whatever the modality and age
     filters, each breakdown with complementary suppression against its total.
     """
-    from pipelines import analytics  # late: analytics imports this module
+    import analytics  # late: analytics imports this module
 
     if name not in AGGREGATE_FUNCTIONS:
         raise PermissionError(f"{name} is not a practice aggregate")

@@ -1,8 +1,8 @@
 """Small-cell rules: the one place that decides which figures rest on too few children to show.
 
 ``k`` is ``[privacy] small_cell_min`` of settings.toml (default 5). Three rules, used by the
-de-identified practice view (``pipelines.scope.practice_aggregate``) and by the meeting pack
-shared beyond the team (``pipelines.meeting_pack``, ``suppress_small_cells=True``):
+de-identified practice view (``access.scope.practice_aggregate``) and by the meeting pack
+shared beyond the team (``reports.meeting_pack``, ``suppress_small_cells=True``):
 
 1. **Primary suppression** (``is_small``, ``small_mask``, ``suppress_small_cells``): a count
    of 1 to k-1 children, and every figure resting on it, is hidden. Zero discloses nobody and
