@@ -17,9 +17,11 @@ import io
 import re
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipelines import ingest, load as loader, settings as settings_mod
+from pipelines.transform import Step
 
 MIB = 1024 * 1024
 DEFAULTS = {"max_mb": 50.0, "max_uncompressed_mb": 120.0, "max_rows": 100_000,
@@ -133,8 +135,11 @@ def _sheet_names(z: zipfile.ZipFile) -> dict[str, str]:
 
 
 def load_uploaded(files: list[tuple[str, bytes]], db: Path, profile: str | None = None,
-                  limit_mb: float | None = None, caps: dict | None = None) -> loader.LoadReport:
-    """Check, then load ``(name, bytes)`` uploads into ``db``; the load report names them as uploaded."""
+                  limit_mb: float | None = None, caps: dict | None = None,
+                  after_build: Iterable[Step] = ()) -> loader.LoadReport:
+    """Check, then load ``(name, bytes)`` uploads into ``db``; the load report names them as uploaded.
+
+    ``after_build`` goes to ``pipelines.load.load`` (the dashboard passes ``analytics.stored.STEPS``)."""
     check(files, limit_mb, caps)
     with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
         paths = []
@@ -145,4 +150,4 @@ def load_uploaded(files: list[tuple[str, bytes]], db: Path, profile: str | None 
             p = folder / safe
             p.write_bytes(content)
             paths.append(p)
-        return loader.load(paths, db=db, profile=profile or None)
+        return loader.load(paths, db=db, profile=profile or None, after_build=after_build)

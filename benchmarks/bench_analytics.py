@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 
 import analytics  # noqa: E402
+from analytics import stored  # noqa: E402
 from pipelines import sample, transform, warehouse  # noqa: E402
 from pipelines.load import load  # noqa: E402
 
@@ -87,20 +88,14 @@ def main(argv: list[str] | None = None) -> int:
 
         db = work / "practice.duckdb"
         db.unlink(missing_ok=True)
-        wired = analytics.build_tables in transform.POST_STEPS
         t0 = time.perf_counter()
-        report = load([csv], db=db, today=dt.date(2026, 11, 1))
+        report = load([csv], db=db, today=dt.date(2026, 11, 1), after_build=stored.STEPS)
         t_load = time.perf_counter() - t0
         assert not report.failed, report.failed
-        print(f"load (read, validate, marts{' + analytics tables' if wired else ''}): {t_load:.2f} s")
+        print(f"load (read, validate, marts + analytics tables): {t_load:.2f} s")
 
         with warehouse.writer(db) as con:
-            posts = list(transform.POST_STEPS)
-            transform.POST_STEPS[:] = [s for s in posts if s is not analytics.build_tables]
-            try:
-                t_marts, c_marts, _ = timed_cpu(lambda: transform.build(con), args.repeat)
-            finally:
-                transform.POST_STEPS[:] = posts
+            t_marts, c_marts, _ = timed_cpu(lambda: transform.build(con), args.repeat)  # SQL models only
             t_tables, c_tables, built = timed_cpu(lambda: analytics.build_tables(con), args.repeat)
             threads = con.execute("select current_setting('threads')").fetchone()[0]
         print(f"(median of {args.repeat}; DuckDB threads {threads})       wall        CPU")

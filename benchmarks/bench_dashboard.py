@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
 PAGES = ["overview", "groups", "approach", "child_progress", "needs_attention", "team_meeting", "data_loads"]
 
@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     from streamlit.testing.v1 import AppTest
 
-    import test_dashboard_support as support
+    from analytics import stored
+    from pipelines import small_practice
 
     with tempfile.TemporaryDirectory(prefix="bench-dash-") as tmp:
         if args.db:
@@ -58,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             source = str(db)
         else:
             t0 = time.perf_counter()
-            db, files = support.build_warehouse(Path(tmp) / "practice.duckdb", Path(tmp))
+            db, files = small_practice.build_warehouse(Path(tmp) / "practice.duckdb", Path(tmp),
+                                                       after_build=stored.STEPS)
             source = ", ".join(f.name for f in files)
             print(f"warehouse built from {source} in {time.perf_counter() - t0:.1f}s")
         os.environ["PIPELINES_DB"] = str(db)

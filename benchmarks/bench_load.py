@@ -35,9 +35,10 @@ def run_floor(path: Path, db: Path) -> None:
 
 
 def run_ours(path: Path, db: Path) -> dict:
+    from analytics import stored
     from pipelines.load import load
 
-    report = load([path], db=db)
+    report = load([path], db=db, after_build=stored.STEPS)
     assert report.files[0].status == "loaded", report.files[0].message
     return report.timings
 

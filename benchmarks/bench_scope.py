@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
 CALLS = [  # (label, function, kwargs): what the pages ask for on a first view
     ("filter_options", "filter_options", {}),
@@ -40,14 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", type=Path, help="an existing warehouse (default: build one from the sample)")
     args = ap.parse_args(argv)
 
-    import test_dashboard_support as support
     import analytics
+    from analytics import stored
     from access import scope
-    from pipelines import warehouse
+    from pipelines import small_practice, warehouse
     from analytics import Filters
 
     with tempfile.TemporaryDirectory(prefix="bench-scope-") as tmp:
-        db = args.db or support.build_warehouse(Path(tmp) / "practice.duckdb", Path(tmp))[0]
+        db = args.db or small_practice.build_warehouse(Path(tmp) / "practice.duckdb", Path(tmp),
+                                                       after_build=stored.STEPS)[0]
         con = warehouse.connect_reader(db)
         s = con.execute("select child_id, therapist_id, team from wh.sessions").df()
         team = s.groupby("team")["child_id"].nunique().idxmax()

@@ -24,6 +24,7 @@ import pandas as pd
 import streamlit as st
 
 import analytics  # the pages' only source of figures
+from analytics import stored
 from access import scope as scope_mod, uploads
 from pipelines import load as loader
 from pipelines import profiles, warehouse
@@ -93,7 +94,7 @@ def ensure_warehouse() -> None:
         return  # the pages say there is no data and point to the Data page
     with st.spinner(f"First start: loading the sample data ({len(files)} files) into {db.name} ..."):
         try:
-            report = loader.load(files, db=db, only_into_new=True)
+            report = loader.load(files, db=db, only_into_new=True, after_build=stored.STEPS)
         except loader.LoadAborted as exc:
             st.error(f"The sample data could not be loaded: {_md(exc)}")
             return
@@ -249,4 +250,4 @@ def load_uploaded(files: list[tuple[str, bytes]], profile: str | None) -> loader
     """
     if not _viewer_scope().is_everything:
         raise PermissionError("only a clinical lead can load data")
-    return uploads.load_uploaded(files, db_path(), profile)
+    return uploads.load_uploaded(files, db_path(), profile, after_build=stored.STEPS)

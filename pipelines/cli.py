@@ -1,5 +1,9 @@
 """Command line: ``python -m pipelines load|status|rebuild|sample ...`` (users script it).
 
+The entry point above every layer (see docs/architecture.md): it runs loads with the
+statistics of the analytics layer (``analytics.stored.STEPS``), writes the meeting pack
+(``reports``) and records audit events (``access.audit``), so it may import any package.
+
 Commands that change or export data (load, rebuild, rejects, meeting-pack) record their
 audit event first; when the log cannot be written they change and print nothing, say so
 in one ``error:`` line and exit 1. Failures are one line, never a traceback.
@@ -48,6 +52,7 @@ def _export_date(text: str):
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    from analytics import stored
     from pipelines.load import LoadAborted, expand, load
     from pipelines.profiles import ProfileError, load as load_profile
 
@@ -72,7 +77,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         return 1
     try:
         report = load(files, db=db, profile=args.profile, sheet=args.sheet, export_date=args.export_date,
-                      echo=None if args.quiet else (lambda s: print(s, file=sys.stderr)))
+                      echo=None if args.quiet else (lambda s: print(s, file=sys.stderr)), after_build=stored.STEPS)
     except ProfileError as exc:
         _err(str(exc))
         return 2
@@ -147,6 +152,7 @@ def cmd_rejects(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
+    from analytics import stored
     from pipelines.load import LoadAborted, rebuild
 
     try:
@@ -155,7 +161,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         _err(f"{exc}; nothing was rebuilt")
         return 1
     try:
-        report = rebuild(args.db, echo=lambda s: print(s, file=sys.stderr) if not args.quiet else None)
+        report = rebuild(args.db, echo=lambda s: print(s, file=sys.stderr) if not args.quiet else None,
+                         after_build=stored.STEPS)
     except (FileNotFoundError, LoadAborted) as exc:
         _err(str(exc))
         return 1

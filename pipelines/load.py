@@ -504,10 +504,11 @@ class _Discard(Exception):
 
 
 def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str], None],
-             trial: bool = False, only_into_new: bool = False) -> tuple[list[FileReport], dict, list[str]]:
+             trial: bool = False, only_into_new: bool = False, after_build: Iterable[transform.Step] = ()
+             ) -> tuple[list[FileReport], dict, list[str]]:
     """One pass under the writer lock; reports align with ``jobs`` (rebuild: None, replayed
     from the live warehouse or the manifest). Raises LoadAborted, or _BuildFailed with the
-    indexes of the files loaded when the models and statistics fail."""
+    indexes of the files loaded when the models and statistics (``after_build``) fail."""
     fresh = command == "rebuild"
     archive = warehouse.archive_dir(db)
     timings: dict[str, float] = {}
@@ -565,7 +566,7 @@ def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str
                 if loaded or fresh:
                     echo("rebuilding marts and statistics")
                     try:
-                        transform.build(con, timings)
+                        transform.build(con, timings, after_build)
                     except Exception as exc:  # noqa: BLE001 - sorted below
                         if _environmental(exc):
                             raise
@@ -670,13 +671,14 @@ def _load_files(con: duckdb.DuckDBPyConnection, db: Path, jobs: list[Job], repor
 
 
 def _run(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str], None] | None,
-         only_into_new: bool = False) -> LoadReport:
+         only_into_new: bool = False, after_build: Iterable[transform.Step] = ()) -> LoadReport:
     """Load (or, ``jobs`` None, rebuild) under the lock; when the models and statistics fail on
     a file's data, each file loaded is tried alone and those that fail are left out, so the
     good files of the run still load."""
     echo = echo or (lambda s: None)
     try:
-        reports, timings, warnings = _attempt(db, jobs, command, echo, only_into_new=only_into_new)
+        reports, timings, warnings = _attempt(db, jobs, command, echo, only_into_new=only_into_new,
+                                              after_build=after_build)
         return LoadReport(str(db), reports, timings, warnings)
     except _BuildFailed as first:
         assert jobs is not None
@@ -684,7 +686,7 @@ def _run(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str], N
         culprits: dict[int, str] = {}
         for i in first.loaded:
             try:
-                _attempt(db, [jobs[i]], command, lambda s: None, trial=True)
+                _attempt(db, [jobs[i]], command, lambda s: None, trial=True, after_build=after_build)
             except _BuildFailed as exc:
                 culprits[i] = (f"{jobs[i].name}: the models and statistics could not be computed with this file "
                                f"({type(exc.exc).__name__}: {_first_line(exc.exc)}); nothing of it was loaded")
@@ -694,7 +696,7 @@ def _run(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str], N
                               f"({type(first.exc).__name__}: {_first_line(first.exc)}); nothing was changed") from first
         rest = [i for i in range(len(jobs)) if i not in culprits]
         try:
-            reports, timings, warnings = _attempt(db, [jobs[i] for i in rest], command, echo)
+            reports, timings, warnings = _attempt(db, [jobs[i] for i in rest], command, echo, after_build=after_build)
         except _BuildFailed as again:
             raise LoadAborted(f"the models and statistics could not be computed "
                               f"({type(again.exc).__name__}: {_first_line(again.exc)}); nothing was changed") from again
@@ -709,8 +711,13 @@ def _run(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str], N
 def load(paths: Iterable[str | Path], db: Path | None = None, profile: str | None = None,
          sheet: str | None = None, today: dt.date | None = None,
          echo: Callable[[str], None] | None = None, export_date: dt.datetime | None = None,
-         only_into_new: bool = False) -> LoadReport:
+         only_into_new: bool = False, after_build: Iterable[transform.Step] = ()) -> LoadReport:
     """Load export files (and folders of them) into the warehouse at ``db``; a report comes back.
+
+    ``after_build``: steps run on the private copy after the SQL models, before the swap
+    (entry points pass ``analytics.stored.STEPS``, the stored statistics tables; without
+    them the tables are not rebuilt and the queries compute from the data). A step that
+    fails on a file's data fails that file alone, as the models do.
 
     ``export_date``: the export order of every file of this call (else each file's name date,
     else its modified time). ``only_into_new``: load only into a place with no warehouse and
@@ -723,19 +730,21 @@ def load(paths: Iterable[str | Path], db: Path | None = None, profile: str | Non
     files = expand(paths)
     jobs = [Job(f, f.name, chosen, sheet, today or dt.date.today(), export_order=export_date,
                 order_from=GIVEN if export_date else None) for f in files]
-    return _run(db, jobs, "load", echo, only_into_new=only_into_new)
+    return _run(db, jobs, "load", echo, only_into_new=only_into_new, after_build=after_build)
 
 
-def rebuild(db: Path | None = None, echo: Callable[[str], None] | None = None) -> LoadReport:
+def rebuild(db: Path | None = None, echo: Callable[[str], None] | None = None,
+            after_build: Iterable[transform.Step] = ()) -> LoadReport:
     """Rebuild the warehouse from the landing archive alone into a new file, replaying the files
     the live warehouse holds (or, without one, the manifest's) in their original order; the
     live warehouse is replaced only when every file replayed. ``LoadAborted`` otherwise
-    (nothing changed); ``FileNotFoundError`` when there is nothing to rebuild from."""
+    (nothing changed); ``FileNotFoundError`` when there is nothing to rebuild from.
+    ``after_build`` as for ``load``."""
     db = Path(db or warehouse.default_db_path())
     manifest_path = warehouse.archive_dir(db) / MANIFEST
     if not db.exists() and not manifest_path.exists():
         raise FileNotFoundError(f"no landing archive manifest at {manifest_path}: nothing to rebuild from")
-    return _run(db, None, "rebuild", echo)
+    return _run(db, None, "rebuild", echo, after_build=after_build)
 
 
 def status(db: Path | None = None) -> dict:

@@ -1,13 +1,15 @@
 """Rebuild the models: ``queries/intermediate`` as views, ``queries/marts`` as tables.
 
 Intermediate models are views (computed once, by the mart that reads them); marts are
-materialised so the dashboard reads them fast.
+materialised so the dashboard reads them fast. Steps that SQL cannot do well (the
+statistics stored by ``analytics.stored``) are given by the caller (``after_build``): this
+layer does not import the layers above it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import duckdb
 
@@ -16,15 +18,8 @@ from pipelines import queries, settings
 MODEL_LAYERS = ("intermediate", "marts")
 
 
-def _analytics_tables(con: duckdb.DuckDBPyConnection) -> None:
-    import analytics
-
-    analytics.build_tables(con)
-
-
-# Python steps that run after the SQL models (statistics that SQL cannot do well):
-# flags, per-child trends and effect sizes, GAS reviews, reliable change.
-POST_STEPS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_analytics_tables]
+# A step run after the SQL models on the writer's connection (its result is ignored).
+Step = Callable[[duckdb.DuckDBPyConnection], object]
 
 
 def model_order() -> list[str]:
@@ -57,8 +52,11 @@ def write_settings_tables(con: duckdb.DuckDBPyConnection) -> None:
                     [(label, lo, hi, i) for i, (label, lo, hi) in enumerate(settings.age_groups())])
 
 
-def build(con: duckdb.DuckDBPyConnection, timings: dict[str, float] | None = None) -> list[str]:
-    """Create or replace every model; return the names built, in order.
+def build(con: duckdb.DuckDBPyConnection, timings: dict[str, float] | None = None,
+          after_build: Iterable[Step] = ()) -> list[str]:
+    """Create or replace every model, then run each of ``after_build`` on ``con`` (e.g.
+    ``analytics.stored.STEPS``: flags, per-child trends and effect sizes, GAS reviews,
+    reliable change); return the names of the models built, in order.
 
     ``timings``, when given, receives seconds spent on the SQL models and on the Python steps.
     """
@@ -75,7 +73,7 @@ def build(con: duckdb.DuckDBPyConnection, timings: dict[str, float] | None = Non
         con.execute(f"create or replace {kind} {name} as {queries.sql(name)}")  # name: a file stem of ours
         built.append(name)
     t1 = time.perf_counter()
-    for step in POST_STEPS:
+    for step in after_build:
         step(con)
     if timings is not None:
         timings["models_s"] = t1 - t0

@@ -115,16 +115,46 @@ def connect_reader(db: Path, threads: int | None = None) -> duckdb.DuckDBPyConne
     return con
 
 
-def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+def cursor(con) -> duckdb.DuckDBPyConnection:
     """A cursor (for use by one thread) that reads the warehouse.
 
-    A cursor of a reader starts in the in-memory default database; it is pointed at the
-    attached warehouse (``wh``) here. Writers' cursors are returned as they are.
+    ``con`` is a DuckDB connection (a reader, a writer or a cursor of one) or a connection-like
+    object that hands out its own cursors: a scoped connection (``access.scope``) or a
+    ``SameConnection``. Anything that is not a DuckDB connection is asked for its
+    ``cursor()`` and that is used as it is (duck typing: this layer knows nothing of the
+    layers above it). A cursor of a reader starts in the in-memory default database; it is
+    pointed at the attached warehouse (``wh``) here. Writers' cursors are returned as they are.
     """
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return con.cursor()
     cur = con.cursor()
     if cur.execute("select count(*) from duckdb_databases() where database_name = 'wh'").fetchall()[0][0]:
         cur.execute("use wh")
     return cur
+
+
+class SameConnection:
+    """A connection-like object whose every "cursor" is the given connection itself: queries
+    run on the writer's own connection (``analytics.stored.build_tables`` during a load,
+    possibly inside a transaction, where a new cursor would not see uncommitted tables)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+
+    def cursor(self) -> SameConnection:
+        return self
+
+    def execute(self, *args, **kwargs):
+        return self._con.execute(*args, **kwargs)
+
+    def register(self, *args, **kwargs):
+        return self._con.register(*args, **kwargs)
+
+    def unregister(self, *args, **kwargs):
+        return self._con.unregister(*args, **kwargs)
+
+    def close(self) -> None:
+        pass
 
 
 def version(db: Path) -> tuple[int, int]:

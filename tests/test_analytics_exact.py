@@ -19,8 +19,15 @@ from scipy import stats as sps
 
 import analytics
 import stats
-from pipelines import settings, transform, warehouse
-from analytics import Filters
+from analytics import Filters, stored
+from analytics._config import comparison
+from analytics._db import query
+from analytics.approach import single_case_effects
+from analytics.children import gas_reviews_compute
+from analytics.freshness import stored_current
+from analytics.outcomes import reliable_change_compute
+from analytics.trends import child_trends_compute
+from pipelines import settings, warehouse
 from pipelines.load import load
 
 TODAY = dt.date(2026, 11, 1)
@@ -67,12 +74,9 @@ def build(tmp: Path, rows: list[dict], name: str = "p") -> Path:
         w.writeheader()
         w.writerows(rows)
     db = tmp / f"{name}.duckdb"
-    report = load([path], db=db, today=TODAY)
+    report = load([path], db=db, today=TODAY, after_build=stored.STEPS)
     assert not report.failed, report.failed
     assert report.files[0].rows_rejected == 0, report.files[0].message
-    if analytics.build_tables not in transform.POST_STEPS:
-        with warehouse.writer(db) as con:
-            analytics.build_tables(con)
     return db
 
 
@@ -531,22 +535,22 @@ def test_approach_gas_within_child(approach_db, reader):
 def test_stored_tables_equal_query_time_results(approach_db, flag_db, kpi_db, reader):
     for db in (approach_db, flag_db, kpi_db):
         con = reader(db)
-        assert analytics._stored_current(con)
-        c = analytics._SameConnection(con)
+        assert stored_current(con)
+        c = warehouse.SameConnection(con)
         when = analytics.as_of(con)
         pd.testing.assert_frame_equal(analytics.flags(con), analytics.compute_flags(c, when), check_dtype=False)
-        cmp_ = analytics._comparison()
-        fresh = analytics._single_case_effects(analytics._query(c, "approach_sessions", Filters().params()),
+        cmp_ = comparison()
+        fresh = single_case_effects(query(c, "approach_sessions", Filters().params()),
                                                cmp_["min_sessions"], cmp_["confidence"])
         pd.testing.assert_frame_equal(analytics.approach_pairs(con), fresh, check_dtype=False)
-        pd.testing.assert_frame_equal(analytics.gas_reviews(con), analytics._gas_reviews_compute(c),
+        pd.testing.assert_frame_equal(analytics.gas_reviews(con), gas_reviews_compute(c),
                                       check_dtype=False)
         pd.testing.assert_frame_equal(analytics.reliable_change(con),
-                                      analytics._reliable_change_compute(c, Filters()), check_dtype=False)
+                                      reliable_change_compute(c, Filters()), check_dtype=False)
         pd.testing.assert_frame_equal(analytics.child_trends(con),
-                                      analytics._child_trends_compute(c, Filters(), when), check_dtype=False)
+                                      child_trends_compute(c, Filters(), when), check_dtype=False)
         stored_goals = analytics.goal_summary(con)
-        fresh_goals = analytics._query(c, "goal_summary", {"expected_level": 0, "stall_days": 84})
+        fresh_goals = query(c, "goal_summary", {"expected_level": 0, "stall_days": 84})
         pd.testing.assert_frame_equal(stored_goals, fresh_goals, check_dtype=False)
 
 

@@ -18,8 +18,12 @@ import pytest
 
 import analytics
 import stats
-from pipelines import queries, sample, transform, warehouse
-from analytics import Filters
+from analytics import Filters, stored
+from analytics._config import comparison
+from analytics._db import query
+from analytics.approach import single_case_effects
+from analytics.freshness import stored_current
+from pipelines import queries, sample, warehouse
 from pipelines.load import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,11 +40,8 @@ def practice(tmp_path_factory) -> tuple[Path, dict]:
     truth = json.loads((src / "truth.json").read_text(encoding="utf-8"))
     db = tmp / "practice.duckdb"
     today = dt.date.fromisoformat(truth["end"]) + dt.timedelta(days=1)
-    report = load([src / "canonical"], db=db, today=today)
+    report = load([src / "canonical"], db=db, today=today, after_build=stored.STEPS)
     assert not report.failed, [f.message for f in report.failed]
-    if analytics.build_tables not in transform.POST_STEPS:
-        with warehouse.writer(db) as con:
-            analytics.build_tables(con)
     return db, truth
 
 
@@ -142,7 +143,7 @@ def test_every_analysis_query_runs(con):
     names = queries.names("analysis")
     assert len(names) >= 10
     for name in names:
-        df = analytics._query(con, name, params)
+        df = query(con, name, params)
         assert len(df) > 0, name
 
 
@@ -196,12 +197,12 @@ def test_gas_t_matches_stats_on_latest_levels(con):
 
 
 def test_stored_tables_match_query_time(con):
-    assert analytics._stored_current(con)
-    c = analytics._SameConnection(con)
+    assert stored_current(con)
+    c = warehouse.SameConnection(con)
     pd.testing.assert_frame_equal(analytics.flags(con), analytics.compute_flags(c, analytics.as_of(con)),
                                   check_dtype=False)
-    cmp_ = analytics._comparison()
-    fresh = analytics._single_case_effects(analytics._query(c, "approach_sessions", Filters().params()),
+    cmp_ = comparison()
+    fresh = single_case_effects(query(c, "approach_sessions", Filters().params()),
                                            cmp_["min_sessions"], cmp_["confidence"])
     pd.testing.assert_frame_equal(analytics.approach_pairs(con), fresh, check_dtype=False)
     # a filter that keeps everything computes at query time and agrees with the stored table

@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import analytics  # noqa: E402
+from analytics import stored  # noqa: E402
 from pipelines import warehouse  # noqa: E402
 from pipelines.load import load  # noqa: E402
 
@@ -59,7 +60,7 @@ def built(tmp_path_factory):
         pytest.skip("data/sample/canonical needs two exports (python -m pipelines sample ...)")
     tmp = tmp_path_factory.mktemp("concurrency")
     db = tmp / "practice.duckdb"
-    report = load([files[0]], db=db)
+    report = load([files[0]], db=db, after_build=stored.STEPS)
     assert not report.failed, [f.message for f in report.failed]
     con = warehouse.connect_reader(db)
     try:

@@ -37,6 +37,7 @@ from streamlit.testing.v1 import AppTest
 import browser_support
 import test_dashboard_support as support
 from dashboard import ui
+from analytics import stored
 from pipelines import load
 
 APP = str(support.ROOT / "dashboard" / "streamlit_app.py")
@@ -73,7 +74,7 @@ def hostile_db(tmp_path_factory) -> Path:
             w.writeheader()
             w.writerows(rows)
     db = work / "hostile.duckdb"
-    report = load.load(paths, db=db)
+    report = load.load(paths, db=db, after_build=stored.STEPS)
     assert not [f.message for f in report.files if f.status == "failed"]
     return db
 

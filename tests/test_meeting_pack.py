@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import analytics  # noqa: E402
+from analytics import stored  # noqa: E402
 from pipelines import load, warehouse  # noqa: E402
 from reports import meeting_pack as mp  # noqa: E402
 from stats.rci import IMPROVED  # noqa: E402
@@ -71,10 +72,10 @@ def sample_db(tmp_path_factory) -> Path:
     db = work / "p.duckdb"
     files = sorted(p for p in SAMPLE.iterdir() if p.suffix == ".csv") if SAMPLE.is_dir() else []
     if files:
-        report = load.load([str(SAMPLE)], db=db)
+        report = load.load([str(SAMPLE)], db=db, after_build=stored.STEPS)
     else:  # the sample is written by another engineer; meanwhile the tiny handmade practice
         import test_dashboard_support as support
-        report = load.load(support.write_tiny_practice(work / "exports"), db=db)
+        report = load.load(support.write_tiny_practice(work / "exports"), db=db, after_build=stored.STEPS)
     assert not [f for f in report.files if f.status == "failed"]
     return db
 
@@ -111,7 +112,7 @@ def _write_tiny(path: Path) -> Path:
 def tiny_db(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("meeting_pack_tiny")
     db = work / "tiny.duckdb"
-    report = load.load([_write_tiny(work / "exports" / "tiny.csv")], db=db)
+    report = load.load([_write_tiny(work / "exports" / "tiny.csv")], db=db, after_build=stored.STEPS)
     assert not [f for f in report.files if f.status == "failed"], report.files
     return db
 
@@ -393,7 +394,7 @@ def east_con(tmp_path_factory):
         w = csv.DictWriter(fh, fieldnames=header)
         w.writeheader()
         w.writerows(rows)
-    report = load.load([path], db=work / "east.duckdb")
+    report = load.load([path], db=work / "east.duckdb", after_build=stored.STEPS)
     assert not [f for f in report.files if f.status == "failed"], report.files
     c = warehouse.connect_reader(work / "east.duckdb")
     yield c

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+import analytics
 from pipelines import load, warehouse
 
 VENDOR = Path(__file__).resolve().parent.parent / "data" / "sample" / "vendor" / "appointments_2025-11_2026-10.csv"
@@ -59,7 +60,7 @@ def everything_stored(db: Path) -> str:
 
 def test_names_are_dropped_reported_and_never_stored(tmp_path, export):
     db = tmp_path / "w.duckdb"
-    rep = load.load([export], db=db)
+    rep = load.load([export], db=db, after_build=analytics.STEPS)
     f = rep.files[0]
     assert f.status == "loaded"
     assert set(f.dropped_columns) == {"Client Name", "First Name", "Guardian"}
@@ -79,14 +80,14 @@ def test_columns_we_do_not_use_are_not_archived(tmp_path, export):
     p = tmp_path / "notes.csv"
     p.write_text(df.to_csv(sep=";", index=False), encoding="latin-1")
     db = tmp_path / "w.duckdb"
-    rep = load.load([p], db=db)
+    rep = load.load([p], db=db, after_build=analytics.STEPS)
     assert rep.files[0].status == "loaded" and not rep.files[0].dropped_columns
     assert NAMES[1] not in everything_stored(db)
 
 
 def test_rebuild_from_the_name_free_archive_gives_the_same_warehouse(tmp_path, export):
     db = tmp_path / "w.duckdb"
-    load.load([export], db=db)
+    load.load([export], db=db, after_build=analytics.STEPS)
 
     def snapshot() -> tuple:
         con = duckdb.connect(str(db), read_only=True)
@@ -99,9 +100,9 @@ def test_rebuild_from_the_name_free_archive_gives_the_same_warehouse(tmp_path, e
         return rows, rej, files
 
     before = snapshot()
-    load.rebuild(db)
+    load.rebuild(db, after_build=analytics.STEPS)
     assert snapshot() == before
     for name in NAMES:
         assert name not in everything_stored(db)
-    again = load.load([export], db=db)  # the original file is still recognised as loaded
+    again = load.load([export], db=db, after_build=analytics.STEPS)  # the original file is still recognised as loaded
     assert again.files[0].status == "skipped"

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from access import audit
-from pipelines import transform, warehouse
+from analytics import stored
+from pipelines import warehouse
 from pipelines.load import load, rebuild, status
 
 REPO = Path(__file__).resolve().parent.parent
@@ -450,16 +451,15 @@ def test_a_failed_rebuild_keeps_every_archive_and_the_live_warehouse(tmp_path):
     assert content(db) == before
 
 
-def test_a_file_that_breaks_the_statistics_fails_alone_and_the_good_files_load(tmp_path, monkeypatch):
+def test_a_file_that_breaks_the_statistics_fails_alone_and_the_good_files_load(tmp_path):
     def breaks_on_marker(con):
         if con.execute("select count(*) from session_rows where therapist_id = 'T-BREAKS'").fetchall()[0][0]:
             raise ValueError("weights must be finite")  # a statistics step failing on one file's value
-    monkeypatch.setattr(transform, "POST_STEPS", [*transform.POST_STEPS, breaks_on_marker])
     db = tmp_path / "p.duckdb"
     jul, oct_ = exports(tmp_path / "src")
     breaker = write_csv(tmp_path / "src" / "export_2026-08-31.csv",
                         [row(session_id="S7", therapist_id="T-BREAKS", session_date="2026-08-03")])
-    report = load([jul, breaker, oct_], db=db, today=TODAY)
+    report = load([jul, breaker, oct_], db=db, today=TODAY, after_build=[*stored.STEPS, breaks_on_marker])
     got = {Path(f.path).name: f for f in report.files}
     assert got[JUL].status == got[OCT].status == "loaded"
     assert got[breaker.name].status == "failed"

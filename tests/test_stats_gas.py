@@ -173,12 +173,13 @@ def test_a_stored_infinite_weight_does_not_stop_the_statistics(tmp_path):
     rebuilding the statistics works, and that goal is left out of the child's T-scores."""
     import test_dashboard_support as support
     import analytics
+    from analytics import stored
     from pipelines import transform, warehouse
 
     db, _ = support.build_warehouse(tmp_path / "w.duckdb", tmp_path, prefer_sample=False)
     with warehouse.writer(db) as con:
         con.execute("update session_rows set goal_weight = 'inf'::double where goal_id = 'G0001-2'")
-        transform.build(con)
+        transform.build(con, after_build=stored.STEPS)
     con = warehouse.connect_reader(db)
     try:
         reviews = analytics.gas_reviews(con, "C0001")
@@ -197,6 +198,7 @@ def test_a_load_with_an_infinite_weight_is_not_stopped_by_the_statistics(tmp_pat
     import csv
 
     import test_dashboard_support as support
+    from analytics import stored
     from pipelines import load, warehouse
 
     src = support.write_tiny_practice(tmp_path / "src", n_children=6, weeks=8)[0]
@@ -208,7 +210,7 @@ def test_a_load_with_an_infinite_weight_is_not_stopped_by_the_statistics(tmp_pat
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    report = load.load([src], db=tmp_path / "w.duckdb")
+    report = load.load([src], db=tmp_path / "w.duckdb", after_build=stored.STEPS)
     assert not report.failed, [f.message for f in report.failed]
     f = report.files[0]
     assert f.rows_loaded + f.rows_rejected == len(rows)

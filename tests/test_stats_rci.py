@@ -180,6 +180,7 @@ def test_a_load_whose_measure_is_not_in_the_reference_loads_and_says_so(tmp_path
 
     import test_dashboard_support as support
     import analytics
+    from analytics import stored
     from pipelines import load, warehouse
 
     src = support.write_tiny_practice(tmp_path / "src", n_children=8, weeks=10)[0]
@@ -195,7 +196,7 @@ def test_a_load_whose_measure_is_not_in_the_reference_loads_and_says_so(tmp_path
         w.writeheader()
         w.writerows(rows)
     db = tmp_path / "w.duckdb"
-    report = load.load([src], db=db)
+    report = load.load([src], db=db, after_build=stored.STEPS)
     assert not report.failed, [f.message for f in report.failed]
     con = warehouse.connect_reader(db)
     try:

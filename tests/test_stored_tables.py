@@ -1,6 +1,6 @@
 """The stored statistics tables go stale when the code behind them changes (issue 11, item 15).
 
-``analytics._code_key(root)`` hashes what the stored tables depend on: every module of
+``analytics.freshness.code_key(root)`` hashes what the stored tables depend on: every module of
 ``analytics/``, every module under ``stats/`` and every SQL file of ``queries/analysis``,
 ``queries/intermediate`` and ``queries/marts``. The tests copy those into a temporary
 project root and edit the copy (the real tree is never touched).
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import test_dashboard_support as support
-import analytics
+from analytics import freshness
 from pipelines import warehouse
 
 ROOT = support.ROOT
@@ -30,41 +30,41 @@ def copy_tree(dest: Path) -> Path:
 
 
 def test_the_key_covers_every_stats_module_and_every_analysis_and_model_sql_file():
-    files = set(analytics._code_files(ROOT))
+    files = set(freshness.code_files(ROOT))
     expected = {*(ROOT / "analytics").glob("*.py"), *(ROOT / "stats").glob("*.py"),
                 *(ROOT / "queries" / "analysis").glob("*.sql"), *(ROOT / "queries" / "intermediate").glob("*.sql"),
                 *(ROOT / "queries" / "marts").glob("*.sql")}
     assert ROOT / "stats" / "single_case_groups.py" in files
     assert ROOT / "stats" / "paired_groups.py" in files
     assert files == expected
-    assert analytics._code_key() == analytics._code_key(ROOT)
+    assert freshness.code_key() == freshness.code_key(ROOT)
 
 
 def test_a_copy_of_the_tree_has_the_same_key(tmp_path):
-    assert analytics._code_key(copy_tree(tmp_path)) == analytics._code_key(ROOT)
+    assert freshness.code_key(copy_tree(tmp_path)) == freshness.code_key(ROOT)
 
 
 EDITS = ["stats/single_case_groups.py", "stats/paired_groups.py", "stats/rci.py",
-         "stats/gas.py", "analytics/__init__.py", "queries/analysis/measure_pairs.sql",
+         "stats/gas.py", "analytics/approach.py", "queries/analysis/measure_pairs.sql",
          "queries/analysis/gas_review_goals.sql", "queries/intermediate/int_sessions.sql",
          "queries/marts/goal_ratings.sql"]
 
 
 @pytest.mark.parametrize("rel", EDITS)
 def test_editing_a_file_the_stored_tables_depend_on_changes_the_key(tmp_path, rel):
-    before = analytics._code_key(copy_tree(tmp_path / "a"))
+    before = freshness.code_key(copy_tree(tmp_path / "a"))
     edited = copy_tree(tmp_path / "b")
     with open(edited / rel, "a", encoding="utf-8") as fh:
         fh.write("\n-- a changed method\n" if rel.endswith(".sql") else "\n# a changed method\n")
-    assert analytics._code_key(edited) != before
+    assert freshness.code_key(edited) != before
 
 
 @pytest.mark.parametrize("rel", ["stats/trend_groups.py", "queries/analysis/new_query.sql"])
 def test_a_new_file_changes_the_key(tmp_path, rel):
-    before = analytics._code_key(copy_tree(tmp_path / "a"))
+    before = freshness.code_key(copy_tree(tmp_path / "a"))
     edited = copy_tree(tmp_path / "b")
     (edited / rel).write_text("-- new\n" if rel.endswith(".sql") else "# new\n", encoding="utf-8")
-    assert analytics._code_key(edited) != before
+    assert freshness.code_key(edited) != before
 
 
 @pytest.mark.parametrize("gone", ["analytics", "stats", "queries/analysis",
@@ -74,7 +74,7 @@ def test_a_missing_dependency_fails_loudly(tmp_path, gone):
     target = root / gone
     shutil.rmtree(target) if target.is_dir() else target.unlink()
     with pytest.raises(FileNotFoundError, match="stored tables depend on"):
-        analytics._code_key(root)
+        freshness.code_key(root)
 
 
 def test_an_edited_stats_module_stops_the_stored_tables_being_used(tmp_path, monkeypatch):
@@ -86,9 +86,9 @@ def test_an_edited_stats_module_stops_the_stored_tables_being_used(tmp_path, mon
         fh.write("\n# a changed method\n")
     con = warehouse.connect_reader(db)
     try:
-        monkeypatch.setattr(analytics, "CODE_ROOT", same)
-        assert analytics._stored_current(con)
-        monkeypatch.setattr(analytics, "CODE_ROOT", edited)
-        assert not analytics._stored_current(con)
+        monkeypatch.setattr(freshness, "CODE_ROOT", same)
+        assert freshness.stored_current(con)
+        monkeypatch.setattr(freshness, "CODE_ROOT", edited)
+        assert not freshness.stored_current(con)
     finally:
         con.close()

@@ -125,7 +125,7 @@ def test_excel_bomb_is_refused_from_the_zip_directory_before_it_is_opened(tmp_pa
     code = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from pipelines import uploads\n"
+        "from access import uploads\n"
         "p, db = Path(sys.argv[1]), Path(sys.argv[2])\n"
         "try:\n"
         "    uploads.load_uploaded([(p.name, p.read_bytes())], db)\n"

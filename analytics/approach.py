@@ -1,0 +1,187 @@
+"""Child-led vs directed: per child (single-case effects: NAP, Tau, Tau-U, Tau-BC, PND) and
+across children (paired differences with bootstrap CI, Wilcoxon, d_z), for engagement and
+for GAS levels. Observational: therapists choose the approach."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics import _config, _db
+from analytics.filters import Filters, age_rank, check_by
+from analytics.freshness import stored_current
+from stats.paired_groups import paired_summary_grouped
+from stats.single_case import nap_grouped
+from stats.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
+
+A_LABEL, B_LABEL = "directed", "child-led"   # single-case condition A (comparison) and B
+_PAIR_BY = ("modality", "age_group", "team", "therapist_id")
+_PAIR_COLUMNS = ["child_id", "modality", "age_group", "therapist_id", "team", "n_child_led", "n_directed",
+                 "mean_child_led", "mean_directed", "diff", "nap", "nap_se", "nap_lo", "nap_hi", "tau", "tau_lo",
+                 "tau_hi", "tau_u", "tau_bc", "tau_bc_p", "tau_bc_corrected", "pnd", "eligible"]
+
+
+def single_case_effects(s: pd.DataFrame, min_sessions: int, confidence: float) -> pd.DataFrame:
+    """Per child, child-led (B) vs directed (A) engagement, vectorised over children."""
+    if s.empty:
+        return pd.DataFrame(columns=_PAIR_COLUMNS)
+    key = "child_id"
+    nap = nap_grouped(s, key, "approach", "engagement", A_LABEL, B_LABEL, confidence=confidence)
+    tu = tau_u_grouped(s, key, "approach", "engagement", "session_order", A_LABEL, B_LABEL)
+    tb = tau_bc_grouped(s, key, "approach", "engagement", "session_order", A_LABEL, B_LABEL,
+                        alpha=0.05, confidence=confidence)
+    pn = pnd_grouped(s, key, "approach", "engagement", A_LABEL, B_LABEL)
+    means = s.groupby([key, "approach"])["engagement"].mean().unstack()
+    attrs = s.groupby(key, sort=True)[["modality", "age_group", "therapist_id", "team"]].first()
+    out = attrs.reset_index()
+    out["n_child_led"] = nap["n_b"].to_numpy()
+    out["n_directed"] = nap["n_a"].to_numpy()
+    out["mean_child_led"] = out[key].map(means[B_LABEL]) if B_LABEL in means else np.nan
+    out["mean_directed"] = out[key].map(means[A_LABEL]) if A_LABEL in means else np.nan
+    out["diff"] = out["mean_child_led"] - out["mean_directed"]
+    for c in ("nap", "nap_se", "nap_lo", "nap_hi", "tau", "tau_lo", "tau_hi"):
+        out[c] = nap[c].to_numpy()
+    out["tau_u"] = tu["tau_u"].to_numpy()
+    out["tau_bc"] = tb["tau_bc"].to_numpy()
+    out["tau_bc_p"] = tb["tau_bc_p"].to_numpy()
+    out["tau_bc_corrected"] = tb["tau_bc_corrected"].to_numpy()
+    out["pnd"] = pn["pnd"].to_numpy()
+    out["eligible"] = (out["n_child_led"] >= min_sessions) & (out["n_directed"] >= min_sessions)
+    return out[_PAIR_COLUMNS]
+
+
+def approach_pairs(con, f: Filters = Filters()) -> pd.DataFrame:
+    """One row per child with rated child-led or directed sessions in the filter (the
+    approach filter is ignored: the comparison needs both).
+
+    child_id, modality, age_group, therapist_id, team (latest among those sessions),
+    n_child_led, n_directed, mean_child_led, mean_directed, diff (child-led minus
+    directed mean engagement), nap with nap_se / nap_lo / nap_hi (NAP of child-led over
+    directed, Parker & Vannest 2009; Newcombe 2006 CI), tau (= 2 NAP - 1) with CI,
+    tau_u (Parker et al. 2011, A vs B - trend A), tau_bc / tau_bc_p / tau_bc_corrected
+    (Tarlow 2017), pnd (Scruggs et al. 1987), eligible (at least
+    ``min_sessions_per_approach`` rated sessions of each approach).
+    """
+    if f.is_empty and _db.has_tables(con, "child_approach_effects") and stored_current(con):
+        return _db.sql(con, "select * from child_approach_effects order by child_id")
+    c = _config.comparison()
+    s = _db.query(con, "approach_sessions", f.params())
+    return single_case_effects(s, c["min_sessions"], c["confidence"])
+
+
+def child_comparison(con, child_id: str, f: Filters = Filters()) -> dict:
+    """Child-led vs directed engagement of one child: n_child_led, n_directed,
+    mean_child_led, mean_directed, mean_difference, nap, nap_lo, nap_hi, tau, tau_lo,
+    tau_hi, tau_u, tau_bc, tau_bc_p, tau_bc_corrected, pnd, eligible, reason."""
+    c = _config.comparison()
+    s = _db.query(con, "approach_sessions", {**f.params(), "child_id": child_id})
+    res = single_case_effects(s, c["min_sessions"], c["confidence"])
+    if res.empty:
+        out = {k: float("nan") for k in _PAIR_COLUMNS if k not in ("child_id", "modality", "age_group",
+                                                                   "therapist_id", "team")}
+        out.update(n_child_led=0, n_directed=0, eligible=False, tau_bc_corrected=False)
+    else:
+        r = res.iloc[0]
+        out = {k: r[k] for k in _PAIR_COLUMNS if k not in ("child_id", "modality", "age_group", "therapist_id", "team")}
+        out = {k: (v.item() if hasattr(v, "item") else v) for k, v in out.items()}
+    out["mean_difference"] = out.pop("diff")
+    out["child_id"] = child_id
+    out["reason"] = None if out["eligible"] else (
+        f"fewer than {c['min_sessions']} rated sessions of each approach "
+        f"({out['n_child_led']} child-led, {out['n_directed']} directed)")
+    return out
+
+
+def _summarise_pairs(pairs: pd.DataFrame, by: str | None, diff_col: str, with_nap: bool) -> pd.DataFrame:
+    """Across-children paired summary per group, with n (children, sessions) in every row."""
+    c = _config.comparison()
+    unit = f"children with at least {c['min_sessions']} rated sessions of each approach"
+    key = by or "group"
+    p = pairs.copy()
+    if by is None:
+        p["group"] = "all"
+    p[key] = p[key].fillna("unknown")
+    p["_sessions"] = p["n_child_led"].fillna(0) + p["n_directed"].fillna(0)
+    universe = p.groupby(key, sort=True).size().rename("n_children_considered").reset_index()
+    if by is None and universe.empty:
+        universe = pd.DataFrame({"group": ["all"], "n_children_considered": [0]})
+    elig = p[p["eligible"].astype(bool) & p[diff_col].notna()]
+    kwargs = dict(min_n=c["min_children"], confidence=c["confidence"], resamples=c["resamples"],
+                  seed=c["seed"], unit=unit)
+    res = paired_summary_grouped(elig, key, diff_col, **kwargs)
+    sessions = elig.groupby(key)["_sessions"].sum().rename("n_sessions")
+    out = universe.merge(res, on=key, how="left").merge(sessions, left_on=key, right_index=True, how="left")
+    out["n_children"] = out["n"].fillna(0).astype("int64")
+    out["n_sessions"] = out["n_sessions"].fillna(0).astype("int64")
+    out["reason"] = out["reason"].where(out["n"].notna(), f"fewer than {c['min_children']} {unit}")
+    out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), None)
+    cols = [key] if by is None else [by]
+    if by is not None:
+        out["group"] = out[by]
+        cols = [by, "group"]
+    cols += ["n_children", "n_sessions", "n_children_considered", "mean_diff", "ci_lo", "ci_hi",
+             "wilcoxon_stat", "wilcoxon_p", "d_z", "d_z_lo", "d_z_hi"]
+    if with_nap:
+        elig = elig.assign(_nap_d=elig["nap"] - 0.5)
+        rn = paired_summary_grouped(elig, key, "_nap_d", **kwargs)
+        rn = rn[[key, "mean_diff", "ci_lo", "ci_hi", "wilcoxon_p"]].rename(columns={
+            "mean_diff": "mean_nap", "ci_lo": "nap_ci_lo", "ci_hi": "nap_ci_hi", "wilcoxon_p": "nap_wilcoxon_p"})
+        for col in ("mean_nap", "nap_ci_lo", "nap_ci_hi"):
+            rn[col] = rn[col] + 0.5
+        out = out.merge(rn, on=key, how="left")
+        cols += ["mean_nap", "nap_ci_lo", "nap_ci_hi", "nap_wilcoxon_p"]
+    out["estimated"] = out["reason"].isna() & out["mean_diff"].notna()
+    cols += ["estimated", "reason"]
+    out = out[cols]
+    if by == "age_group":
+        out = out.assign(_r=age_rank(out["age_group"])).sort_values("_r").drop(columns="_r")
+    return out.reset_index(drop=True)
+
+
+def approach_effects(con, f: Filters = Filters(), by: str | None = None) -> pd.DataFrame:
+    """Child-led vs directed engagement across children (paired within child).
+
+    Each child with at least ``min_sessions_per_approach`` rated sessions of each approach
+    gives one difference (mean child-led minus mean directed engagement) and one NAP.
+    Per group (``by`` = modality, age_group, team or therapist_id; None = all children;
+    a child counts in the group of its latest session): n_children, n_sessions,
+    n_children_considered (with any such session), mean_diff with a bootstrap percentile
+    CI (ci_lo, ci_hi; Efron & Tibshirani 1993; resamples and seed from settings),
+    wilcoxon_stat / wilcoxon_p (signed-rank, Wilcoxon 1945), d_z with d_z_lo/hi (Cohen
+    1988; noncentral-t CI), mean_nap with nap_ci_lo/hi (bootstrap) and nap_wilcoxon_p
+    (H0: NAP = 0.5), estimated and reason. Below ``min_children`` eligible children the
+    row keeps its n and reason and every estimate is NaN.
+    """
+    check_by(by, _PAIR_BY)
+    return _summarise_pairs(approach_pairs(con, f), by, "diff", with_nap=True)
+
+
+def approach_gas_pairs(con, f: Filters = Filters()) -> pd.DataFrame:
+    """One row per child with GAS ratings in child-led or directed sessions: n_child_led /
+    n_directed (rated sessions), n_ratings_*, mean_child_led / mean_directed (mean GAS
+    level of the ratings given in each approach), diff, eligible."""
+    return _db.query(con, "approach_gas_children", {**f.params(), "min_sessions": _config.comparison()["min_sessions"]})
+
+
+def approach_gas(con, f: Filters = Filters(), by: str | None = None) -> pd.DataFrame:
+    """As ``approach_effects`` for goal progress: the within-child difference in mean GAS
+    level of ratings given in child-led vs directed sessions (children with at least
+    ``min_sessions_per_approach`` rated sessions of each). Observational: if one approach
+    is used more later in therapy, when levels are higher, the difference carries that."""
+    check_by(by, _PAIR_BY)
+    return _summarise_pairs(approach_gas_pairs(con, f), by, "diff", with_nap=False)
+
+
+def approach_breakdowns(con, f: Filters = Filters(), outcome: str = "engagement",
+                        by: tuple[str | None, ...] = (None, "modality", "age_group", "therapist_id")) -> dict:
+    """``approach_effects`` (outcome "engagement") or ``approach_gas`` (outcome "gas") for several
+    breakdowns at once, from one pairing of the children: ``{by: DataFrame}``."""
+    for b in by:
+        check_by(b, _PAIR_BY)
+    if outcome == "engagement":
+        pairs, with_nap = approach_pairs(con, f), True
+    elif outcome == "gas":
+        pairs, with_nap = approach_gas_pairs(con, f), False
+    else:
+        raise ValueError(f"outcome must be 'engagement' or 'gas'; got {outcome!r}")
+    return {b: _summarise_pairs(pairs, b, "diff", with_nap=with_nap) for b in by}

@@ -1,0 +1,43 @@
+"""Outcomes on standardised measures: Jacobson & Truax (1991) reliable change per child."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analytics import _db
+from analytics.filters import Filters
+from analytics.freshness import stored_current
+from stats.rci import classify_change, load_measure_reference
+
+
+def reliable_change_compute(con, f: Filters, child_id: str | None = None) -> pd.DataFrame:
+    pairs = _db.query(con, "measure_pairs", {**f.params(), "child_id": child_id})
+    ref = load_measure_reference()
+    cols = ["child_id", "measure", "n_administrations", "first_date", "first_score", "last_date", "last_score",
+            "change", "s_diff", "reliable_change_threshold", "rci", "higher_is_better", "classification",
+            "in_reference", "modality", "therapist_id", "team", "age_group"]
+    if pairs.empty:
+        return pd.DataFrame(columns=cols)
+    res = classify_change(pairs, before="first_score", after="last_score", measure="measure", reference=ref)
+    two = res["n_administrations"] >= 2
+    res["in_reference"] = res["measure"].isin(ref["measure"])
+    res["classification"] = res["rci_category"].astype(object).where(two & res["in_reference"], None)
+    res.loc[~res["in_reference"], "classification"] = "measure not in reference"
+    res.loc[res["in_reference"] & ~two, "classification"] = "one administration"
+    for c in ("change", "rci"):
+        res[c] = res[c].where(two)
+    res["reliable_change_threshold"] = 1.96 * res["s_diff"]
+    res["higher_is_better"] = res["higher_is_better"].astype(object)
+    return res[cols]
+
+
+def reliable_change(con, f: Filters = Filters()) -> pd.DataFrame:
+    """Jacobson & Truax (1991) reliable change per child per measure, first vs latest
+    administration in the filter: child_id, measure, n_administrations, first/last
+    date and score, change, s_diff (sqrt 2 SD sqrt(1 - r), reference/measures.csv),
+    reliable_change_threshold (1.96 s_diff), rci, higher_is_better, classification
+    ("reliably improved", "no reliable change", "reliably deteriorated", "one
+    administration" or "measure not in reference"). Approach filters do not apply."""
+    if f.is_empty and _db.has_tables(con, "measure_change") and stored_current(con):
+        return _db.sql(con, "select * from measure_change order by child_id, measure")
+    return reliable_change_compute(con, f)

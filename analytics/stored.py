@@ -1,0 +1,104 @@
+"""Practice-wide per-child results, computed once per load into tables (``build_tables``).
+
+Run by the load, inside the writer and before the swap, when the entry point passes
+``after_build=analytics.stored.STEPS`` (the CLI, the dashboard's uploads and first-start
+load, the benchmarks and the test fixtures). A load without it is valid: these tables are a
+cache, and every query recomputes when they are absent or stale (``freshness``).
+
+=========================  ==================================================================
+``child_flags``            needs-attention flags as of the latest session date
+``child_trends``           per child: engagement trend (all sessions and the recent window),
+                           attendance and engagement summary
+``child_approach_effects`` per child: child-led vs directed engagement (means, NAP with CI,
+                           Tau, Tau-U, Tau-BC, PND, eligibility)
+``gas_reviews``            per child per monthly review point: GAS T-score, change from first
+``goal_progress``          per goal: first/latest level, met, weeks to met
+``measure_change``         per child per measure: first vs latest score, Jacobson-Truax RCI
+``analytics_meta``         as_of date, build time and the settings the tables were built with
+=========================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+
+import duckdb
+import pandas as pd
+
+from analytics import _config, _db
+from analytics.approach import single_case_effects
+from analytics.attention import flags_with_inputs
+from analytics.children import gas_reviews_compute
+from analytics.filters import Filters, as_of
+from analytics.freshness import data_version, settings_key
+from analytics.outcomes import reliable_change_compute
+from analytics.trends import TREND_COLUMNS, child_trends_compute
+from pipelines import warehouse
+
+TABLES = ("child_flags", "child_trends", "child_approach_effects", "gas_reviews", "goal_progress",
+          "measure_change", "analytics_meta")
+
+
+def _write_table(con, name: str, df: pd.DataFrame) -> None:
+    """Create or replace table ``name`` (one of ours) from a DataFrame; datetimes become DATE."""
+    if name not in TABLES:
+        raise ValueError(f"not an analytics table: {name}")
+    view = f"_analytics_{name}"
+    select = ", ".join(
+        f'cast("{c}" as date) as "{c}"' if pd.api.types.is_datetime64_any_dtype(df[c]) else f'"{c}"'
+        for c in df.columns)
+    con.register(view, df)
+    try:
+        con.execute(f"create or replace table {name} as select {select} from {view}")  # our names only
+    finally:
+        con.unregister(view)
+
+
+def build_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Compute the practice-wide analytics tables (one of ``STEPS``, run by the load).
+
+    Runs on ``con`` itself (the writer during a load, possibly inside a transaction, where a
+    new cursor would not see uncommitted tables). Returns the tables written.
+    """
+    c = warehouse.SameConnection(con)
+    when = as_of(c)
+    empty = Filters()
+    cmp_ = _config.comparison()
+    goals = _db.query(c, "goal_summary", {"expected_level": _config.expected_level(),
+                                       "stall_days": 7 * _config.flag_cfg()["gas_stall_weeks"]})
+    rc = reliable_change_compute(c, empty)
+    trends = child_trends_compute(c, empty, when)
+    recent = trends.loc[trends["recent_n"] > 0, ["child_id", "recent_n", "recent_slope_per_week", "recent_slope_lo",
+                                                 "recent_slope_hi", "recent_kendall_tau", "recent_p_value"]]
+    recent.columns = TREND_COLUMNS
+    tables = {
+        # everything is up to the latest session, so the whole-history inputs are the as-of ones
+        "child_flags": flags_with_inputs(c, when, goals=goals, rc=rc, recent=recent),
+        "child_trends": trends,
+        "child_approach_effects": single_case_effects(_db.query(c, "approach_sessions", empty.params()),
+                                                       cmp_["min_sessions"], cmp_["confidence"]),
+        "gas_reviews": gas_reviews_compute(c),
+        "goal_progress": goals,
+        "measure_change": rc,
+    }
+    for name, df in tables.items():
+        _write_table(c, name, df)
+    counts = data_version(c)
+    meta = pd.DataFrame({
+        "as_of": [pd.Timestamp(when) if when else pd.NaT],
+        "built_at": [pd.Timestamp(dt.datetime.now())],
+        "settings_key": [settings_key()],
+        "settings_json": [json.dumps(_config.cfg(), sort_keys=True, default=str)],
+        "sessions": [counts["sessions"]],
+        "max_load_seq": [counts["max_load_seq"]],
+    })
+    meta["as_of"] = meta["as_of"].astype("datetime64[us]")
+    _write_table(c, "analytics_meta", meta)
+    return list(tables) + ["analytics_meta"]
+
+
+# What an entry point passes to ``pipelines.load.load(..., after_build=STEPS)`` (and ``rebuild``):
+# the steps that run inside the writer after the SQL models, before the swap.
+STEPS: tuple[Callable[[duckdb.DuckDBPyConnection], object], ...] = (build_tables,)
