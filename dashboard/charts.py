@@ -8,6 +8,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from reports import theme
+from reports.figures_common import add_ci_band
 
 # metric -> (label, axis title with unit, n column, is a share)
 TREND_METRICS: dict[str, tuple[str, str, str, bool]] = {
@@ -53,10 +54,7 @@ def trend_line(t: pd.DataFrame, metric: str) -> go.Figure:
     d = t.sort_values("month_start")
     fig = go.Figure()
     if metric == "mean_engagement" and {"engagement_ci_lo", "engagement_ci_hi"} <= set(d.columns):
-        fig.add_scatter(x=pd.concat([d["month_start"], d["month_start"][::-1]]),
-                        y=pd.concat([d["engagement_ci_hi"], d["engagement_ci_lo"][::-1]]),
-                        fill="toself", fillcolor="rgba(0,114,178,0.15)", line={"width": 0}, mode="lines",
-                        name="95% CI", hoverinfo="skip")
+        add_ci_band(fig, d["month_start"], d["engagement_ci_lo"], d["engagement_ci_hi"])
     fmt = ".1%" if share else ".2f"
     fig.add_scatter(x=d["month_start"], y=d[metric], mode="lines+markers", name=label,
                     line={"color": theme.BLUE, "width": 2}, customdata=d[[ncol]],

@@ -25,7 +25,7 @@ import streamlit as st
 
 import analytics  # the pages' only source of figures
 from analytics import stored
-from access import scope as scope_mod, uploads
+from access import disclosure, practice as practice_mod, scope as scope_mod, uploads
 from pipelines import load as loader
 from pipelines import profiles, warehouse
 from analytics import Filters  # noqa: F401  (re-exported for the pages)
@@ -182,11 +182,11 @@ def call(name: str, *args: Any, **kwargs: Any) -> Any:
 @st.cache_data(show_spinner=False, max_entries=200, ttl=dt.timedelta(hours=6))
 def _practice(_r: Reader, db: str, version: tuple[int, int], name: str, args: tuple, kwargs: tuple) -> Any:
     with cursor(_r) as cur:
-        return scope_mod.practice_aggregate(cur, name, *args, **dict(kwargs))
+        return practice_mod.practice_aggregate(cur, name, *args, **dict(kwargs))
 
 
 def practice(name: str, f: Filters, **kwargs: Any) -> Any:
-    """De-identified practice figures (``scope.practice_aggregate``): aggregates over the whole
+    """De-identified practice figures (``access.practice.practice_aggregate``): aggregates over the whole
     practice with small cells suppressed and no team or therapist filter; any role."""
     r = _live_reader()
     return _practice(r, r.db, r.version, name, (f,), tuple(sorted(kwargs.items())))
@@ -207,7 +207,7 @@ def practice_categories() -> dict:
     return _practice_categories(r, r.db, r.version)
 
 
-small_cell_min = scope_mod.small_cell_min
+small_cell_min = disclosure.small_cell_min
 
 
 @st.cache_data(show_spinner=False, max_entries=20)

@@ -20,7 +20,6 @@ the view, and an invalid value is ignored with a small warning:
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -28,6 +27,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from dashboard import data
+from reports.formats import count, day, is_missing, num, pct, to_date  # noqa: F401  (the pages' formats: ui.num, ...)
 
 PERIODS: dict[str, tuple[str, int | None]] = {
     "4w": ("Last 4 weeks", 28),
@@ -61,51 +61,6 @@ PAGE_FILES = {
 CHILD_URL_PATH = "child_progress"
 # charts offer no "download as PNG": every export goes through an audited download button
 CHART_CONFIG = {"modeBarButtonsToRemove": ["toImage"], "displaylogo": False}
-
-
-# ----------------------------------------------------------------------------- formatting
-
-def is_missing(v: Any) -> bool:
-    if v is None:
-        return True
-    try:
-        return bool(math.isnan(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def pct(v: Any, digits: int = 0) -> str:
-    return "–" if is_missing(v) else f"{100 * float(v):.{digits}f}%"
-
-
-def num(v: Any, digits: int = 1) -> str:
-    if is_missing(v):
-        return "–"
-    return f"{float(v):,.{digits}f}"
-
-
-def count(v: Any) -> str:
-    return "–" if is_missing(v) else f"{int(v):,}"
-
-
-def day(v: Any) -> str:
-    if is_missing(v):
-        return "–"
-    if isinstance(v, str):
-        v = dt.date.fromisoformat(v[:10])
-    return f"{v:%d %b %Y}".lstrip("0")
-
-
-def to_date(v: Any) -> dt.date | None:
-    if is_missing(v):
-        return None
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    if hasattr(v, "date"):  # pandas Timestamp
-        return v.date()
-    return dt.date.fromisoformat(str(v)[:10])
 
 
 # ----------------------------------------------------------------------------- text, never markdown
@@ -235,9 +190,9 @@ def practice_view() -> bool:
 
 
 def practice_filters(f: Any) -> Any:
-    """The filters the practice figures use (``scope.practice_filters``): whole calendar months,
+    """The filters the practice figures use (``access.practice.practice_filters``): whole calendar months,
     modalities and age groups; no team, therapist or approach."""
-    from access.scope import practice_filters as _practice
+    from access.practice import practice_filters as _practice
     return _practice(f)
 
 

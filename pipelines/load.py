@@ -35,8 +35,7 @@ from pathlib import Path
 
 import duckdb
 
-from access import audit
-from pipelines import ingest, queries, transform, warehouse
+from pipelines import audit_anchor, ingest, queries, transform, warehouse
 from pipelines.ingest import UnusableFile
 from pipelines.profiles import Profile, load as load_profile
 
@@ -575,7 +574,7 @@ def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str
                                               f"({type(exc).__name__}: {_first_line(exc)}); nothing was changed") from exc
                         raise _BuildFailed(loaded, exc) from exc
                 # the audit log's head, swapped in with the load; a rebuild carries the earlier anchors over
-                audit.anchor_into(con, audit.audit_path(db), previous=db if db.exists() else None)
+                audit_anchor.anchor_into(con, audit_anchor.audit_path(db), previous=db if db.exists() else None)
                 run_id = con.execute("select coalesce(max(run_id), 0) + 1 from load_runs").fetchall()[0][0]
                 con.execute(
                     "insert into load_runs values ($id, $start, $end, $cmd, $ok, $skip, $fail)",

@@ -18,7 +18,7 @@ import pytest
 
 import test_dashboard_support as support
 import analytics
-from access import scope as scope_mod
+from access import disclosure, practice, scope as scope_mod
 from pipelines import warehouse
 from reports import meeting_pack
 from analytics import Filters
@@ -190,7 +190,7 @@ def test_small_cells_are_suppressed():
     df = pd.DataFrame({"modality": ["OT", "play", "speech"], "n_children": [12, 3, 9],
                        "sessions": [100, 7, 40], "mean_engagement": [3.1, 4.9, 3.5],
                        "n_children_rated": [12, 3, 4], "n_children_gas": [12, 0, 8], "median_gas_t": [51.0, 60.0, 49.0]})
-    out = scope_mod.suppress_small_cells(df, 5)
+    out = disclosure.suppress_small_cells(df, 5)
     assert out["suppressed"].tolist() == [False, True, False]
     assert out.loc[1, ["n_children", "sessions", "mean_engagement", "median_gas_t"]].isna().all()
     assert np.isnan(out.loc[2, "mean_engagement"]) and out.loc[2, "sessions"] == 40  # 4 rated children: hidden
@@ -199,9 +199,9 @@ def test_small_cells_are_suppressed():
 
 def test_practice_figures_ignore_team_therapist_and_approach_and_suppress(con):
     f = Filters(date_from=dt.date(2026, 8, 1), date_to=dt.date(2026, 10, 31))
-    grid = scope_mod.practice_aggregate(con, "group_grid", replace(f, teams=("North",), therapists=("T01",),
+    grid = practice.practice_aggregate(con, "group_grid", replace(f, teams=("North",), therapists=("T01",),
                                                                       approaches=("child-led",)))
-    pd.testing.assert_frame_equal(grid, scope_mod.practice_aggregate(con, "group_grid", f))  # those filters are gone
+    pd.testing.assert_frame_equal(grid, practice.practice_aggregate(con, "group_grid", f))  # those filters are gone
     full = analytics.group_grid(con, f).set_index(["modality", "age_group"])
     shown = grid[~grid["suppressed"]].set_index(["modality", "age_group"])
     hidden = grid[grid["suppressed"]].set_index(["modality", "age_group"])
@@ -213,10 +213,10 @@ def test_practice_figures_ignore_team_therapist_and_approach_and_suppress(con):
     # a shown cell holds at most its real sessions: the months in which it had too few children are left out
     assert (shown["n_sessions"] <= full.loc[shown.index, "n_sessions"]).all()
     # the margins are sums of the cells shown: the headline figures minus the shown cells is zero
-    k = scope_mod.practice_aggregate(con, "kpis", f)["current"]
+    k = practice.practice_aggregate(con, "kpis", f)["current"]
     assert k["sessions"] == shown["n_sessions"].sum() < analytics.kpis(con, f)["current"]["sessions"]
     for m, d in shown.reset_index().groupby("modality"):
-        km = scope_mod.practice_aggregate(con, "kpis", replace(f, modalities=(m,)))["current"]
+        km = practice.practice_aggregate(con, "kpis", replace(f, modalities=(m,)))["current"]
         assert km["sessions"] == d["n_sessions"].sum()
 
 
@@ -224,14 +224,14 @@ def test_practice_figures_ignore_team_therapist_and_approach_and_suppress(con):
                                           ("monthly_trends", {"by": "team"}), ("monthly_trends", {"by": "approach"})])
 def test_practice_figures_refuse_child_level_or_colleague_breakdowns(con, name, kwargs):
     with pytest.raises(PermissionError):
-        scope_mod.practice_aggregate(con, name, Filters(), **kwargs)
+        practice.practice_aggregate(con, name, Filters(), **kwargs)
 
 
 def test_every_month_of_a_breakdown_adds_up_to_the_months_total(con):
     """Rule 3: a hidden group enters no figure, so a month's total is the sum of the groups
     shown that month (total minus shown gives zero, not a hidden group)."""
     f = Filters(date_from=dt.date(2026, 1, 10), date_to=dt.date(2026, 10, 20))
-    total = scope_mod.practice_aggregate(con, "monthly_trends", f).set_index("month_start")
+    total = practice.practice_aggregate(con, "monthly_trends", f).set_index("month_start")
     assert total.index.min() == pd.Timestamp("2026-01-01")  # whole months only
     # independently of the code: the month's sessions less those of its modality x age groups of 1-4 children
     kept = con.execute(
@@ -244,7 +244,7 @@ def test_every_month_of_a_breakdown_adds_up_to_the_months_total(con):
     assert (total["sessions"] == kept.loc[total.index, "kept"]).all()
     assert (kept["kept"] < kept["all_sessions"]).any()  # some groups were left out
     for by in ("modality", "age_group"):
-        t = scope_mod.practice_aggregate(con, "monthly_trends", f, by=by)
+        t = practice.practice_aggregate(con, "monthly_trends", f, by=by)
         assert t.loc[t["suppressed"], ["n_children", "sessions", "mean_engagement"]].isna().all().all()
         shown = t[~t["suppressed"]].groupby("month_start")[["sessions", "attended", "n_rated"]].sum()
         pd.testing.assert_frame_equal(shown, total.loc[shown.index, ["sessions", "attended", "n_rated"]],
@@ -254,7 +254,7 @@ def test_every_month_of_a_breakdown_adds_up_to_the_months_total(con):
 def test_secondary_suppression_table():
     df = pd.DataFrame({"month_start": ["m1"] * 3 + ["m2"] * 3, "grp": list("abcabc"),
                        "n_children": [2, 9, 30, 12, 15, 40], "sessions": [5, 20, 90, 30, 40, 100]})
-    out = scope_mod.secondary_suppression(scope_mod.suppress_small_cells(df, 5), [["month_start"]])
+    out = disclosure.secondary_suppression(disclosure.suppress_small_cells(df, 5), [["month_start"]])
     assert out["suppressed"].tolist() == [True, True, False, False, False, False]
     assert np.isnan(out.loc[1, "sessions"]) and out.loc[2, "sessions"] == 90
 
@@ -262,7 +262,7 @@ def test_secondary_suppression_table():
 def test_goal_figures_need_enough_children():
     df = pd.DataFrame({"n_children": [12], "n_goals": [4], "n_children_goals": [2], "goals_at_expected": [4],
                        "share_goals_at_expected": [1.0]})
-    out = scope_mod.suppress_small_cells(df, 5)
+    out = disclosure.suppress_small_cells(df, 5)
     assert out.loc[0, ["n_goals", "goals_at_expected", "share_goals_at_expected"]].isna().all()
     assert out.loc[0, "n_children"] == 12
 
@@ -270,8 +270,8 @@ def test_goal_figures_need_enough_children():
 def test_practice_approach_breakdowns_are_group_summaries_with_small_groups_hidden(con):
     f = Filters(date_from=dt.date(2026, 5, 1), date_to=dt.date(2026, 10, 31))
     by = (None, "modality", "age_group")
-    out = scope_mod.practice_aggregate(con, "approach_breakdowns", f, outcome="engagement", by=by)
-    pc = scope_mod.practice_connection(con)
+    out = practice.practice_aggregate(con, "approach_breakdowns", f, outcome="engagement", by=by)
+    pc = practice.practice_connection(con)
     try:  # the same pairing of the children, on the practice cells shown
         full = analytics.approach_breakdowns(pc, f, outcome="engagement", by=by)
     finally:
@@ -289,23 +289,23 @@ def test_practice_approach_breakdowns_are_group_summaries_with_small_groups_hidd
                                        full[b].loc[~d["suppressed"].to_numpy(), "mean_diff"].reset_index(drop=True),
                                        check_names=False)
     # the comparison is the whole practice's whatever the modality and age filters: no differencing by filters
-    narrowed = scope_mod.practice_aggregate(con, "approach_breakdowns", replace(f, modalities=("OT",),
+    narrowed = practice.practice_aggregate(con, "approach_breakdowns", replace(f, modalities=("OT",),
                                             age_groups=("6-12",)), outcome="engagement", by=by)
     for b in by:
         pd.testing.assert_frame_equal(narrowed[b], out[b])
     with pytest.raises(PermissionError):
-        scope_mod.practice_aggregate(con, "approach_breakdowns", f, by=(None, "therapist_id"))
+        practice.practice_aggregate(con, "approach_breakdowns", f, by=(None, "therapist_id"))
 
 
 def test_complementary_suppression_keeps_hidden_rows_at_k_children():
-    hidden = scope_mod.disclosure.complementary([1, 2, 30, 40], np.array([True, False, False, False]),
+    hidden = disclosure.complementary([1, 2, 30, 40], np.array([True, False, False, False]),
                                                 [np.arange(4)], 5)
     assert hidden.tolist() == [True, True, True, False]  # 1 + 2 < 5, so the next smallest too
     # nothing left to hide: the total is hidden
-    hidden = scope_mod.disclosure.complementary([1, 0, 3], np.array([True, False, False]), [np.arange(2)], 5,
+    hidden = disclosure.complementary([1, 0, 3], np.array([True, False, False]), [np.arange(2)], 5,
                                                 totals=[2])
     assert hidden.tolist() == [True, False, True]
-    is_small = scope_mod.disclosure.is_small
+    is_small = disclosure.is_small
     assert not is_small(0) and is_small(4) and not is_small(5) and not is_small(None)
 
 
@@ -334,11 +334,11 @@ def test_differencing_the_practice_view_recovers_no_hidden_cell(con):
     Hidden groups: the grid's hidden cells (modality x age group over the period) and every
     modality x age group x month with fewer than ``small_cell_min`` children.
     """
-    k = scope_mod.small_cell_min()
+    k = disclosure.small_cell_min()
     opts = analytics.filter_options(con)
     mods, ages = [str(m) for m in opts["modalities"]], [str(a) for a in opts["age_groups"]]
     f0 = Filters(date_from=dt.date(2026, 8, 1), date_to=dt.date(2026, 10, 31))
-    cur_m, prev_m = _months(f0), _months(scope_mod.previous_whole_months(f0))
+    cur_m, prev_m = _months(f0), _months(practice.previous_whole_months(f0))
     atoms = [(m, a, mo) for m in mods for a in ages for mo in prev_m + cur_m]
     col = {x: i for i, x in enumerate(atoms)}
     raw = con.execute(
@@ -365,21 +365,21 @@ def test_differencing_the_practice_view_recovers_no_hidden_cell(con):
     for ms in _subsets(mods):
         for as_ in _subsets(ages):
             f = replace(f0, modalities=ms, age_groups=as_)
-            kp = scope_mod.practice_aggregate(con, "kpis", f)
+            kp = practice.practice_aggregate(con, "kpis", f)
             for block, months in ((kp["current"], cur_m), (kp["previous"], prev_m)):
                 if block and not block["suppressed"] and block.get("sessions") is not None:
                     shown.append((vec(ms, as_, months), block))
             if len(ms) == 1 or len(as_) == 1 or (len(ms) == len(mods) and len(as_) == len(ages)):
-                t = scope_mod.practice_aggregate(con, "monthly_trends", f)
+                t = practice.practice_aggregate(con, "monthly_trends", f)
                 for r in t[~t["suppressed"]].to_dict("records"):
                     shown.append((vec(ms, as_, [pd.Timestamp(r["month_start"])]), r))
     for by, key in (("modality", 0), ("age_group", 1)):
-        t = scope_mod.practice_aggregate(con, "monthly_trends", f0, by=by)
+        t = practice.practice_aggregate(con, "monthly_trends", f0, by=by)
         for r in t[~t["suppressed"]].to_dict("records"):
             ms = [r[by]] if key == 0 else mods
             as_ = [r[by]] if key == 1 else ages
             shown.append((vec(ms, as_, [pd.Timestamp(r["month_start"])]), r))
-    grid = scope_mod.practice_aggregate(con, "group_grid", f0)
+    grid = practice.practice_aggregate(con, "group_grid", f0)
     for r in grid[~grid["suppressed"]].to_dict("records"):
         shown.append((vec([r["modality"]], [r["age_group"]], cur_m), {**r, "sessions": r["n_sessions"]}))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, data, ui
-from access.scope import previous_whole_months
+from access.practice import previous_whole_months
 
 st.title("Practice overview", anchor=False)
 f = ui.require_data()

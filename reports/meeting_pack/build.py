@@ -1,0 +1,275 @@
+"""``build_pack``: the data of each section, from the analytics layer (no SQL and no statistics
+here), suppressed for packs shared beyond the team (``suppress``), then figures and sections."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import analytics
+from reports.formats import ratio
+from reports.meeting_pack.figures import pack_figures
+from reports.meeting_pack.model import MeetingPack, PackError, default_period, pack_settings, parse_date
+from reports.meeting_pack.sections import pack_sections
+from reports.meeting_pack.suppress import (count_rows, suppress_attention, suppress_by_approach, suppress_caseload,
+                                           suppress_effect, suppress_monthly)
+from stats.rci import IMPROVED
+
+
+def _validate(con, team: str | None, therapist: str | None, date_from: Any, date_to: Any
+              ) -> tuple[str | None, str | None, dt.date, dt.date, dict]:
+    opts = analytics.filter_options(con)
+    if not opts.get("max_date"):
+        raise PackError("the warehouse holds no sessions: load exports first")
+    team = None if team in (None, "") else str(team)
+    therapist = None if therapist in (None, "") else str(therapist)
+    if team is None and therapist is None:
+        raise PackError("choose a team or a therapist")
+    if team is not None and team not in [str(t) for t in opts["teams"]]:
+        raise PackError(f"unknown team {team!r} (teams: {', '.join(repr(str(t)) for t in opts['teams'])})")
+    if therapist is not None and therapist not in [str(t) for t in opts["therapists"]]:
+        raise PackError(f"unknown therapist {therapist!r}")
+    lo, hi = opts["min_date"], opts["max_date"]
+    if date_from is None and date_to is None:
+        d_from, d_to = default_period(hi)
+    else:
+        d_to = parse_date(date_to, "--to date") if date_to is not None else hi
+        d_from = parse_date(date_from, "--from date") if date_from is not None else default_period(d_to)[0]
+    if d_from > d_to:
+        raise PackError(f"the period starts ({d_from}) after it ends ({d_to})")
+    if d_to < lo or d_from > hi:
+        raise PackError(f"no data between {d_from} and {d_to}: the sessions loaded run from {lo} to {hi}")
+    if team is not None and therapist is not None:
+        k = analytics.kpis(con, analytics.Filters(teams=(team,), therapists=(therapist,)))["current"]
+        if not k.get("sessions"):
+            raise PackError(f"therapist {therapist!r} has no sessions in team {team!r}")
+    return team, therapist, d_from, d_to, opts
+
+
+def build_pack(con, team: str | None = None, therapist: str | None = None, date_from: Any = None,
+               date_to: Any = None, suppress_small_cells: bool = False) -> MeetingPack:
+    """The meeting pack for a team (or a therapist, or a therapist within a team) and a period.
+
+    ``date_from`` / ``date_to`` are inclusive dates (``YYYY-MM-DD`` text is accepted);
+    without them the period is the last 4 weeks ending at the latest session loaded. The
+    previous period is the one of the same length just before. Raises ``PackError`` (a
+    one-line message) for an unknown team or therapist, a therapist with no sessions in the
+    team, dates that do not parse, a start after the end or a period outside the data.
+    """
+    cfg = pack_settings()
+    team, therapist, d_from, d_to, _opts = _validate(con, team, therapist, date_from, date_to)
+    f = analytics.Filters(date_from=d_from, date_to=d_to, teams=(team,) if team else (),
+                          therapists=(therapist,) if therapist else ())
+    prev = f.previous_period()
+    as_of = analytics.as_of(con)
+    first_month = (pd.Timestamp(d_to).to_period("M") - (cfg["trend_months"] - 1)).to_timestamp().date()
+    small = cfg["small_cell_min"]
+
+    # ---- 1. needs attention
+    flags = analytics.flags(con, f)
+    period_children = analytics.child_trends(con, f)
+    attention, attention_children = _attention(flags, period_children)
+
+    # ---- 2. wins
+    history = replace(f, date_from=None)
+    before = replace(f, date_from=None, date_to=d_from - dt.timedelta(days=1))
+    goals_met = _goals_met(analytics.goal_summary(con, history), analytics.goal_summary(con, before),
+                           d_from, d_to, cfg["expected_level"])
+    reliable = _reliable(analytics.reliable_change(con, history), analytics.reliable_change(con, before), d_from, d_to)
+    trend_from = min(d_from, d_to - dt.timedelta(days=7 * cfg["trend_window_weeks"] - 1))
+    rises = _engagement_rises(analytics.child_trends(con, replace(f, date_from=trend_from)), period_children,
+                              analytics.child_trends(con, prev), cfg, trend_from, d_to)
+
+    # ---- 3. caseload by therapist
+    caseload = _caseload(con, f, therapist)
+
+    # ---- 4. trends
+    tf = replace(f, date_from=first_month)
+    trends = analytics.monthly_trends(con, tf)
+    by_app_all = analytics.monthly_trends(con, tf, by="approach")
+    shown_app = by_app_all["approach"].isin(["child-led", "directed"]).to_numpy()
+    by_app = by_app_all[shown_app].reset_index(drop=True)
+    effect = analytics.approach_effects(con, tf)
+
+    if suppress_small_cells:
+        attention, attention_children = suppress_attention(attention, small), pd.DataFrame()
+        goals_met = count_rows(goals_met, "win", small)
+        reliable = count_rows(reliable, "measure", small)
+        rises = count_rows(rises, "evidence", small)
+        caseload = suppress_caseload(caseload, small)
+        trends = suppress_monthly(trends, small)
+        by_app = suppress_by_approach(by_app_all, shown_app, small)
+        effect = suppress_effect(effect, small)
+
+    pack = MeetingPack(
+        team=team, therapist=therapist, date_from=d_from, date_to=d_to, prev_from=prev.date_from,
+        prev_to=prev.date_to, as_of=as_of, trend_from=first_month, suppress_small_cells=bool(suppress_small_cells),
+        small_cell_min=small, generated_at=dt.datetime.now().replace(microsecond=0),
+        attention=attention, attention_children=attention_children, goals_met=goals_met,
+        reliable_improvements=reliable, engagement_rises=rises, caseload=caseload, trends=trends,
+        trends_by_approach=by_app, approach_effect=effect, figures={}, sections=[])
+    pack.figures = pack_figures(pack)
+    pack.sections = pack_sections(pack, cfg, flags, trend_from)
+    return pack
+
+
+def _attention(flags: pd.DataFrame, period: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The flags as analytics gives them (most urgent first) and one row per flagged child,
+    in the order of the child's most urgent flag, with the child's figures in the period."""
+    cols = ["child_id", "severity_label", "title", "reason", "since", "n", "value", "threshold", "flag",
+            "therapist_id", "team", "modality", "age_group"]
+    fl = flags.reset_index(drop=True)
+    if fl.empty:
+        return pd.DataFrame(columns=cols), pd.DataFrame(columns=[
+            "child_id", "severity_label", "n_flags", "flags", "therapist_id", "modality", "age_group", "sessions",
+            "attended", "attendance_rate", "n_rated", "mean_engagement", "last_session"])
+    fl = fl[[c for c in cols if c in fl.columns]]
+    g = fl.groupby("child_id", sort=False)
+    children = pd.DataFrame({
+        "child_id": list(g.groups),
+    })
+    first = g.first()
+    children["severity_label"] = children["child_id"].map(first["severity_label"])
+    children["n_flags"] = children["child_id"].map(g.size()).astype("int64")
+    children["flags"] = children["child_id"].map(g["title"].agg(lambda s: "; ".join(dict.fromkeys(s))))
+    for c in ("therapist_id", "modality", "age_group"):
+        children[c] = children["child_id"].map(first[c])
+    p = period.set_index("child_id") if len(period) else pd.DataFrame()
+    for c in ("sessions", "attended", "attendance_rate", "n_rated", "mean_engagement", "last_session"):
+        children[c] = children["child_id"].map(p[c]) if c in p.columns else np.nan
+    for c in ("sessions", "attended", "n_rated"):
+        children[c] = children[c].fillna(0).astype("int64")
+    return fl, children
+
+
+def _goals_met(now: pd.DataFrame, before: pd.DataFrame, d_from: dt.date, d_to: dt.date, expected: int
+               ) -> pd.DataFrame:
+    """Goals that, in the period, reached the expected level for the first time (met) or went
+    above it for the first time (exceeded): their best level up to the period's end against
+    their best level before it (both from ``analytics.goal_summary``)."""
+    cols = ["child_id", "goal_id", "domain", "therapist_id", "win", "best_before", "best_level", "last_level",
+            "last_date", "first_met_date", "weeks_to_met", "n_ratings"]
+    if now.empty:
+        return pd.DataFrame(columns=cols)
+    b = before.set_index("goal_uid")["best_level"] if len(before) else pd.Series(dtype=float)
+    d = now.copy()
+    d["best_before"] = d["goal_uid"].map(b).astype(float)
+    start = pd.Timestamp(d_from)
+    newly_met = d["met"].astype(bool) & (pd.to_datetime(d["first_met_date"]) >= start)
+    newly_exceeded = (d["best_level"] > expected) & (d["best_before"].isna() | (d["best_before"] <= expected))
+    best = d["best_level"].map(lambda v: f"{int(v):+d}" if int(v) else "0")
+    d["win"] = np.select([newly_met & newly_exceeded, newly_met, newly_exceeded],
+                         ["met and exceeded (" + best + ")", "met (" + best + ")", "exceeded (" + best + ")"],
+                         default="")
+    d = d[newly_met | newly_exceeded].sort_values(["child_id", "goal_id"])
+    return d[cols].reset_index(drop=True)
+
+
+def _reliable(now: pd.DataFrame, before: pd.DataFrame, d_from: dt.date, d_to: dt.date) -> pd.DataFrame:
+    """Reliable improvements (Jacobson & Truax, from ``analytics.reliable_change``) whose
+    latest administration falls in the period; ``new`` when not reliably improved before it."""
+    cols = ["child_id", "measure", "therapist_id", "first_date", "first_score", "last_date", "last_score", "change",
+            "rci", "reliable_change_threshold", "n_administrations", "new"]
+    if now.empty:
+        return pd.DataFrame(columns=cols)
+    last = pd.to_datetime(now["last_date"])
+    d = now[(now["classification"] == IMPROVED) & (last >= pd.Timestamp(d_from)) & (last <= pd.Timestamp(d_to))].copy()
+    if before.empty:
+        was = set()
+    else:
+        was = set(zip(before.loc[before["classification"] == IMPROVED, "child_id"],
+                      before.loc[before["classification"] == IMPROVED, "measure"]))
+    d["new"] = [(c, m) not in was for c, m in zip(d["child_id"], d["measure"])]
+    return d.sort_values(["child_id", "measure"])[cols].reset_index(drop=True)
+
+
+def _engagement_rises(trend: pd.DataFrame, cur: pd.DataFrame, prv: pd.DataFrame, cfg: dict,
+                      trend_from: dt.date, d_to: dt.date) -> pd.DataFrame:
+    """Children with a session in the period whose engagement rose: a significant upward
+    trend over ``trend_from``..period end (Mann-Kendall tau > 0, p < alpha, at least
+    engagement_min_sessions rated sessions: the declining flag's test, the other way), and/or
+    a clear rise of the period's mean over the previous period's (both from
+    ``analytics.child_trends``)."""
+    cols = ["child_id", "therapist_id", "modality", "evidence", "trend_n", "trend_slope_per_week", "trend_slope_lo",
+            "trend_slope_hi", "trend_tau", "trend_p", "mean_prev", "n_rated_prev", "mean_now", "n_rated_now", "change"]
+    if cur.empty:
+        return pd.DataFrame(columns=cols)
+    on = cur[cur["sessions"] > 0][["child_id", "therapist_id", "modality", "mean_engagement", "n_rated"]]
+    on = on.rename(columns={"mean_engagement": "mean_now", "n_rated": "n_rated_now"})
+    t = trend[["child_id", "n_rated", "slope_per_week", "slope_lo", "slope_hi", "kendall_tau", "p_value"]].rename(
+        columns={"n_rated": "trend_n", "slope_per_week": "trend_slope_per_week", "slope_lo": "trend_slope_lo",
+                 "slope_hi": "trend_slope_hi", "kendall_tau": "trend_tau", "p_value": "trend_p"})
+    p = prv[["child_id", "mean_engagement", "n_rated"]].rename(columns={"mean_engagement": "mean_prev",
+                                                                         "n_rated": "n_rated_prev"})
+    d = on.merge(t, on="child_id", how="left").merge(p, on="child_id", how="left")
+    d["n_rated_prev"] = d["n_rated_prev"].fillna(0).astype("int64")
+    d["trend_n"] = d["trend_n"].fillna(0).astype("int64")
+    d["change"] = d["mean_now"] - d["mean_prev"]
+    sig = ((d["trend_n"] >= cfg["trend_min_sessions"]) & (d["trend_tau"] > 0) & (d["trend_slope_per_week"] > 0)
+           & (d["trend_p"] < cfg["trend_alpha"])).fillna(False).astype(bool)
+    rise = ((d["n_rated_now"] >= cfg["rise_min_rated"]) & (d["n_rated_prev"] >= cfg["rise_min_rated"])
+            & (d["change"] >= cfg["rise_min_points"])).fillna(False).astype(bool)
+    weeks = (d_to - trend_from).days // 7 + 1
+    d["evidence"] = np.select(
+        [sig & rise, sig, rise],
+        [f"significant upward trend over {weeks} weeks and a clear rise vs the previous period",
+         f"significant upward trend over {weeks} weeks", "clear rise vs the previous period"], default="")
+    d = d[sig | rise].sort_values(["child_id"])
+    return d[cols].reset_index(drop=True)
+
+
+def _kpi_row(k: dict, kc: dict) -> dict:
+    """The caseload figures of one kpis() block (k) and its child-led-only block (kc)."""
+    return {
+        "n_children": k.get("n_children", 0), "active_children": k.get("active_children", 0),
+        "sessions": k.get("sessions", 0), "attended": k.get("attended", 0),
+        "attendance_rate": k.get("attendance_rate", np.nan), "mean_engagement": k.get("mean_engagement", np.nan),
+        "engagement_ci_lo": k.get("engagement_ci_lo", np.nan), "engagement_ci_hi": k.get("engagement_ci_hi", np.nan),
+        "n_rated": k.get("n_rated", 0), "n_children_rated": k.get("n_children_rated", 0),
+        "child_led_attended": kc.get("attended", 0),
+        "child_led_share": ratio(kc.get("attended"), k.get("attended")),
+        "share_goals_at_expected": k.get("share_goals_at_expected", np.nan), "n_goals": k.get("n_goals", 0),
+        "median_gas_t": k.get("median_gas_t", np.nan), "n_children_gas": k.get("n_children_gas", 0),
+    }
+
+
+CASELOAD_FIGURES = ["n_children", "active_children", "sessions", "attended", "attendance_rate", "mean_engagement",
+                    "engagement_ci_lo", "engagement_ci_hi", "n_rated", "n_children_rated", "child_led_attended",
+                    "child_led_share", "share_goals_at_expected", "n_goals", "median_gas_t", "n_children_gas"]
+
+
+def _caseload(con, f: analytics.Filters, therapist: str | None) -> pd.DataFrame:
+    """One row per therapist with sessions in the scope in the period or the previous one,
+    then the whole scope; each figure for the period and the previous period (``*_prev``).
+
+    Figures for all therapists come from grouped queries (``analytics.kpis_by``), not a
+    query per therapist."""
+    scope = replace(f, therapists=(therapist,)) if therapist else f
+
+    def by_therapist(ff: analytics.Filters) -> dict[str, tuple[dict, dict]]:
+        k = analytics.kpis_by(con, ff, "therapist_id")
+        kc = analytics.kpis_by(con, replace(ff, approaches=("child-led",)), "therapist_id")
+        kc = {str(r["therapist_id"]): r for r in kc.to_dict("records")}
+        return {str(r["therapist_id"]): (r, kc.get(str(r["therapist_id"]), {})) for r in k.to_dict("records")}
+
+    current, previous = by_therapist(scope), by_therapist(scope.previous_period())
+    rows = []
+    for t in sorted(set(current) | set(previous)):
+        k, kc = current.get(t, ({}, {}))
+        kp, kcp = previous.get(t, ({}, {}))
+        row = {"therapist_id": t, "is_total": False}
+        row.update(_kpi_row(k, kc))
+        row.update({f"{c}_prev": v for c, v in _kpi_row(kp, kcp).items()})
+        rows.append(row)
+    if not therapist:
+        k = analytics.kpis(con, f)
+        kc = analytics.kpis(con, replace(f, approaches=("child-led",)))
+        row = {"therapist_id": "All", "is_total": True}
+        row.update(_kpi_row(k["current"], kc["current"]))
+        row.update({f"{c}_prev": v for c, v in _kpi_row(k["previous"] or {}, kc["previous"] or {}).items()})
+        rows.append(row)
+    return pd.DataFrame(rows)

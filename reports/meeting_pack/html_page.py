@@ -1,0 +1,232 @@
+"""The pack as one self-contained HTML document (``render_html``): plotly.js inlined, no network,
+print CSS putting each section on a new page (``reports.pdf`` prints it)."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from reports.formats import cell, day, delta, is_missing, month
+from reports.meeting_pack.model import HIDDEN_TEXT, Col, MeetingPack, Table
+
+
+_CSS = """
+:root { --ink: #1a1a1a; --muted: #5a5a5a; --rule: #d9d9d9; --accent: #0072B2; }
+* { box-sizing: border-box; }
+html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+body { font-family: "Helvetica Neue", Arial, "Liberation Sans", sans-serif; color: var(--ink); font-size: 10.5pt;
+       line-height: 1.4; margin: 0 auto; padding: 24px 16px 48px; max-width: 760px; background: #fff; }
+header.pack { border-bottom: 3px solid var(--accent); padding-bottom: 10px; margin-bottom: 14px; }
+header.pack .kicker { font-size: 9pt; letter-spacing: .08em; text-transform: uppercase; color: var(--accent); }
+header.pack h1 { font-size: 19pt; margin: 2px 0 6px; }
+header.pack dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 14px; margin: 0; font-size: 9.5pt; }
+header.pack dt { color: var(--muted); }
+header.pack dd { margin: 0; }
+.shared { border: 1px solid #E69F00; background: #FFF6E0; padding: 6px 10px; margin: 8px 0; font-size: 9.5pt; }
+section.pack-section { padding-top: 4px; }
+section.pack-section + section.pack-section { break-before: page; page-break-before: always; margin-top: 36px; }
+h2 { font-size: 15pt; margin: 6px 0 6px; color: var(--accent); border-bottom: 1px solid var(--rule); padding-bottom: 3px; }
+h3 { font-size: 11pt; margin: 14px 0 4px; break-after: avoid; page-break-after: avoid; }
+p.summary { margin: 4px 0 8px; }
+p.note, .notes p { color: var(--muted); font-size: 8.5pt; margin: 3px 0 8px; }
+p.note { break-before: avoid; page-break-before: avoid; }
+.tbl.keep { break-inside: avoid; page-break-inside: avoid; }
+table { border-collapse: collapse; width: 100%; font-size: 8.5pt; margin: 2px 0 4px; }
+thead { display: table-header-group; }
+th { text-align: left; font-weight: 600; border-bottom: 1.5px solid #777; padding: 3px 4px; vertical-align: bottom; }
+td { border-bottom: 1px solid var(--rule); padding: 3px 4px; vertical-align: top; }
+tr { break-inside: avoid; page-break-inside: avoid; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+td .n, td .prev { display: block; color: var(--muted); font-size: 7.5pt; white-space: nowrap; }
+td .ci { color: var(--muted); font-size: 7.5pt; white-space: nowrap; }
+td.nw { white-space: nowrap; }
+tr.total td { font-weight: 600; border-top: 1.5px solid #777; }
+p.empty { color: var(--muted); font-style: italic; margin: 2px 0 8px; }
+.child { border: 1px solid var(--rule); border-left: 5px solid #8C8C8C; padding: 5px 9px; margin: 6px 0;
+         break-inside: avoid; page-break-inside: avoid; }
+.child.high { border-left-color: #D55E00; } .child.medium { border-left-color: #E69F00; } .child.low { border-left-color: #56B4E9; }
+.child .head { font-weight: 600; }
+.child .head .sev { display: inline-block; font-size: 8pt; padding: 0 6px; margin-left: 6px; border-radius: 3px;
+                    color: #fff; background: #8C8C8C; vertical-align: 1px; }
+.child.high .sev { background: #D55E00; } .child.medium .sev { background: #9E6B00; } .child.low .sev { background: #2A7FB0; }
+.child .meta { color: var(--muted); font-size: 8.5pt; }
+.child ul { margin: 3px 0 0; padding-left: 18px; }
+.child li { margin: 2px 0; }
+.figure { width: 680px; max-width: 100%; margin: 8px 0 4px; break-inside: avoid; page-break-inside: avoid; }
+.chart { width: 680px; }
+footer.pack { margin-top: 24px; color: var(--muted); font-size: 8pt; border-top: 1px solid var(--rule); padding-top: 6px; }
+@page { size: A4; margin: 14mm 12mm 16mm 12mm; }
+@media print {
+  body { padding: 0; max-width: none; font-size: 9.5pt; }
+  section.pack-section + section.pack-section { margin-top: 0; }
+  .modebar-container, .modebar { display: none !important; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal: everything but letters, digits and spaces hex-escaped."""
+    # a hex escape ends at the first space after it, so every escape gets one of its own
+    return '"' + "".join(c if (c.isalnum() and c.isascii()) or c == " " else f"\\{ord(c):06x} " for c in text) + '"'
+
+
+def _cell_html(r: pd.Series, c: Col) -> tuple[str, bool]:
+    v = r.get(c.name)
+    numeric = c.kind not in ("text", "id", "date", "month", "bool")
+    parts = [html.escape(cell(v, c.kind))]
+    if c.ci and not isinstance(v, str) and not is_missing(v):
+        lo, hi = r.get(c.ci[0]), r.get(c.ci[1])
+        if not (is_missing(lo) or is_missing(hi) or isinstance(lo, str) or isinstance(hi, str)):
+            parts.append(f' <span class="ci">({html.escape(cell(lo, c.kind))} to {html.escape(cell(hi, c.kind))})</span>')
+    if c.n:
+        n = r.get(c.n)
+        parts.append(f'<span class="n">n = {html.escape(cell(n, "int"))} {html.escape(c.n_label)}</span>')
+    if c.prev:
+        pv = r.get(c.prev)
+        d = delta(v, pv, c.kind)
+        parts.append(f'<span class="prev">prev {html.escape(cell(pv, c.kind))}{" · " + html.escape(d) if d else ""}'
+                     "</span>")
+    return "".join(parts), numeric
+
+
+def _table_html(t: Table) -> str:
+    out = [f"<h3>{html.escape(t.title)}</h3>"]
+    if t.frame is None or t.frame.empty:
+        out.append(f'<p class="empty">{html.escape(t.empty)}</p>')
+    else:
+        head = "".join(f'<th class="{"num" if c.kind not in ("text", "id", "date", "month", "bool") else ""}">'
+                       f"{html.escape(c.label)}</th>" for c in t.columns)
+        rows = []
+        for _, r in t.frame.iterrows():
+            cells = []
+            for c in t.columns:
+                content, numeric = _cell_html(r, c)
+                cls = "num" if numeric else ("nw" if c.kind in ("id", "date", "month") else "")
+                cells.append(f'<td class="{cls}">{content}</td>')
+            cls = ' class="total"' if bool(r.get("is_total", False)) else ""
+            rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
+        out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    if t.note:
+        out.append(f'<p class="note">{html.escape(t.note)}</p>')
+    # a short table stays on one page with its title and note; a long one keeps its note with its last rows
+    short = t.frame is None or len(t.frame) <= 16
+    return f'<div class="tbl{" keep" if short else ""}">' + "\n".join(out) + "</div>"
+
+
+def _attention_html(p: MeetingPack) -> str:
+    """One card per flagged child, most urgent first: who, figures in the period, each flag's reason."""
+    if p.attention_children.empty:
+        return '<p class="empty">No child flagged.</p>'
+    by_child = {c: d for c, d in p.attention.groupby("child_id", sort=False)}
+    cards = []
+    for _, r in p.attention_children.iterrows():
+        sev = str(r["severity_label"])
+        meta = " · ".join(html.escape(str(x)) for x in (r["therapist_id"], r["modality"], f"age {r['age_group']}")
+                          if not is_missing(x))
+        if int(r["sessions"]):
+            eng = (f", mean engagement {r['mean_engagement']:.2f} (n = {int(r['n_rated'])} rated)"
+                   if not is_missing(r["mean_engagement"]) else "")
+            period = f"In the period: {int(r['attended'])} of {int(r['sessions'])} sessions attended{eng}."
+        else:
+            period = f"No session in the period (last: {day(r['last_session'])})." if not is_missing(
+                r["last_session"]) else "No session in the period."
+        items = []
+        for _, fr in by_child.get(r["child_id"], pd.DataFrame()).iterrows():
+            since = f" <span class=\"meta\">(since {html.escape(day(fr['since']))})</span>" if not is_missing(
+                fr["since"]) else ""
+            items.append(f"<li><b>{html.escape(str(fr['title']))}</b> [{html.escape(str(fr['severity_label']))}]: "
+                         f"{html.escape(str(fr['reason']))}{since}</li>")
+        cards.append(
+            f'<div class="child {html.escape(sev)}"><div class="head">{html.escape(str(r["child_id"]))}'
+            f'<span class="sev">{html.escape(sev)}</span> <span class="meta">{meta}</span></div>'
+            f'<div class="meta">{html.escape(period)}</div><ul>{"".join(items)}</ul></div>')
+    return "\n".join(cards)
+
+
+def _figure_json(fig: go.Figure) -> str:
+    # plotly's JSON escapes < > & already; escape again so no "</script>" can ever appear
+    return pio.to_json(fig, validate=False).replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def render_html(pack: MeetingPack) -> str:
+    """The pack as one self-contained HTML document: plotly.js inlined, charts interactive,
+    no request to any network; printing it (browser or ``render_pdf``) puts each section
+    on a new page."""
+    esc = html.escape
+    charts: list[tuple[str, str]] = []
+    body: list[str] = []
+    eff_to = min(pack.date_to, pack.as_of) if pack.as_of else pack.date_to
+    meta = [("Scope", pack.scope), ("Period", pack.period),
+            ("Compared with", f"{day(pack.prev_from)} – {day(pack.prev_to)} (previous period, same length)"),
+            ("Data up to", f"{day(pack.as_of)}" + (" (flags as of this date)" if eff_to < pack.date_to else "")),
+            ("Trends from", month(pack.trend_from)),
+            ("Generated", pack.generated_at.strftime("%Y-%m-%d %H:%M"))]
+    body.append('<header class="pack"><div class="kicker">Team meeting pack</div>'
+                f"<h1>{esc(pack.scope)}</h1><dl>"
+                + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta) + "</dl>"
+                + ('<div class="shared"><b>Shared version:</b> figures resting on fewer than '
+                   f"{pack.small_cell_min} children show as {esc(pack.small_text)}; a figure shown as "
+                   f"\u201c{HIDDEN_TEXT}\u201d is hidden so that a {esc(pack.small_text)} one cannot be worked out "
+                   "from a total; child-level lists are replaced by counts.</div>" if pack.suppress_small_cells else
+                   '<div class="shared">Internal to the team: lists pseudonymous child ids. For a pack shared beyond '
+                   "the team, make the suppressed version.</div>")
+                + "</header>")
+    for i, sec in enumerate(pack.sections, start=1):
+        parts = [f'<section class="pack-section" id="{esc(sec.key)}"><h2>{i} · {esc(sec.title)}</h2>']
+        parts += [f'<p class="summary">{esc(s)}</p>' for s in sec.summary]
+        if sec.key == "attention" and not pack.suppress_small_cells:
+            parts.append(_attention_html(pack))  # the cards hold both tables' content
+        elif sec.key == "trends":
+            for key, fig in sec.figures:
+                div = f"chart-{key}"
+                charts.append((div, _figure_json(fig)))
+                parts.append(f'<div class="figure"><div class="chart" id="{div}"></div></div>')
+            parts += [_table_html(t) for t in sec.tables]
+        else:
+            parts += [_table_html(t) for t in sec.tables]
+            for key, fig in sec.figures:
+                div = f"chart-{key}"
+                charts.append((div, _figure_json(fig)))
+                parts.append(f'<div class="figure"><div class="chart" id="{div}"></div></div>')
+        if sec.notes:
+            parts.append('<div class="notes">' + "".join(f"<p>{esc(n)}</p>" for n in sec.notes) + "</div>")
+        parts.append("</section>")
+        body.append("\n".join(parts))
+    body.append('<footer class="pack">Pseudonymous ids only. Figures from the practice warehouse via the analytics '
+                "layer (analytics/); thresholds and minimum n in settings.toml. n = the count each figure "
+                "rests on.</footer>")
+    footer_left = _css_string(f"{pack.scope} · {pack.period}")
+    box = 'font-family: "Helvetica Neue", Arial, "Liberation Sans", sans-serif; font-size: 8pt; color: #5a5a5a;'
+    page_css = ("@page { @bottom-left { content: " + footer_left + "; " + box + " } "
+                "@bottom-right { content: \"page \" counter(page) \" of \" counter(pages); " + box + " } }")
+    calls = ",\n".join(f'  ["{div}", {js}]' for div, js in charts)
+    script = f"""
+(function () {{
+  var figs = [
+{calls}
+  ];
+  var cfg = {{displaylogo: false, responsive: false, modeBarButtonsToRemove: ["sendDataToCloud"]}};
+  var done = [];
+  figs.forEach(function (f) {{
+    var el = document.getElementById(f[0]);
+    done.push(Plotly.newPlot(el, f[1].data, f[1].layout, cfg));
+  }});
+  Promise.all(done).then(function () {{ document.documentElement.setAttribute("data-charts-ready", "1"); }},
+                         function (e) {{ document.documentElement.setAttribute("data-charts-ready", "error");
+                                         console.error(e); }});
+}})();
+"""
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        # no request leaves the file: no favicon lookup, no external anything
+        "<link rel=\"icon\" href=\"data:,\">"
+        f"<title>{esc(pack.title)}</title><style>{_CSS}\n{page_css}</style>"
+        f"<script>{get_plotlyjs()}</script></head><body>\n"
+        + "\n".join(body)
+        + f"\n<script>{script}</script>\n</body></html>\n")

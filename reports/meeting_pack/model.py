@@ -1,0 +1,180 @@
+"""The meeting pack's model: what a pack is (``MeetingPack`` with its ``Section``, ``Table`` and
+``Col``), its errors, its settings and its period; ``table_text`` prints a table as text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+import analytics
+from access.disclosure import small_cell_min
+from pipelines import settings as settings_mod
+from reports.formats import cell, day, delta, is_missing
+
+SECTION_KEYS = ("attention", "wins", "caseload", "trends")
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+HIDDEN_TEXT = "hidden"  # a figure hidden so that a small one beside it cannot be worked out from the total
+
+
+class PackError(ValueError):
+    """The pack cannot be built as asked (unknown team or therapist, bad dates); one-line message."""
+
+
+def pack_settings() -> dict:
+    s = settings_mod.load()
+    mp = dict(s.get("meeting_pack", {}))
+    fl = dict(s.get("flags", {}))
+    return {
+        "small_cell_min": small_cell_min(),
+        "expected_level": int(s.get("gas", {}).get("expected_level", 0)),
+        "trend_window_weeks": int(fl.get("engagement_window_weeks", 8)),
+        "trend_alpha": float(fl.get("engagement_trend_alpha", 0.05)),
+        "trend_min_sessions": int(fl.get("engagement_min_sessions", 5)),
+        # a "clear rise": the period's mean engagement at least this many points above the
+        # previous period's, each resting on at least rise_min_rated rated sessions
+        "rise_min_points": float(mp.get("rise_min_points", 1.0)),
+        "rise_min_rated": int(mp.get("rise_min_rated", 2)),
+        "trend_months": int(mp.get("trend_months", 6)),
+        "confidence": float(s.get("comparison", {}).get("confidence", 0.95)),
+    }
+
+
+def parse_date(value: Any, what: str = "date") -> dt.date:
+    """A date from ``YYYY-MM-DD`` text (or a date); PackError naming the value otherwise."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise PackError(f"{what} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def default_period(as_of: dt.date, weeks: int = 4) -> tuple[dt.date, dt.date]:
+    """The last ``weeks`` weeks ending at the as-of date (inclusive)."""
+    return as_of - dt.timedelta(days=7 * weeks - 1), as_of
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column of a pack table: the value, its kind (how it is formatted), and optionally
+    the n behind it, its interval and the previous period's value (shown beside it)."""
+
+    name: str
+    label: str
+    kind: str = "text"          # text, int, pct, num1, num2, signed2, level, p, date
+    n: str | None = None        # column with the n the figure rests on
+    n_label: str = ""
+    ci: tuple[str, str] | None = None
+    prev: str | None = None     # column with the previous period's value
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    frame: pd.DataFrame
+    columns: list[Col]
+    note: str = ""
+    empty: str = "None in this period."
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    summary: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    figures: list[tuple[str, go.Figure]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MeetingPack:
+    """Everything a meeting pack shows. The frames are what is shown and exported: with
+    ``suppress_small_cells`` small figures are already the text ``"<N"`` and the child-level
+    frames (attention, goals_met, reliable_improvements, engagement_rises) hold counts."""
+
+    team: str | None
+    therapist: str | None
+    date_from: dt.date
+    date_to: dt.date
+    prev_from: dt.date
+    prev_to: dt.date
+    as_of: dt.date
+    trend_from: dt.date
+    suppress_small_cells: bool
+    small_cell_min: int
+    generated_at: dt.datetime
+    attention: pd.DataFrame
+    attention_children: pd.DataFrame
+    goals_met: pd.DataFrame
+    reliable_improvements: pd.DataFrame
+    engagement_rises: pd.DataFrame
+    caseload: pd.DataFrame
+    trends: pd.DataFrame
+    trends_by_approach: pd.DataFrame
+    approach_effect: pd.DataFrame
+    figures: dict[str, go.Figure]
+    sections: list[Section]
+
+    @property
+    def scope(self) -> str:
+        if self.team and self.therapist:
+            return f"Team {self.team}, therapist {self.therapist}"
+        if self.team:
+            return f"Team {self.team}"
+        return f"Therapist {self.therapist}"
+
+    @property
+    def period(self) -> str:
+        return f"{day(self.date_from)} – {day(self.date_to)}"
+
+    @property
+    def title(self) -> str:
+        return f"Meeting pack · {self.scope} · {self.period}"
+
+    @property
+    def small_text(self) -> str:
+        return f"<{self.small_cell_min}"
+
+    def filters(self) -> analytics.Filters:
+        return analytics.Filters(date_from=self.date_from, date_to=self.date_to,
+                                 teams=(self.team,) if self.team else (),
+                                 therapists=(self.therapist,) if self.therapist else ())
+
+    def file_stem(self) -> str:
+        """A file name for downloads: meeting_pack_<scope>_<from>_<to> (letters, digits, - and _ only)."""
+        who = "_".join(x for x in (self.team, self.therapist) if x)
+        who = re.sub(r"[^A-Za-z0-9_-]+", "-", who).strip("-") or "scope"
+        return f"meeting_pack_{who}_{self.date_from}_{self.date_to}"
+
+
+def table_text(t: Table) -> pd.DataFrame:
+    """A table as the pack prints it, one text cell per column (value, interval, n and the
+    previous period's value together), for showing on a page."""
+    rows = []
+    for _, r in t.frame.iterrows():
+        row = {}
+        for c in t.columns:
+            v = r.get(c.name)
+            txt = cell(v, c.kind)
+            if c.ci and not isinstance(v, str) and not is_missing(v):
+                lo, hi = r.get(c.ci[0]), r.get(c.ci[1])
+                if not any(isinstance(x, str) or is_missing(x) for x in (lo, hi)):
+                    txt += f" ({cell(lo, c.kind)} to {cell(hi, c.kind)})"
+            if c.n:
+                txt += f" · n = {cell(r.get(c.n), 'int')} {c.n_label}".rstrip()
+            if c.prev:
+                pv = r.get(c.prev)
+                d = delta(v, pv, c.kind)
+                txt += f" · prev {cell(pv, c.kind)}" + (f" ({d})" if d else "")
+            row[c.label] = txt
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[c.label for c in t.columns])
