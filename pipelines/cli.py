@@ -43,7 +43,7 @@ def _audit(db: str | Path | None, action: str, page: str, detail: dict) -> None:
 
 
 def _export_date(text: str):
-    from pipelines.load import parse_export_date
+    from pipelines.dates import parse_export_date
 
     try:
         return parse_export_date(text)

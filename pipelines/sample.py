@@ -1,5 +1,9 @@
 """A deterministic, seeded synthetic practice: canonical (and vendor) exports plus a truth file.
 
+Longer than 500 lines because the practice model (``_build``) and the writers of its export
+formats are still one module; they are to be split into ``pipelines/sample/`` (the practice
+model and the writers) by issue 12, item 7.
+
 ``generate()`` builds the canonical export rows of a practice of ``children`` children over
 ``months`` months ending on ``end``, with planted patterns the analytics should find
 (declining engagement, stalled goals, drop-outs, low attendance, rating gaps, reliable change

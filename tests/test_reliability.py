@@ -517,7 +517,7 @@ def test_one_bad_value_does_not_stop_the_good_files_of_the_run(tmp_path, case):
     ("sessions.csv", None),
 ])
 def test_the_date_in_a_file_name(name, expected):
-    from pipelines.load import name_date
+    from pipelines.dates import name_date
     assert name_date(name) == expected
 
 

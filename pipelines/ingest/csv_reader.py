@@ -1,174 +1,29 @@
-"""Read one export file (CSV, Excel, Parquet) into DuckDB as text columns with line numbers.
-
-The file's kind is sniffed from its bytes, never trusted from its name, and so is a CSV's
-encoding (``sniff``: UTF-8 unless the bytes show a legacy single-byte file). CSV is read by
-DuckDB's own reader with an explicit dialect and ``strict_mode``; rows it cannot parse are
-kept (with line and reason) instead of failing the file. Every CSV read is accounted for:
-when DuckDB's records and rejects do not cover every physical line (blank lines, quoted line
-breaks, a stray quote that would swallow the rest of the file, a line over ``MAX_LINE_BYTES``),
-``_scan`` finds the records itself, rejects the lines at fault with their reason and DuckDB
-reads the rest, so no row is ever dropped unseen. Excel is read with python-calamine
-(nothing in the workbook is executed). The result is a temp table ``raw_rows`` holding
-the canonical columns as VARCHAR plus ``_line``.
-"""
+"""CSV into ``raw_rows``: DuckDB's own reader with an explicit dialect and ``strict_mode``; rows
+it cannot parse are kept (with line and reason) instead of failing the file. Every CSV read is
+accounted for: when DuckDB's records and rejects do not cover every physical line (blank
+lines, quoted line breaks, a stray quote that would swallow the rest of the file, a line over
+``MAX_LINE_BYTES``), ``_scan`` finds the records itself, rejects the lines at fault with their
+reason and DuckDB reads the rest, so no row is ever dropped unseen."""
 
 from __future__ import annotations
 
-import codecs
 import collections
 import csv
 import dataclasses
-import hashlib
 import io
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
+from pipelines.ingest.common import (MAX_LINE_BYTES, MAX_RECORD_LINES, ReadResult, Sniffed, UnusableFile,
+                                     materialise, pick_profile)
+from pipelines.ingest.sniff import physical_lines
+from pipelines.profiles import Profile, choose
 
-from pipelines import settings as settings_mod
-from pipelines.profiles import CANONICAL_COLUMNS, HeaderMap, Profile, ProfileError, choose
-
-SUPPORTED = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".parquet")
-
-# The longest CSV line (or quoted record) read, in bytes: DuckDB's max_line_size. A longer
-# line is rejected with its number; no session row comes near it.
-MAX_LINE_BYTES = 2_000_000
-# A quoted value still open after this many lines is taken for a stray (unterminated) quote.
-MAX_RECORD_LINES = 200
 # Python's csv module refuses fields over 131,072 characters by default; we read up to a line.
 csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES + 1))
-# A legacy (single-byte) file is told from UTF-8 by evidence: bytes that are not UTF-8 outnumber
-# valid UTF-8 multi-byte characters by more than this (or there are no such characters at all).
-LEGACY_RATIO = 20
-EXCEL_MAX_CELL_CHARS = 32_767  # Excel's own limit; [uploads] max_cell_chars in settings.toml
-
-
-class UnusableFile(ValueError):
-    """A file that cannot be loaded at all (its message names the file and why)."""
-
-
-@dataclass
-class Sniffed:
-    path: Path
-    kind: str            # csv | xlsx | parquet
-    sha256: str
-    size: int
-    encoding: str | None = None  # utf-8 | latin-1, for csv
-    mixed_newlines: bool = False  # both CRLF and bare LF line ends (DuckDB's strict parser refuses those)
-    lines: int = 0                # physical lines, not counting blank lines at the end
-    cr_newlines: bool = False     # old Mac line ends (bare CR only)
-    utf8_evidence: tuple[int, int] | None = None  # (valid multi-byte characters, invalid bytes) when not clean UTF-8
-
-
-@dataclass
-class ReadResult:
-    kind: str
-    rows_read: int
-    header_map: HeaderMap
-    profile: Profile
-    parse_rejects: list[tuple[int, str | None, str | None, str]] = field(default_factory=list)
-    sheet: str | None = None
-    delimiter: str | None = None
-    encoding: str | None = None
-
-
-def sniff(path: Path) -> Sniffed:
-    """Hash the file and tell what it is from its content (one streaming pass).
-
-    A CSV's encoding is decided on evidence: UTF-8 when it decodes as UTF-8, or when it holds
-    valid UTF-8 multi-byte characters and not many more invalid bytes (``LEGACY_RATIO``): the
-    rows with the invalid bytes are then rejected, the rest is read as UTF-8, so ``Zoë`` stays
-    ``Zoë``. Latin-1 only when the high bytes are consistently single-byte characters.
-    """
-    h = hashlib.sha256()
-    size = 0
-    head = b""
-    tail = b""
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    is_utf8 = True
-    has_nul = False
-    crlf = lf = cr = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            crlf += chunk.count(b"\r\n")
-            lf += chunk.count(b"\n")
-            cr += chunk.count(b"\r")
-            tail = chunk[-4096:] if len(chunk) >= 4096 else (tail + chunk)[-4096:]
-            h.update(chunk)
-            if size == 0:
-                head = chunk[:8192]
-            size += len(chunk)
-            if b"\x00" in chunk:
-                has_nul = True
-            if is_utf8:
-                try:
-                    utf8.decode(chunk)
-                except UnicodeDecodeError:
-                    is_utf8 = False
-    if is_utf8:
-        try:
-            utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            is_utf8 = False
-    digest = h.hexdigest()
-    if head.startswith(b"PK\x03\x04"):
-        return Sniffed(path, "xlsx", digest, size)
-    if head.startswith(b"PAR1"):
-        return Sniffed(path, "parquet", digest, size)
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise UnusableFile(f"{path.name}: old binary Excel (.xls) is not supported; save it as .xlsx or CSV")
-    if size == 0 or not head.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise UnusableFile(f"{path.name}: the file is empty")
-    control = sum(1 for b in head if b < 9 or 13 < b < 32)
-    if has_nul or control > len(head) * 0.01:
-        raise UnusableFile(f"{path.name}: binary content, not a CSV, Excel or Parquet export")
-    encoding, evidence = "utf-8", None
-    if not is_utf8:
-        evidence = _utf8_evidence(path)
-        valid, invalid = evidence
-        if valid == 0 or invalid > LEGACY_RATIO * valid:
-            encoding = "latin-1"
-    cr_only = lf == 0 and cr > 0
-    return Sniffed(path, "csv", digest, size, encoding, 0 < crlf < lf, _physical_lines(lf, tail),
-                   cr_only, evidence)
-
-
-def _physical_lines(lf: int, tail: bytes) -> int:
-    """Lines in a file with ``lf`` newlines ending in ``tail``, without its trailing blank lines."""
-    parts = tail.split(b"\n")
-    lines = lf + (1 if parts[-1] else 0)
-    if not parts[-1]:
-        parts.pop()
-    while len(parts) > 1 and parts[-1] in (b"", b"\r"):
-        parts.pop()
-        lines -= 1
-    return lines
-
-
-_UTF8_CHAR = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
-                        rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
-                        rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
-_HIGH = bytes(range(128, 256))
-
-
-def _utf8_evidence(path: Path) -> tuple[int, int]:
-    """(valid UTF-8 multi-byte characters, bytes >= 0x80 outside them) in the file."""
-    valid = invalid = 0
-    carry = b""
-    with open(path, "rb") as fh:
-        while True:
-            chunk = fh.read(1 << 20)
-            buf = carry + chunk
-            cut = buf.rfind(b"\n") + 1 if chunk else len(buf)  # never split a character
-            part, carry = (buf[:cut], buf[cut:]) if cut else (buf, b"")
-            chars = _UTF8_CHAR.findall(part)
-            valid += len(chars)
-            invalid += len(part) - len(part.translate(None, _HIGH)) - sum(map(len, chars))
-            if not chunk:
-                return valid, invalid
 
 
 def _csv_header(path: Path, encoding: str, name: str) -> tuple[str, str]:
@@ -188,54 +43,6 @@ def _delimiter(first_line: str, configured: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-SUFFIX = {"csv": ".csv", "xlsx": ".xlsx", "parquet": ".parquet"}
-
-
-def read_canonical_archive(con: duckdb.DuckDBPyConnection, path: Path, profile: Profile, entry: dict) -> ReadResult:
-    """``raw_rows`` again from a name-free archive (``load._archive``) and its manifest entry."""
-    c = entry["canonical"]
-    con.execute("drop table if exists raw_rows")
-    con.execute("create temp table raw_rows as select * from read_parquet($p)", {"p": str(path)})
-    hmap = HeaderMap({}, list(c["dropped"]), list(c["ignored"]))
-    rejects = [tuple(r) for r in c["parse_rejects"]]
-    return ReadResult(entry["kind"], int(c["rows_read"]), hmap, profile, rejects, sheet=entry.get("sheet"))
-
-
-def read_into(con: duckdb.DuckDBPyConnection, sniffed: Sniffed, profile: Profile | None,
-              sheet: str | None = None, display_name: str | None = None) -> ReadResult:
-    """Create temp table ``raw_rows`` (canonical VARCHAR columns + ``_line``) from the file.
-
-    ``display_name`` is the name the user knows the file by, used in error messages.
-    """
-    name = display_name or sniffed.path.name
-    if sniffed.kind == "csv":
-        return _read_csv(con, sniffed, profile, name)
-    if sniffed.kind == "xlsx":
-        return _read_excel(con, sniffed, profile, sheet, name)
-    return _read_parquet(con, sniffed, profile, name)
-
-
-def _pick_profile(profile: Profile | None, headers: list[str], name: str) -> tuple[Profile, HeaderMap]:
-    p = profile or choose(headers)
-    try:
-        return p, p.map_headers(headers)
-    except ProfileError as exc:
-        raise UnusableFile(f"{name}: {exc}") from None
-
-
-def _materialise(con: duckdb.DuckDBPyConnection, source_sql: str, positions: dict[str, int],
-                 line_expr: str, params: list | None = None) -> int:
-    """Select canonical columns (by position ``c{i}``) from ``source_sql`` into ``raw_rows``."""
-    cols = []
-    for col in CANONICAL_COLUMNS:
-        cols.append(f'"c{positions[col]}" as {col}' if col in positions else f"null::varchar as {col}")
-    con.execute("drop table if exists raw_rows")
-    con.execute(
-        f"create temp table raw_rows as select {', '.join(cols)}, {line_expr} as _line from ({source_sql}) src",
-        params or [])
-    return con.execute("select count(*) from raw_rows").fetchall()[0][0]
-
-
 def _normalised_copy(sniffed: Sniffed) -> tuple[Path, int]:
     """A temp copy with every line ending a bare LF (CRLF mixed with LF, or bare CR); its line count."""
     fd, tmp = tempfile.mkstemp(suffix=".csv")
@@ -251,15 +58,15 @@ def _normalised_copy(sniffed: Sniffed) -> tuple[Path, int]:
             lf += chunk.count(b"\n")
             tail = chunk[-4096:] if len(chunk) >= 4096 else (tail + chunk)[-4096:]
             dst.write(chunk)
-    return Path(tmp), _physical_lines(lf, tail)
+    return Path(tmp), physical_lines(lf, tail)
 
 
-def _read_csv(con, sniffed: Sniffed, profile: Profile | None, name: str) -> ReadResult:
+def read_csv(con, sniffed: Sniffed, profile: Profile | None, name: str) -> ReadResult:
     if sniffed.mixed_newlines or sniffed.cr_newlines:
         tmp, lines = _normalised_copy(sniffed)
         try:
             same = dataclasses.replace(sniffed, path=tmp, mixed_newlines=False, cr_newlines=False, lines=lines)
-            return _read_csv(con, same, profile, name)
+            return read_csv(con, same, profile, name)
         finally:
             os.unlink(tmp)
     first, enc = _csv_header(sniffed.path, sniffed.encoding or "utf-8", name)
@@ -275,7 +82,7 @@ def _read_csv(con, sniffed: Sniffed, profile: Profile | None, name: str) -> Read
             delim = _delimiter(first, p.delimiter)
             headers = [h.strip() for h in next(csv.reader(io.StringIO(first), delimiter=delim), [])]
         profile = p
-    profile, hmap = _pick_profile(profile, headers, name)
+    profile, hmap = pick_profile(profile, headers, name)
     pos = {h: i for i, h in reversed(list(enumerate(headers)))}
     positions = {col: pos[src] for col, src in hmap.mapping.items()}
     layout = _Layout(headers, delim, "utf-8" if enc == "utf-8" else "latin-1", positions, sniffed.utf8_evidence)
@@ -351,7 +158,7 @@ def _duckdb_read(con, path: Path, layout: _Layout) -> tuple[int, list[tuple]]:
         "encoding=$encoding, null_padding=false, all_varchar=true, max_line_size=$max_line)")
     params = {"path": str(path), "delim": layout.delim, "columns": columns, "encoding": layout.codec,
               "max_line": MAX_LINE_BYTES}
-    n = _materialise(con, source, layout.positions, "_rn + 1", params)
+    n = materialise(con, source, layout.positions, "_rn + 1", params)
     rejected = con.execute(
         "select line, column_idx, error_type, error_message, csv_line from csv_rejects order by line, column_idx"
     ).fetchall()
@@ -524,94 +331,3 @@ def _scan(path: Path, layout: _Layout) -> _Scanned:
                 else:  # a malformed record on its own lines: DuckDB rejects it with its reason
                     keep(rec)
     return _Scanned(starts, rejects, Path(tmp))
-
-
-def _read_excel(con, sniffed: Sniffed, profile: Profile | None, sheet: str | None, name: str) -> ReadResult:
-    from python_calamine import CalamineWorkbook  # read-only parser: no macros, no formulas run
-
-    try:
-        wb = CalamineWorkbook.from_path(str(sniffed.path))
-    except Exception as exc:  # calamine raises its own error types
-        raise UnusableFile(f"{name}: not a readable Excel workbook ({exc})") from None
-    names = wb.sheet_names
-    wanted = sheet or (profile.sheet if profile else None)
-    if wanted and wanted not in names:
-        if sheet:
-            raise UnusableFile(f"{name}: no sheet named '{sheet}' (sheets: {', '.join(names)})")
-        wanted = None
-    chosen = wanted or names[0]
-    rows = wb.get_sheet_by_name(chosen).to_python(skip_empty_area=True)
-    if not rows:
-        raise UnusableFile(f"{name}: sheet '{chosen}' is empty")
-    headers = [str(h).strip() if h is not None else "" for h in rows[0]]
-    profile, hmap = _pick_profile(profile, headers, name)
-    if profile.sheet and not sheet and profile.sheet in names and chosen != profile.sheet:
-        return _read_excel(con, sniffed, profile, profile.sheet, name)
-    pos = {h: i for i, h in reversed(list(enumerate(headers)))}
-    positions = {col: pos[src] for col, src in hmap.mapping.items()}
-    import pandas as pd
-
-    width = len(headers)
-    # A cell longer than Excel itself allows is not an export's: its row is rejected, not read.
-    limit = max_cell_chars()
-    rejects: list[tuple[int, str | None, str | None, str]] = []
-    kept: list[int] = []
-    for k, r in enumerate(rows[1:], start=1):
-        long = next((i for i, v in enumerate(r) if isinstance(v, str) and len(v) > limit), None)
-        if long is None:
-            kept.append(k)
-            continue
-        where = f"column '{headers[long][:60]}' (column {long + 1})" if long < width else f"column {long + 1}"
-        canonical = next((c for c, i in positions.items() if i == long), None)
-        rejects.append((k + 1, canonical, None,
-                        f"a cell in {where} has {len(r[long]):,} characters, more than {limit:,} characters "
-                        "(Excel's own limit; [uploads] max_cell_chars in settings.toml); the row is not read"))
-    data = {f"c{i}": [_cell_text(rows[k][i]) if i < len(rows[k]) else None for k in kept] for i in range(width)}
-    frame = pd.DataFrame(data, dtype="object")
-    frame["_rn"] = pd.Series(kept, dtype="int64")
-    con.register("excel_rows", frame)
-    try:
-        n = _materialise(con, "select * from excel_rows", positions, "_rn + 1")
-    finally:
-        con.unregister("excel_rows")
-    return ReadResult("xlsx", n + len(rejects), hmap, profile, rejects, sheet=chosen)
-
-
-def max_cell_chars() -> int:
-    """``[uploads] max_cell_chars`` of settings.toml: the longest Excel cell read (default 32,767)."""
-    return int(settings_mod.load().get("uploads", {}).get("max_cell_chars", EXCEL_MAX_CELL_CHARS))
-
-
-def _cell_text(value) -> str | None:
-    """An Excel cell as the text a user sees: dates ISO, whole numbers without '.0'."""
-    import datetime as dt
-
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _read_parquet(con, sniffed: Sniffed, profile: Profile | None, name: str) -> ReadResult:
-    try:
-        desc = con.execute("describe select * from read_parquet($p)", {"p": str(sniffed.path)}).fetchall()
-    except duckdb.Error as exc:
-        raise UnusableFile(f"{name}: not a readable Parquet file ({exc})") from None
-    headers = [d[0] for d in desc]
-    profile, hmap = _pick_profile(profile, headers, name)
-    # positional references (#1, #2, ...) so no header text is ever written into SQL
-    select = ", ".join(f"cast(#{i + 1} as varchar) as c{i}" for i in range(len(headers)))
-    pos = {h: i for i, h in reversed(list(enumerate(headers)))}
-    positions = {col: pos[src] for col, src in hmap.mapping.items()}
-    con.execute("drop table if exists parquet_rows")
-    con.execute(
-        f"create temp table parquet_rows as select {select}, row_number() over () as _rn from read_parquet($p)",
-        {"p": str(sniffed.path)})
-    n = _materialise(con, "select * from parquet_rows", positions, "_rn + 1")
-    con.execute("drop table parquet_rows")
-    return ReadResult("parquet", n, hmap, profile)
