@@ -1,7 +1,7 @@
 """Statistics for therapy progress analytics: small, tested, vectorised where grouped.
 
-``import stats`` then ``stats.nap(a, b)`` etc. Scalar functions take
-array-likes and return frozen dataclasses (or floats); grouped functions take a long
+``import stats`` then ``stats.nap(a, b)`` etc. (layer 0: imports nothing of ours). Scalar
+functions take array-likes and return frozen dataclasses (or floats); grouped functions take a long
 DataFrame and return one row per group, computed without a Python loop per group
 (except ``paired_by_group``, meant for a handful of breakdown groups). Every estimate
 comes with its n and, where the method has one, a confidence interval.
