@@ -1,7 +1,7 @@
 """Small-cell rules: the one place that decides which figures rest on too few children to show.
 
 ``k`` is ``[privacy] small_cell_min`` of settings.toml (default 5). Three rules, used by the
-de-identified practice view (``access.scope.practice_aggregate``) and by the meeting pack
+de-identified practice view (``access.practice.practice_aggregate``) and by the meeting pack
 shared beyond the team (``reports.meeting_pack``, ``suppress_small_cells=True``):
 
 1. **Primary suppression** (``is_small``, ``small_mask``, ``suppress_small_cells``): a count

@@ -91,7 +91,7 @@ def compute_flags(con, as_of_date: dt.date | None = None) -> pd.DataFrame:
 
 
 def flags_with_inputs(con, as_of_date: dt.date | None, goals: pd.DataFrame | None = None,
-                   rc: pd.DataFrame | None = None, recent: pd.DataFrame | None = None) -> pd.DataFrame:
+                      rc: pd.DataFrame | None = None, recent: pd.DataFrame | None = None) -> pd.DataFrame:
     """``compute_flags``; ``goals`` (goal_summary up to the date), ``rc`` (reliable change up
     to the date) and ``recent`` (``recent_trends``) may be passed when already computed."""
     as_of_date = as_of_date or as_of(con)
@@ -116,7 +116,7 @@ def flags_with_inputs(con, as_of_date: dt.date | None, goals: pd.DataFrame | Non
     window_from = as_of_date - dt.timedelta(days=7 * weeks - 1)
     if recent is None:
         recent = recent_trends(_db.query(con, "rated_sessions", {"date_from": window_from, "date_to": as_of_date}),
-                                as_of_date)
+                               as_of_date)
     tr = recent[recent["child_id"].isin(on_caseload)]
     if len(tr):
         hit = tr[(tr["n"] >= fc["engagement_min_sessions"]) & (tr["kendall_tau"] < 0)
@@ -133,7 +133,7 @@ def flags_with_inputs(con, as_of_date: dt.date | None, goals: pd.DataFrame | Non
     stall_days = 7 * fc["gas_stall_weeks"]
     if goals is None:
         goals = _db.query(con, "goal_summary", {"date_to": as_of_date, "expected_level": exp_level,
-                                             "stall_days": stall_days})
+                                                "stall_days": stall_days})
     if len(goals):
         g = goals[goals["child_id"].isin(on_caseload)]
         span = (g["last_date"] - g["first_date"]).dt.days

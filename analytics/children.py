@@ -46,7 +46,7 @@ def child_goal_ratings(con, child_id: str, f: Filters = Filters()) -> pd.DataFra
     """One row per goal rating of the child in the filter: goal_id, goal_domain,
     session_date, gas_level, goal_weight, approach, at_or_above_expected."""
     return _db.query(con, "filtered_goal_ratings",
-                  {**f.params(), "child_id": child_id, "expected_level": _config.expected_level()})
+                     {**f.params(), "child_id": child_id, "expected_level": _config.expected_level()})
 
 
 def gas_reviews_compute(con, child_id: str | None = None) -> pd.DataFrame:
@@ -74,7 +74,7 @@ def gas_reviews(con, child_id: str | None = None) -> pd.DataFrame:
     first_t_score, change_from_first (T minus the child's first review's T)."""
     if _db.has_tables(con, "gas_reviews") and stored_current(con):
         df = _db.sql(con, "select * from gas_reviews where ($child_id is null or child_id = $child_id) "
-                       "order by child_id, review_month", {"child_id": child_id})
+                     "order by child_id, review_month", {"child_id": child_id})
         return df
     return gas_reviews_compute(con, child_id)
 
@@ -95,4 +95,4 @@ def goal_summary(con, f: Filters = Filters()) -> pd.DataFrame:
     if f.is_empty and _db.has_tables(con, "goal_progress") and stored_current(con):
         return _db.sql(con, "select * from goal_progress order by child_id, goal_id")
     return _db.query(con, "goal_summary", {**f.params(), "expected_level": _config.expected_level(),
-                                        "stall_days": 7 * _config.flag_cfg()["gas_stall_weeks"]})
+                                           "stall_days": 7 * _config.flag_cfg()["gas_stall_weeks"]})

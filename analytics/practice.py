@@ -27,7 +27,7 @@ def _t_ci(mean: pd.Series, se: pd.Series, n_clusters: pd.Series, confidence: flo
 def _metrics(con, f: Filters, period: str | None, by: str | None, by2: str | None) -> pd.DataFrame:
     cmp_ = _config.comparison()
     df = _db.query(con, "period_metrics", {**f.params(), "period": period, "by": by, "by2": by2,
-                                        "expected_level": _config.expected_level()})
+                                           "expected_level": _config.expected_level()})
     int_cols = ["n_children", "active_children", "sessions", "attended", "cancelled", "no_show", "n_rated",
                 "n_children_rated", "n_rated_high", "n_goals", "n_children_goals", "goals_at_expected"]
     for c in int_cols:

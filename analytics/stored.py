@@ -67,7 +67,7 @@ def build_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     empty = Filters()
     cmp_ = _config.comparison()
     goals = _db.query(c, "goal_summary", {"expected_level": _config.expected_level(),
-                                       "stall_days": 7 * _config.flag_cfg()["gas_stall_weeks"]})
+                                          "stall_days": 7 * _config.flag_cfg()["gas_stall_weeks"]})
     rc = reliable_change_compute(c, empty)
     trends = child_trends_compute(c, empty, when)
     recent = trends.loc[trends["recent_n"] > 0, ["child_id", "recent_n", "recent_slope_per_week", "recent_slope_lo",
@@ -78,7 +78,7 @@ def build_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
         "child_flags": flags_with_inputs(c, when, goals=goals, rc=rc, recent=recent),
         "child_trends": trends,
         "child_approach_effects": single_case_effects(_db.query(c, "approach_sessions", empty.params()),
-                                                       cmp_["min_sessions"], cmp_["confidence"]),
+                                                      cmp_["min_sessions"], cmp_["confidence"]),
         "gas_reviews": gas_reviews_compute(c),
         "goal_progress": goals,
         "measure_change": rc,

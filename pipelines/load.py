@@ -275,7 +275,7 @@ def _load_files(con: duckdb.DuckDBPyConnection, db: Path, jobs: list[Job], repor
             order, order_from = export_order(job)
             con.execute("begin transaction")
             rep, _entry = load_one(con, job, sn, next_id, next_seq, archive, at, order, order_from, created,
-                                    len(loaded) + 1)
+                                   len(loaded) + 1)
             con.execute("commit")
         except Exception as exc:  # noqa: BLE001 - a file's failure is reported, the machine's stops the load
             with contextlib.suppress(duckdb.Error):

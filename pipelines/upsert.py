@@ -53,7 +53,7 @@ REDACTED = "(raw line not kept: the file carried name columns)"
 
 
 def archive_rows(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, res: ingest.ReadResult,
-             archive: Path, created: list[Path]) -> str:
+                 archive: Path, created: list[Path]) -> str:
     """Keep the file's rows in the landing archive for ``rebuild``; returns the archived name.
 
     What is kept is the rows as read -- the contract's columns only, with line numbers, as
@@ -81,8 +81,8 @@ def archive_rows(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, r
 
 
 def load_one(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, file_id: int, load_seq: int,
-              archive: Path, loaded_at: dt.datetime, order: dt.datetime, order_from: str,
-              created: list[Path], count: int) -> tuple[FileReport, dict]:
+             archive: Path, loaded_at: dt.datetime, order: dt.datetime, order_from: str,
+             created: list[Path], count: int) -> tuple[FileReport, dict]:
     if job.archived is not None:
         res = ingest.read_canonical_archive(con, sn.path, job.profile, job.archived)
     else:

@@ -123,8 +123,8 @@ def test_table_rows(rows, entries, problems):
 
 def test_unknown_teams_and_ids_are_named_with_the_near_miss():
     entries, _ = access_list.table_rows([{"email": "a@p.example", "role": "lead"},
-                                    {"email": "s@p.example", "role": "supervisor", "teams": ["north", "East"],
-                                     "therapist_id": "t01"}])
+                                         {"email": "s@p.example", "role": "supervisor", "teams": ["north", "East"],
+                                          "therapist_id": "t01"}])
     warnings = access_list.unknown_values(entries, ["North", "East"], {"T01", "T02"})
     assert warnings == ["row 2: team `north` is not in the loaded data, so it shows no children (did you mean "
                         "`North`?)", "row 2: therapist id `t01` is not in the loaded data (did you mean `T01`?)"]

@@ -541,7 +541,7 @@ def test_stored_tables_equal_query_time_results(approach_db, flag_db, kpi_db, re
         pd.testing.assert_frame_equal(analytics.flags(con), analytics.compute_flags(c, when), check_dtype=False)
         cmp_ = comparison()
         fresh = single_case_effects(query(c, "approach_sessions", Filters().params()),
-                                               cmp_["min_sessions"], cmp_["confidence"])
+                                    cmp_["min_sessions"], cmp_["confidence"])
         pd.testing.assert_frame_equal(analytics.approach_pairs(con), fresh, check_dtype=False)
         pd.testing.assert_frame_equal(analytics.gas_reviews(con), gas_reviews_compute(c),
                                       check_dtype=False)

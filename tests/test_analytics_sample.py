@@ -203,7 +203,7 @@ def test_stored_tables_match_query_time(con):
                                   check_dtype=False)
     cmp_ = comparison()
     fresh = single_case_effects(query(c, "approach_sessions", Filters().params()),
-                                           cmp_["min_sessions"], cmp_["confidence"])
+                                cmp_["min_sessions"], cmp_["confidence"])
     pd.testing.assert_frame_equal(analytics.approach_pairs(con), fresh, check_dtype=False)
     # a filter that keeps everything computes at query time and agrees with the stored table
     everything = Filters(date_from=dt.date(2000, 1, 1))

@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:  # the project is not installed: import pipelines/
 from analytics import stored  # noqa: E402
 from pipelines import small_practice  # noqa: E402
 from pipelines.small_practice import (  # noqa: E402,F401  (the helpers the tests use)
-    AGES, DOMAINS, END, HEADER, MODALITIES, SAMPLE_DIR, THERAPISTS, sample_files, write_tiny_practice)
+    END, HEADER, SAMPLE_DIR, sample_files, write_tiny_practice)
 
 
 def build_warehouse(db: Path, work: Path, prefer_sample: bool = True, with_goals: bool = True

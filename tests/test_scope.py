@@ -200,7 +200,7 @@ def test_small_cells_are_suppressed():
 def test_practice_figures_ignore_team_therapist_and_approach_and_suppress(con):
     f = Filters(date_from=dt.date(2026, 8, 1), date_to=dt.date(2026, 10, 31))
     grid = practice.practice_aggregate(con, "group_grid", replace(f, teams=("North",), therapists=("T01",),
-                                                                      approaches=("child-led",)))
+                                                                  approaches=("child-led",)))
     pd.testing.assert_frame_equal(grid, practice.practice_aggregate(con, "group_grid", f))  # those filters are gone
     full = analytics.group_grid(con, f).set_index(["modality", "age_group"])
     shown = grid[~grid["suppressed"]].set_index(["modality", "age_group"])
@@ -299,11 +299,11 @@ def test_practice_approach_breakdowns_are_group_summaries_with_small_groups_hidd
 
 def test_complementary_suppression_keeps_hidden_rows_at_k_children():
     hidden = disclosure.complementary([1, 2, 30, 40], np.array([True, False, False, False]),
-                                                [np.arange(4)], 5)
+                                      [np.arange(4)], 5)
     assert hidden.tolist() == [True, True, True, False]  # 1 + 2 < 5, so the next smallest too
     # nothing left to hide: the total is hidden
     hidden = disclosure.complementary([1, 0, 3], np.array([True, False, False]), [np.arange(2)], 5,
-                                                totals=[2])
+                                      totals=[2])
     assert hidden.tolist() == [True, False, True]
     is_small = disclosure.is_small
     assert not is_small(0) and is_small(4) and not is_small(5) and not is_small(None)

@@ -60,7 +60,7 @@ if st.button("Save the access list", type="primary", icon=":material/save:"):
         if problems:
             raise access_list.AccessError("; ".join(problems))
         new = access_list.validate([{k: e[k] for k in ("email", "role", "teams", "therapist_id")} for e in entries],
-                              "the table")
+                                   "the table")
         if not any(u.role == "lead" for u in new):
             raise access_list.AccessError("the access list needs at least one clinical lead")
     except access_list.AccessError as exc:

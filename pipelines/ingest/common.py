@@ -63,7 +63,7 @@ def pick_profile(profile: Profile | None, headers: list[str], name: str) -> tupl
 
 
 def materialise(con: duckdb.DuckDBPyConnection, source_sql: str, positions: dict[str, int],
-                 line_expr: str, params: list | None = None) -> int:
+                line_expr: str, params: list | None = None) -> int:
     """Select canonical columns (by position ``c{i}``) from ``source_sql`` into ``raw_rows``."""
     cols = []
     for col in CANONICAL_COLUMNS:
