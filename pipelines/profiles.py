@@ -194,3 +194,15 @@ def choose(headers: list[str]) -> Profile:
         if s >= best_score:  # a specific profile beats canonical on a tie
             best, best_score = p, s
     return best
+
+
+def spellings(name_or_path: str = "canonical") -> dict[str, dict[str, str]]:
+    """How the profile's own system writes each value: {field: {canonical value: the first
+    spelling listed for it under ``[values.FIELD]`` in the profile file itself, case kept}}.
+
+    Only the file's own tables count (inherited synonyms are what a load accepts, not what
+    the system writes); a value the file does not list is absent. Used by writers of exports
+    in a profile's format (``pipelines.sample``)."""
+    raw = _read_toml(_resolve_path(name_or_path))
+    return {fld: {value: str(listed[0]) for value, listed in table.items() if listed}
+            for fld, table in raw.get("values", {}).items()}

@@ -1,4 +1,4 @@
-"""The synthetic practice generator (pipelines/sample.py): determinism, shape, planted patterns,
+"""The synthetic practice generator (pipelines/sample/): determinism, shape, planted patterns,
 the messy split export and the vendor files. Real files in tmp_path; no timing assertions."""
 
 from __future__ import annotations
