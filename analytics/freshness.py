@@ -17,7 +17,7 @@ from stats.rci import load_measure_reference
 
 # What the stored tables are computed by (globs under the project root): a change to any of
 # these files, or a file added or removed, makes the stored tables stale.
-CODE_DEPENDENCIES = ("analytics/*.py", "stats/*.py", "queries/analysis/*.sql",
+CODE_DEPENDENCIES = ("analytics/*.py", "stats/*.py", "queries/macros/*.sql", "queries/analysis/*.sql",
                      "queries/intermediate/*.sql", "queries/marts/*.sql")
 CODE_ROOT = warehouse.ROOT
 

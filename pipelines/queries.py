@@ -1,4 +1,11 @@
-"""SQL lives in ``queries/`` (staging -> intermediate -> marts); Python asks for it by file name."""
+"""SQL lives in ``queries/`` (staging -> macros -> intermediate -> marts -> analysis); Python asks
+for it by file name.
+
+``queries/macros/*.sql`` each create one DuckDB macro (``create or replace macro``), built by
+``pipelines.transform`` into the warehouse before the models: the page filters
+(``filtered_rows``) and the group column chosen by ``$by`` (``group_value``), written once and
+used by the analysis queries.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,7 @@ import duckdb
 import pandas as pd
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
-LAYERS = ("staging", "intermediate", "marts", "analysis")
+LAYERS = ("staging", "macros", "intermediate", "marts", "analysis")
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 

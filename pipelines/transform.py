@@ -1,7 +1,12 @@
-"""Rebuild the models: ``queries/intermediate`` as views, ``queries/marts`` as tables.
+"""Rebuild the models: ``queries/macros`` first, then ``queries/intermediate`` as views and
+``queries/marts`` as tables.
 
-Intermediate models are views (computed once, by the mart that reads them); marts are
-materialised so the dashboard reads them fast. Steps that SQL cannot do well (the
+Macros (the page filters, the ``$by`` group column) are stored in the warehouse, so every
+reader has them, also a read-only one; a scoped reader's temporary views shadow the marts
+inside them as they do everywhere. Intermediate models are views (computed once, by the mart
+that reads them); marts are materialised so the dashboard reads them fast. ``check=True``
+runs the data tests of ``queries/marts/schema.toml`` after the models
+(``pipelines.schema_tests``) and raises when one fails. Steps that SQL cannot do well (the
 statistics stored by ``analytics.stored``) are given by the caller (``after_build``): this
 layer does not import the layers above it.
 """
@@ -13,9 +18,11 @@ from collections.abc import Callable, Iterable
 
 import duckdb
 
-from pipelines import queries, settings
+from pipelines import queries, schema_tests, settings
 
 MODEL_LAYERS = ("intermediate", "marts")
+# models that no longer exist: dropped from warehouses built by an earlier version
+RETIRED_MODELS = ("child_weeks",)
 
 
 # A step run after the SQL models on the writer's connection (its result is ignored).
@@ -52,16 +59,34 @@ def write_settings_tables(con: duckdb.DuckDBPyConnection) -> None:
                     [(label, lo, hi, i) for i, (label, lo, hi) in enumerate(settings.age_groups())])
 
 
+def build_macros(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create or replace every macro of ``queries/macros``; their names come back."""
+    names = queries.names("macros")
+    for name in names:
+        con.execute(queries.sql(name))  # a create-or-replace-macro statement of ours
+    return names
+
+
 def build(con: duckdb.DuckDBPyConnection, timings: dict[str, float] | None = None,
-          after_build: Iterable[Step] = ()) -> list[str]:
-    """Create or replace every model, then run each of ``after_build`` on ``con`` (e.g.
-    ``analytics.stored.STEPS``: flags, per-child trends and effect sizes, GAS reviews,
+          after_build: Iterable[Step] = (), check: bool = False) -> list[str]:
+    """Create or replace every macro and model, then run each of ``after_build`` on ``con``
+    (e.g. ``analytics.stored.STEPS``: flags, per-child trends and effect sizes, GAS reviews,
     reliable change); return the names of the models built, in order.
 
     ``timings``, when given, receives seconds spent on the SQL models and on the Python steps.
+    ``check=True`` runs the marts' data tests before ``after_build`` and raises
+    ``schema_tests.SchemaTestsFailed`` naming every failure.
     """
     t0 = time.perf_counter()
     write_settings_tables(con)
+    build_macros(con)
+    for name in RETIRED_MODELS:
+        for kind in ("table", "view"):
+            found = con.execute(f"select count(*) from duckdb_{kind}s() where {kind}_name = $n and not internal "
+                                "and database_name = current_database() and schema_name = 'main'",
+                                {"n": name}).fetchall()[0][0]
+            if found:
+                con.execute(f"drop {kind} {name}")  # name: from RETIRED_MODELS
     built = []
     for name in model_order():
         kind = "view" if queries.path(name).parent.name == "intermediate" else "table"
@@ -72,6 +97,8 @@ def build(con: duckdb.DuckDBPyConnection, timings: dict[str, float] | None = Non
             con.execute(f"drop {other} {name}")
         con.execute(f"create or replace {kind} {name} as {queries.sql(name)}")  # name: a file stem of ours
         built.append(name)
+    if check:
+        schema_tests.check(con)
     t1 = time.perf_counter()
     for step in after_build:
         step(con)

@@ -80,6 +80,33 @@ def archive_rows(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, r
     return archived.name
 
 
+def upsert_staged(con: duckdb.DuckDBPyConnection, file_id: int, load_seq: int, order: dt.datetime) -> int:
+    """Upsert the good rows of temp table ``staged`` (``stg_session_rows``) into ``session_rows``
+    as file ``file_id`` of load ``load_seq`` with export order ``order``; how many were inserted.
+
+    A row's key is (session_id, goal_key); per key the row of the newest export stays (an
+    equal order: this one, the later load). An older export's rows never replace a newer
+    export's; they are counted as loaded but not inserted.
+    """
+    con.execute(
+        """
+        delete from session_rows as s
+        using (select session_id, goal_key from staged where len(errors) = 0) as g
+        where s.session_id = g.session_id and s.goal_key = g.goal_key and s.export_order <= $order
+        """, {"order": order})
+    return con.execute(
+        """
+        insert into session_rows
+        select $file_id, $load_seq, line, session_id, goal_key, goal_id, child_id, therapist_id, team,
+               session_date, modality, approach, attendance, duration_min, setting, engagement,
+               goal_domain, gas_level, goal_weight, measure, measure_score, date_of_birth, age_years, $order
+        from staged as g
+        where len(errors) = 0
+          and not exists (select 1 from session_rows as s
+                          where s.session_id = g.session_id and s.goal_key = g.goal_key)
+        """, {"file_id": file_id, "load_seq": load_seq, "order": order}).fetchall()[0][0]
+
+
 def load_one(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, file_id: int, load_seq: int,
              archive: Path, loaded_at: dt.datetime, order: dt.datetime, order_from: str,
              created: list[Path], count: int) -> tuple[FileReport, dict]:
@@ -99,26 +126,7 @@ def load_one(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, file_
     con.execute("drop table if exists staged")
     con.execute(f"create temp table staged as {queries.sql('stg_session_rows')}",
                 queries.bind("stg_session_rows", {"date_format": fmt, "date_label": date_label(fmt), "today": job.today}))
-    # Upsert by export order: a row's key is (session_id, goal_key); per key the row of the
-    # newest export stays (an equal order: this, the later load). An older export's rows
-    # never replace a newer export's.
-    con.execute(
-        """
-        delete from session_rows as s
-        using (select session_id, goal_key from staged where len(errors) = 0) as g
-        where s.session_id = g.session_id and s.goal_key = g.goal_key and s.export_order <= $order
-        """, {"order": order})
-    inserted = con.execute(
-        """
-        insert into session_rows
-        select $file_id, $load_seq, line, session_id, goal_key, goal_id, child_id, therapist_id, team,
-               session_date, modality, approach, attendance, duration_min, setting, engagement,
-               goal_domain, gas_level, goal_weight, measure, measure_score, date_of_birth, age_years, $order
-        from staged as g
-        where len(errors) = 0
-          and not exists (select 1 from session_rows as s
-                          where s.session_id = g.session_id and s.goal_key = g.goal_key)
-        """, {"file_id": file_id, "load_seq": load_seq, "order": order}).fetchall()[0][0]
+    inserted = upsert_staged(con, file_id, load_seq, order)
     con.execute(
         """
         insert into rejects

@@ -32,8 +32,8 @@ def copy_tree(dest: Path) -> Path:
 def test_the_key_covers_every_stats_module_and_every_analysis_and_model_sql_file():
     files = set(freshness.code_files(ROOT))
     expected = {*(ROOT / "analytics").glob("*.py"), *(ROOT / "stats").glob("*.py"),
-                *(ROOT / "queries" / "analysis").glob("*.sql"), *(ROOT / "queries" / "intermediate").glob("*.sql"),
-                *(ROOT / "queries" / "marts").glob("*.sql")}
+                *(ROOT / "queries" / "macros").glob("*.sql"), *(ROOT / "queries" / "analysis").glob("*.sql"),
+                *(ROOT / "queries" / "intermediate").glob("*.sql"), *(ROOT / "queries" / "marts").glob("*.sql")}
     assert ROOT / "stats" / "single_case_groups.py" in files
     assert ROOT / "stats" / "paired_groups.py" in files
     assert files == expected
@@ -47,7 +47,7 @@ def test_a_copy_of_the_tree_has_the_same_key(tmp_path):
 EDITS = ["stats/single_case_groups.py", "stats/paired_groups.py", "stats/rci.py",
          "stats/gas.py", "analytics/approach.py", "queries/analysis/measure_pairs.sql",
          "queries/analysis/gas_review_goals.sql", "queries/intermediate/int_sessions.sql",
-         "queries/marts/goal_ratings.sql"]
+         "queries/marts/goal_ratings.sql", "queries/macros/filtered_rows.sql"]
 
 
 @pytest.mark.parametrize("rel", EDITS)
@@ -67,7 +67,7 @@ def test_a_new_file_changes_the_key(tmp_path, rel):
     assert freshness.code_key(edited) != before
 
 
-@pytest.mark.parametrize("gone", ["analytics", "stats", "queries/analysis",
+@pytest.mark.parametrize("gone", ["analytics", "stats", "queries/macros", "queries/analysis",
                                   "queries/intermediate", "queries/marts"])
 def test_a_missing_dependency_fails_loudly(tmp_path, gone):
     root = copy_tree(tmp_path)

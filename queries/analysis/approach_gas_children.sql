@@ -1,18 +1,14 @@
--- one row per child with GAS ratings in child-led or directed sessions matching the filters (approach filter ignored): rated sessions and mean GAS level in each approach, eligibility for the paired comparison
+-- one row per child with GAS ratings in child-led or directed sessions matching the filters (approach filter ignored: the query compares the approaches): rated sessions and mean GAS level in each approach, eligibility for the paired comparison
 with
 
 filtered as (
-    select child_id, session_id, session_date, approach, gas_level, modality, age_group, therapist_id, team,
-        date_diff('day', date '2000-01-01', session_date) * 4294967296 + cast(hash(session_id) % 4294967296 as bigint) as order_key
-    from goal_ratings
+    select child_id, session_id, session_date, approach, gas_level, modality, age_group, therapist_id, team, order_key
+    from filtered_rows(
+        'goal_ratings',
+        date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
+        teams := $teams, therapists := $therapists, approaches := null, child := $child_id
+    )
     where approach in ('child-led', 'directed')
-        and ($date_from is null or session_date >= $date_from)
-        and ($date_to is null or session_date <= $date_to)
-        and ($modalities is null or list_contains($modalities, modality))
-        and ($age_groups is null or list_contains($age_groups, age_group))
-        and ($teams is null or list_contains($teams, team))
-        and ($therapists is null or list_contains($therapists, therapist_id))
-        and ($child_id is null or child_id = $child_id)
 ),
 
 children as (

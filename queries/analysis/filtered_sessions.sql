@@ -1,21 +1,13 @@
 -- one row per session matching the filters (dates, modality, age group, team, therapist, approach; $child_id = one child)
 with
 
-base as (
-    select * from sessions
-),
-
 filtered as (
     select *
-    from base
-    where ($date_from is null or session_date >= $date_from)
-        and ($date_to is null or session_date <= $date_to)
-        and ($modalities is null or list_contains($modalities, modality))
-        and ($age_groups is null or list_contains($age_groups, age_group))
-        and ($teams is null or list_contains($teams, team))
-        and ($therapists is null or list_contains($therapists, therapist_id))
-        and ($approaches is null or list_contains($approaches, approach))
-        and ($child_id is null or child_id = $child_id)
+    from filtered_rows(
+        'sessions',
+        date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
+        teams := $teams, therapists := $therapists, approaches := $approaches, child := $child_id
+    )
 )
 
 select

@@ -2,13 +2,13 @@
 with
 
 upto as (
-    select *, date_diff('day', date '2000-01-01', session_date) * 4294967296 + cast(hash(session_id) % 4294967296 as bigint) as order_key
+    select *
     from sessions
     where session_date <= $as_of
 ),
 
 ratings as (
-    select child_id, goal_uid, session_date, session_id, gas_level, date_diff('day', date '2000-01-01', session_date) * 4294967296 + cast(hash(session_id) % 4294967296 as bigint) as order_key
+    select child_id, goal_uid, session_date, session_id, gas_level, order_key
     from goal_ratings
     where session_date <= $as_of
 ),

@@ -1,10 +1,13 @@
--- one row per child x monthly review point x active goal: the goal's latest GAS level and weight up to the month's end (a goal is active from its first rating until the child's last session; $child_id = one child)
+-- one row per child x monthly review point x active goal: the goal's latest GAS level and weight up to the month's end (date, modality, age group, team, therapist and approach filters ignored: a review covers the child's whole record; a goal is active from its first rating until the child's last session; $child_id = one child)
 with
 
 ratings as (
     select child_id, goal_uid, goal_id, session_id, session_date, gas_level, goal_weight
-    from goal_ratings
-    where ($child_id is null or child_id = $child_id)
+    from filtered_rows(
+        'goal_ratings',
+        date_from := null, date_to := null, modalities := null, age_groups := null,
+        teams := null, therapists := null, approaches := null, child := $child_id
+    )
 ),
 
 goals as (
@@ -15,8 +18,11 @@ goals as (
 
 last_sessions as (
     select child_id, max(session_date) as last_session
-    from sessions
-    where ($child_id is null or child_id = $child_id)
+    from filtered_rows(
+        'sessions',
+        date_from := null, date_to := null, modalities := null, age_groups := null,
+        teams := null, therapists := null, approaches := null, child := $child_id
+    )
     group by child_id
 ),
 

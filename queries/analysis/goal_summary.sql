@@ -2,16 +2,12 @@
 with
 
 filtered as (
-    select *, date_diff('day', date '2000-01-01', session_date) * 4294967296 + cast(hash(session_id) % 4294967296 as bigint) as order_key
-    from goal_ratings
-    where ($date_from is null or session_date >= $date_from)
-        and ($date_to is null or session_date <= $date_to)
-        and ($modalities is null or list_contains($modalities, modality))
-        and ($age_groups is null or list_contains($age_groups, age_group))
-        and ($teams is null or list_contains($teams, team))
-        and ($therapists is null or list_contains($therapists, therapist_id))
-        and ($approaches is null or list_contains($approaches, approach))
-        and ($child_id is null or child_id = $child_id)
+    select *
+    from filtered_rows(
+        'goal_ratings',
+        date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
+        teams := $teams, therapists := $therapists, approaches := $approaches, child := $child_id
+    )
 ),
 
 goals as (

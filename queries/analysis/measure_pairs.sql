@@ -1,16 +1,13 @@
--- one row per child x measure with administrations matching the filters: first and latest score and date, number of administrations
+-- one row per child x measure with administrations matching the filters (approach filter ignored: a measure's change runs from its first to its latest administration whatever the sessions' approach): first and latest score and date, number of administrations
 with
 
 filtered as (
-    select *, date_diff('day', date '2000-01-01', session_date) * 4294967296 + cast(hash(session_id) % 4294967296 as bigint) as order_key
-    from int_measures
-    where ($date_from is null or session_date >= $date_from)
-        and ($date_to is null or session_date <= $date_to)
-        and ($modalities is null or list_contains($modalities, modality))
-        and ($age_groups is null or list_contains($age_groups, age_group))
-        and ($teams is null or list_contains($teams, team))
-        and ($therapists is null or list_contains($therapists, therapist_id))
-        and ($child_id is null or child_id = $child_id)
+    select *
+    from filtered_rows(
+        'measures',
+        date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
+        teams := $teams, therapists := $therapists, approaches := null, child := $child_id
+    )
 ),
 
 pairs as (

@@ -1,4 +1,4 @@
--- one row per period x group x group2 ($period = 'week' | 'month' | null for the whole range; $by, $by2 = a column or null): sessions, attendance, engagement with its child-clustered standard error, goals at the expected level (and how many children they belong to)
+-- one row per period x group x group2 ($period = 'week' | 'month' | null for the whole range; $by, $by2 = a column or null; child filter ignored: these are group figures, not one child's): sessions, attendance, engagement with its child-clustered standard error, goals at the expected level (and how many children they belong to)
 with
 
 filtered_sessions as (
@@ -9,63 +9,29 @@ filtered_sessions as (
         no_show,
         engagement,
         case when $period is not null then cast(date_trunc($period, session_date) as date) end as period_start,
-        case $by
-            when 'modality' then modality
-            when 'age_group' then age_group
-            when 'team' then team
-            when 'therapist_id' then therapist_id
-            when 'approach' then approach
-            else 'all'
-        end as grp,
-        case $by2
-            when 'modality' then modality
-            when 'age_group' then age_group
-            when 'team' then team
-            when 'therapist_id' then therapist_id
-            when 'approach' then approach
-            else 'all'
-        end as grp2
-    from sessions
-    where ($date_from is null or session_date >= $date_from)
-        and ($date_to is null or session_date <= $date_to)
-        and ($modalities is null or list_contains($modalities, modality))
-        and ($age_groups is null or list_contains($age_groups, age_group))
-        and ($teams is null or list_contains($teams, team))
-        and ($therapists is null or list_contains($therapists, therapist_id))
-        and ($approaches is null or list_contains($approaches, approach))
+        coalesce(group_value($by, modality, age_group, team, therapist_id, approach), 'all') as grp,
+        coalesce(group_value($by2, modality, age_group, team, therapist_id, approach), 'all') as grp2
+    from filtered_rows(
+        'sessions',
+        date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
+        teams := $teams, therapists := $therapists, approaches := $approaches, child := null
+    )
 ),
 
 filtered_ratings as (
     select
         goal_uid,
         child_id,
-        date_diff('day', date '2000-01-01', session_date) * 4294967296 + cast(hash(session_id) % 4294967296 as bigint) as order_key,
+        order_key,
         gas_level,
         case when $period is not null then cast(date_trunc($period, session_date) as date) end as period_start,
-        case $by
-            when 'modality' then modality
-            when 'age_group' then age_group
-            when 'team' then team
-            when 'therapist_id' then therapist_id
-            when 'approach' then approach
-            else 'all'
-        end as grp,
-        case $by2
-            when 'modality' then modality
-            when 'age_group' then age_group
-            when 'team' then team
-            when 'therapist_id' then therapist_id
-            when 'approach' then approach
-            else 'all'
-        end as grp2
-    from goal_ratings
-    where ($date_from is null or session_date >= $date_from)
-        and ($date_to is null or session_date <= $date_to)
-        and ($modalities is null or list_contains($modalities, modality))
-        and ($age_groups is null or list_contains($age_groups, age_group))
-        and ($teams is null or list_contains($teams, team))
-        and ($therapists is null or list_contains($therapists, therapist_id))
-        and ($approaches is null or list_contains($approaches, approach))
+        coalesce(group_value($by, modality, age_group, team, therapist_id, approach), 'all') as grp,
+        coalesce(group_value($by2, modality, age_group, team, therapist_id, approach), 'all') as grp2
+    from filtered_rows(
+        'goal_ratings',
+        date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
+        teams := $teams, therapists := $therapists, approaches := $approaches, child := null
+    )
 ),
 
 child_cells as (

@@ -3,16 +3,12 @@ with
 
 filtered as (
     select child_id, session_date, engagement
-    from sessions
+    from filtered_rows(
+        'sessions',
+        date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
+        teams := $teams, therapists := $therapists, approaches := $approaches, child := $child_id
+    )
     where engagement is not null
-        and ($date_from is null or session_date >= $date_from)
-        and ($date_to is null or session_date <= $date_to)
-        and ($modalities is null or list_contains($modalities, modality))
-        and ($age_groups is null or list_contains($age_groups, age_group))
-        and ($teams is null or list_contains($teams, team))
-        and ($therapists is null or list_contains($therapists, therapist_id))
-        and ($approaches is null or list_contains($approaches, approach))
-        and ($child_id is null or child_id = $child_id)
 )
 
 select

@@ -22,6 +22,7 @@ select
     s.session_date,
     s.week_start,
     s.month_start,
+    s.order_key,
     s.therapist_id,
     s.team,
     s.modality,

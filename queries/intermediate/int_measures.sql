@@ -1,4 +1,4 @@
--- one row per standardised measure administration (child x measure x session)
+-- one row per standardised measure administration (child x measure x session), with its session's context and order_key
 with
 
 given as (
@@ -23,9 +23,11 @@ select
     d.measure,
     d.measure_score,
     s.session_date,
+    s.order_key,
     s.therapist_id,
     s.team,
     s.modality,
+    s.approach,
     s.age_group
 from deduplicated as d
 inner join session_context as s on s.session_id = d.session_id

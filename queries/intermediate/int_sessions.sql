@@ -1,4 +1,4 @@
--- one row per session: its attributes from its newest export's row (export order, then load order, then line), age group at the session date
+-- one row per session: its attributes from its newest export's row (export order, then load order, then line), age group at the session date, order_key (session date, then a hash of session_id: the order "latest" means)
 with
 
 versions as (
@@ -44,6 +44,8 @@ select
     a.session_date,
     cast(date_trunc('week', a.session_date) as date) as week_start,
     cast(date_trunc('month', a.session_date) as date) as month_start,
+    date_diff('day', date '2000-01-01', a.session_date) * 4294967296
+        + cast(hash(a.session_id) % 4294967296 as bigint) as order_key,
     a.modality,
     a.approach,
     a.attendance,

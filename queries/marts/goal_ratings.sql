@@ -1,4 +1,4 @@
--- one row per goal rating (one goal rated in one session), with its session's context
+-- one row per goal rating (one goal rated in one session), with its session's context and order_key
 with
 
 ratings as (
@@ -17,6 +17,7 @@ select
     session_date,
     week_start,
     month_start,
+    order_key,
     therapist_id,
     team,
     modality,

@@ -1,4 +1,4 @@
--- one row per standardised measure administration (child x measure x session)
+-- one row per standardised measure administration (child x measure x session), with its session's context and order_key
 with
 
 measures as (
@@ -11,8 +11,10 @@ select
     measure,
     measure_score,
     session_date,
+    order_key,
     therapist_id,
     team,
     modality,
+    approach,
     age_group
 from measures

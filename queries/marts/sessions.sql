@@ -1,4 +1,4 @@
--- one row per session
+-- one row per session, with order_key: sessions in date order (a hash of session_id orders a day's sessions), what "latest" means in every query
 with
 
 sessions as (
@@ -13,6 +13,7 @@ select
     session_date,
     week_start,
     month_start,
+    order_key,
     modality,
     approach,
     attendance,
