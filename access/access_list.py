@@ -30,7 +30,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines import settings as settings_mod, warehouse
+from pipelines import settings, warehouse
 from access.scope import ROLES, Scope
 
 
@@ -55,7 +55,7 @@ def access_path() -> Path:
     env = os.environ.get("PIPELINES_ACCESS")
     if env:
         return Path(env)
-    p = Path(settings_mod.load().get("access", {}).get("file", "config/access.toml"))
+    p = Path(settings.get().access.file)
     return p if p.is_absolute() else warehouse.ROOT / p
 
 

@@ -1,6 +1,6 @@
 """Small-cell rules: the one place that decides which figures rest on too few children to show.
 
-``k`` is ``[privacy] small_cell_min`` of settings.toml (default 5). Three rules, used by the
+``k`` is ``[privacy] small_cell_min`` of settings.toml (``pipelines.settings``). Three rules, used by the
 de-identified practice view (``access.practice.practice_aggregate``) and by the meeting pack
 shared beyond the team (``reports.meeting_pack``, ``suppress_small_cells=True``):
 
@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines import settings as settings_mod
+from pipelines import settings
 
 # a group's figures and the count of children each rests on (columns of the analytics frames)
 ENGAGEMENT_COLS = ("mean_engagement", "engagement_se", "engagement_ci_lo", "engagement_ci_hi",
@@ -58,7 +58,7 @@ FAMILIES = (("n_children_rated", ENGAGEMENT_COLS), ("n_children_gas", GAS_COLS),
 
 def small_cell_min() -> int:
     """``[privacy] small_cell_min`` of settings.toml: the fewest children a shown figure rests on."""
-    return int(settings_mod.load().get("privacy", {}).get("small_cell_min", 5))
+    return settings.get().privacy.small_cell_min
 
 
 def is_small(n: Any, k: int | None = None) -> bool:

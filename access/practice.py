@@ -24,7 +24,7 @@ import analytics
 from access import disclosure
 from access.disclosure import secondary_suppression, small_cell_min, suppress_small_cells
 from access.scope import Scope, ScopedConnection, base_cursor, ident, scope_meta
-from pipelines import queries, settings as settings_mod, warehouse
+from pipelines import queries, settings, warehouse
 
 # the analytics functions that return only aggregates (practice figures for non-leads)
 AGGREGATE_FUNCTIONS = frozenset({"kpis", "kpis_by", "monthly_trends", "group_grid", "approach_breakdowns"})
@@ -156,7 +156,7 @@ def _with_hidden_groups(out: pd.DataFrame, present: pd.DataFrame, keys: list[str
         else:
             out = extra.reindex(columns=list(dict.fromkeys([*out.columns, *extra.columns])))
         out["suppressed"] = out["suppressed"].astype("boolean").fillna(True).astype(bool)
-    bands = {label: i for i, (label, _, _) in enumerate(settings_mod.age_groups())}
+    bands = {label: i for i, (label, _, _) in enumerate(settings.get().age_groups)}
     order = [out[c].map(bands).fillna(len(bands)) if c == "age_group" else out[c] for c in keys]
     sort = pd.DataFrame({f"_k{i}": v for i, v in enumerate(order)}, index=out.index)
     sort["_name"] = out[keys[-1]].astype(str)

@@ -13,6 +13,7 @@ values only: no macro, formula or external link is ever run; a row with a cell l
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import tempfile
@@ -20,12 +21,10 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from pipelines import ingest, load as loader, settings as settings_mod
+from pipelines import load as loader, settings
 from pipelines.transform import Step
 
 MIB = 1024 * 1024
-DEFAULTS = {"max_mb": 50.0, "max_uncompressed_mb": 120.0, "max_rows": 100_000,
-            "max_cell_chars": ingest.EXCEL_MAX_CELL_CHARS}
 
 
 class UploadRefused(ValueError):
@@ -33,13 +32,12 @@ class UploadRefused(ValueError):
 
 
 def limits() -> dict[str, float]:
-    """The ``[uploads]`` limits of settings.toml, with their defaults (see ``DEFAULTS``)."""
-    configured = settings_mod.load().get("uploads", {})
-    return {k: type(v)(configured.get(k, v)) for k, v in DEFAULTS.items()}
+    """The ``[uploads]`` limits of settings.toml (``settings.UploadSettings``) by name."""
+    return dataclasses.asdict(settings.get().uploads)
 
 
 def max_mb() -> float:
-    """``[uploads] max_mb`` of settings.toml (default 50)."""
+    """``[uploads] max_mb`` of settings.toml."""
     return limits()["max_mb"]
 
 

@@ -21,8 +21,7 @@ One module per question the pages ask:
 ``data_quality``      ``rejects``
 ``stored``            ``build_tables`` and ``STEPS``: practice-wide results stored at load time
 ``freshness``         whether the stored tables may be used (data, settings, code key)
-``text``, ``_db``,    plain-language helpers, query plumbing, the settings read
-``_config``
+``text``, ``_db``     plain-language helpers, query plumbing (settings: ``pipelines.settings.get()``)
 ====================  =====================================================================
 
 Practice-wide per-child results are computed once per load by ``stored.build_tables`` (the

@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics import _config, _db
+from analytics import _db
 from analytics.filters import Filters, age_rank, check_by
 from analytics.freshness import stored_current
+from pipelines import settings
 from stats.paired_groups import paired_summary_grouped
 from stats.single_case import nap_grouped
 from stats.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
@@ -64,18 +65,18 @@ def approach_pairs(con, f: Filters = Filters()) -> pd.DataFrame:
     """
     if f.is_empty and _db.has_tables(con, "child_approach_effects") and stored_current(con):
         return _db.sql(con, "select * from child_approach_effects order by child_id")
-    c = _config.comparison()
+    c = settings.get().comparison
     s = _db.query(con, "approach_sessions", f.params())
-    return single_case_effects(s, c["min_sessions"], c["confidence"])
+    return single_case_effects(s, c.min_sessions_per_approach, c.confidence)
 
 
 def child_comparison(con, child_id: str, f: Filters = Filters()) -> dict:
     """Child-led vs directed engagement of one child: n_child_led, n_directed,
     mean_child_led, mean_directed, mean_difference, nap, nap_lo, nap_hi, tau, tau_lo,
     tau_hi, tau_u, tau_bc, tau_bc_p, tau_bc_corrected, pnd, eligible, reason."""
-    c = _config.comparison()
+    c = settings.get().comparison
     s = _db.query(con, "approach_sessions", {**f.params(), "child_id": child_id})
-    res = single_case_effects(s, c["min_sessions"], c["confidence"])
+    res = single_case_effects(s, c.min_sessions_per_approach, c.confidence)
     if res.empty:
         out = {k: float("nan") for k in _PAIR_COLUMNS if k not in ("child_id", "modality", "age_group",
                                                                    "therapist_id", "team")}
@@ -87,15 +88,15 @@ def child_comparison(con, child_id: str, f: Filters = Filters()) -> dict:
     out["mean_difference"] = out.pop("diff")
     out["child_id"] = child_id
     out["reason"] = None if out["eligible"] else (
-        f"fewer than {c['min_sessions']} rated sessions of each approach "
+        f"fewer than {c.min_sessions_per_approach} rated sessions of each approach "
         f"({out['n_child_led']} child-led, {out['n_directed']} directed)")
     return out
 
 
 def _summarise_pairs(pairs: pd.DataFrame, by: str | None, diff_col: str, with_nap: bool) -> pd.DataFrame:
     """Across-children paired summary per group, with n (children, sessions) in every row."""
-    c = _config.comparison()
-    unit = f"children with at least {c['min_sessions']} rated sessions of each approach"
+    c = settings.get().comparison
+    unit = f"children with at least {c.min_sessions_per_approach} rated sessions of each approach"
     key = by or "group"
     p = pairs.copy()
     if by is None:
@@ -106,14 +107,14 @@ def _summarise_pairs(pairs: pd.DataFrame, by: str | None, diff_col: str, with_na
     if by is None and universe.empty:
         universe = pd.DataFrame({"group": ["all"], "n_children_considered": [0]})
     elig = p[p["eligible"].astype(bool) & p[diff_col].notna()]
-    kwargs = dict(min_n=c["min_children"], confidence=c["confidence"], resamples=c["resamples"],
-                  seed=c["seed"], unit=unit)
+    kwargs = dict(min_n=c.min_children, confidence=c.confidence, resamples=c.bootstrap_resamples,
+                  seed=c.bootstrap_seed, unit=unit)
     res = paired_summary_grouped(elig, key, diff_col, **kwargs)
     sessions = elig.groupby(key)["_sessions"].sum().rename("n_sessions")
     out = universe.merge(res, on=key, how="left").merge(sessions, left_on=key, right_index=True, how="left")
     out["n_children"] = out["n"].fillna(0).astype("int64")
     out["n_sessions"] = out["n_sessions"].fillna(0).astype("int64")
-    out["reason"] = out["reason"].where(out["n"].notna(), f"fewer than {c['min_children']} {unit}")
+    out["reason"] = out["reason"].where(out["n"].notna(), f"fewer than {c.min_children} {unit}")
     out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), None)
     cols = [key] if by is None else [by]
     if by is not None:
@@ -160,7 +161,8 @@ def approach_gas_pairs(con, f: Filters = Filters()) -> pd.DataFrame:
     """One row per child with GAS ratings in child-led or directed sessions: n_child_led /
     n_directed (rated sessions), n_ratings_*, mean_child_led / mean_directed (mean GAS
     level of the ratings given in each approach), diff, eligible."""
-    return _db.query(con, "approach_gas_children", {**f.params(), "min_sessions": _config.comparison()["min_sessions"]})
+    return _db.query(con, "approach_gas_children",
+                     {**f.params(), "min_sessions": settings.get().comparison.min_sessions_per_approach})
 
 
 def approach_gas(con, f: Filters = Filters(), by: str | None = None) -> pd.DataFrame:

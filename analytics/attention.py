@@ -10,12 +10,13 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from analytics import _config, _db
+from analytics import _db
 from analytics.filters import Filters, as_of, as_of_for, ts
 from analytics.freshness import stored_current, stored_meta
 from analytics.outcomes import reliable_change_compute
 from analytics.text import fmt, fmt_date, join_per_group, plural
 from analytics.trends import recent_trends
+from pipelines import settings
 from stats.rci import DETERIORATED
 
 # code -> (severity 3 high .. 1 low, priority within severity (1 first), short title)
@@ -97,30 +98,29 @@ def flags_with_inputs(con, as_of_date: dt.date | None, goals: pd.DataFrame | Non
     as_of_date = as_of_date or as_of(con)
     if as_of_date is None:
         return _empty_flags()
-    fc = _config.flag_cfg()
-    conf = _config.comparison()["confidence"]
-    exp_level = _config.expected_level()
+    cfg = settings.get()
+    fc, conf, exp_level = cfg.flags, cfg.comparison.confidence, cfg.gas.expected_level
     status = _db.query(con, "flag_child_status", {
-        "as_of": as_of_date, "attendance_days": 7 * fc["attendance_window_weeks"],
-        "dropout_days": fc["dropout_days"], "active_days": fc["dropout_active_days"],
+        "as_of": as_of_date, "attendance_days": 7 * fc.attendance_window_weeks,
+        "dropout_days": fc.dropout_days, "active_days": fc.dropout_active_days,
         "expected_level": exp_level})
     if status.empty:
         return _empty_flags()
-    caseload_days = fc["dropout_days"] + fc["dropout_active_days"]
+    caseload_days = fc.dropout_days + fc.dropout_active_days
     status = status[status["days_since_session"] <= caseload_days].reset_index(drop=True)
     on_caseload = set(status["child_id"])
     parts: list[pd.DataFrame] = []
 
     # engagement trending down over the last N weeks
-    weeks = fc["engagement_window_weeks"]
+    weeks = fc.engagement_window_weeks
     window_from = as_of_date - dt.timedelta(days=7 * weeks - 1)
     if recent is None:
         recent = recent_trends(_db.query(con, "rated_sessions", {"date_from": window_from, "date_to": as_of_date}),
                                as_of_date)
     tr = recent[recent["child_id"].isin(on_caseload)]
     if len(tr):
-        hit = tr[(tr["n"] >= fc["engagement_min_sessions"]) & (tr["kendall_tau"] < 0)
-                 & (tr["p_value"] < fc["engagement_trend_alpha"])].reset_index(drop=True)
+        hit = tr[(tr["n"] >= fc.engagement_min_sessions) & (tr["kendall_tau"] < 0)
+                 & (tr["p_value"] < fc.engagement_trend_alpha)].reset_index(drop=True)
         reason = ("Engagement trending down over the last " + str(weeks) + " weeks: Mann-Kendall tau "
                   + fmt(hit["kendall_tau"], ".2f") + " (p = " + fmt(hit["p_value"], ".3f") + ", "
                   + plural(hit["n"], "rated session") + "); Theil-Sen slope "
@@ -130,7 +130,7 @@ def flags_with_inputs(con, as_of_date: dt.date | None, goals: pd.DataFrame | Non
                                 np.full(len(hit), ts(window_from)), hit["n"], hit["p_value"]))
 
     # no GAS improvement after N weeks on a goal
-    stall_days = 7 * fc["gas_stall_weeks"]
+    stall_days = 7 * fc.gas_stall_weeks
     if goals is None:
         goals = _db.query(con, "goal_summary", {"date_to": as_of_date, "expected_level": exp_level,
                                                 "stall_days": stall_days})
@@ -145,7 +145,7 @@ def flags_with_inputs(con, as_of_date: dt.date | None, goals: pd.DataFrame | Non
             stalled["detail"] = (stalled["goal_id"].astype(str) + ": level " + fmt(stalled["last_level"], "+.0f")
                                  + " on " + fmt_date(stalled["last_date"]) + ", was "
                                  + fmt(stalled["reference_level"], "+.0f") + " on "
-                                 + fmt_date(stalled["reference_rated_on"]) + " (" + str(fc["gas_stall_weeks"])
+                                 + fmt_date(stalled["reference_rated_on"]) + " (" + str(fc.gas_stall_weeks)
                                  + "+ weeks before) and " + fmt(stalled["first_level"], "+.0f")
                                  + " at its first rating on " + fmt_date(stalled["first_date"]))
             per = stalled.groupby("child_id", sort=True).agg(
@@ -153,37 +153,37 @@ def flags_with_inputs(con, as_of_date: dt.date | None, goals: pd.DataFrame | Non
                 since=("reference_rated_on", "min"))
             per["detail"] = join_per_group(stalled["child_id"], stalled["detail"], "; ")
             per = per.reset_index()
-            reason = ("No GAS improvement for " + str(fc["gas_stall_weeks"]) + "+ weeks on "
+            reason = ("No GAS improvement for " + str(fc.gas_stall_weeks) + "+ weeks on "
                       + plural(per["n_goals"], "goal") + ", still below the expected level: "
                       + per["detail"] + ".")
-            parts.append(_flag_rows(per, "gas_stalled", reason, per["max_weeks"], fc["gas_stall_weeks"],
+            parts.append(_flag_rows(per, "gas_stalled", reason, per["max_weeks"], fc.gas_stall_weeks,
                                     per["since"], per["n_goals"]))
 
     # attendance under the minimum rate in the last N weeks
-    aw = fc["attendance_window_weeks"]
-    low = status[(status["window_scheduled"] >= fc["attendance_min_scheduled"])
-                 & (status["window_attendance_rate"] < fc["attendance_min_rate"])].reset_index(drop=True)
+    aw = fc.attendance_window_weeks
+    low = status[(status["window_scheduled"] >= fc.attendance_min_scheduled)
+                 & (status["window_attendance_rate"] < fc.attendance_min_rate)].reset_index(drop=True)
     if len(low):
         reason = ("Attended " + low["window_attended"].astype(str) + " of "
                   + low["window_scheduled"].astype(str) + " scheduled sessions ("
                   + fmt(low["window_attendance_rate"], ".0%") + ") in the last " + str(aw)
-                  + " weeks, below " + f"{fc['attendance_min_rate']:.0%}" + ": "
+                  + " weeks, below " + f"{fc.attendance_min_rate:.0%}" + ": "
                   + plural(low["window_no_show"], "no-show") + ", "
                   + plural(low["window_cancelled"], "cancellation") + ".")
         parts.append(_flag_rows(low, "low_attendance", reason, low["window_attendance_rate"],
-                                fc["attendance_min_rate"],
+                                fc.attendance_min_rate,
                                 np.full(len(low), ts(as_of_date - dt.timedelta(days=7 * aw - 1))),
                                 low["window_scheduled"]))
 
     # possible drop-out
-    dd = fc["dropout_days"]
+    dd = fc.dropout_days
     drop = status[(status["days_since_attended"] > dd) & (status["attended_before_gap"] >= 1)].reset_index(drop=True)
     if len(drop):
         all_met = ((drop["n_goals"] > 0) & (drop["n_goals_met"] == drop["n_goals"])).to_numpy()
         reason = ("No attended session for " + drop["days_since_attended"].astype("int64").astype(str)
                   + " days (last on " + fmt_date(drop["last_attended"]) + "), after "
                   + plural(drop["attended_before_gap"], "attended session") + " in the "
-                  + str(fc["dropout_active_days"]) + " days before"
+                  + str(fc.dropout_active_days) + " days before"
                   + np.where(drop["missed_recent"] > 0,
                              "; " + plural(drop["missed_recent"], "scheduled session") + " missed in the last "
                              + str(dd) + " days", "")
@@ -196,7 +196,7 @@ def flags_with_inputs(con, as_of_date: dt.date | None, goals: pd.DataFrame | Non
         parts.append(rows)
 
     # no goal rating while still attending
-    gd = fc["rating_gap_days"]
+    gd = fc.rating_gap_days
     gap = status[(status["attended_recent"] >= 1) & (status["days_since_rating"] > gd)].reset_index(drop=True)
     if len(gap):
         never = gap["last_rating"].isna()

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analytics import _config, _db
+from analytics import _db
 from analytics.attention import flags
 from analytics.filters import Filters
 from analytics.freshness import stored_current
 from analytics.text import join_per_group
+from pipelines import settings
 from stats.gas import gas_t_scores
 
 
@@ -46,7 +47,7 @@ def child_goal_ratings(con, child_id: str, f: Filters = Filters()) -> pd.DataFra
     """One row per goal rating of the child in the filter: goal_id, goal_domain,
     session_date, gas_level, goal_weight, approach, at_or_above_expected."""
     return _db.query(con, "filtered_goal_ratings",
-                     {**f.params(), "child_id": child_id, "expected_level": _config.expected_level()})
+                     {**f.params(), "child_id": child_id, "expected_level": settings.get().gas.expected_level})
 
 
 def gas_reviews_compute(con, child_id: str | None = None) -> pd.DataFrame:
@@ -56,8 +57,9 @@ def gas_reviews_compute(con, child_id: str | None = None) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame(columns=cols)
     keys = ["child_id", "review_month", "month_end"]
-    t = gas_t_scores(rows, keys, level="gas_level", weight="goal_weight", rho=_config.rho())
-    at = (rows.assign(_at=(rows["gas_level"] >= _config.expected_level()).astype("int64"))
+    gas = settings.get().gas
+    t = gas_t_scores(rows, keys, level="gas_level", weight="goal_weight", rho=gas.rho)
+    at = (rows.assign(_at=(rows["gas_level"] >= gas.expected_level).astype("int64"))
           .groupby(keys, sort=True)["_at"].sum().to_numpy())
     t["n_goals_at_expected"] = at
     t = t.sort_values(keys).reset_index(drop=True)
@@ -94,5 +96,6 @@ def goal_summary(con, f: Filters = Filters()) -> pd.DataFrame:
     at_expected_now, reference_level (latest level 12 weeks before the last rating)."""
     if f.is_empty and _db.has_tables(con, "goal_progress") and stored_current(con):
         return _db.sql(con, "select * from goal_progress order by child_id, goal_id")
-    return _db.query(con, "goal_summary", {**f.params(), "expected_level": _config.expected_level(),
-                                           "stall_days": 7 * _config.flag_cfg()["gas_stall_weeks"]})
+    s = settings.get()
+    return _db.query(con, "goal_summary", {**f.params(), "expected_level": s.gas.expected_level,
+                                           "stall_days": 7 * s.flags.gas_stall_weeks})

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import _db
-from pipelines import settings as settings_mod
+from pipelines import settings
 
 BY_OPTIONS = ("modality", "age_group", "team", "therapist_id", "approach")
 
@@ -103,7 +103,7 @@ def ts(d: dt.date) -> pd.Timestamp:
 
 
 def age_rank(labels: pd.Series) -> pd.Series:
-    order = {label: i for i, (label, _, _) in enumerate(settings_mod.age_groups())}
+    order = {label: i for i, (label, _, _) in enumerate(settings.get().age_groups)}
     return labels.map(order).fillna(len(order)).astype(int)
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import _config, _db
+from analytics import _db
 from analytics.filters import as_date
-from pipelines import warehouse
+from pipelines import settings, warehouse
 from stats.rci import load_measure_reference
 
 # What the stored tables are computed by (globs under the project root): a change to any of
@@ -56,7 +56,7 @@ def _code_key_at(root: Path) -> str:
 def settings_key() -> str:
     """Hash of everything the stored tables depend on (settings, measure reference, code)."""
     ref = load_measure_reference()
-    blob = json.dumps({"settings": _config.cfg(), "ref": ref.to_dict("list"), "code": code_key()},
+    blob = json.dumps({"settings": settings.get().as_dict(), "ref": ref.to_dict("list"), "code": code_key()},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

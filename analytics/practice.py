@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analytics import _config, _db
+from analytics import _db
 from analytics.filters import Filters, age_rank, check_by, resolve
+from pipelines import settings
 from stats.gas import gas_t_scores
 
 
@@ -25,14 +26,14 @@ def _t_ci(mean: pd.Series, se: pd.Series, n_clusters: pd.Series, confidence: flo
 
 
 def _metrics(con, f: Filters, period: str | None, by: str | None, by2: str | None) -> pd.DataFrame:
-    cmp_ = _config.comparison()
+    cmp_ = settings.get().comparison
     df = _db.query(con, "period_metrics", {**f.params(), "period": period, "by": by, "by2": by2,
-                                           "expected_level": _config.expected_level()})
+                                           "expected_level": settings.get().gas.expected_level})
     int_cols = ["n_children", "active_children", "sessions", "attended", "cancelled", "no_show", "n_rated",
                 "n_children_rated", "n_rated_high", "n_goals", "n_children_goals", "goals_at_expected"]
     for c in int_cols:
         df[c] = df[c].fillna(0).astype("int64")
-    lo, hi = _t_ci(df["mean_engagement"], df["engagement_se"], df["n_children_rated"], cmp_["confidence"])
+    lo, hi = _t_ci(df["mean_engagement"], df["engagement_se"], df["n_children_rated"], cmp_.confidence)
     lo, hi = lo.clip(lower=1.0), hi.clip(upper=5.0)  # the rating scale is 1-5
     df.insert(df.columns.get_loc("engagement_se") + 1, "engagement_ci_lo", lo)
     df.insert(df.columns.get_loc("engagement_ci_lo") + 1, "engagement_ci_hi", hi)
@@ -55,7 +56,7 @@ def _kpi_block(con, f: Filters) -> dict:
     if goals.empty:
         out["median_gas_t"], out["n_children_gas"] = float("nan"), 0
     else:
-        t = gas_t_scores(goals, "child_id", level="last_level", weight="goal_weight", rho=_config.rho())
+        t = gas_t_scores(goals, "child_id", level="last_level", weight="goal_weight", rho=settings.get().gas.rho)
         out["median_gas_t"] = float(t["t_score"].median())
         out["n_children_gas"] = int(t["t_score"].notna().sum())
     out["date_from"], out["date_to"] = f.date_from, f.date_to
@@ -77,7 +78,7 @@ def kpis_by(con, f: Filters, by: str) -> pd.DataFrame:
     if goals.empty:
         m["median_gas_t"], m["n_children_gas"] = np.nan, 0
         return m
-    t = gas_t_scores(goals, ["grp", "child_id"], level="last_level", weight="goal_weight", rho=_config.rho())
+    t = gas_t_scores(goals, ["grp", "child_id"], level="last_level", weight="goal_weight", rho=settings.get().gas.rho)
     per_group = (t.groupby("grp")["t_score"].agg(median_gas_t="median", n_children_gas="count")
                  .reset_index().rename(columns={"grp": by}))
     m = m.merge(per_group, on=by, how="left")
@@ -142,7 +143,7 @@ def group_grid(con, f: Filters = Filters()) -> pd.DataFrame:
     df = _metrics(con, f, None, "modality", "age_group")
     df = _rename_groups(df, "modality", "age_group").drop(columns=["group", "period_start"])
     df = df.rename(columns={"sessions": "n_sessions"})
-    df["below_min_n"] = df["n_children"] < _config.comparison()["min_children"]
+    df["below_min_n"] = df["n_children"] < settings.get().comparison.min_children
     df = df.assign(_r=age_rank(df["age_group"])).sort_values(["modality", "_r"]).drop(columns="_r")
     return df.reset_index(drop=True)
 

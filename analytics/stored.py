@@ -27,7 +27,7 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 
-from analytics import _config, _db
+from analytics import _db
 from analytics.approach import single_case_effects
 from analytics.attention import flags_with_inputs
 from analytics.children import gas_reviews_compute
@@ -35,7 +35,7 @@ from analytics.filters import Filters, as_of
 from analytics.freshness import data_version, settings_key
 from analytics.outcomes import reliable_change_compute
 from analytics.trends import TREND_COLUMNS, child_trends_compute
-from pipelines import warehouse
+from pipelines import settings, warehouse
 
 TABLES = ("child_flags", "child_trends", "child_approach_effects", "gas_reviews", "goal_progress",
           "measure_change", "analytics_meta")
@@ -65,9 +65,10 @@ def build_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     c = warehouse.SameConnection(con)
     when = as_of(c)
     empty = Filters()
-    cmp_ = _config.comparison()
-    goals = _db.query(c, "goal_summary", {"expected_level": _config.expected_level(),
-                                          "stall_days": 7 * _config.flag_cfg()["gas_stall_weeks"]})
+    cfg = settings.get()
+    cmp_ = cfg.comparison
+    goals = _db.query(c, "goal_summary", {"expected_level": cfg.gas.expected_level,
+                                          "stall_days": 7 * cfg.flags.gas_stall_weeks})
     rc = reliable_change_compute(c, empty)
     trends = child_trends_compute(c, empty, when)
     recent = trends.loc[trends["recent_n"] > 0, ["child_id", "recent_n", "recent_slope_per_week", "recent_slope_lo",
@@ -78,7 +79,7 @@ def build_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
         "child_flags": flags_with_inputs(c, when, goals=goals, rc=rc, recent=recent),
         "child_trends": trends,
         "child_approach_effects": single_case_effects(_db.query(c, "approach_sessions", empty.params()),
-                                                      cmp_["min_sessions"], cmp_["confidence"]),
+                                                      cmp_.min_sessions_per_approach, cmp_.confidence),
         "gas_reviews": gas_reviews_compute(c),
         "goal_progress": goals,
         "measure_change": rc,
@@ -90,7 +91,7 @@ def build_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
         "as_of": [pd.Timestamp(when) if when else pd.NaT],
         "built_at": [pd.Timestamp(dt.datetime.now())],
         "settings_key": [settings_key()],
-        "settings_json": [json.dumps(_config.cfg(), sort_keys=True, default=str)],
+        "settings_json": [json.dumps(cfg.as_dict(), sort_keys=True, default=str)],
         "sessions": [counts["sessions"]],
         "max_load_seq": [counts["max_load_seq"]],
     })

@@ -7,17 +7,18 @@ import datetime as dt
 
 import pandas as pd
 
-from analytics import _config, _db
+from analytics import _db
 from analytics.filters import Filters, as_of_for, ts
 from analytics.freshness import stored_current
+from pipelines import settings
 from stats.trend import trends_grouped
 
 TREND_COLUMNS = ["child_id", "n", "slope", "slope_lo", "slope_hi", "kendall_tau", "p_value"]
 
 
 def child_trends_compute(con, f: Filters, as_of_date: dt.date | None) -> pd.DataFrame:
-    fc = _config.flag_cfg()
-    conf = _config.comparison()["confidence"]
+    cfg = settings.get()
+    fc, conf = cfg.flags, cfg.comparison.confidence
     base = _db.query(con, "child_list", f.params())
     cols = ["child_id", "modality", "therapist_id", "team", "age_group", "sessions", "attended", "cancelled",
             "no_show", "attendance_rate", "n_rated", "mean_engagement", "share_high_engagement",
@@ -34,7 +35,7 @@ def child_trends_compute(con, f: Filters, as_of_date: dt.date | None) -> pd.Data
     else:
         tr = pd.DataFrame(columns=TREND_COLUMNS)
     tr = tr.rename(columns={"slope": "slope_per_week", "n": "_n"})
-    window_from = as_of_date - dt.timedelta(days=7 * fc["engagement_window_weeks"] - 1)
+    window_from = as_of_date - dt.timedelta(days=7 * fc.engagement_window_weeks - 1)
     rt = recent_trends(s, as_of_date)
     rt = rt.rename(columns={"n": "recent_n", "slope": "recent_slope_per_week", "slope_lo": "recent_slope_lo",
                             "slope_hi": "recent_slope_hi", "kendall_tau": "recent_kendall_tau",
@@ -50,14 +51,14 @@ def child_trends_compute(con, f: Filters, as_of_date: dt.date | None) -> pd.Data
 def recent_trends(rated: pd.DataFrame, as_of_date: dt.date) -> pd.DataFrame:
     """Theil-Sen / Mann-Kendall engagement trend per child over the last
     engagement_window_weeks up to ``as_of_date`` (rows of ``rated_sessions`` with ``weeks``)."""
-    weeks = _config.flag_cfg()["engagement_window_weeks"]
+    weeks = settings.get().flags.engagement_window_weeks
     window_from = as_of_date - dt.timedelta(days=7 * weeks - 1)
     r = rated[(rated["session_date"] >= ts(window_from)) & (rated["session_date"] <= ts(as_of_date))]
     if r.empty:
         return pd.DataFrame(columns=TREND_COLUMNS)
     if "weeks" not in r:
         r = r.assign(weeks=(r["session_date"] - ts(as_of_date)).dt.days / 7.0)
-    return trends_grouped(r, "child_id", "weeks", "engagement", confidence=_config.comparison()["confidence"])
+    return trends_grouped(r, "child_id", "weeks", "engagement", confidence=settings.get().comparison.confidence)
 
 
 def child_trends(con, f: Filters = Filters()) -> pd.DataFrame:

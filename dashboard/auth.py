@@ -27,7 +27,7 @@ import streamlit as st
 
 from dashboard.ui import md_code, md_escape
 from access import access_list, audit
-from pipelines import settings as settings_mod
+from pipelines import settings
 from access.scope import ROLE_LABELS, Scope
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -169,7 +169,7 @@ def _email_trusted(claims: dict[str, Any]) -> bool:
     Microsoft Entra ID, which sends no ``email_verified``). A missing claim is not trust."""
     if claims.get("email_verified") is True or str(claims.get("email_verified")).lower() == "true":
         return True
-    trusted = settings_mod.load().get("access", {}).get("trusted_issuers", [])
+    trusted = settings.get().access.trusted_issuers
     return bool(claims.get("iss")) and claims.get("iss") in trusted
 
 

@@ -7,8 +7,10 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from pipelines import settings
 from reports import theme
-from reports.figures_common import add_ci_band
+from reports.figures_common import add_ci_band, ci_name
+from reports.formats import cell
 
 # metric -> (label, axis title with unit, n column, is a share)
 TREND_METRICS: dict[str, tuple[str, str, str, bool]] = {
@@ -54,7 +56,8 @@ def trend_line(t: pd.DataFrame, metric: str) -> go.Figure:
     d = t.sort_values("month_start")
     fig = go.Figure()
     if metric == "mean_engagement" and {"engagement_ci_lo", "engagement_ci_hi"} <= set(d.columns):
-        add_ci_band(fig, d["month_start"], d["engagement_ci_lo"], d["engagement_ci_hi"])
+        add_ci_band(fig, d["month_start"], d["engagement_ci_lo"], d["engagement_ci_hi"],
+                    name=ci_name(settings.get().comparison.confidence))
     fmt = ".1%" if share else ".2f"
     fig.add_scatter(x=d["month_start"], y=d[metric], mode="lines+markers", name=label,
                     line={"color": theme.BLUE, "width": 2}, customdata=d[[ncol]],
@@ -238,8 +241,8 @@ def gas_level_bars(d: pd.DataFrame, by: str, groups: list[str], level_col: str =
     return fig
 
 
-def forest(rows: pd.DataFrame, x_title: str, title: str) -> go.Figure:
-    """Forest plot: one row per group (label), estimate with its interval, n at the right.
+def forest(rows: pd.DataFrame, x_title: str, title: str, confidence: float) -> go.Figure:
+    """Forest plot: one row per group (label), estimate with its ``confidence`` interval, n at the right.
 
     ``rows`` has label, section, mean_diff, ci_lo, ci_hi, n_children, n_sessions, estimated,
     reason, color. Groups that were not estimated are listed with their n and the reason.
@@ -256,7 +259,8 @@ def forest(rows: pd.DataFrame, x_title: str, title: str) -> go.Figure:
             error_x={"type": "data", "symmetric": False, "array": est["ci_hi"] - est["mean_diff"],
                      "arrayminus": est["mean_diff"] - est["ci_lo"], "color": "#444444", "thickness": 1.5, "width": 5},
             customdata=est[["ci_lo", "ci_hi", "n_children", "n_sessions"]],
-            hovertemplate="%{y}<br>difference %{x:+.2f} (95% CI %{customdata[0]:+.2f} to %{customdata[1]:+.2f})"
+            hovertemplate="%{y}<br>difference %{x:+.2f} (" + ci_name(confidence)
+                          + " %{customdata[0]:+.2f} to %{customdata[1]:+.2f})"
                           "<br>n = %{customdata[2]} children, %{customdata[3]} sessions<extra></extra>",
             showlegend=False)
     not_est = d[~d.index.isin(est.index)]
@@ -346,11 +350,14 @@ def child_timeline(t: pd.DataFrame, child_id: str) -> go.Figure:
     return fig
 
 
-def goal_chart(g: pd.DataFrame, goal_id: str, domain: str | None, x_range: list | None = None) -> go.Figure:
+def goal_chart(g: pd.DataFrame, goal_id: str, domain: str | None, x_range: list | None = None, *,
+               expected_level: int) -> go.Figure:
+    """One goal's GAS levels over time, with the expected level (``[gas] expected_level``) dashed."""
     d = g.sort_values("session_date")
     fig = go.Figure()
-    fig.add_hline(y=0, line={"color": theme.EXPECTED_LINE, "width": 1.2, "dash": "dash"},
-                  annotation_text="expected level (0)", annotation_position="top right",
+    fig.add_hline(y=expected_level, line={"color": theme.EXPECTED_LINE, "width": 1.2, "dash": "dash"},
+                  annotation_text=f"expected level ({cell(expected_level, 'level')})",
+                  annotation_position="top right",
                   annotation_font={"size": 11})
     fig.add_scatter(x=d["session_date"], y=d["gas_level"], mode="lines", line={"color": theme.GREY, "width": 1.5},
                     showlegend=False, hoverinfo="skip")

@@ -2,8 +2,10 @@
 
 * One read-only connection per warehouse *version* (``st.cache_resource``): a finished load
   swaps the file, ``warehouse.version`` changes, and the next run opens the new file.
-* Query results (``st.cache_data``) are keyed by the function, its arguments (the filters)
-  and the warehouse version; the connection is passed as ``_reader`` so it is not hashed.
+* Query results (``st.cache_data``) are keyed by the function, its arguments (the filters),
+  the warehouse version and the settings (``settings_key``: an edited settings.toml gives new
+  figures, as it gives the pages new text); the connection is passed as ``_reader`` so it is
+  not hashed.
 * Each call runs on its own cursor, so sessions in different threads never share one.
 * Every call is limited to the signed-in viewer's scope (``access.scope``): the scope is
   part of the cache key and the function runs on a scoped connection, so a page cannot
@@ -27,7 +29,7 @@ import analytics  # the pages' only source of figures
 from analytics import stored
 from access import disclosure, practice as practice_mod, scope as scope_mod, uploads
 from pipelines import load as loader
-from pipelines import profiles, warehouse
+from pipelines import profiles, settings, warehouse
 from analytics import Filters  # noqa: F401  (re-exported for the pages)
 
 SAMPLE_DIR = warehouse.ROOT / "data" / "sample" / "canonical"
@@ -157,8 +159,14 @@ def scoped_cursor(r: Reader, viewer_scope: scope_mod.Scope) -> Iterator[Any]:
             con.close()
 
 
+def settings_key() -> str:
+    """The settings in use (``pipelines.settings.get().fingerprint``), part of every cache key of a
+    figure computed with them."""
+    return settings.get().fingerprint
+
+
 @st.cache_data(show_spinner=False, max_entries=1000, ttl=dt.timedelta(hours=6))
-def _call(_r: Reader, db: str, version: tuple[int, int], viewer_scope: scope_mod.Scope, name: str,
+def _call(_r: Reader, db: str, version: tuple[int, int], cfg: str, viewer_scope: scope_mod.Scope, name: str,
           args: tuple, kwargs: tuple) -> Any:
     fn = getattr(analytics, name)
     with scoped_cursor(_r, viewer_scope) as con:
@@ -176,11 +184,12 @@ def call(name: str, *args: Any, **kwargs: Any) -> Any:
     """``analytics.<name>(con, *args, **kwargs)`` within the viewer's scope, cached
     per warehouse version and scope."""
     r = _live_reader()
-    return _call(r, r.db, r.version, _viewer_scope(), name, args, tuple(sorted(kwargs.items())))
+    return _call(r, r.db, r.version, settings_key(), _viewer_scope(), name, args, tuple(sorted(kwargs.items())))
 
 
 @st.cache_data(show_spinner=False, max_entries=200, ttl=dt.timedelta(hours=6))
-def _practice(_r: Reader, db: str, version: tuple[int, int], name: str, args: tuple, kwargs: tuple) -> Any:
+def _practice(_r: Reader, db: str, version: tuple[int, int], cfg: str, name: str, args: tuple, kwargs: tuple
+              ) -> Any:
     with cursor(_r) as cur:
         return practice_mod.practice_aggregate(cur, name, *args, **dict(kwargs))
 
@@ -189,11 +198,11 @@ def practice(name: str, f: Filters, **kwargs: Any) -> Any:
     """De-identified practice figures (``access.practice.practice_aggregate``): aggregates over the whole
     practice with small cells suppressed and no team or therapist filter; any role."""
     r = _live_reader()
-    return _practice(r, r.db, r.version, name, (f,), tuple(sorted(kwargs.items())))
+    return _practice(r, r.db, r.version, settings_key(), name, (f,), tuple(sorted(kwargs.items())))
 
 
 @st.cache_data(show_spinner=False, max_entries=20, ttl=dt.timedelta(hours=6))
-def _practice_categories(_r: Reader, db: str, version: tuple[int, int]) -> dict:
+def _practice_categories(_r: Reader, db: str, version: tuple[int, int], cfg: str) -> dict:
     with cursor(_r) as cur:
         o = analytics.filter_options(cur)
     return {k: o[k] for k in ("modalities", "age_groups", "approaches", "min_date", "max_date")}
@@ -204,7 +213,7 @@ def practice_categories() -> dict:
     and dates, no child data, the same for every viewer (so a therapist can filter the
     de-identified practice figures by a modality outside their own caseload)."""
     r = _live_reader()
-    return _practice_categories(r, r.db, r.version)
+    return _practice_categories(r, r.db, r.version, settings_key())
 
 
 small_cell_min = disclosure.small_cell_min

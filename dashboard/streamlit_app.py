@@ -1,9 +1,10 @@
 """Entry point: ``streamlit run dashboard/streamlit_app.py``.
 
-Sets the page up once, admits the viewer (``auth.gate``: sign-in, access list, or the local
-single-user mode), loads the sample on a first start (no warehouse yet), draws the sidebar
-filter bar (shared by every page and mirrored in the URL), records the page view in the
-audit log and runs the chosen page. The audit and access pages are registered for leads only.
+Sets the page up once, stops with one line when settings.toml cannot be used, admits the
+viewer (``auth.gate``: sign-in, access list, or the local single-user mode), loads the sample
+on a first start (no warehouse yet), draws the sidebar filter bar (shared by every page and
+mirrored in the URL), records the page view in the audit log and runs the chosen page. The
+audit and access pages are registered for leads only.
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ import streamlit as st  # noqa: E402
 st.set_page_config(page_title="Therapy progress", page_icon=":material/child_care:", layout="wide")
 
 from dashboard import auth, data, ui  # noqa: E402
+from pipelines import settings  # noqa: E402
+
+try:  # every page and figure asks the settings: a file that cannot be used stops here, in one line
+    settings.get()
+except settings.SettingsError as exc:
+    st.title("Practice settings cannot be read", anchor=False)
+    st.error("The settings file cannot be used, so no page is shown until it is fixed (or `$PIPELINES_SETTINGS` "
+             "names a good one):", icon=":material/error:")
+    st.code(str(exc), language=None, wrap_lines=True)
+    st.stop()
 
 viewer = auth.gate()  # stops the run here unless someone may see data
 

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from pipelines import warehouse
+from pipelines import settings, warehouse
 
 
 def _err(msg: str) -> None:
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted; the warehouse is unchanged")
         return 130
-    except (LoadAborted, AuditUnavailable) as exc:
+    except (LoadAborted, AuditUnavailable, settings.SettingsError) as exc:
         _err(str(exc))
         return 1
     except OSError as exc:  # a folder or file the command needs cannot be used

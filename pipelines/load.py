@@ -34,7 +34,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import audit_anchor, ingest, transform, warehouse
+from pipelines import audit_anchor, ingest, settings, transform, warehouse
 from pipelines.dates import GIVEN, export_order
 from pipelines.faults import fault
 from pipelines.ingest import UnusableFile
@@ -124,8 +124,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _environmental(exc: BaseException) -> bool:
-    """A failure of the machine, not of the file: the whole load stops."""
-    return isinstance(exc, (OSError, duckdb.IOException, duckdb.OutOfMemoryException))
+    """A failure of the machine or of the settings file, not of the export file: the whole load stops."""
+    return isinstance(exc, (OSError, duckdb.IOException, duckdb.OutOfMemoryException, settings.SettingsError))
 
 
 class _BuildFailed(Exception):
@@ -311,6 +311,7 @@ def _run(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str], N
     a file's data, each file loaded is tried alone and those that fail are left out, so the
     good files of the run still load."""
     echo = echo or (lambda s: None)
+    settings.get()  # a settings file that cannot be used stops the load before it starts (SettingsError)
     try:
         reports, timings, warnings = _attempt(db, jobs, command, echo, only_into_new=only_into_new,
                                               after_build=after_build)

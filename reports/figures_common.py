@@ -6,11 +6,16 @@ from collections.abc import Iterable
 
 import plotly.graph_objects as go
 
-CI_FILL = "rgba(0,114,178,0.15)"  # the theme's blue (Okabe-Ito #0072B2), light: a 95% interval
+CI_FILL = "rgba(0,114,178,0.15)"  # the theme's blue (Okabe-Ito #0072B2), light: an interval
 
 
-def add_ci_band(fig: go.Figure, x: Iterable, lo: Iterable, hi: Iterable, fillcolor: str = CI_FILL,
-                name: str = "95% CI", showlegend: bool | None = None) -> go.Figure:
+def ci_name(confidence: float) -> str:
+    """The interval's name in a legend or hover: "95% CI" for 0.95 ([comparison] confidence)."""
+    return f"{confidence:.0%} CI"
+
+
+def add_ci_band(fig: go.Figure, x: Iterable, lo: Iterable, hi: Iterable, name: str, fillcolor: str = CI_FILL,
+                showlegend: bool | None = None) -> go.Figure:
     """Add the interval ``lo``..``hi`` over ``x`` as one shaded band (a closed outline, no hover);
     missing bounds leave a gap. Returns ``fig``."""
     xs, lows, highs = list(x), list(lo), list(hi)

@@ -35,6 +35,12 @@ Reliable change (``rci``)
     rci, classify_change, reliable_change_threshold, rci_category -- Jacobson & Truax
         (1991) RCI = (x2 - x1) / (sqrt 2 SD sqrt(1 - r)), |RCI| > 1.96.
     load_measure_reference -- reference/measures.csv (sd, reliability, direction).
+
+Statistics in words (``wording``, ``from stats import wording``)
+    difference -- what a difference with its interval and test means ("likely higher",
+        "compatible with no difference", "too few children to estimate", "the interval and
+        the signed-rank test disagree"), for measures where higher or lower is better;
+        p_value, precision, too_few -- the pieces pages and packs print.
 """
 
 from __future__ import annotations

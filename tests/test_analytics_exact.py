@@ -20,7 +20,6 @@ from scipy import stats as sps
 import analytics
 import stats
 from analytics import Filters, stored
-from analytics._config import comparison
 from analytics._db import query
 from analytics.approach import single_case_effects
 from analytics.children import gas_reviews_compute
@@ -539,9 +538,9 @@ def test_stored_tables_equal_query_time_results(approach_db, flag_db, kpi_db, re
         c = warehouse.SameConnection(con)
         when = analytics.as_of(con)
         pd.testing.assert_frame_equal(analytics.flags(con), analytics.compute_flags(c, when), check_dtype=False)
-        cmp_ = comparison()
+        cmp_ = settings.get().comparison
         fresh = single_case_effects(query(c, "approach_sessions", Filters().params()),
-                                    cmp_["min_sessions"], cmp_["confidence"])
+                                    cmp_.min_sessions_per_approach, cmp_.confidence)
         pd.testing.assert_frame_equal(analytics.approach_pairs(con), fresh, check_dtype=False)
         pd.testing.assert_frame_equal(analytics.gas_reviews(con), gas_reviews_compute(c),
                                       check_dtype=False)

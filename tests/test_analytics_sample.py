@@ -19,11 +19,10 @@ import pytest
 import analytics
 import stats
 from analytics import Filters, stored
-from analytics._config import comparison
 from analytics._db import query
 from analytics.approach import single_case_effects
 from analytics.freshness import stored_current
-from pipelines import queries, sample, warehouse
+from pipelines import queries, sample, settings, warehouse
 from pipelines.load import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,9 +200,9 @@ def test_stored_tables_match_query_time(con):
     c = warehouse.SameConnection(con)
     pd.testing.assert_frame_equal(analytics.flags(con), analytics.compute_flags(c, analytics.as_of(con)),
                                   check_dtype=False)
-    cmp_ = comparison()
+    cmp_ = settings.get().comparison
     fresh = single_case_effects(query(c, "approach_sessions", Filters().params()),
-                                cmp_["min_sessions"], cmp_["confidence"])
+                                cmp_.min_sessions_per_approach, cmp_.confidence)
     pd.testing.assert_frame_equal(analytics.approach_pairs(con), fresh, check_dtype=False)
     # a filter that keeps everything computes at query time and agrees with the stored table
     everything = Filters(date_from=dt.date(2000, 1, 1))

@@ -185,8 +185,6 @@ def test_row_cap_refuses_the_upload_naming_file_sheet_and_setting(tmp_path, expo
 
 
 def test_upload_caps_live_in_settings(tmp_path, export, monkeypatch):
-    from pipelines import settings as settings_mod
-
     text = (REPO / "settings.toml").read_text(encoding="utf-8")
     for key, value in (("max_rows", "10"), ("max_uncompressed_mb", "0.001"), ("max_cell_chars", "5")):
         assert f"\n{key} = " in text, key
@@ -194,12 +192,8 @@ def test_upload_caps_live_in_settings(tmp_path, export, monkeypatch):
     custom = tmp_path / "settings.toml"
     custom.write_text(text, encoding="utf-8")
     monkeypatch.setenv("PIPELINES_SETTINGS", str(custom))
-    settings_mod._load.cache_clear()
-    try:
-        lim = uploads.limits()
-        assert (lim["max_rows"], lim["max_uncompressed_mb"], lim["max_cell_chars"]) == (10, 0.001, 5)
-        assert ingest.max_cell_chars() == 5   # the Excel reader's cell cap is the same setting
-        with pytest.raises(uploads.UploadRefused, match=r"more than the 0\.001 MB"):
-            uploads.check([("a.xlsx", xlsx_bytes(export))])
-    finally:
-        settings_mod._load.cache_clear()
+    lim = uploads.limits()
+    assert (lim["max_rows"], lim["max_uncompressed_mb"], lim["max_cell_chars"]) == (10, 0.001, 5)
+    assert ingest.max_cell_chars() == 5   # the Excel reader's cell cap is the same setting
+    with pytest.raises(uploads.UploadRefused, match=r"more than the 0\.001 MB"):
+        uploads.check([("a.xlsx", xlsx_bytes(export))])

@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import charts, ui
 from pipelines import settings
 from reports import theme
+from stats import wording
 
 st.title("Child-led vs directed", anchor=False)
 f = ui.require_data()
@@ -21,10 +22,8 @@ if practice:
     st.caption("The practice's within-child comparison covers the whole practice, by modality and by age group: "
                "the modality and age group filters do not apply to it.")
 
-cfg = settings.load().get("comparison", {})
-min_sessions = cfg.get("min_sessions_per_approach", 3)
-min_children = cfg.get("min_children", 5)
-conf = cfg.get("confidence", 0.95)
+cfg = settings.get().comparison
+min_sessions, min_children, conf = cfg.min_sessions_per_approach, cfg.min_children, cfg.confidence
 
 MEASURES = {
     "engagement": ("Engagement", "Difference in mean engagement, child-led − directed (points, 1–5 scale)"),
@@ -76,34 +75,22 @@ overall = rows[rows["section"] == "All children"].iloc[0]
 st.subheader("What the data say", anchor=False)
 n_ch = 0 if pd.isna(overall["n_children"]) else int(overall["n_children"])
 n_se = 0 if pd.isna(overall.get("n_sessions")) else int(overall.get("n_sessions") or 0)
-if bool(overall["estimated"]) and pd.notna(overall["mean_diff"]):
+reading = wording.difference(overall["mean_diff"], overall["ci_lo"], overall["ci_hi"], p=overall.get("wilcoxon_p"),
+                             alpha=1 - conf, n=n_ch, min_n=min_children, estimated=bool(overall["estimated"]),
+                             criterion=f"at least {min_sessions} rated sessions of each approach")
+if reading.kind != wording.TOO_FEW:
     diff, lo, hi = float(overall["mean_diff"]), float(overall["ci_lo"]), float(overall["ci_hi"])
     unit = "points" if measure == "engagement" else "GAS levels"
     direction = "higher" if diff > 0 else "lower"
-    p = overall.get("wilcoxon_p")
-    test_agrees = p is not None and not pd.isna(p) and p < 1 - conf
-    if (lo > 0 or hi < 0) and test_agrees:
-        certainty = "The interval excludes zero, so a difference in this direction is likely in these children."
-    elif lo > 0 or hi < 0:
-        certainty = ("The interval excludes zero but the signed-rank test does not confirm it: treat it as a hint "
-                     "to look into, not a finding.")
-    else:
-        certainty = "The interval includes zero: the data are compatible with no difference."
-    if n_ch < 2 * min_children:
-        certainty += (f" With only {n_ch} children the estimate is imprecise and could move with a few more "
-                      "children.")
-    p_txt = "" if p is None or pd.isna(p) else (
-        " (Wilcoxon signed-rank p < 0.001)" if p < 0.001 else f" (Wilcoxon signed-rank p = {p:.3f})")
+    p_txt = wording.p_value(overall.get("wilcoxon_p"))
     st.markdown(
         f"Across **{n_ch} children** ({n_se:,} sessions) who had at least {min_sessions} child-led and "
         f"{min_sessions} directed sessions, {m_label.lower()} in their child-led sessions was on average "
         f"**{abs(diff):.2f} {unit} {direction}** than in their own directed sessions "
-        f"({int(conf * 100)}% CI {lo:+.2f} to {hi:+.2f}){p_txt}. {certainty}")
+        f"({conf:.0%} CI {lo:+.2f} to {hi:+.2f})" + (f" (Wilcoxon signed-rank {p_txt})" if p_txt else "")
+        + f". {reading.sentence}")
 else:
-    who = "1 child qualifies" if n_ch == 1 else f"{n_ch} children qualify"
-    st.markdown(f"Only **{who}** for the comparison (at least {min_sessions} rated sessions of each approach); "
-                f"at least {min_children} children are needed before an average difference is estimated. "
-                "Widen the period (e.g. *Last 12 months*) or clear a filter.")
+    st.markdown(f"{reading.sentence} Widen the period (e.g. *Last 12 months*) or clear a filter.")
 st.info(
     "**How to read this.** Each child is compared with themselves: their child-led sessions against their own "
     "directed sessions, so differences between children (age, needs, therapist) do not enter the comparison. "
@@ -114,14 +101,14 @@ st.info(
     "in supervision, not to set policy.", icon=":material/info:")
 
 st.subheader("Within-child difference by group", anchor=False)
-st.caption(f"Square = mean of the children's differences with its {int(conf * 100)}% interval; n = children "
+st.caption(f"Square = mean of the children's differences with its {conf:.0%} interval; n = children "
            f"(each with ≥ {min_sessions} sessions of both approaches). Groups with fewer than {min_children} "
            "children are listed but not estimated. Right of the dotted line: higher with child-led.")
 estimated = rows[rows["estimated"].astype(bool)]
 if len(estimated):
     # groups not estimated are listed, not drawn: a marker at zero would read as "no difference"
-    ui.chart(charts.forest(estimated, x_title, f"{m_label}: child-led − directed, within child"),
-                    key="forest")
+    ui.chart(charts.forest(estimated, x_title, f"{m_label}: child-led − directed, within child", conf),
+             key="forest")
 skipped = rows[~rows["estimated"].astype(bool)]
 if len(skipped):
     st.caption("Not estimated (fewer than " + str(min_children) + " children): "

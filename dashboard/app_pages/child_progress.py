@@ -6,9 +6,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, charts, data, ui
+from pipelines import settings
 from reports import theme
+from reports.formats import cell
+from stats import wording
 
 st.title("Child progress", anchor=False)
+cfg = settings.get()
+expected = cfg.gas.expected_level
+conf = cfg.comparison.confidence
 f = ui.require_data()
 Filters = data.Filters
 
@@ -106,7 +112,8 @@ if ratings is not None:
         st.info(f"No GAS ratings for {ui.md_escape(child)} in the loaded data, so goal charts and the GAS T-score "
                 "are not shown.")
     else:
-        st.caption("Dashed line: the expected level (0). Point colour: the approach of the session "
+        st.caption(f"Dashed line: the expected level ({cell(expected, 'level')}). Point colour: the approach of the "
+                   "session "
                    + ", ".join(f"{a}" for a in theme.APPROACH_ORDER) + " (as in the timeline).")
         goal_ids = list(dict.fromkeys(ratings.sort_values(["goal_id", "session_date"])["goal_id"]))
         lo_d = pd.Timestamp(timeline["session_date"].min()) - pd.Timedelta(days=7)
@@ -115,7 +122,8 @@ if ratings is not None:
         for i, gid in enumerate(goal_ids):
             g = ratings[ratings["goal_id"] == gid]
             domain = g["goal_domain"].dropna().iloc[0] if g["goal_domain"].notna().any() else None
-            ui.chart(charts.goal_chart(g, str(gid), domain, [lo_d, hi_d]), key=f"goal_{i}", where=cols[i % 2])
+            ui.chart(charts.goal_chart(g, str(gid), domain, [lo_d, hi_d], expected_level=expected),
+                     key=f"goal_{i}", where=cols[i % 2])
         gas_t = ui.fetch("child_gas_t", child)
         if not gas_t.empty:
             ui.chart(charts.gas_t_chart(gas_t, child), key="gas_t")
@@ -133,7 +141,7 @@ if comp is not None:
         nap, lo, hi = comp.get("nap"), comp.get("nap_lo"), comp.get("nap_hi")
         mdiff = comp.get("mean_difference", comp.get("mean_diff"))
         cards = [
-            ("NAP", ui.num(nap, 2), f"95% interval {ui.num(lo, 2)} – {ui.num(hi, 2)} (Newcombe)",
+            ("NAP", ui.num(nap, 2), f"{conf:.0%} interval {ui.num(lo, 2)} – {ui.num(hi, 2)} (Newcombe)",
              "Non-overlap of all pairs (Parker & Vannest 2009): the share of (child-led, directed) session pairs "
              "in which the child-led session had the higher engagement (ties count half). 0.5 = no difference."),
             ("Sessions compared", f"{n_cl} · {n_dir}", "child-led · directed (rated)",
@@ -149,13 +157,13 @@ if comp is not None:
                 st.metric(lab, val, help=helptext)
                 st.caption(cap)
         share = float(nap)
+        reading = wording.difference(nap, lo, hi, null=0.5, test=None, who="this child's sessions")
         st.markdown(
             f"In **{share:.0%}** of the pairs of one child-led and one directed session, {ui.md_escape(child)}'s "
             "engagement was "
-            f"higher in the child-led one (NAP {share:.2f}, 95% interval {ui.num(lo, 2)} to {ui.num(hi, 2)}; "
+            f"higher in the child-led one (NAP {share:.2f}, {conf:.0%} interval {ui.num(lo, 2)} to {ui.num(hi, 2)}; "
             f"{n_cl} child-led and {n_dir} directed sessions). "
-            + ("The interval includes 0.5, so the data are compatible with no difference."
-               if not ui.is_missing(lo) and float(lo) <= 0.5 <= float(hi) else "")
+            + (reading.sentence if reading.kind != wording.TOO_FEW else "")
             + f"  \nTau = {ui.num(comp.get('tau'), 2)}; Tau-U \"(S_AB − S_AA)/(m·n), Parker et al. 2011\" = "
               f"{ui.num(comp.get('tau_u'), 2)}; PND = {ui.pct(comp.get('pnd'))}. "
               "Observational: the approach was chosen by the therapist, so this is not a causal effect.")

@@ -19,7 +19,7 @@ opts = ui.options()
 modalities = [m for m in theme.MODALITY_ORDER if m in (opts.get("modalities") or [])] + \
     [m for m in opts.get("modalities") or [] if m not in theme.MODALITY_ORDER]
 ages = list(opts.get("age_groups") or [])
-min_n = settings.load().get("comparison", {}).get("min_children")
+min_n = settings.get().comparison.min_children
 
 grid = ui.fetch_aggregate(practice, "group_grid", f)
 if grid.empty:
@@ -39,7 +39,7 @@ if practice:
         why += (f" {n_low} more grey cell{'s' if n_low != 1 else ''} rest on fewer than {min_n} children: too few "
                 "for a reliable figure.")
 else:
-    why = (f"{n_low} grey cell{'s' if n_low != 1 else ''} rest on fewer than {min_n or 'the minimum number of'} "
+    why = (f"{n_low} grey cell{'s' if n_low != 1 else ''} rest on fewer than {min_n} "
            "children: the figure is not shown because it would not be reliable." if n_low else
            "Every cell has enough children to show its figure.")
 st.caption("Each cell shows its figure and the number of children (n); the colour spans the range of the cells "

@@ -15,12 +15,12 @@ ui.caption_filters()
 
 fl = ui.fetch("flags", f)
 as_of = ui.fetch("as_of")
-thr = settings.load().get("flags", {})
+thr = settings.get().flags
 st.caption(
     f"Flags are worked out as of the latest session loaded ({ui.day(as_of)}), for the children in the filters: "
-    f"falling engagement over the last {thr.get('engagement_window_weeks', '?')} weeks, goals stalled for "
-    f"{thr.get('gas_stall_weeks', '?')} weeks, attendance under {ui.pct(thr.get('attendance_min_rate'))}, "
-    f"no session for {thr.get('dropout_days', '?')} days, no goal rating for {thr.get('rating_gap_days', '?')} days. "
+    f"falling engagement over the last {thr.engagement_window_weeks} weeks, goals stalled for "
+    f"{thr.gas_stall_weeks} weeks, attendance under {ui.pct(thr.attendance_min_rate)}, "
+    f"no session for {thr.dropout_days} days, no goal rating for {thr.rating_gap_days} days. "
     "Thresholds live in settings.toml.")
 if fl.empty:
     st.success("No child in this selection has a flag.", icon=":material/check_circle:")

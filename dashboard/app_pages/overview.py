@@ -6,6 +6,8 @@ import streamlit as st
 
 from dashboard import charts, data, ui
 from access.practice import previous_whole_months
+from pipelines import settings
+from reports.formats import cell
 
 st.title("Practice overview", anchor=False)
 f = ui.require_data()
@@ -55,7 +57,8 @@ METRICS = [
      "Therapist-rated engagement of attended sessions.", f"n = {ui.count(cur.get('n_rated'))} rated sessions"),
     ("Goals at or above expected", ui.pct(cur.get("share_goals_at_expected"), 0) if has_gas else "–",
      delta("share_goals_at_expected", "pct") if has_gas else None, "normal",
-     "Share of goals whose latest GAS level in the period is 0 (expected) or above.",
+     f"Share of goals whose latest GAS level in the period is {cell(settings.get().gas.expected_level, 'level')} "
+     "(expected) or above.",
      f"n = {ui.count(cur.get('n_goals'))} goals" if has_gas else "no GAS ratings in this selection"),
     ("Median GAS T-score", ui.num(cur.get("median_gas_t"), 1) if has_gas else "–",
      delta("median_gas_t", "num") if has_gas else None, "normal",

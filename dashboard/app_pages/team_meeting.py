@@ -25,7 +25,7 @@ PERIODS = {"2w": ("Last 2 weeks", 2), "4w": ("Last 4 weeks", 4), "custom": ("Cus
 
 
 @st.cache_data(show_spinner=False, max_entries=30, ttl=dt.timedelta(hours=6))
-def _pack(_r: data.Reader, db: str, version: tuple[int, int], viewer_scope, team: str | None,
+def _pack(_r: data.Reader, db: str, version: tuple[int, int], cfg: str, viewer_scope, team: str | None,
           therapist: str | None, d_from: dt.date, d_to: dt.date, suppress: bool) -> mp.MeetingPack:
     with data.scoped_cursor(_r, viewer_scope) as con:  # the pack holds only children in the viewer's scope
         return mp.build_pack(con, team=team, therapist=therapist, date_from=d_from, date_to=d_to,
@@ -117,7 +117,8 @@ if team is None and therapist is None:
 r = data.reader()
 try:
     with st.spinner("Building the meeting pack ..."):
-        pack = _pack(r, r.db, r.version, viewer.scope, team, therapist, d_from, d_to, bool(suppress))
+        pack = _pack(r, r.db, r.version, data.settings_key(), viewer.scope, team, therapist, d_from, d_to,
+                     bool(suppress))
 except mp.PackError as exc:
     st.error(ui.md_escape(exc), icon=":material/error:")
     st.stop()
@@ -127,7 +128,8 @@ st.caption(f"{ui.md_escape(pack.scope)} · {pack.period} · compared with {ui.da
            f"data up to {ui.day(pack.as_of)}")
 
 # ---- downloads
-html_bytes, xlsx_bytes = _files(pack, (r.db, r.version, viewer.scope, team, therapist, d_from, d_to, bool(suppress)))
+html_bytes, xlsx_bytes = _files(pack, (r.db, r.version, data.settings_key(), viewer.scope, team, therapist, d_from,
+                                       d_to, bool(suppress)))
 auth.log_view(PAGE, detail={"team": team, "therapist": therapist, "from": d_from, "to": d_to})
 flagged = pack.attention["child_id"] if "child_id" in pack.attention else []  # suppressed packs: counts only
 _what = {"team": team, "therapist": therapist, "from": str(d_from), "to": str(d_to), "suppressed": bool(suppress),

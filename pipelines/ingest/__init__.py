@@ -14,11 +14,11 @@ the canonical columns as VARCHAR plus ``_line``.
 
 from __future__ import annotations
 
-from pipelines.ingest.common import (EXCEL_MAX_CELL_CHARS, LEGACY_RATIO, MAX_LINE_BYTES, MAX_RECORD_LINES,
-                                     SUPPORTED, ReadResult, Sniffed, UnusableFile)
+from pipelines.ingest.common import (LEGACY_RATIO, MAX_LINE_BYTES, MAX_RECORD_LINES, SUPPORTED, ReadResult, Sniffed,
+                                     UnusableFile)
 from pipelines.ingest.excel import max_cell_chars
 from pipelines.ingest.read import read_canonical_archive, read_into
 from pipelines.ingest.sniff import sniff
 
-__all__ = ["SUPPORTED", "MAX_LINE_BYTES", "MAX_RECORD_LINES", "LEGACY_RATIO", "EXCEL_MAX_CELL_CHARS", "UnusableFile",
+__all__ = ["SUPPORTED", "MAX_LINE_BYTES", "MAX_RECORD_LINES", "LEGACY_RATIO", "UnusableFile",
            "Sniffed", "ReadResult", "sniff", "read_into", "read_canonical_archive", "max_cell_chars"]

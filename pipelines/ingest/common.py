@@ -19,7 +19,6 @@ MAX_RECORD_LINES = 200
 # A legacy (single-byte) file is told from UTF-8 by evidence: bytes that are not UTF-8 outnumber
 # valid UTF-8 multi-byte characters by more than this (or there are no such characters at all).
 LEGACY_RATIO = 20
-EXCEL_MAX_CELL_CHARS = 32_767  # Excel's own limit; [uploads] max_cell_chars in settings.toml
 
 
 class UnusableFile(ValueError):

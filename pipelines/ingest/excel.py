@@ -3,9 +3,8 @@ over ``[uploads] max_cell_chars`` reject their row."""
 
 from __future__ import annotations
 
-from pipelines import settings as settings_mod
-from pipelines.ingest.common import (EXCEL_MAX_CELL_CHARS, ReadResult, Sniffed, UnusableFile, materialise,
-                                     pick_profile)
+from pipelines import settings
+from pipelines.ingest.common import ReadResult, Sniffed, UnusableFile, materialise, pick_profile
 from pipelines.profiles import Profile
 
 
@@ -61,8 +60,8 @@ def read_excel(con, sniffed: Sniffed, profile: Profile | None, sheet: str | None
 
 
 def max_cell_chars() -> int:
-    """``[uploads] max_cell_chars`` of settings.toml: the longest Excel cell read (default 32,767)."""
-    return int(settings_mod.load().get("uploads", {}).get("max_cell_chars", EXCEL_MAX_CELL_CHARS))
+    """``[uploads] max_cell_chars`` of settings.toml: the longest Excel cell read (Excel's own limit, 32,767)."""
+    return settings.get().uploads.max_cell_chars
 
 
 def _cell_text(value) -> str | None:

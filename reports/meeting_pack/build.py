@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 
 import analytics
+from pipelines import settings
+from pipelines.settings import Settings
 from reports.formats import ratio
 from reports.meeting_pack.figures import pack_figures
-from reports.meeting_pack.model import MeetingPack, PackError, default_period, pack_settings, parse_date
+from reports.meeting_pack.model import MeetingPack, PackError, default_period, parse_date
 from reports.meeting_pack.sections import pack_sections
 from reports.meeting_pack.suppress import (count_rows, suppress_attention, suppress_by_approach, suppress_caseload,
                                            suppress_effect, suppress_monthly)
@@ -60,14 +62,15 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
     one-line message) for an unknown team or therapist, a therapist with no sessions in the
     team, dates that do not parse, a start after the end or a period outside the data.
     """
-    cfg = pack_settings()
+    cfg = settings.get()
     team, therapist, d_from, d_to, _opts = _validate(con, team, therapist, date_from, date_to)
     f = analytics.Filters(date_from=d_from, date_to=d_to, teams=(team,) if team else (),
                           therapists=(therapist,) if therapist else ())
     prev = f.previous_period()
     as_of = analytics.as_of(con)
-    first_month = (pd.Timestamp(d_to).to_period("M") - (cfg["trend_months"] - 1)).to_timestamp().date()
-    small = cfg["small_cell_min"]
+    months = cfg.meeting_pack.trend_months
+    first_month = (pd.Timestamp(d_to).to_period("M") - (months - 1)).to_timestamp().date()
+    small = cfg.privacy.small_cell_min
 
     # ---- 1. needs attention
     flags = analytics.flags(con, f)
@@ -78,9 +81,9 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
     history = replace(f, date_from=None)
     before = replace(f, date_from=None, date_to=d_from - dt.timedelta(days=1))
     goals_met = _goals_met(analytics.goal_summary(con, history), analytics.goal_summary(con, before),
-                           d_from, d_to, cfg["expected_level"])
+                           d_from, d_to, cfg.gas.expected_level)
     reliable = _reliable(analytics.reliable_change(con, history), analytics.reliable_change(con, before), d_from, d_to)
-    trend_from = min(d_from, d_to - dt.timedelta(days=7 * cfg["trend_window_weeks"] - 1))
+    trend_from = min(d_from, d_to - dt.timedelta(days=7 * cfg.flags.engagement_window_weeks - 1))
     rises = _engagement_rises(analytics.child_trends(con, replace(f, date_from=trend_from)), period_children,
                               analytics.child_trends(con, prev), cfg, trend_from, d_to)
 
@@ -108,7 +111,8 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
     pack = MeetingPack(
         team=team, therapist=therapist, date_from=d_from, date_to=d_to, prev_from=prev.date_from,
         prev_to=prev.date_to, as_of=as_of, trend_from=first_month, suppress_small_cells=bool(suppress_small_cells),
-        small_cell_min=small, generated_at=dt.datetime.now().replace(microsecond=0),
+        small_cell_min=small, confidence=cfg.comparison.confidence,
+        generated_at=dt.datetime.now().replace(microsecond=0),
         attention=attention, attention_children=attention_children, goals_met=goals_met,
         reliable_improvements=reliable, engagement_rises=rises, caseload=caseload, trends=trends,
         trends_by_approach=by_app, approach_effect=effect, figures={}, sections=[])
@@ -187,7 +191,7 @@ def _reliable(now: pd.DataFrame, before: pd.DataFrame, d_from: dt.date, d_to: dt
     return d.sort_values(["child_id", "measure"])[cols].reset_index(drop=True)
 
 
-def _engagement_rises(trend: pd.DataFrame, cur: pd.DataFrame, prv: pd.DataFrame, cfg: dict,
+def _engagement_rises(trend: pd.DataFrame, cur: pd.DataFrame, prv: pd.DataFrame, cfg: Settings,
                       trend_from: dt.date, d_to: dt.date) -> pd.DataFrame:
     """Children with a session in the period whose engagement rose: a significant upward
     trend over ``trend_from``..period end (Mann-Kendall tau > 0, p < alpha, at least
@@ -209,10 +213,11 @@ def _engagement_rises(trend: pd.DataFrame, cur: pd.DataFrame, prv: pd.DataFrame,
     d["n_rated_prev"] = d["n_rated_prev"].fillna(0).astype("int64")
     d["trend_n"] = d["trend_n"].fillna(0).astype("int64")
     d["change"] = d["mean_now"] - d["mean_prev"]
-    sig = ((d["trend_n"] >= cfg["trend_min_sessions"]) & (d["trend_tau"] > 0) & (d["trend_slope_per_week"] > 0)
-           & (d["trend_p"] < cfg["trend_alpha"])).fillna(False).astype(bool)
-    rise = ((d["n_rated_now"] >= cfg["rise_min_rated"]) & (d["n_rated_prev"] >= cfg["rise_min_rated"])
-            & (d["change"] >= cfg["rise_min_points"])).fillna(False).astype(bool)
+    fl, mpk = cfg.flags, cfg.meeting_pack
+    sig = ((d["trend_n"] >= fl.engagement_min_sessions) & (d["trend_tau"] > 0) & (d["trend_slope_per_week"] > 0)
+           & (d["trend_p"] < fl.engagement_trend_alpha)).fillna(False).astype(bool)
+    rise = ((d["n_rated_now"] >= mpk.rise_min_rated) & (d["n_rated_prev"] >= mpk.rise_min_rated)
+            & (d["change"] >= mpk.rise_min_points)).fillna(False).astype(bool)
     weeks = (d_to - trend_from).days // 7 + 1
     d["evidence"] = np.select(
         [sig & rise, sig, rise],

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from reports import theme
-from reports.figures_common import add_ci_band
+from reports.figures_common import add_ci_band, ci_name
 from reports.formats import is_missing, month
 from reports.meeting_pack.model import MeetingPack
 
@@ -47,18 +47,18 @@ def _month_ticks(fig: go.Figure, months: list, ns: list, unit: str, small: int) 
                      title_text="Month (n below each)")
 
 
-def _engagement_figure(t: pd.DataFrame, small: int) -> go.Figure:
+def _engagement_figure(t: pd.DataFrame, small: int, conf: float) -> go.Figure:
     d = t.sort_values("month_start")
     x = list(pd.to_datetime(d["month_start"]))
     y, lo, hi = _nums(d["mean_engagement"]), _nums(d["engagement_ci_lo"]), _nums(d["engagement_ci_hi"])
-    fig = add_ci_band(go.Figure(), x, lo, hi)
+    fig = add_ci_band(go.Figure(), x, lo, hi, name=ci_name(conf))
     fig.add_scatter(x=x, y=y, mode="lines+markers+text", name="mean engagement", line={"color": theme.BLUE, "width": 2},
                     text=[("" if math.isnan(v) else f"{v:.2f}") for v in y], textposition="top center",
                     customdata=list(zip([_n_text(v, small) for v in d["n_rated"]],
                                         [_n_text(v, small) for v in d["n_children_rated"]])),
                     hovertemplate="%{x|%b %Y}<br>mean engagement %{y:.2f}<br>n = %{customdata[0]} rated sessions, "
                                   "%{customdata[1]} children<extra></extra>")
-    _style(fig, "Mean engagement per month (1–5), with 95% CI", "Mean engagement (1–5)", 330)
+    _style(fig, f"Mean engagement per month (1–5), with {ci_name(conf)}", "Mean engagement (1–5)", 330)
     fig.update_yaxes(range=[1, 5.05])
     _month_ticks(fig, x, list(d["n_children_rated"]), "children", small)
     return fig
@@ -82,7 +82,7 @@ def _goals_figure(t: pd.DataFrame, small: int) -> go.Figure:
     return fig
 
 
-def _approach_figure(t: pd.DataFrame, small: int) -> go.Figure:
+def _approach_figure(t: pd.DataFrame, small: int, conf: float) -> go.Figure:
     fig = go.Figure()
     fill = {"child-led": "rgba(213,94,0,0.13)", "directed": "rgba(86,180,233,0.18)"}
     for ap in ("child-led", "directed"):
@@ -91,7 +91,7 @@ def _approach_figure(t: pd.DataFrame, small: int) -> go.Figure:
             continue
         x = list(pd.to_datetime(d["month_start"]))
         y, lo, hi = _nums(d["mean_engagement"]), _nums(d["engagement_ci_lo"]), _nums(d["engagement_ci_hi"])
-        add_ci_band(fig, x, lo, hi, fillcolor=fill[ap], name=f"{ap} 95% CI", showlegend=False)
+        add_ci_band(fig, x, lo, hi, fillcolor=fill[ap], name=f"{ap} {ci_name(conf)}", showlegend=False)
         n_total = sum(int(v) for v in d["n_rated"] if not isinstance(v, str) and not is_missing(v))
         fig.add_scatter(x=x, y=y, mode="lines+markers", name=f"{ap} ({n_total:,} rated sessions)",
                         line={"color": theme.APPROACH_COLORS[ap], "width": 2, "dash": "solid" if ap == "child-led" else "dash"},
@@ -100,7 +100,7 @@ def _approach_figure(t: pd.DataFrame, small: int) -> go.Figure:
                                             [_n_text(v, small) for v in d["n_children_rated"]])),
                         hovertemplate=f"{ap} · %{{x|%b %Y}}<br>mean engagement %{{y:.2f}}<br>n = %{{customdata[0]}} "
                                       "rated sessions, %{customdata[1]} children<extra></extra>")
-    _style(fig, "Engagement in child-led and directed sessions per month (1–5), with 95% CIs",
+    _style(fig, f"Engagement in child-led and directed sessions per month (1–5), with {ci_name(conf)}s",
            "Mean engagement (1–5)", 340, x="Month")
     fig.update_yaxes(range=[1, 5.05])
     fig.update_xaxes(dtick="M1", tickformat="%b %Y")
@@ -108,7 +108,7 @@ def _approach_figure(t: pd.DataFrame, small: int) -> go.Figure:
     return fig
 
 
-def _caseload_figure(c: pd.DataFrame, small: int) -> go.Figure:
+def _caseload_figure(c: pd.DataFrame, small: int, conf: float) -> go.Figure:
     d = c[~c["is_total"].astype(bool)] if c["is_total"].astype(bool).sum() < len(c) else c
     labels = [html.escape(str(t)) for t in d["therapist_id"]]
     fig = go.Figure()
@@ -119,7 +119,7 @@ def _caseload_figure(c: pd.DataFrame, small: int) -> go.Figure:
                     customdata=[_n_text(v, small) for v in d["n_rated_prev"]],
                     hovertemplate="%{y} · previous period<br>mean engagement %{x:.2f}<br>n = %{customdata} rated "
                                   "sessions<extra></extra>")
-    fig.add_scatter(x=now, y=labels, mode="markers", name="this period (95% CI)",
+    fig.add_scatter(x=now, y=labels, mode="markers", name=f"this period ({ci_name(conf)})",
                     marker={"symbol": "circle", "size": 10, "color": theme.BLUE},
                     error_x={"type": "data", "symmetric": False,
                              "array": [h - v for h, v in zip(hi, now)], "arrayminus": [v - low for v, low in zip(now, lo)],
@@ -144,11 +144,11 @@ def pack_figures(p: MeetingPack) -> dict[str, go.Figure]:
     small = p.small_cell_min
     figs: dict[str, go.Figure] = {}
     if len(p.caseload):
-        figs["caseload_engagement"] = _caseload_figure(p.caseload, small)
+        figs["caseload_engagement"] = _caseload_figure(p.caseload, small, p.confidence)
     if len(p.trends):
-        figs["trend_engagement"] = _engagement_figure(p.trends, small)
+        figs["trend_engagement"] = _engagement_figure(p.trends, small, p.confidence)
         if pd.to_numeric(p.trends["n_goals"], errors="coerce").fillna(0).sum() > 0 or p.suppress_small_cells:
             figs["trend_goals"] = _goals_figure(p.trends, small)
     if len(p.trends_by_approach):
-        figs["trend_approach"] = _approach_figure(p.trends_by_approach, small)
+        figs["trend_approach"] = _approach_figure(p.trends_by_approach, small, p.confidence)
     return figs

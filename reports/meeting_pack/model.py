@@ -1,5 +1,5 @@
 """The meeting pack's model: what a pack is (``MeetingPack`` with its ``Section``, ``Table`` and
-``Col``), its errors, its settings and its period; ``table_text`` prints a table as text."""
+``Col``), its errors and its period; ``table_text`` prints a table as text."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 import analytics
-from access.disclosure import small_cell_min
-from pipelines import settings as settings_mod
 from reports.formats import cell, day, delta, is_missing
 
 SECTION_KEYS = ("attention", "wins", "caseload", "trends")
@@ -23,25 +21,6 @@ HIDDEN_TEXT = "hidden"  # a figure hidden so that a small one beside it cannot b
 
 class PackError(ValueError):
     """The pack cannot be built as asked (unknown team or therapist, bad dates); one-line message."""
-
-
-def pack_settings() -> dict:
-    s = settings_mod.load()
-    mp = dict(s.get("meeting_pack", {}))
-    fl = dict(s.get("flags", {}))
-    return {
-        "small_cell_min": small_cell_min(),
-        "expected_level": int(s.get("gas", {}).get("expected_level", 0)),
-        "trend_window_weeks": int(fl.get("engagement_window_weeks", 8)),
-        "trend_alpha": float(fl.get("engagement_trend_alpha", 0.05)),
-        "trend_min_sessions": int(fl.get("engagement_min_sessions", 5)),
-        # a "clear rise": the period's mean engagement at least this many points above the
-        # previous period's, each resting on at least rise_min_rated rated sessions
-        "rise_min_points": float(mp.get("rise_min_points", 1.0)),
-        "rise_min_rated": int(mp.get("rise_min_rated", 2)),
-        "trend_months": int(mp.get("trend_months", 6)),
-        "confidence": float(s.get("comparison", {}).get("confidence", 0.95)),
-    }
 
 
 def parse_date(value: Any, what: str = "date") -> dt.date:
@@ -111,6 +90,7 @@ class MeetingPack:
     trend_from: dt.date
     suppress_small_cells: bool
     small_cell_min: int
+    confidence: float           # of every interval shown ([comparison] confidence when built)
     generated_at: dt.datetime
     attention: pd.DataFrame
     attention_children: pd.DataFrame

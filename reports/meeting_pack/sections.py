@@ -8,13 +8,15 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from pipelines import settings as settings_mod
+from pipelines.settings import Settings
 from reports.formats import day, is_missing, month, plural
 from reports.meeting_pack.model import HIDDEN_TEXT, Col, MeetingPack, Section, Table
 from reports.meeting_pack.suppress import small_count
+from stats import wording
 
 
-def _effect_sentence(e: pd.DataFrame, conf: float, first_month: dt.date, d_to: dt.date) -> str:
+def _effect_sentence(e: pd.DataFrame, cfg: Settings, first_month: dt.date, d_to: dt.date) -> str:
+    """The within-child comparison in one paragraph; what it means comes from ``stats.wording``."""
     if e.empty:
         return "No child had both child-led and directed sessions rated."
     r = e.iloc[0]
@@ -22,16 +24,19 @@ def _effect_sentence(e: pd.DataFrame, conf: float, first_month: dt.date, d_to: d
     if isinstance(r["n_children"], str):
         return (f"Within-child comparison, {span}: fewer than {r['n_children'][1:]} children had enough sessions "
                 "of both approaches; suppressed.")
-    if bool(r["estimated"]) and not is_missing(r["mean_diff"]):
-        p = r["wilcoxon_p"]
-        p_txt = "" if is_missing(p) else ("; Wilcoxon p < 0.001" if p < 0.001 else f"; Wilcoxon p = {p:.3f}")
-        return (f"Within-child comparison, {span}: engagement in child-led sessions was on average "
-                f"{r['mean_diff']:+.2f} points against the same children's directed sessions "
-                f"({conf:.0%} CI {r['ci_lo']:+.2f} to {r['ci_hi']:+.2f}{p_txt}), n = {int(r['n_children'])} children, "
-                f"{int(r['n_sessions']):,} sessions. Observational: therapists chose the approach, so this is "
-                "not evidence that the approach causes the difference.")
-    return (f"Within-child comparison, {span}: not estimated ({r['reason']}); n = {int(r['n_children'])} "
-            "children with enough sessions of both approaches.")
+    c = cfg.comparison
+    n = int(r["n_children"])
+    reading = wording.difference(r["mean_diff"], r["ci_lo"], r["ci_hi"], p=r["wilcoxon_p"], alpha=1 - c.confidence,
+                                 n=n, min_n=c.min_children, estimated=bool(r["estimated"]),
+                                 criterion=f"at least {c.min_sessions_per_approach} rated sessions of each approach")
+    if reading.kind == wording.TOO_FEW:
+        return f"Within-child comparison, {span}: {reading.sentence}"
+    p_txt = wording.p_value(r["wilcoxon_p"])
+    return (f"Within-child comparison, {span}: engagement in child-led sessions was on average "
+            f"{r['mean_diff']:+.2f} points against the same children's directed sessions "
+            f"({c.confidence:.0%} CI {r['ci_lo']:+.2f} to {r['ci_hi']:+.2f}{'; Wilcoxon ' + p_txt if p_txt else ''}), "
+            f"n = {n} children, {int(r['n_sessions']):,} sessions. {reading.sentence} Observational: therapists "
+            "chose the approach, so this is not evidence that the approach causes the difference.")
 
 
 def _approach_wide(t: pd.DataFrame) -> pd.DataFrame:
@@ -49,11 +54,11 @@ def _approach_wide(t: pd.DataFrame) -> pd.DataFrame:
     return out[cols]
 
 
-def pack_sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt.date) -> list[Section]:
+def pack_sections(p: MeetingPack, cfg: Settings, flags: pd.DataFrame, trend_from: dt.date) -> list[Section]:
     small = p.small_cell_min
     sup = p.suppress_small_cells
     lt = f"<{small}"
-    s_flags = settings_mod.load().get("flags", {})
+    fl, conf = cfg.flags, cfg.comparison.confidence
     sections: list[Section] = []
 
     # 1. needs attention
@@ -85,10 +90,9 @@ def pack_sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt
             Col("threshold", "Threshold", "num2"), Col("therapist_id", "Therapist")], empty="No flags."))
     sec.notes.append(
         f"Flags are worked out as of the period's end by the practice rules in settings.toml: engagement falling "
-        f"over the last {s_flags.get('engagement_window_weeks', 8)} weeks (Mann-Kendall), no GAS improvement for "
-        f"{s_flags.get('gas_stall_weeks', 12)}+ weeks, attendance under "
-        f"{float(s_flags.get('attendance_min_rate', 0.75)):.0%}, no attended session for "
-        f"{s_flags.get('dropout_days', 30)} days, no goal rating for {s_flags.get('rating_gap_days', 60)} days, "
+        f"over the last {fl.engagement_window_weeks} weeks (Mann-Kendall), no GAS improvement for "
+        f"{fl.gas_stall_weeks}+ weeks, attendance under {fl.attendance_min_rate:.0%}, no attended session for "
+        f"{fl.dropout_days} days, no goal rating for {fl.rating_gap_days} days, "
         "reliable deterioration on a standardised measure.")
     sections.append(sec)
 
@@ -113,7 +117,7 @@ def pack_sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt
             Col("best_before", "Best before", "level"), Col("last_level", "Latest", "level"),
             Col("last_date", "Latest rating", "date"), Col("weeks_to_met", "Weeks to met", "num1"),
             Col("n_ratings", "Ratings", "int")],
-            note=f"Met = rated at or above the expected GAS level ({cfg['expected_level']:+d}) for the first time in "
+            note=f"Met = rated at or above the expected GAS level ({cfg.gas.expected_level:+d}) for the first time in "
                  "the period; exceeded = rated above it for the first time. Best before = best level before the "
                  "period (– = not rated before); weeks to met = from the goal's first rating."))
         sec.tables.append(Table("wins_reliable", "Reliable improvements on a standardised measure",
@@ -133,13 +137,12 @@ def pack_sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt
             Col("mean_prev", "Mean before", "num2", n="n_rated_prev", n_label="rated"),
             Col("mean_now", "Mean now", "num2", n="n_rated_now", n_label="rated"),
             Col("change", "Change", "signed2")],
-            note=f"Significant upward trend: Mann-Kendall tau > 0 with p < {cfg['trend_alpha']:g} and a Theil-Sen "
-                 f"slope above 0 over "
-                 f"{day(trend_from)} – {day(p.date_to)} ({weeks} weeks), at least {cfg['trend_min_sessions']} rated "
-                 f"sessions; the slope is shown with its {cfg['confidence']:.0%} CI. Clear rise: the period's mean "
-                 f"engagement at least {cfg['rise_min_points']:g} point(s) above the previous period's "
-                 f"({day(p.prev_from)} – {day(p.prev_to)}), each mean resting on at least {cfg['rise_min_rated']} "
-                 "rated sessions."))
+            note=f"Significant upward trend: Mann-Kendall tau > 0 with p < {fl.engagement_trend_alpha:g} and a "
+                 f"Theil-Sen slope above 0 over {day(trend_from)} – {day(p.date_to)} ({weeks} weeks), at least "
+                 f"{fl.engagement_min_sessions} rated sessions; the slope is shown with its {conf:.0%} CI. Clear rise: "
+                 f"the period's mean engagement at least {cfg.meeting_pack.rise_min_points:g} point(s) above the "
+                 f"previous period's ({day(p.prev_from)} – {day(p.prev_to)}), each mean resting on at least "
+                 f"{cfg.meeting_pack.rise_min_rated} rated sessions."))
     sections.append(sec)
 
     # 3. caseload
@@ -159,7 +162,7 @@ def pack_sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt
             prev="share_goals_at_expected_prev")],
         note="Children: with a scheduled session. Attendance: attended of scheduled sessions. Child-led share: of "
              f"attended sessions. Goals: latest rating in the period at or above the expected level. "
-             f"{cfg['confidence']:.0%} CI of mean engagement with child-clustered standard errors. \u201cAll\u201d "
+             f"{conf:.0%} CI of mean engagement with child-clustered standard errors. \u201cAll\u201d "
              "is the whole scope."))
     if "caseload_engagement" in p.figures:
         sec.figures.append(("caseload_engagement", p.figures["caseload_engagement"]))
@@ -168,7 +171,7 @@ def pack_sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt
     # 4. trends
     sec = Section("trends", "Team trends" if p.team else "Trends")
     sec.summary.append(f"Per month, {month(p.trend_from)} – {day(p.date_to)} (the last month may be partial).")
-    sec.summary.append(_effect_sentence(p.approach_effect, cfg["confidence"], p.trend_from, p.date_to))
+    sec.summary.append(_effect_sentence(p.approach_effect, cfg, p.trend_from, p.date_to))
     for key in ("trend_engagement", "trend_goals", "trend_approach"):
         if key in p.figures:
             sec.figures.append((key, p.figures[key]))
@@ -188,7 +191,7 @@ def pack_sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt
         Col("directed_mean", "Directed mean (1–5)", "num2", n="directed_n", n_label="rated",
             ci=("directed_lo", "directed_hi")),
         Col("directed_children", "Directed: children", "int")],
-        note="Means of session ratings with 95% CIs (child-clustered standard errors). Between-session "
+        note=f"Means of session ratings with {conf:.0%} CIs (child-clustered standard errors). Between-session "
              "comparison: different children can be in each column; the within-child difference is below.",
         empty="No child-led or directed sessions in these months."))
     sec.tables.append(Table("trends_effect", "Within-child difference, child-led − directed", p.approach_effect, [
@@ -197,7 +200,7 @@ def pack_sections(p: MeetingPack, cfg: dict, flags: pd.DataFrame, trend_from: dt
         Col("mean_diff", "Mean difference (points)", "signed2", ci=("ci_lo", "ci_hi")),
         Col("wilcoxon_p", "Wilcoxon p", "p"), Col("d_z", "d_z", "signed2"), Col("reason", "Not estimated because")],
         note="Each child with enough rated sessions of both approaches gives one difference (mean child-led minus "
-             f"mean directed engagement); bootstrap {cfg['confidence']:.0%} CI. Practice data, not a trial.",
+             f"mean directed engagement); bootstrap {conf:.0%} CI. Practice data, not a trial.",
         empty="No child had both approaches rated."))
     if sup:
         sec.notes.append(f"Figures resting on fewer than {small} children show as {lt} and are left out of the charts; "
