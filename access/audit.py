@@ -17,7 +17,8 @@ log's editor does not write: every load records it in the warehouse (``anchor_in
 
 Actions: ``sign_in``, ``refused`` (signed in but not on the access list), ``view`` (a
 page; ``child_id`` set on a child's page), ``export`` (detail says what and how many
-rows), ``upload``, ``access_change``.
+rows), ``upload``, ``access_change``, ``alert`` (an action on a needs-attention flag, before it is
+stored: ``access.alerts``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import pandas as pd
 from pipelines.audit_anchor import (  # noqa: F401  (re-exported: the log's head and where the log is)
     Anchor, AuditUnavailable, has_table, open_read_only, anchor_into, audit_path, head, read_anchors)
 
-ACTIONS = ("sign_in", "refused", "view", "export", "upload", "access_change")
+ACTIONS = ("sign_in", "refused", "view", "export", "upload", "access_change", "alert")
 HEAD_ACTIONS = ("sign_in", "export")  # events that carry the log's head before them (``log_head``)
 LIMITS = ("Not detected: events recorded after the latest load, deleted by someone who also resets SQLite's "
           "counter or rewritten with their hashes recomputed (no anchor covers them yet); and any change by "
