@@ -159,6 +159,17 @@ def scoped_cursor(r: Reader, viewer_scope: scope_mod.Scope) -> Iterator[Any]:
             con.close()
 
 
+def scope_children(viewer_scope: scope_mod.Scope | None = None) -> tuple[str, ...] | None:
+    """The children in ``viewer_scope`` (default: the viewer's), looked up once per warehouse
+    version; None for a lead's scope, which is every child. ``access.alerts.act`` refuses any
+    other child."""
+    viewer_scope = viewer_scope or _viewer_scope()
+    if viewer_scope.is_everything:
+        return None
+    r = _live_reader()
+    return _scope_meta(r, r.db, r.version, viewer_scope).children
+
+
 def settings_key() -> str:
     """The settings in use (``pipelines.settings.get().fingerprint``), part of every cache key of a
     figure computed with them."""

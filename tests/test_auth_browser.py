@@ -300,8 +300,8 @@ def test_export_holds_only_the_therapists_children(app, practice, page):
         button.click()
     path = info.value.path()
     csv = pd.read_csv(io.BytesIO(Path(path).read_bytes()), encoding="utf-8-sig", dtype=str)
-    assert "child_id" in csv.columns and not csv.empty
-    exported = set(csv["child_id"])
+    assert "Child" in csv.columns and not csv.empty
+    exported = set(csv["Child"])
     assert exported <= practice["children"], exported - practice["children"]
     assert exported == practice["flagged"]  # all of their flagged children, no one else's
     _settle(page)

@@ -290,12 +290,12 @@ def test_flag_export_is_scoped_and_audited(env, sessions, people):
     assert audit.read(env, action="export").empty
     content = at.session_state["_export_makers"]["needs-attention flags (CSV)"]()  # what the button runs
     exported = pd.read_csv(io.BytesIO(content), dtype=str)
-    assert set(exported["child_id"]) <= in_scope(sessions, user) and len(exported) > 0
+    assert set(exported["Child"]) <= in_scope(sessions, user) and len(exported) > 0
     ev = audit.read(env, action="export")
     assert len(ev) == 1
     detail = json.loads(ev["detail"].iloc[0])
     assert detail["what"] == "needs-attention flags (CSV)" and detail["rows"] == len(exported)
-    assert set(detail["children"]) == set(exported["child_id"])
+    assert set(detail["children"]) == set(exported["Child"])
     assert ev["actor"].iloc[0] == user.email and ev["role"].iloc[0] == "supervisor"
 
 

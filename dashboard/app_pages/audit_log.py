@@ -50,7 +50,7 @@ auth.log_view(PAGE, detail={"actor": who, "action": action, "child": child[:64],
 st.caption(f"{len(log):,} event{'s' if len(log) != 1 else ''}, newest first (at most 5,000 shown).")
 raw = log[["at", "actor", "role", "action", "page", "child_id", "detail"]]
 WORDS = {"sign_in": "signed in", "refused": "refused: not on the list", "view": "viewed", "export": "exported",
-         "upload": "loaded data", "access_change": "changed access"}
+         "upload": "loaded data", "access_change": "changed access", "alert": "acted on a flag"}
 
 
 def _detail_text(text: object) -> str:
