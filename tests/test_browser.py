@@ -1,9 +1,9 @@
 """The dashboard in a real browser: headless Chromium (the system's, never a downloaded one).
 
-Starts ``streamlit run dashboard/streamlit_app.py`` on a free port against a warehouse built in
-a temp dir, opens every page, checks that no page shows an exception, follows a shared URL
-with filters (the widgets must show them), and saves a screenshot of each page to
-``artifacts/screenshots/``.
+Starts ``streamlit run dashboard/streamlit_app.py`` on a free port against the shared sample
+warehouse (``dashboard_db`` of conftest.py), opens every page, checks that no page shows an
+exception, follows a shared URL with filters (the widgets must show them), and saves a
+screenshot of each page to ``artifacts/screenshots/``.
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, dashboard_db):
     work = tmp_path_factory.mktemp("browser")
-    db, _ = support.build_warehouse(work / "practice.duckdb", work)
+    db = dashboard_db  # shared, read-only (conftest.py)
     port = _free_port()
     env = dict(os.environ, PIPELINES_DB=str(db))
     log = open(work / "streamlit.log", "w+")

@@ -1,4 +1,5 @@
-"""Every SQL file in queries/ runs on the sample practice, and states its grain."""
+"""Every SQL file in queries/ runs on the sample practice (``sample_db`` of conftest.py), and
+states its grain."""
 
 from __future__ import annotations
 
@@ -8,19 +9,10 @@ from pathlib import Path
 import pytest
 
 from pipelines import ingest, queries, warehouse
-from pipelines.load import load
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample" / "canonical"
 ALL = sorted(p.stem for p in queries.QUERIES_DIR.rglob("*.sql"))
-
-
-@pytest.fixture(scope="module")
-def sample_db(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("queries") / "p.duckdb"
-    report = load([SAMPLE], db=db)
-    assert all(f.status == "loaded" for f in report.files), [f.message for f in report.files]
-    return db
 
 
 def test_there_are_queries_in_every_layer():
