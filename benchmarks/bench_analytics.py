@@ -1,45 +1,40 @@
-"""Benchmark: a 10,000-child practice through the marts, the analytics tables and every query.
+"""Benchmark: a 10,000-child practice through the marts, the analytics tables and the calls
+the dashboard pages make.
 
     python benchmarks/bench_analytics.py [--children 10000] [--months 12] [--repeat 3] [--keep DIR]
 
 Generates the practice with ``pipelines.sample.generate``, writes it as one canonical CSV,
 loads it (``pipelines.load.load``), then times (median of ``--repeat`` runs):
 ``transform.build`` (SQL models), ``analytics.build_tables`` (flags, per-child trends and
-effect sizes, GAS reviews, goal progress, reliable change), and every query function of
-``analytics`` on a reader, unfiltered (reads the stored tables where it can) and
-with a filter (date range, modality, team: computed at query time).
+effect sizes, GAS reviews, goal progress, reliable change), and the calls each page makes,
+recorded from a real render of it (``page_calls.record``: Streamlit AppTest, the lead's view)
+twice: with the default filters (stored tables where they apply) and with a filter set in
+the address (``FILTERED``: last 6 months, two modalities, two teams: computed at query time).
+Each timing of a page's calls is a fresh process and a new reader, cold, then the same calls
+warm on that reader (``page_calls.bench_pages``).
 """
 
 from __future__ import annotations
+
+import _root  # noqa: F401  (the project root on sys.path when run as a script)
 
 import argparse
 import datetime as dt
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import duckdb
 
-import duckdb  # noqa: E402
+import analytics
+import page_calls
+from analytics import stored
+from pipelines import sample, transform, warehouse
+from pipelines.load import load
 
-import analytics  # noqa: E402
-from analytics import stored  # noqa: E402
-from pipelines import sample, transform, warehouse  # noqa: E402
-from pipelines.load import load  # noqa: E402
-
-
-def timed(fn, repeat: int) -> tuple[float, object]:
-    """Median wall time of ``repeat`` runs, and the last result."""
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+FILTERED = {"period": "6m", "modality": ["OT", "speech"], "team": ["North", "South"]}  # URL parameters
 
 
 def timed_cpu(fn, repeat: int) -> tuple[float, float, object]:
@@ -52,14 +47,6 @@ def timed_cpu(fn, repeat: int) -> tuple[float, float, object]:
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
     return statistics.median(walls), statistics.median(cpus), out
-
-
-def size(obj) -> str:
-    if hasattr(obj, "shape"):
-        return f"{obj.shape[0]} rows"
-    if isinstance(obj, dict):
-        return f"{len(obj)} keys"
-    return type(obj).__name__
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,43 +90,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"analytics.build_tables ({len(built)} tables):   {t_tables:7.3f} s  {c_tables:7.3f} s")
         print(f"together:                              {t_marts + t_tables:7.3f} s  {c_marts + c_tables:7.3f} s")
 
-        con = warehouse.connect_reader(db)
-        end = analytics.as_of(con)
-        child = analytics.child_list(con)["child_id"].iloc[0]
-        filt = analytics.Filters(date_from=end - dt.timedelta(days=182), date_to=end,
-                                 modalities=("OT", "speech"), teams=("North", "South"))
-        calls = [
-            ("filter_options", lambda f: analytics.filter_options(con)),
-            ("as_of", lambda f: analytics.as_of(con)),
-            ("kpis", lambda f: analytics.kpis(con, f)),
-            ("monthly_trends", lambda f: analytics.monthly_trends(con, f)),
-            ("monthly_trends by modality", lambda f: analytics.monthly_trends(con, f, by="modality")),
-            ("group_grid", lambda f: analytics.group_grid(con, f)),
-            ("child_list", lambda f: analytics.child_list(con, f)),
-            ("child_timeline", lambda f: analytics.child_timeline(con, child, f)),
-            ("child_goal_ratings", lambda f: analytics.child_goal_ratings(con, child, f)),
-            ("child_gas_t", lambda f: analytics.child_gas_t(con, child)),
-            ("child_comparison", lambda f: analytics.child_comparison(con, child, f)),
-            ("child_periods (month)", lambda f: analytics.child_periods(con, f, period="month")),
-            ("child_trends", lambda f: analytics.child_trends(con, f)),
-            ("approach_pairs", lambda f: analytics.approach_pairs(con, f)),
-            ("approach_effects", lambda f: analytics.approach_effects(con, f)),
-            ("approach_effects by modality", lambda f: analytics.approach_effects(con, f, by="modality")),
-            ("approach_effects by therapist", lambda f: analytics.approach_effects(con, f, by="therapist_id")),
-            ("approach_gas", lambda f: analytics.approach_gas(con, f)),
-            ("approach_gas by age_group", lambda f: analytics.approach_gas(con, f, by="age_group")),
-            ("reliable_change", lambda f: analytics.reliable_change(con, f)),
-            ("flags", lambda f: analytics.flags(con, f)),
-            ("flags as of 60 days earlier", lambda f: analytics.flags(
-                con, analytics.Filters(date_to=end - dt.timedelta(days=60)))),
-            ("goal_summary", lambda f: analytics.goal_summary(con, f)),
-        ]
-        print(f"\n{'query (median of ' + str(args.repeat) + ')':34s} {'unfiltered':>12s} {'filtered':>12s}   result")
-        for name, fn in calls:
-            t_all, out = timed(lambda: fn(analytics.Filters()), args.repeat)
-            t_f, _ = timed(lambda: fn(filt), args.repeat)
-            print(f"{name:34s} {t_all * 1000:9.0f} ms {t_f * 1000:9.0f} ms   {size(out)}")
-        con.close()
+        for title, query in (("default filters", None), (f"filtered: {FILTERED}", FILTERED)):
+            pages = page_calls.bench_pages(db, page_calls.record(db, query=query), args.repeat)
+            print(f"\nthe calls each page makes on a render, {title} (median of {args.repeat} fresh processes)")
+            print(f"{'page / call':70s} {'cold ms':>9s} {'warm ms':>9s}")
+            for page, d in pages.items():
+                print(f"{page:70s} {d['cold_s']['median'] * 1000:9.0f} {d['warm_s']['median'] * 1000:9.0f}")
+                for name in d["calls"]:
+                    print(f"  {name[:68]:68s} {d['per_call_cold_s'][name]['median'] * 1000:9.0f} "
+                          f"{d['per_call_warm_s'][name]['median'] * 1000:9.0f}")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

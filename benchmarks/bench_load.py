@@ -22,8 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from _root import ROOT as REPO  # the project root on sys.path when run as a script
 
 
 def run_floor(path: Path, db: Path) -> None:

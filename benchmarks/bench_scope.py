@@ -12,15 +12,13 @@ straight to ``analytics`` (no Streamlit cache), so every run does the work. Not 
 
 from __future__ import annotations
 
+import _root  # noqa: F401  (the project root on sys.path when run as a script)
+
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 CALLS = [  # (label, function, kwargs): what the pages ask for on a first view
     ("filter_options", "filter_options", {}),

@@ -10,18 +10,16 @@ A script, not a test: nothing here asserts a time.
 
 from __future__ import annotations
 
+import _root  # noqa: F401  (the project root on sys.path when run as a script)
+
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from stats import nap_grouped, trends_grouped  # noqa: E402
+from stats import nap_grouped, trends_grouped
 
 
 def synthetic_sessions(children: int, sessions: int, seed: int = 20261122) -> pd.DataFrame:

@@ -11,13 +11,15 @@ median (min-max) of the runs:
              with DuckDB's own ``read_csv`` (the floor) and a plain pandas load (``bench_load.run_pandas``).
 2. transform ``transform.build(con)`` on the loaded warehouse (SQL models vs Python statistics),
              side by side with a plain pandas implementation of the main metrics (``pandas_metrics``).
-3. query     each dashboard page's analytics calls for a typical filter (last 3 months, all
-             groups): cold = a fresh reader (``warehouse.connect_reader``) and the first calls,
-             warm = the same calls again on that warm DuckDB connection. In the dashboard a
-             repeat view is an ``st.cache_data`` hit (a dict lookup, microseconds), so "warm" here
-             is the worst case of a repeat view: a new filter combination on a warm reader.
+3. query     the calls each dashboard page makes, recorded from a real render of it with the
+             default filters (``page_calls.record``: AppTest with ``dashboard.data``'s entry
+             points wrapped), then timed: cold = a fresh Python process, a new reader
+             (``warehouse.connect_reader``) and the first calls; warm = the same calls again on
+             that reader. In the dashboard a repeat view is an ``st.cache_data`` hit, so "warm"
+             here is the cost of a new filter combination on an open reader.
 4. render    each page through Streamlit's AppTest with ``PIPELINES_DB`` pointing at the warehouse
-             (as ``bench_dashboard.py``): cold (``st.cache_data`` cleared) and warm (a rerun).
+             (``bench_dashboard.render_page``): cold = a new session whose first run is that page,
+             every Streamlit cache and the reader cleared; warm = a rerun (cache hits).
 
 Writes ``benchmarks/results/latest.md``, ``latest.json`` and ``growth.png`` (plotly + kaleido;
 skipped with a note when the image cannot be written) and prints the markdown.
@@ -38,8 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+from _root import ROOT  # the project root on sys.path when run as a script
 
 RESULTS = ROOT / "benchmarks" / "results"
 BENCH_LOAD = ROOT / "benchmarks" / "bench_load.py"
@@ -212,87 +213,18 @@ def bench_pandas_metrics(db: Path, runs: int) -> dict:
 
 # ----------------------------------------------------------------------------- 3. query
 
-def page_calls(analytics, f, child: str) -> dict[str, list[tuple[str, callable]]]:
-    """The analytics calls each page makes (dashboard/app_pages/*), for filter ``f``."""
-    A, F = analytics, analytics.Filters
-    return {
-        "overview": [
-            ("filter_options", lambda c: A.filter_options(c)),
-            ("kpis", lambda c: A.kpis(c, f)),
-            ("monthly_trends", lambda c: A.monthly_trends(c, f)),
-            ("monthly_trends by modality", lambda c: A.monthly_trends(c, f, by="modality")),
-        ],
-        "groups": [
-            ("group_grid", lambda c: A.group_grid(c, f)),
-            ("child_list", lambda c: A.child_list(c, f)),
-            ("goal_summary", lambda c: A.goal_summary(c, f)),
-            ("monthly_trends by modality", lambda c: A.monthly_trends(c, f, by="modality")),
-        ],
-        "approach": [
-            ("approach_effects", lambda c: A.approach_effects(c, f)),
-            ("approach_effects by modality", lambda c: A.approach_effects(c, f, by="modality")),
-            ("approach_effects by age_group", lambda c: A.approach_effects(c, f, by="age_group")),
-            ("approach_effects by therapist_id", lambda c: A.approach_effects(c, f, by="therapist_id")),
-            ("approach_pairs", lambda c: A.approach_pairs(c, f)),
-        ],
-        "child": [
-            ("child_list", lambda c: A.child_list(c, f)),
-            ("child_timeline", lambda c: A.child_timeline(c, child, F())),
-            ("child_goal_ratings", lambda c: A.child_goal_ratings(c, child, F())),
-            ("child_gas_t", lambda c: A.child_gas_t(c, child)),
-            ("child_comparison", lambda c: A.child_comparison(c, child, F())),
-            ("flags (child)", lambda c: A.flags(c, F())),
-            ("reliable_change", lambda c: A.reliable_change(c, F())),
-        ],
-        "attention": [
-            ("flags", lambda c: A.flags(c, f)),
-            ("as_of", lambda c: A.as_of(c)),
-        ],
-    }
+QUERY_BUDGET_S = 60.0  # a page whose cold calls take longer is timed once, not --runs times
 
 
 def bench_query(db: Path, runs: int) -> dict:
-    import analytics
-    from pipelines import warehouse
+    """The calls each page makes on a default render (recorded), timed in fresh processes."""
+    import page_calls
+    from analytics import Filters
 
-    con = warehouse.connect_reader(db)
-    end = analytics.as_of(con)
-    f = analytics.Filters(date_from=end - dt.timedelta(days=90), date_to=end)  # "Last 3 months", all groups
-    child = str(analytics.child_list(con, f)["child_id"].iloc[0])
-    con.close()
-    pages = page_calls(analytics, f, child)
-    res: dict = {"filter": {"date_from": str(f.date_from), "date_to": str(f.date_to)}, "child": child, "pages": {}}
-    for page, calls in pages.items():
-        cold, warm, per_cold, per_warm = [], [], {n: [] for n, _ in calls}, {n: [] for n, _ in calls}
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            con = warehouse.connect_reader(db)  # a fresh reader: nothing cached in DuckDB or in analytics tables
-            for name, fn in calls:
-                t1 = time.perf_counter()
-                fn(con)
-                per_cold[name].append(time.perf_counter() - t1)
-            cold.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            for name, fn in calls:
-                t1 = time.perf_counter()
-                fn(con)
-                per_warm[name].append(time.perf_counter() - t1)
-            warm.append(time.perf_counter() - t0)
-            con.close()
-        # the dashboard's repeat view: st.cache_data returns the stored result (a dict lookup)
-        cache = {(n, page): fn for n, fn in calls}
-        t0 = time.perf_counter()
-        for _ in range(1000):
-            for n, _fn in calls:
-                cache[(n, page)]
-        hit = (time.perf_counter() - t0) / 1000
-        res["pages"][page] = {"calls": [n for n, _ in calls], "cold_s": med(cold), "warm_s": med(warm),
-                              "cache_hit_s": hit,
-                              "per_call_cold_s": {n: med(v) for n, v in per_cold.items()},
-                              "per_call_warm_s": {n: med(v) for n, v in per_warm.items()}}
-        log(f"  query {page}: cold {res['pages'][page]['cold_s']['median'] * 1000:.0f} ms, "
-            f"warm {res['pages'][page]['warm_s']['median'] * 1000:.0f} ms")
-    return res
+    recorded = page_calls.record(db)
+    f = next((a for c in recorded["overview"] for a in c.args if isinstance(a, Filters)), Filters())
+    return {"filter": {"date_from": str(f.date_from), "date_to": str(f.date_to)},
+            "pages": page_calls.bench_pages(db, recorded, runs, QUERY_BUDGET_S, log)}
 
 
 # ----------------------------------------------------------------------------- 4. render
@@ -301,42 +233,25 @@ RENDER_BUDGET_S = 60.0  # a page whose cold render takes longer is rendered once
 
 
 def bench_render(db: Path, runs: int) -> dict:
-    import logging
+    from bench_dashboard import render_page, warm_up
+    from page_calls import PAGES, dashboard_env, quiet_streamlit
 
-    os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
-    import streamlit as st
-    import streamlit.logger
-    from streamlit.testing.v1 import AppTest
-
-    from bench_dashboard import PAGES, _quiet
-
-    streamlit.logger.set_log_level("error")
-    logging.getLogger("streamlit").setLevel(logging.ERROR)
-    os.environ["PIPELINES_DB"] = str(db)
-    app = str(ROOT / "dashboard" / "streamlit_app.py")
+    quiet_streamlit()
     res: dict = {}
-    for page in PAGES:
-        cold, warm, error = [], [], None
-        for _ in range(runs):
-            st.cache_data.clear()
-            st.cache_resource.clear()
-            _quiet()
-            at = AppTest.from_file(app, default_timeout=600).run()
-            _quiet()
-            at.switch_page(f"app_pages/{page}.py")
-            t0 = time.perf_counter()
-            at.run()
-            cold.append(time.perf_counter() - t0)
-            if at.exception:
-                error = str(at.exception[0].value)
-                break
-            t0 = time.perf_counter()
-            at.run()
-            warm.append(time.perf_counter() - t0)
-            if cold[-1] > RENDER_BUDGET_S:
-                break
-        res[page] = {"cold_s": med(cold), "warm_s": med(warm) if warm else None, "error": error}
-        log(f"  render {page}: cold {res[page]['cold_s']['median']:.2f} s" + (f" ERROR {error}" if error else ""))
+    with dashboard_env(db):
+        warm_up()
+        for page in PAGES:
+            cold, warm, error = [], [], None
+            for _ in range(runs):
+                c, w, error = render_page(page)
+                cold.append(c)
+                if error:
+                    break
+                warm.append(w)
+                if c > RENDER_BUDGET_S:
+                    break
+            res[page] = {"cold_s": med(cold), "warm_s": med(warm) if warm else None, "error": error}
+            log(f"  render {page}: cold {res[page]['cold_s']['median']:.2f} s" + (f" ERROR {error}" if error else ""))
     return res
 
 
@@ -386,7 +301,9 @@ def markdown(results: dict) -> str:
              "`transform.build` computes far more (every mart, flags, per-child trends with Theil–Sen and "
              "Mann–Kendall, effect sizes, reliable change).\n")
 
-    L.append("## 3. Query: each page's analytics calls, filter = last 3 months, all groups (ms)\n")
+    qf = sizes[0]["query"]["filter"]
+    L.append(f"## 3. Query: the calls each page makes on a default render (filter {qf['date_from']} – "
+             f"{qf['date_to']}, all groups; ms)\n")
     head = "| page | calls | " + " | ".join(f"cold {s['rows']:,} | warm {s['rows']:,}" for s in sizes) + " |"
     L.append(head)
     L.append("|---|---:|" + "---|---|" * len(sizes))
@@ -397,9 +314,11 @@ def markdown(results: dict) -> str:
             cells.append(f"{fmt(q['cold_s'], 1000, 0)} | {fmt(q['warm_s'], 1000, 0)}")
         L.append(f"| {page} | {len(sizes[0]['query']['pages'][page]['calls'])} | " + " | ".join(cells) + " |")
     big = sizes[-1]
-    L.append(f"\nCold = a fresh reader (`connect_reader`, ATTACH read-only) plus the page's calls; warm = the "
-             f"same calls again on that reader. A repeat view in the dashboard is an `st.cache_data` hit "
-             f"(~{big['query']['pages']['overview']['cache_hit_s'] * 1e6:.1f} µs for the page's lookups here).\n")
+    L.append("\nThe calls are recorded from a real render of each page (`page_calls.record`: AppTest, the "
+             "lead's view, default filters), not listed by hand. Cold = a fresh Python process, a new reader "
+             "(`connect_reader`, ATTACH read-only) plus the page's calls; warm = the same calls again on that "
+             "reader. A repeat view in the dashboard is an `st.cache_data` hit: its cost is the warm render "
+             "(section 4).\n")
     L.append(f"Slowest calls at {big['rows']:,} rows (median ms, cold / warm):\n")
     per = []
     for page, q in big["query"]["pages"].items():
@@ -424,8 +343,8 @@ def markdown(results: dict) -> str:
                 else:
                     cells.append(f"{fmt(r['cold_s'])} | {fmt(r['warm_s'])}")
             L.append(f"| {page} | " + " | ".join(cells) + " |")
-        L.append("\nCold = first render after `st.cache_data.clear()` (the app's entry run has already "
-                 "fetched the filter options); warm = a rerun (every query a cache hit).\n")
+        L.append("\nCold = a new AppTest session whose first run is the page, after `st.cache_data` and "
+                 "`st.cache_resource` (the reader) were cleared; warm = a rerun (every query a cache hit).\n")
 
     if results.get("growth"):
         g = results["growth"]

@@ -28,12 +28,10 @@ from analytics.outcomes import reliable_change_compute
 from analytics.trends import child_trends_compute
 from pipelines import settings, warehouse
 from pipelines.load import load
+from pipelines.small_practice import HEADER  # the canonical export's columns, in file order
 
 TODAY = dt.date(2026, 11, 1)
 AS_OF = dt.date(2026, 10, 30)
-HEADER = ["session_id", "child_id", "therapist_id", "team", "session_date", "modality", "approach",
-          "date_of_birth", "attendance", "duration_min", "setting", "engagement", "goal_id", "goal_domain",
-          "gas_level", "goal_weight", "measure", "measure_score"]
 
 
 class Rows:

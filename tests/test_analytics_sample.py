@@ -1,16 +1,14 @@
 """Analytics on the committed sample practice (data/sample): planted truth is found.
 
-The session-scoped fixture loads ``data/sample/canonical`` once into a temporary warehouse
-(when the sample is not in the checkout it is generated there with the sample's defaults).
+The warehouse is the shared ``sample_db`` of ``conftest.py`` (``data/sample/canonical`` loaded
+once per run; generated with the sample's defaults when the checkout lacks it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,42 +16,23 @@ import pytest
 
 import analytics
 import stats
-from analytics import Filters, stored
+from analytics import Filters
 from analytics._db import query
 from analytics.approach import single_case_effects
 from analytics.freshness import stored_current
-from pipelines import queries, sample, settings, warehouse
-from pipelines.load import load
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "data" / "sample"
-
-
-@pytest.fixture(scope="session")
-def practice(tmp_path_factory) -> tuple[Path, dict]:
-    tmp = tmp_path_factory.mktemp("sample_practice")
-    src = SAMPLE
-    if not ((src / "canonical").is_dir() and (src / "truth.json").exists()):
-        src = tmp / "sample"
-        sample.write_sample(src)
-    truth = json.loads((src / "truth.json").read_text(encoding="utf-8"))
-    db = tmp / "practice.duckdb"
-    today = dt.date.fromisoformat(truth["end"]) + dt.timedelta(days=1)
-    report = load([src / "canonical"], db=db, today=today, after_build=stored.STEPS)
-    assert not report.failed, [f.message for f in report.failed]
-    return db, truth
+from pipelines import queries, settings, warehouse
 
 
 @pytest.fixture
-def con(practice):
-    c = warehouse.connect_reader(practice[0])
+def con(sample_db):
+    c = warehouse.connect_reader(sample_db)
     yield c
     c.close()
 
 
 @pytest.fixture
-def truth(practice) -> dict:
-    return practice[1]
+def truth(sample_truth) -> dict:
+    return sample_truth
 
 
 PLANTED = [  # truth.json list -> flag code

@@ -61,11 +61,12 @@ def _plain(name: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def practice(tmp_path_factory):
-    """The warehouse, and who is who in it: the therapist (the one with flags and the fewest
-    children), their caseload, a child and a team outside it, the supervisor's team."""
+def practice(tmp_path_factory, dashboard_db):
+    """The warehouse (shared, read-only: conftest.py), and who is who in it: the therapist (the
+    one with flags and the fewest children), their caseload, a child and a team outside it,
+    the supervisor's team."""
     work = tmp_path_factory.mktemp("auth_browser")
-    db, _ = support.build_warehouse(work / "practice.duckdb", work)
+    db = dashboard_db
     con = warehouse.connect_reader(db)
     try:
         sessions = con.execute("select child_id, therapist_id, team from wh.sessions").df()

@@ -2,7 +2,7 @@
 sees exactly the children in its scope on every page, edited URLs show nothing outside it,
 exports and page views land in the audit log, and people who may not see data see none.
 
-Real DuckDB warehouse from the sample data, real access file and audit log in tmp.
+Real DuckDB warehouse of the sample data (shared: ``dashboard_db`` of conftest.py), real access file and audit log in tmp.
 """
 
 from __future__ import annotations
@@ -31,10 +31,8 @@ PAGES = ["overview", "groups", "approach", "child_progress", "needs_attention", 
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("auth")
-    path, _ = support.build_warehouse(work / "practice.duckdb", work)
-    return path
+def db(dashboard_db) -> Path:
+    return dashboard_db  # shared, read-only (conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
 """The dashboard in a real browser: headless Chromium (the system's, never a downloaded one).
 
-Starts ``streamlit run dashboard/streamlit_app.py`` on a free port against a warehouse built in
-a temp dir, opens every page, checks that no page shows an exception, follows a shared URL
-with filters (the widgets must show them), and saves a screenshot of each page to
-``artifacts/screenshots/``.
+Starts ``streamlit run dashboard/streamlit_app.py`` on a free port against the shared sample
+warehouse (``dashboard_db`` of conftest.py), opens every page, checks that no page shows an
+exception, follows a shared URL with filters (the widgets must show them), and saves a
+screenshot of each page to ``artifacts/screenshots/``.
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, dashboard_db):
     work = tmp_path_factory.mktemp("browser")
-    db, _ = support.build_warehouse(work / "practice.duckdb", work)
+    db = dashboard_db  # shared, read-only (conftest.py)
     port = _free_port()
     env = dict(os.environ, PIPELINES_DB=str(db))
     log = open(work / "streamlit.log", "w+")
@@ -96,13 +96,24 @@ def page():
             browser.close()
 
 
+# every element still loading is drawn: no skeleton left, and each plotly chart has its SVG
+DRAWN = ("() => !document.querySelector(\"[data-testid='stSkeleton']\") && [...document.querySelectorAll("
+         "\"[data-testid='stPlotlyChart']\")].every(c => c.querySelector('.main-svg'))")
+
+
+def _settle(page) -> None:
+    """The script has finished, plotly has drawn (it draws after the script), no rerun follows."""
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.wait_for_function(DRAWN, timeout=60_000)
+    page.wait_for_timeout(300)  # a rerun (a callback, a widget reset) may follow
+    page.wait_for_selector(IDLE, timeout=60_000)
+
+
 def _open(page, url: str) -> None:
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
     page.wait_for_selector("h1", timeout=60_000)
-    page.wait_for_selector(IDLE, timeout=60_000)
-    page.wait_for_timeout(1500)  # plotly draws after the script finishes
-    page.wait_for_selector(IDLE, timeout=60_000)
+    _settle(page)
 
 
 def _screenshot(page, name: str) -> Path:
@@ -111,7 +122,8 @@ def _screenshot(page, name: str) -> Path:
         "() => Math.max(...[...document.querySelectorAll(\"[data-testid='stMain'], [data-testid='stSidebar'] > div\")]"
         ".map(e => e.scrollHeight), 800)")
     page.set_viewport_size({"width": 1440, "height": min(int(height) + 40, 12000)})
-    page.wait_for_timeout(700)
+    page.wait_for_timeout(300)  # let plotly redraw at the new size
+    page.wait_for_function(DRAWN, timeout=60_000)
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": 1440, "height": 1000})
@@ -165,8 +177,7 @@ def test_overview_link_into_a_group_sets_the_filter(server, page):
     link.click()
     page.wait_for_url("**/groups**", timeout=30_000)
     page.wait_for_selector("h1:has-text('Modalities and age groups')", timeout=60_000)
-    page.wait_for_selector(IDLE, timeout=60_000)
-    page.wait_for_timeout(1000)
+    _settle(page)
     assert page.locator("[data-testid='stException']").count() == 0
     modality = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(has_text="Modality")
     assert "OT" in modality.inner_text()

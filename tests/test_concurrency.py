@@ -20,14 +20,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import analytics
+from analytics import stored
+from pipelines import warehouse
+from pipelines.load import load
 
-import analytics  # noqa: E402
-from analytics import stored  # noqa: E402
-from pipelines import warehouse  # noqa: E402
-from pipelines.load import load  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SAMPLE = ROOT / "data" / "sample" / "canonical"
 SESSIONS = 20

@@ -1,5 +1,5 @@
-"""The dashboard pages under Streamlit's AppTest, on a warehouse built from the sample data
-(or the tiny handmade practice when the sample is not there).
+"""The dashboard pages under Streamlit's AppTest, on the shared warehouse of the sample data
+(``dashboard_db`` of conftest.py; the tiny handmade practice when the sample is not there).
 
 Every page renders without an exception, reacts to the filters as ``analytics``
 says it should, restores filters from the URL (ignoring invalid values with a warning),
@@ -25,10 +25,8 @@ TIMEOUT = 60
 
 
 @pytest.fixture(scope="session")
-def db(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("dash")
-    path, _ = support.build_warehouse(work / "practice.duckdb", work)
-    return path
+def db(dashboard_db) -> Path:
+    return dashboard_db  # shared, read-only (conftest.py)
 
 
 @pytest.fixture(scope="session")
@@ -262,8 +260,8 @@ def test_data_page_shows_history_and_rejects(db, use_db):
     assert list(history["name"]) == [f["name"] for f in load.status(db)["file_list"]]
 
 
-def test_data_page_upload_loads_through_the_pipeline(tmp_path, use_db):
-    db, _ = support.build_warehouse(tmp_path / "w.duckdb", tmp_path, prefer_sample=False)
+def test_data_page_upload_loads_through_the_pipeline(tmp_path, use_db, tiny_db_copy):
+    db = tiny_db_copy
     use_db(db)
     before = warehouse.version(db)
     extra = support.write_tiny_practice(tmp_path / "more", n_children=4, weeks=6, seed=3)[0]

@@ -8,17 +8,14 @@ tiny deterministic practice written by ``write_tiny_practice`` otherwise (both f
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # the project is not installed: import pipelines/ and dashboard/ from the tree
-    sys.path.insert(0, str(ROOT))
-
-from analytics import stored  # noqa: E402
-from pipelines import small_practice  # noqa: E402
-from pipelines.small_practice import (  # noqa: E402,F401  (the helpers the tests use)
+from analytics import stored
+from pipelines import small_practice
+from pipelines.small_practice import (  # noqa: F401  (the helpers the tests use)
     END, HEADER, SAMPLE_DIR, sample_files, write_tiny_practice)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def build_warehouse(db: Path, work: Path, prefer_sample: bool = True, with_goals: bool = True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import test_dashboard_support  # noqa: F401  (puts the project on sys.path)
 from dashboard import ui
 
 OPTS = {"modalities": ["CBT", "OT", "speech", "play"], "age_groups": ["0-2", "3-5", "6-12", "13-18"],

@@ -19,12 +19,10 @@ import pytest
 
 from pipelines import warehouse
 from pipelines.load import load, rebuild, status
+from pipelines.small_practice import HEADER  # the canonical export's columns, in file order
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = dt.date(2026, 11, 1)
-HEADER = ["session_id", "child_id", "therapist_id", "team", "session_date", "modality", "approach",
-          "date_of_birth", "attendance", "duration_min", "setting", "engagement", "goal_id", "goal_domain",
-          "gas_level", "goal_weight", "measure", "measure_score"]
 
 
 def row(**kw) -> dict:

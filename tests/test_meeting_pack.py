@@ -1,8 +1,8 @@
 """The team meeting pack (``reports/meeting_pack/``, the ``meeting-pack`` command and the
 Team meeting page) on real warehouses, real files and the system's Chromium; no mocks.
 
-* a warehouse built from the sample practice (``data/sample/canonical``; the tiny handmade
-  practice of ``test_dashboard_support`` while the sample is missing), and
+* the shared warehouse of the sample practice (``sample_db`` of conftest.py:
+  ``data/sample/canonical``, loaded once per run), and
 * a tiny export with planted formula-looking values (team ``=HYPERLINK(...)``, therapist
   ``+T1``, children ``-C1`` and ``@C2``) for spreadsheet safety and small-cell suppression.
 
@@ -28,16 +28,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
+import analytics
+from analytics import stored
+from pipelines import load, warehouse
+from pipelines.small_practice import HEADER
+from reports import meeting_pack as mp
+from stats.rci import IMPROVED
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import analytics  # noqa: E402
-from analytics import stored  # noqa: E402
-from pipelines import load, warehouse  # noqa: E402
-from reports import meeting_pack as mp  # noqa: E402
-from stats.rci import IMPROVED  # noqa: E402
-
 SAMPLE = ROOT / "data" / "sample" / "canonical"
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -66,32 +64,15 @@ def chromium(monkeypatch) -> str:
 # ---------------------------------------------------------------------------------------------- warehouses
 
 
-@pytest.fixture(scope="session")
-def sample_db(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("meeting_pack")
-    db = work / "p.duckdb"
-    files = sorted(p for p in SAMPLE.iterdir() if p.suffix == ".csv") if SAMPLE.is_dir() else []
-    if files:
-        report = load.load([str(SAMPLE)], db=db, after_build=stored.STEPS)
-    else:  # the sample is written by another engineer; meanwhile the tiny handmade practice
-        import test_dashboard_support as support
-        report = load.load(support.write_tiny_practice(work / "exports"), db=db, after_build=stored.STEPS)
-    assert not [f for f in report.files if f.status == "failed"]
-    return db
-
-
 def _write_tiny(path: Path) -> Path:
     """Three children of one team over 20 weeks; -C1 misses sessions lately (low attendance)."""
-    header = ["session_id", "child_id", "therapist_id", "team", "session_date", "modality", "approach",
-              "date_of_birth", "attendance", "duration_min", "setting", "engagement", "goal_id", "goal_domain",
-              "gas_level", "goal_weight", "measure", "measure_score"]
     rows, sid = [], 0
     for ci, (child, ther) in enumerate([("-C1", "+T1"), ("@C2", "+T1"), ("C3", "T2")]):
         for w in range(20):
             day = TINY_END - dt.timedelta(weeks=19 - w, days=ci)
             sid += 1
             att = "no-show" if child == "-C1" and w >= 13 and w % 2 == 0 else "attended"
-            row = dict.fromkeys(header, "")
+            row = dict.fromkeys(HEADER, "")
             row.update(session_id=f"X{sid:04d}", child_id=child, therapist_id=ther, team=PLANTED_TEAM,
                        session_date=day.isoformat(), modality="OT", approach=("child-led", "directed")[w % 2],
                        date_of_birth="2018-01-01", attendance=att, setting="clinic",
@@ -102,7 +83,7 @@ def _write_tiny(path: Path) -> Path:
             rows.append(row)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=header)
+        w = csv.DictWriter(fh, fieldnames=HEADER)
         w.writeheader()
         w.writerows(rows)
     return path
@@ -367,9 +348,6 @@ SMALL_TEAM = {"TA": 8, "TB": 7, "TC": 2}  # children per therapist of team East:
 def east_con(tmp_path_factory):
     """Team East: therapists TA (8 children), TB (7) and TC (2), weekly sessions for 12 weeks,
     every attended session rated, a goal rated every other week."""
-    header = ["session_id", "child_id", "therapist_id", "team", "session_date", "modality", "approach",
-              "date_of_birth", "attendance", "duration_min", "setting", "engagement", "goal_id", "goal_domain",
-              "gas_level", "goal_weight", "measure", "measure_score"]
     rows, sid = [], 0
     for ther, n in SMALL_TEAM.items():
         for c in range(n):
@@ -377,7 +355,7 @@ def east_con(tmp_path_factory):
             for w in range(12):
                 sid += 1
                 att = "no-show" if (c + w) % 7 == 0 else "attended"
-                row = dict.fromkeys(header, "")
+                row = dict.fromkeys(HEADER, "")
                 row.update(session_id=f"E{sid:05d}", child_id=child, therapist_id=ther, team="East",
                            session_date=(TINY_END - dt.timedelta(weeks=11 - w, days=c % 3)).isoformat(),
                            modality="OT", approach=("child-led", "directed")[(c + w) % 2],
@@ -391,7 +369,7 @@ def east_con(tmp_path_factory):
     work = tmp_path_factory.mktemp("east")
     path = work / "east.csv"
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=header)
+        w = csv.DictWriter(fh, fieldnames=HEADER)
         w.writeheader()
         w.writerows(rows)
     report = load.load([path], db=work / "east.duckdb", after_build=stored.STEPS)
@@ -557,8 +535,7 @@ def test_cli_without_chromium_writes_html_and_excel(sample_db, team, tmp_path):
 
 
 WRAPPER = """
-import runpy, sys
-sys.path.insert(0, {root!r})
+import runpy
 from dashboard import auth, data, ui
 auth.gate()  # local single-user mode (tests bind Streamlit to 127.0.0.1)
 data.ensure_warehouse()
@@ -572,7 +549,7 @@ def test_page_renders_and_offers_the_downloads(sample_db, tmp_path, monkeypatch)
 
     monkeypatch.setenv("PIPELINES_DB", str(sample_db))
     script = tmp_path / "page_app.py"
-    script.write_text(WRAPPER.format(root=str(ROOT), page=str(ROOT / "dashboard" / "app_pages" / "team_meeting.py")))
+    script.write_text(WRAPPER.format(page=str(ROOT / "dashboard" / "app_pages" / "team_meeting.py")))
     at = AppTest.from_file(str(script), default_timeout=180).run()
     assert not at.exception, at.exception[0].value
     assert at.title[0].value == "Team meeting pack"

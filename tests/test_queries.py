@@ -1,6 +1,7 @@
-"""Every SQL file in queries/ runs on the sample practice and states its grain; the analysis
-queries filter through one macro (``queries/macros/filtered_rows.sql``) and honour every filter
-they claim, and the filters they ignore are exactly the ones declared here (``IGNORED``)."""
+"""Every SQL file in queries/ runs on the sample practice (``sample_db`` of conftest.py) and
+states its grain; the analysis queries filter through one macro
+(``queries/macros/filtered_rows.sql``) and honour every filter they claim, and the filters they
+ignore are exactly the ones declared here (``IGNORED``)."""
 
 from __future__ import annotations
 
@@ -13,19 +14,10 @@ import pandas as pd
 import pytest
 
 from pipelines import ingest, queries, warehouse
-from pipelines.load import load
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample" / "canonical"
 ALL = sorted(p.stem for p in queries.QUERIES_DIR.rglob("*.sql"))
-
-
-@pytest.fixture(scope="module")
-def sample_db(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("queries") / "p.duckdb"
-    report = load([SAMPLE], db=db)
-    assert all(f.status == "loaded" for f in report.files), [f.message for f in report.files]
-    return db
 
 
 def test_there_are_queries_in_every_layer():

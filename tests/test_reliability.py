@@ -24,14 +24,13 @@ import pytest
 
 from access import audit
 from analytics import stored
+from builders import copy_warehouse
 from pipelines import warehouse
 from pipelines.load import load, rebuild, status
+from pipelines.small_practice import HEADER  # the canonical export's columns, in file order
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = dt.date(2026, 11, 1)
-HEADER = ["session_id", "child_id", "therapist_id", "team", "session_date", "modality", "approach",
-          "date_of_birth", "attendance", "duration_min", "setting", "engagement", "goal_id", "goal_domain",
-          "gas_level", "goal_weight", "measure", "measure_score"]
 JUL = "export_2026-07-31.csv"
 OCT = "export_2026-10-31.csv"
 
@@ -109,6 +108,41 @@ def run_cli(*args, env=None, **kw) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300, **kw)
 
 
+@pytest.fixture(scope="module")
+def cli_loaded(tmp_path_factory):
+    """``cli_loaded(db, name)``: at ``db``, a copy of a warehouse built once per module by real
+    ``python -m pipelines load`` calls (with the landing archive, the lock file and the audit
+    log those calls leave); the copy is what the same calls would leave at ``db``, without
+    running them again. ``name`` is one of ``CLI_BASES``; the test writes its exports itself."""
+    built: dict[str, Path] = {}
+
+    def make(db: Path, name: str) -> Path:
+        if name not in built:
+            write, loads = CLI_BASES[name]
+            root = tmp_path_factory.mktemp(f"cli_{name}")
+            base = root / "wh" / db.name
+            files = write(root / "src")
+            for group in loads(files):
+                r = run_cli("load", *group, "--db", base, "--quiet")
+                assert r.returncode == 0, r.stderr
+            built[name] = base
+        return copy_warehouse(built[name], db)
+    return make
+
+
+def _tiny_exports(folder: Path) -> list[Path]:
+    import test_dashboard_support as support
+    return support.write_tiny_practice(folder, n_children=6, weeks=6)
+
+
+# name -> (write the exports into a folder, the load calls: groups of those files)
+CLI_BASES = {
+    "july": (lambda folder: list(exports(folder)), lambda files: [[files[0]]]),
+    "july_then_october": (lambda folder: list(exports(folder)), lambda files: [[files[0]], [files[1]]]),
+    "tiny_first_export": (_tiny_exports, lambda files: [[files[0]]]),
+}
+
+
 def one_line_error(r: subprocess.CompletedProcess) -> str:
     """The single ``error: ...`` line a failed command prints (and nothing like a traceback)."""
     assert "Traceback" not in r.stderr and "Traceback" not in r.stdout, r.stderr
@@ -154,10 +188,9 @@ def assert_consistent(db: Path) -> None:
 
 # ---------------------------------------------------------------- item 1: stale artefacts of a crash
 
-def test_stale_spill_folder_and_building_files_of_a_crash_do_not_block_loads(tmp_path):
-    db = tmp_path / "p.duckdb"
+def test_stale_spill_folder_and_building_files_of_a_crash_do_not_block_loads(tmp_path, cli_loaded):
     jul, oct_ = exports(tmp_path / "src")
-    assert run_cli("load", jul, "--db", db).returncode == 0
+    db = cli_loaded(tmp_path / "p.duckdb", "july")  # what `python -m pipelines load jul --db db` leaves
     spill = db.with_name(db.name + ".building-999.tmp")  # DuckDB's spill folder of a killed load
     spill.mkdir()
     (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"x" * 100)
@@ -191,17 +224,18 @@ def test_what_a_real_kill_leaves_does_not_block_the_next_load(tmp_path):
 
 # ---------------------------------------------------------------- item 2: rebuild keeps the live file
 
-def practice(tmp_path: Path) -> Path:
-    db = tmp_path / "wh" / "p.duckdb"
-    jul, oct_ = exports(tmp_path / "src")
-    for f in (jul, oct_):
-        r = run_cli("load", f, "--db", db, "--quiet")
-        assert r.returncode == 0, r.stderr
-    return db
+@pytest.fixture()
+def practice(cli_loaded):
+    """``practice(folder)``: July's and October's exports written to ``folder/src`` and loaded
+    by two CLI calls into ``folder/wh/p.duckdb`` (a copy of that state: ``cli_loaded``)."""
+    def make(folder: Path) -> Path:
+        exports(folder / "src")
+        return cli_loaded(folder / "wh" / "p.duckdb", "july_then_october")
+    return make
 
 
 @pytest.mark.parametrize("fault", ["after_file:1", "after_file:2", "before_swap:1"])
-def test_rebuild_killed_at_any_moment_leaves_the_live_warehouse_as_it_was(tmp_path, fault):
+def test_rebuild_killed_at_any_moment_leaves_the_live_warehouse_as_it_was(tmp_path, fault, practice):
     db = practice(tmp_path)
     before, files_before = content(db), snapshot(db)
     crashed = run_cli("rebuild", "--db", db, env={"PIPELINES_FAULT": fault})
@@ -216,7 +250,7 @@ def test_rebuild_killed_at_any_moment_leaves_the_live_warehouse_as_it_was(tmp_pa
     assert_consistent(db)
 
 
-def test_rebuild_killed_after_the_swap_leaves_a_complete_warehouse(tmp_path):
+def test_rebuild_killed_after_the_swap_leaves_a_complete_warehouse(tmp_path, practice):
     db = practice(tmp_path)
     before = content(db)
     crashed = run_cli("rebuild", "--db", db, env={"PIPELINES_FAULT": "after_swap:1"})
@@ -248,7 +282,8 @@ def _tiny_sample(folder: Path) -> list[Path]:
     return support.write_tiny_practice(folder, n_children=4, weeks=4)
 
 
-def test_a_dashboard_opened_during_a_rebuild_reads_the_practice_and_never_loads_the_sample(tmp_path, monkeypatch):
+def test_a_dashboard_opened_during_a_rebuild_reads_the_practice_and_never_loads_the_sample(tmp_path, monkeypatch,
+                                                                                            practice):
     from dashboard import data
 
     db = practice(tmp_path)
@@ -272,7 +307,7 @@ def test_a_dashboard_opened_during_a_rebuild_reads_the_practice_and_never_loads_
     assert_consistent(db)
 
 
-def test_first_start_never_loads_the_sample_into_a_practice_warehouse_path(tmp_path, monkeypatch):
+def test_first_start_never_loads_the_sample_into_a_practice_warehouse_path(tmp_path, monkeypatch, practice):
     from dashboard import data
 
     sample = tmp_path / "sample"
@@ -322,7 +357,7 @@ def test_first_start_never_loads_the_sample_into_a_practice_warehouse_path(tmp_p
     assert db.exists() and {e["original_name"] for e in manifest(db)} == {"export_a.csv", "export_b.csv"}
 
 
-def test_the_sample_load_refuses_under_the_lock_when_a_practice_got_there_first(tmp_path):
+def test_the_sample_load_refuses_under_the_lock_when_a_practice_got_there_first(tmp_path, practice):
     from pipelines import load as loader
 
     db = practice(tmp_path)
@@ -437,7 +472,7 @@ def test_a_file_that_fails_after_archiving_leaves_no_orphan_parquet(tmp_path):
     assert_consistent(db)
 
 
-def test_a_failed_rebuild_keeps_every_archive_and_the_live_warehouse(tmp_path):
+def test_a_failed_rebuild_keeps_every_archive_and_the_live_warehouse(tmp_path, practice):
     db = practice(tmp_path)
     before, snap = content(db), snapshot(db)
     victim = landing(db) / manifest(db)[0]["archived_as"]
@@ -524,11 +559,10 @@ def test_the_date_in_a_file_name(name, expected):
 # ---------------------------------------------------------------- item 8: the manifest follows the warehouse
 
 @pytest.mark.parametrize("fault", ["after_archive:1", "after_file:1", "before_swap:1", "after_swap:1"])
-def test_kill_at_each_moment_of_a_load_keeps_warehouse_and_manifest_consistent(tmp_path, fault):
-    db = tmp_path / "p.duckdb"
+def test_kill_at_each_moment_of_a_load_keeps_warehouse_and_manifest_consistent(tmp_path, fault, cli_loaded):
     jul, oct_ = exports(tmp_path / "src")
     extra = write_csv(tmp_path / "src" / "export_2026-11-01.csv", [row(session_id="S9", session_date="2026-10-20")])
-    assert run_cli("load", jul, "--db", db).returncode == 0
+    db = cli_loaded(tmp_path / "p.duckdb", "july")  # what `python -m pipelines load jul --db db` leaves
     before = content(db)
     crashed = run_cli("load", oct_, extra, "--db", db, env={"PIPELINES_FAULT": fault})
     assert crashed.returncode == 75, crashed.stderr
@@ -620,7 +654,7 @@ def test_a_warehouse_from_before_export_ordering_rebuilds_and_loads_with_nothing
     assert [r for r in rows if r[0] != extra.name] == before["rows"]
 
 
-def test_a_load_into_a_missing_warehouse_with_an_archive_asks_for_a_rebuild(tmp_path):
+def test_a_load_into_a_missing_warehouse_with_an_archive_asks_for_a_rebuild(tmp_path, practice):
     db = practice(tmp_path)
     kept = manifest(db)
     db.unlink()
@@ -634,13 +668,11 @@ def test_a_load_into_a_missing_warehouse_with_an_archive_asks_for_a_rebuild(tmp_
 # ---------------------------------------------------------------- item 10: audit first, fail closed
 
 @pytest.fixture()
-def tiny(tmp_path) -> tuple[Path, list[Path]]:
-    import test_dashboard_support as support
-    files = support.write_tiny_practice(tmp_path / "src", n_children=6, weeks=6)
-    db = tmp_path / "wh" / "w.duckdb"
-    r = run_cli("load", files[0], "--db", db, "--quiet")
-    assert r.returncode == 0, r.stderr
-    return db, files
+def tiny(tmp_path, cli_loaded) -> tuple[Path, list[Path]]:
+    """A tiny practice's two exports in ``tmp_path/src``, the first loaded by the CLI into
+    ``tmp_path/wh/w.duckdb`` (a copy of that state: ``cli_loaded``)."""
+    files = _tiny_exports(tmp_path / "src")
+    return cli_loaded(tmp_path / "wh" / "w.duckdb", "tiny_first_export"), files
 
 
 def test_commands_change_and_output_nothing_when_the_audit_log_cannot_be_written(tiny, tmp_path):
@@ -677,11 +709,11 @@ def test_a_load_is_recorded_before_it_changes_anything(tiny, tmp_path):
     assert json.loads(audit.read(log)["detail"].iloc[0])["what"] == "rebuild from the landing archive"
 
 
-def test_data_page_upload_is_audited_before_it_loads(tmp_path, monkeypatch):
+def test_data_page_upload_is_audited_before_it_loads(tmp_path, monkeypatch, tiny_db_copy):
     import test_dashboard_support as support
     from streamlit.testing.v1 import AppTest
 
-    db, _ = support.build_warehouse(tmp_path / "w.duckdb", tmp_path, prefer_sample=False)
+    db = tiny_db_copy
     monkeypatch.setenv("PIPELINES_DB", str(db))
     monkeypatch.setenv("PIPELINES_AUDIT", str(tmp_path / "audit.sqlite"))
     extra = support.write_tiny_practice(tmp_path / "more", n_children=4, weeks=6, seed=3)[0]
@@ -745,10 +777,9 @@ def test_a_read_only_warehouse_folder_is_one_line_and_changes_nothing(tmp_path):
         shutil.rmtree(base, ignore_errors=True)
 
 
-def test_disk_full_while_archiving_is_one_line_and_changes_nothing(tmp_path):
-    db = tmp_path / "p.duckdb"
+def test_disk_full_while_archiving_is_one_line_and_changes_nothing(tmp_path, cli_loaded):
     jul, oct_ = exports(tmp_path / "src")
-    assert run_cli("load", jul, "--db", db).returncode == 0
+    db = cli_loaded(tmp_path / "p.duckdb", "july")  # what `python -m pipelines load jul --db db` leaves
     snap = snapshot(db)
     r = run_cli("load", oct_, "--db", db, "--quiet", env={"PIPELINES_FAULT": f"enospc_archive:{OCT}"})
     assert r.returncode == 1

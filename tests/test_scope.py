@@ -3,7 +3,7 @@ function, the meeting pack and the exports see only the children in the viewer's
 whatever filter values (another team, another child's id) they are asked for; practice
 figures for non-leads are aggregates with small cells suppressed.
 
-Real DuckDB on a warehouse built from the sample data.
+Real DuckDB on the shared warehouse of the sample data (``dashboard_db`` of conftest.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import test_dashboard_support as support
 import analytics
 from access import disclosure, practice, scope as scope_mod
 from pipelines import warehouse
@@ -26,10 +25,8 @@ from access.scope import Scope
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("scope")
-    path, _ = support.build_warehouse(work / "practice.duckdb", work)
-    return path
+def db(dashboard_db) -> Path:
+    return dashboard_db  # shared, read-only (conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -1,17 +1,13 @@
 """Goal Attainment Scaling T-score (Kiresuk & Sherman 1968)."""
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import stats  # noqa: E402
-from stats.gas import gas_t_score, gas_t_scores  # noqa: E402
+import stats
+from stats.gas import gas_t_score, gas_t_scores
 
 
 # (levels, weights, rho, expected T, decimals compared)
@@ -168,15 +164,14 @@ def test_grouped_with_arrow_backed_weights():
     assert res["n_goals_invalid_weight"].tolist() == [1]
 
 
-def test_a_stored_infinite_weight_does_not_stop_the_statistics(tmp_path):
+def test_a_stored_infinite_weight_does_not_stop_the_statistics(tiny_db_copy):
     """A warehouse that already holds goal_weight = inf (loaded before staging refused it):
     rebuilding the statistics works, and that goal is left out of the child's T-scores."""
-    import test_dashboard_support as support
     import analytics
     from analytics import stored
     from pipelines import transform, warehouse
 
-    db, _ = support.build_warehouse(tmp_path / "w.duckdb", tmp_path, prefer_sample=False)
+    db = tiny_db_copy
     with warehouse.writer(db) as con:
         con.execute("update session_rows set goal_weight = 'inf'::double where goal_id = 'G0001-2'")
         transform.build(con, after_build=stored.STEPS)

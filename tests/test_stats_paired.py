@@ -1,18 +1,14 @@
 """Paired comparison across children: bootstrap CI, Wilcoxon, d_z (Cohen 1988; Lakens 2013)."""
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import stats  # noqa: E402
-from stats.paired import PairedSummary, d_z, paired_by_group, paired_summary  # noqa: E402
+import stats
+from stats.paired import PairedSummary, d_z, paired_by_group, paired_summary
 
 X = [10, 12, 15, 8, 11]
 Y = [14, 18, 16, 12, 13]

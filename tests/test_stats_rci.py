@@ -1,17 +1,13 @@
 """Reliable Change Index (Jacobson & Truax 1991)."""
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import stats  # noqa: E402
-from stats.rci import (  # noqa: E402
+import stats
+from stats.rci import (
     DETERIORATED,
     IMPROVED,
     NO_CHANGE,

@@ -7,18 +7,14 @@ Parker, Vannest & Davis (2011) example A = 20,20,26,25,22,23, B = 28,25,24,27,30
 """
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import stats  # noqa: E402
-from stats.single_case import (  # noqa: E402
+import stats
+from stats.single_case import (
     _newcombe_ci_scalar,
     _score_poly_lo_at_one,
     nap,

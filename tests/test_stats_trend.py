@@ -1,9 +1,7 @@
 """Theil-Sen slope (Sen 1968) and Mann-Kendall / Kendall tau-b, scalar and grouped."""
 
 import math
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,11 +9,9 @@ import pytest
 from scipy import stats as sps
 from scipy.stats._mstats_basic import _kendall_p_exact
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import stats.trend as trend_mod  # noqa: E402
-import stats  # noqa: E402
-from stats.trend import kendall_exact_pvalue, mann_kendall, theil_sen, trends_grouped  # noqa: E402
+import stats.trend as trend_mod
+import stats
+from stats.trend import kendall_exact_pvalue, mann_kendall, theil_sen, trends_grouped
 
 # ------------------------------------------------------------------ worked checks
 

@@ -77,10 +77,10 @@ def test_a_missing_dependency_fails_loudly(tmp_path, gone):
         freshness.code_key(root)
 
 
-def test_an_edited_stats_module_stops_the_stored_tables_being_used(tmp_path, monkeypatch):
+def test_an_edited_stats_module_stops_the_stored_tables_being_used(tmp_path, monkeypatch, tiny_db):
     """End to end: the tables stored by a load are used while the code is the same, and not
     once a stats module differs (the page then computes from the data with the new code)."""
-    db, _ = support.build_warehouse(tmp_path / "w.duckdb", tmp_path, prefer_sample=False)
+    db = tiny_db
     same, edited = copy_tree(tmp_path / "same"), copy_tree(tmp_path / "edited")
     with open(edited / "stats" / "single_case_groups.py", "a", encoding="utf-8") as fh:
         fh.write("\n# a changed method\n")
