@@ -8,7 +8,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from pipelines import settings
-from reports import theme
+from reports import figure_table, theme
 from reports.figures_common import add_ci_band, ci_name
 from reports.formats import cell
 
@@ -21,6 +21,7 @@ TREND_METRICS: dict[str, tuple[str, str, str, bool]] = {
 }
 N_LABEL = {"n_rated": "rated sessions", "sessions": "scheduled sessions", "n_goals": "goals",
            "n_children": "children"}
+ENGAGEMENT_RANGE = [0.8, 5.2]  # the 1-5 scale with room below 1, so the "1" clears the month labels
 GROUP_LABEL = {"modality": "Modality", "age_group": "Age group", "approach": "Approach",
                "therapist_id": "Therapist", "team": "Team"}
 
@@ -31,6 +32,16 @@ def _month_axis(fig: go.Figure) -> None:
 
 def _share_axis(fig: go.Figure) -> None:
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+
+
+def _kind(share: bool) -> str:
+    """The table format of a metric's value: a share as a percentage, else two decimals."""
+    return "pct" if share else "num2"
+
+
+def _table(fig: go.Figure, d: pd.DataFrame, columns: list[tuple[str, str, str]]) -> go.Figure:
+    """The rows the chart plots, as its text alternative (``reports.figure_table.attach``)."""
+    return figure_table.attach(fig, d, columns)
 
 
 def sessions_bar(t: pd.DataFrame) -> go.Figure:
@@ -48,7 +59,10 @@ def sessions_bar(t: pd.DataFrame) -> go.Figure:
     fig.update_layout(barmode="stack")
     theme.style(fig, "Sessions per month", y="Sessions (count)", height=320)
     _month_axis(fig)
-    return fig
+    d = d.assign(not_attended=not_att)
+    return _table(fig, d, [("month_start", "Month", "month"), ("sessions", "Scheduled sessions", "int"),
+                           ("attended", "Attended", "int"), ("not_attended", "Not attended", "int"),
+                           ("n_children", "Children", "int")])
 
 
 def trend_line(t: pd.DataFrame, metric: str) -> go.Figure:
@@ -67,10 +81,14 @@ def trend_line(t: pd.DataFrame, metric: str) -> go.Figure:
     if share:
         _share_axis(fig)
     elif metric == "mean_engagement":
-        fig.update_yaxes(range=[1, 5.05])
+        fig.update_yaxes(range=ENGAGEMENT_RANGE)
     fig.update_layout(showlegend=metric == "mean_engagement")
     _month_axis(fig)
-    return fig
+    cols = [("month_start", "Month", "month"), (metric, label, _kind(share))]
+    if metric == "mean_engagement" and {"engagement_ci_lo", "engagement_ci_hi"} <= set(d.columns):
+        ci = ci_name(settings.get().comparison.confidence)
+        cols += [("engagement_ci_lo", f"{ci} low", "num2"), ("engagement_ci_hi", f"{ci} high", "num2")]
+    return _table(fig, d, cols + [(ncol, f"n ({N_LABEL[ncol]})", "int")])
 
 
 def small_multiples(t: pd.DataFrame, by: str, metric: str, order: list[str] | None = None) -> go.Figure:
@@ -79,14 +97,16 @@ def small_multiples(t: pd.DataFrame, by: str, metric: str, order: list[str] | No
     groups = [g for g in (order or (theme.MODALITY_ORDER if by == "modality" else [])) if g in set(d[by])]
     groups += sorted(g for g in d[by].astype(str).unique() if g not in groups)
     d["n_label"] = d[ncol].fillna(0).astype(int).map(lambda n: f"{n:,} {N_LABEL[ncol]}")
-    fig = px.line(d, x="month_start", y=metric, color=by, facet_col=by, facet_col_wrap=4, markers=True,
+    # two panels a row: four a row leave a panel about 100 px at 800 px, where the month labels collide
+    fig = px.line(d, x="month_start", y=metric, color=by, facet_col=by, facet_col_wrap=2, markers=True,
+                  facet_col_spacing=0.08, facet_row_spacing=0.12,
                   category_orders={by: groups}, color_discrete_map=theme.color_map(by, groups),
                   custom_data=["n_label"], labels={by: GROUP_LABEL.get(by, by), metric: axis})
     fmt = ".1%" if share else ".2f"
     fig.update_traces(hovertemplate=f"%{{x|%b %Y}}<br>{label}: %{{y:{fmt}}}<br>n = %{{customdata[0]}}<extra></extra>")
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-    n_rows = (len(groups) + 3) // 4
-    theme.style(fig, f"{label} per month, by {GROUP_LABEL.get(by, by).lower()}", height=260 * max(n_rows, 1) + 60)
+    n_rows = (len(groups) + 1) // 2
+    theme.style(fig, f"{label} per month, by {GROUP_LABEL.get(by, by).lower()}", height=220 * max(n_rows, 1) + 80)
     fig.update_layout(showlegend=False)
     fig.update_xaxes(tickformat="%b %y", dtick="M1" if d["month_start"].nunique() <= 6 else "M3", title_text="")
     fig.update_yaxes(title_text="")
@@ -94,8 +114,11 @@ def small_multiples(t: pd.DataFrame, by: str, metric: str, order: list[str] | No
     if share:
         fig.update_yaxes(tickformat=".0%")
     elif metric == "mean_engagement":
-        fig.update_yaxes(range=[1, 5.05])
-    return fig
+        fig.update_yaxes(range=ENGAGEMENT_RANGE)
+    d[by] = pd.Categorical(d[by].astype(str), categories=groups, ordered=True)
+    return _table(fig, d.sort_values([by, "month_start"]),
+                  [(by, GROUP_LABEL.get(by, by), "text"), ("month_start", "Month", "month"),
+                   (metric, label, _kind(share)), (ncol, f"n ({N_LABEL[ncol]})", "int")])
 
 
 GRID_METRICS: dict[str, tuple[str, str, bool]] = {
@@ -153,7 +176,8 @@ def grid_heatmap(g: pd.DataFrame, metric: str, modalities: list[str], ages: list
     fig = go.Figure()
     fig.add_heatmap(z=zgrey, x=cols, y=rows, colorscale=[[0, theme.BELOW_MIN_N_COLOR], [1, theme.BELOW_MIN_N_COLOR]],
                     showscale=False, text=text, texttemplate="%{text}", hovertext=hover,
-                    hovertemplate="%{hovertext}<extra></extra>", xgap=3, ygap=3, textfont={"color": "#555555"})
+                    hovertemplate="%{hovertext}<extra></extra>", xgap=3, ygap=3,
+                    textfont={"color": "#555555", "size": 12})
     # the colour spans the cells' own range so differences show (at least 0.5 points or 10
     # percentage points, so near-equal cells do not look far apart); every cell prints its value
     vals = [v for r in z for v in r if v is not None]
@@ -164,12 +188,14 @@ def grid_heatmap(g: pd.DataFrame, metric: str, modalities: list[str], ages: list
         zmin, zmax = mid - min_span / 2, mid + min_span / 2
     fig.add_heatmap(z=z, x=cols, y=rows, colorscale=theme.SEQUENTIAL, zmin=zmin, zmax=zmax, text=text,
                     texttemplate="%{text}", hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
-                    xgap=3, ygap=3, colorbar={"title": {"text": unit}, "tickformat": ".0%" if share else ".2f", "nticks": 5})
+                    textfont={"size": 12}, xgap=3, ygap=3, colorbar={"title": {"text": unit}, "tickformat": ".0%" if share else ".2f", "nticks": 5})
     theme.style(fig, f"{label} by modality and age group", x="Age group (years)", y="Modality",
                 height=110 + 70 * len(rows))
     fig.update_xaxes(type="category", side="bottom", showgrid=False)
     fig.update_yaxes(type="category", autorange="reversed", showgrid=False)
-    return fig
+    grid = pd.DataFrame([[c.replace("<br>", " · ") for c in tr] for tr in text], columns=cols)
+    grid.insert(0, "_modality", rows)
+    return _table(fig, grid, [("_modality", "Modality", "text")] + [(a, f"Age {a}", "text") for a in cols])
 
 
 def group_trends(t: pd.DataFrame, by: str, metric: str, groups: list[str]) -> go.Figure:
@@ -189,8 +215,11 @@ def group_trends(t: pd.DataFrame, by: str, metric: str, groups: list[str]) -> go
     if share:
         _share_axis(fig)
     elif metric == "mean_engagement":
-        fig.update_yaxes(range=[1, 5.05])
-    return fig
+        fig.update_yaxes(range=ENGAGEMENT_RANGE)
+    d[by] = pd.Categorical(d[by].astype(str), categories=[str(g) for g in order], ordered=True)
+    return _table(fig, d.sort_values([by, "month_start"]),
+                  [(by, GROUP_LABEL.get(by, by), "text"), ("month_start", "Month", "month"),
+                   (metric, label, _kind(share)), (ncol, f"n ({N_LABEL[ncol]})", "int")])
 
 
 MAX_BOX_POINTS = 3000
@@ -214,7 +243,13 @@ def distribution_box(d: pd.DataFrame, value: str, by: str, groups: list[str], ti
                                   + f"<br>{axis}: %{{y}}<extra>{g}, n={n}</extra>")
     theme.style(fig, title, x=GROUP_LABEL.get(by, by), y=axis, height=380)
     fig.update_layout(showlegend=False)
-    return fig
+    # the table summarises each box (every point is one child or goal: the points stay in the chart)
+    v = d.assign(_g=d[by].astype(str)).groupby("_g")[value]
+    summary = pd.DataFrame({"n": v.count(), "median": v.median(), "q1": v.quantile(0.25), "q3": v.quantile(0.75),
+                            "lo": v.min(), "hi": v.max()}).reindex([str(g) for g in order]).reset_index(names="_g")
+    return _table(fig, summary, [("_g", GROUP_LABEL.get(by, by), "text"), ("n", "n", "int"),
+                                 ("median", f"Median {axis}", "num2"), ("q1", "Lower quartile", "num2"),
+                                 ("q3", "Upper quartile", "num2"), ("lo", "Lowest", "num2"), ("hi", "Highest", "num2")])
 
 
 def gas_level_bars(d: pd.DataFrame, by: str, groups: list[str], level_col: str = "last_level") -> go.Figure:
@@ -237,8 +272,15 @@ def gas_level_bars(d: pd.DataFrame, by: str, groups: list[str], level_col: str =
     theme.style(fig, f"Latest GAS level of each goal, by {GROUP_LABEL.get(by, by).lower()}",
                 x=GROUP_LABEL.get(by, by), y="Share of goals (%)", height=400, legend_title="GAS level")
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
-    fig.update_layout(legend={"orientation": "v", "y": 0.5, "x": 1.02, "xanchor": "left", "yanchor": "middle"})
-    return fig
+    wide = counts.pivot_table(index=by, columns=level_col, values="n", aggfunc="sum", fill_value=0)
+    tbl = pd.DataFrame({"_g": [str(g) for g in order], "_n": [int(totals.get(g, 0)) for g in order]})
+    cols = [("_g", GROUP_LABEL.get(by, by), "text"), ("_n", "Goals", "int")]
+    for level in sorted(theme.GAS_LEVEL_COLORS):
+        if level in wide.columns and wide[level].sum():
+            k = [int(wide[level].get(g, 0)) for g in order]
+            tbl[f"_l{level}"] = [f"{cell(n / t if t else float('nan'), 'pct')} ({n})" for n, t in zip(k, tbl["_n"])]
+            cols.append((f"_l{level}", theme.GAS_LEVEL_LABELS[level], "text"))
+    return _table(fig, tbl, cols)
 
 
 def forest(rows: pd.DataFrame, x_title: str, title: str, confidence: float) -> go.Figure:
@@ -280,8 +322,14 @@ def forest(rows: pd.DataFrame, x_title: str, title: str, confidence: float) -> g
     theme.style(fig, title, x=x_title, height=90 + 30 * len(labels))
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1], title_text="",
                      showgrid=True, gridcolor="#F0F0F0")
-    fig.update_layout(margin={"l": 10, "r": 130, "t": 60, "b": 10})
-    return fig
+    fig.update_layout(margin_r=130)  # room for the n at the right; the top margin is the title's (theme.style)
+    ci = ci_name(confidence)
+    tbl = d.assign(_note=np.where(shown, "", "not estimated: " + d["reason"].fillna("").astype(str)),
+                   mean_diff=d["mean_diff"].where(shown), ci_lo=d["ci_lo"].where(shown), ci_hi=d["ci_hi"].where(shown))
+    return _table(fig, tbl, [("label", "Group", "text"), ("mean_diff", x_title, "signed2"),
+                             ("ci_lo", f"{ci} low", "signed2"), ("ci_hi", f"{ci} high", "signed2"),
+                             ("n_children", "n children", "int"), ("n_sessions", "n sessions", "int"),
+                             ("_note", "Note", "text")])
 
 
 def paired_differences(p: pd.DataFrame, by: str, groups: list[str], x_title: str) -> go.Figure:
@@ -306,7 +354,12 @@ def paired_differences(p: pd.DataFrame, by: str, groups: list[str], x_title: str
     fig.add_vline(x=0, line={"color": theme.BLACK, "width": 1, "dash": "dot"})
     theme.style(fig, f"Each child's difference, child-led − directed (n = {len(d)} children)", x=x_title,
                 y=GROUP_LABEL.get(by, by), height=140 + 60 * len(order), legend_title="Modality")
-    return fig
+    d[by] = pd.Categorical(d[by].astype(str), categories=[str(g) for g in order], ordered=True)
+    cols_t = [(by, GROUP_LABEL.get(by, by), "text"), ("child_id", "Child", "id"), ("modality", "Modality", "text"),
+              ("diff", x_title, "signed2"), ("mean_child_led", "Child-led mean", "num2"),
+              ("n_child_led", "n child-led", "int"), ("mean_directed", "Directed mean", "num2"),
+              ("n_directed", "n directed", "int")] + ([("nap", "NAP", "num2")] if "nap" in d.columns else [])
+    return _table(fig, d.sort_values([by, "diff"]), cols_t)
 
 
 def child_timeline(t: pd.DataFrame, child_id: str) -> go.Figure:
@@ -344,10 +397,11 @@ def child_timeline(t: pd.DataFrame, child_id: str) -> go.Figure:
                 x="Session date", y="Engagement (1–5)", height=360, legend_title="")
     fig.update_yaxes(range=[0.2, 5.3], tickvals=[0.45, 1, 2, 3, 4, 5],
                      ticktext=["not attended", "1", "2", "3", "4", "5"])
-    # the title is long (child, counts): the legend goes under the plot, not beside the title
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
-                      margin={"b": 70}, height=400)
-    return fig
+    fig.update_layout(height=400)
+    cols = [("session_date", "Session date", "date"), ("attendance", "Attendance", "text"),
+            ("approach", "Approach", "text"), ("engagement", "Engagement (1–5)", "int"),
+            ("therapist_id", "Therapist", "id"), ("modality", "Modality", "text")]
+    return _table(fig, d, [c for c in cols if c[0] in d.columns])
 
 
 def goal_chart(g: pd.DataFrame, goal_id: str, domain: str | None, x_range: list | None = None, *,
@@ -370,9 +424,9 @@ def goal_chart(g: pd.DataFrame, goal_id: str, domain: str | None, x_range: list 
     theme.style(fig, title, x="Rating date", y="GAS level", height=260)
     fig.update_yaxes(range=[-3.3, 2.4], tickvals=[-3, -2, -1, 0, 1, 2], ticktext=["-3", "-2", "-1", "0", "+1", "+2"],
                      zeroline=False)
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10})
     fig.update_xaxes(tickformat="%b %Y", range=x_range)
-    return fig
+    return _table(fig, d, [("session_date", "Rating date", "date"), ("gas_level", "GAS level", "level")]
+                  + ([("approach", "Session", "text")] if "approach" in d.columns else []))
 
 
 def gas_t_chart(t: pd.DataFrame, child_id: str) -> go.Figure:
@@ -392,4 +446,6 @@ def gas_t_chart(t: pd.DataFrame, child_id: str) -> go.Figure:
     lo, hi = float(d["t_score"].min()), float(d["t_score"].max())
     fig.update_yaxes(range=[min(25.0, lo - 3), max(75.0, hi + 3)])
     fig.update_xaxes(tickformat="%b %Y")
-    return fig
+    return _table(fig, d.assign(_chg=extra["chg"]),
+                  [(xcol, "Review month", "month"), ("t_score", "GAS T-score", "num1"), ("n_goals", "n goals", "int"),
+                   ("_chg", "Change from first", "signed2")])

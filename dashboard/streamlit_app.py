@@ -3,8 +3,9 @@
 Sets the page up once, stops with one line when settings.toml cannot be used, admits the
 viewer (``auth.gate``: sign-in, access list, or the local single-user mode), loads the sample
 on a first start (no warehouse yet), draws the sidebar filter bar (shared by every page and
-mirrored in the URL), records the page view in the audit log and runs the chosen page. The
-audit and access pages are registered for leads only.
+mirrored in the URL; a page hides the filters it does not use: ``ui.PAGE_FILTERS``), sets the
+page's stylesheet (``layout.page_style``), records the page view in the audit log and runs
+the chosen page. The audit and access pages are registered for leads only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="Therapy progress", page_icon=":material/child_care:", layout="wide")
 
-from dashboard import auth, data, ui  # noqa: E402
+from dashboard import auth, data, layout, ui  # noqa: E402
 from pipelines import settings  # noqa: E402
 
 try:  # every page and figure asks the settings: a file that cannot be used stops here, in one line
@@ -65,8 +66,9 @@ page = st.navigation(PAGES)
 if viewer.mode == "local":  # a served dashboard never loads the sample into a practice's warehouse
     data.ensure_warehouse()
 auth.sidebar()
+layout.page_style()
 if page.url_path not in ADMIN_PAGES:  # the audit and access pages do not use the filters
-    ui.filter_bar()
+    ui.filter_bar(page.url_path)
 if page.url_path not in SELF_RECORDING:
     auth.log_view(page.title, detail=ui.url_params_for_audit())
 page.run()

@@ -1,11 +1,14 @@
-"""Shared UI: the filter bar (sidebar, mirrored in the URL), messages and number formatting.
+"""Shared UI: the filter bar (sidebar, mirrored in the URL), charts with their tables, messages
+and number formatting.
 
 URL parameters (``st.query_params``), all optional; a bookmarked or shared address restores
-the view, and an invalid value is ignored with a small warning:
+the view, and an invalid value is ignored with a warning at the top of the page that says
+why (a team or therapist outside the viewer's scope: "Team X is not among the teams you can
+see; showing your teams"):
 
 =============  ===========================================================================
-``period``     ``4w``, ``3m`` (default), ``6m``, ``12m``, ``all`` or ``custom``; relative
-               periods end at the latest session loaded
+``period``     ``2w``, ``4w``, ``3m`` (default), ``6m``, ``12m``, ``all`` or ``custom``;
+               relative periods end at the latest session loaded
 ``from``       ``YYYY-MM-DD`` (with ``to``: a custom period; implies ``period=custom``)
 ``to``         ``YYYY-MM-DD``
 ``modality``   repeated for several values: ``?modality=OT&modality=speech``
@@ -15,21 +18,29 @@ the view, and an invalid value is ignored with a small warning:
 ``approach``   ``child-led``, ``directed``, ``mixed``
 ``child``      the child shown on the Child progress page
 =============  ===========================================================================
+
+A page whose figures ignore some filters hides them in the bar and says so
+(``PAGE_FILTERS``): the Team meeting pack uses the period, team and therapist only, and
+opens on the viewer's own team (``dashboard.teams.own_team``) when the address names none.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 from urllib.parse import urlencode
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import data
+# the pages' ui.md_escape, ui.md_code (the text helpers live in dashboard.text)
+from dashboard.text import WORD_JOINER, md_code, md_escape, plotly_text as _plotly_text  # noqa: F401
+from reports import figure_table
 from reports.formats import count, day, is_missing, num, pct, to_date  # noqa: F401  (the pages' formats: ui.num, ...)
 
 PERIODS: dict[str, tuple[str, int | None]] = {
+    "2w": ("Last 2 weeks", 14),
     "4w": ("Last 4 weeks", 28),
     "3m": ("Last 3 months", 91),
     "6m": ("Last 6 months", 182),
@@ -47,6 +58,14 @@ MULTI: dict[str, tuple[str, str, str, str]] = {
     "approach": ("f_approach", "approaches", "Approach", "approaches"),
 }
 FILTER_URL_KEYS = ("period", "from", "to", *MULTI)
+# page (url path) -> the filters its figures ignore (hidden in the bar, kept for the other pages),
+# why, and whether it opens on the viewer's own team when no team or therapist is chosen
+PAGE_FILTERS: dict[str, dict[str, Any]] = {
+    "team_meeting": {
+        "hide": ("modality", "age", "approach"), "own_team": True,
+        "note": "Modality, age group and approach do not apply to the meeting pack (it covers the whole caseload of "
+                "the team or therapist), so they are not shown here; any you chose stay set for the other pages."},
+}
 PAGE_FILES = {
     "overview": "app_pages/overview.py",
     "child": "app_pages/child_progress.py",
@@ -59,89 +78,41 @@ PAGE_FILES = {
     "access": "app_pages/access.py",
 }
 CHILD_URL_PATH = "child_progress"
-# charts offer no "download as PNG": every export goes through an audited download button
-CHART_CONFIG = {"modeBarButtonsToRemove": ["toImage"], "displaylogo": False}
+# charts offer no "download as PNG" (every export goes through an audited download button) and no
+# toolbar: its seven buttons per chart were seven tab stops each; zoom by dragging, double-click to reset
+CHART_CONFIG = {"displayModeBar": False, "modeBarButtonsToRemove": ["toImage"], "displaylogo": False}
+TABLE_ROWS = 500  # a chart's table shows at most this many rows (a box plot's table is its summary)
 
 
-# ----------------------------------------------------------------------------- text, never markdown
-# Streamlit renders markdown in st.markdown, captions, alerts, titles, widget labels and help,
-# metrics, page links and pill options. A value from the address or the data (a child id, a
-# goal id, a team name, a file name) goes through md_escape (or md_code) before it is put into
-# any of them, so it shows as the characters it is made of: never a link, an image, a code span
-# that closes the one around it, a :color[...] or :material/...: directive, or LaTeX.
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|<>~$:&])")
-# at the start of a text: a list item, a thematic break or a setext underline, an ordered list
-_MD_LEADING = re.compile(r"^(\s*)([-+=]|\d+(?=[.]))")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-# GitHub-flavoured markdown links bare URLs, www. addresses and e-mail addresses in the text
-# itself (after escapes are read), so a word joiner (U+2060, invisible) goes where it breaks them
-_AUTOLINK = re.compile(r"(?i)(:(?=//)|@|www(?=\.))")
-WORD_JOINER = "\u2060"
-
-
-def md_escape(value: Any) -> str:
-    """``value`` as markdown text that renders as exactly its characters.
-
-    Every character markdown or Streamlit gives a meaning to within a line is
-    backslash-escaped (CommonMark: an escaped punctuation character is always literal):
-    backticks, ``*`` ``_`` ``~`` (emphasis), brackets and parentheses (links, images),
-    braces, ``!``, ``#``, ``|`` (tables), ``<`` ``>`` (autolinks, HTML), ``$`` (LaTeX), ``&``
-    (entities) and ``:`` (Streamlit's ``:red[...]`` and ``:material/icon:`` directives);
-    ``-``, ``+``, ``=`` and ``1.`` are escaped where they would start a block. Line breaks
-    and control characters become one space (no new block). GFM links bare URLs, ``www.``
-    addresses and e-mail addresses in the text itself (after escapes are read), so a word
-    joiner (U+2060, invisible) follows every ``:`` before ``//``, every ``@`` and every
-    ``www`` before a dot. Emoji short codes (``:smile:``) stay text too.
-    """
-    text = _CONTROL.sub(" ", str(value))
-    text = _AUTOLINK.sub(lambda m: m.group(1) + WORD_JOINER, text)
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    m = _MD_LEADING.match(text)
-    if m:
-        if m.group(2)[0].isdigit():  # "1." -> "1\."
-            end = m.end()
-            text = text[:end] + "\\" + text[end:]
-        else:
-            text = m.group(1) + "\\" + text[len(m.group(1)):]
-    return text
-
-
-def md_code(value: Any) -> str:
-    """``value`` as one inline code span (monospace, nothing inside it is markdown): the
-    fence is one backtick longer than the longest run of backticks in the value."""
-    text = _CONTROL.sub(" ", str(value))
-    runs = [len(r) for r in re.findall(r"`+", text)]
-    fence = "`" * (max(runs, default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ")) else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-_PLOTLY_LINK = re.compile(r"<(?=\s*/?\s*a\b)", re.IGNORECASE)
-
-
-def _plotly_text(value: Any) -> Any:
-    """``value`` (a figure's dict, list or text) with every ``<a ...>`` tag made literal text:
-    Plotly draws ``<a href=...>`` in titles, labels, legends and hover text as a link, and
-    a data value (a therapist id) could carry one. Our own charts use no links."""
-    if isinstance(value, str):
-        return _PLOTLY_LINK.sub("&lt;", value) if "<" in value else value
-    if isinstance(value, dict):
-        return {k: _plotly_text(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plotly_text(v) for v in value)
-    if getattr(value, "dtype", None) is not None and value.dtype == object:  # numpy arrays of text
-        import numpy as np
-        return np.array([_plotly_text(v) for v in value.ravel()], dtype=object).reshape(value.shape)
-    return value
-
-
-# ----------------------------------------------------------------------------- messages
+# ----------------------------------------------------------------------------- charts and messages
 
 def chart(fig: Any, key: str, where: Any = None, **kwargs: Any) -> Any:
-    """A Plotly chart in ``where`` (default the page) without the PNG download (``CHART_CONFIG``),
-    with any link tag in its text shown as text (``_plotly_text``)."""
-    return (where or st).plotly_chart(_plotly_text(fig.to_dict()), key=key, config=CHART_CONFIG, **kwargs)
+    """A Plotly chart in ``where`` (default the page) and under it its figures as a table
+    (``chart_table``, the chart's text alternative), in one box that stays together in a
+    ``chart_grid``. No toolbar and no PNG download (``CHART_CONFIG``); the chart's own colours
+    (``theme=None``: ``reports.theme``, text of at least 4.5:1 contrast); its title as its
+    accessible name; any link tag in its text shown as text (``_plotly_text``)."""
+    box = (where or st).container(key=f"chartbox_{key}")
+    title = figure_table.plain(fig.layout.title.text or "") or None
+    out = box.plotly_chart(_plotly_text(fig.to_dict()), key=key, config=CHART_CONFIG, theme=None, alt=title,
+                           **kwargs)
+    chart_table(fig, box)
+    return out
+
+
+def chart_table(fig: Any, where: Any = None) -> None:
+    """The figures of ``fig`` as a table (``reports.figure_table.table``) in a closed expander
+    "Chart as a table": at most ``TABLE_ROWS`` rows, every cell text (``md_escape``)."""
+    t = figure_table.table(fig)
+    with (where or st).expander("Chart as a table"):
+        if t is None or t.empty:
+            st.caption("This chart has no figures to list.")
+            return
+        shown = t.head(TABLE_ROWS)
+        st.table(pd.DataFrame({md_escape(c): [md_escape(v) for v in shown[c]] for c in shown.columns}),
+                 hide_index=True)
+        if len(t) > len(shown):
+            st.caption(f"The first {len(shown):,} of {len(t):,} rows.")
 
 
 def empty(message: str) -> None:
@@ -227,13 +198,26 @@ def _parse_date(raw: str, key: str, warnings: list[str]) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        warnings.append(f"{key}={md_escape(raw)} is not a date (YYYY-MM-DD)")
+        warnings.append(f"Ignored from the link: {key}={md_escape(raw)} is not a date (YYYY-MM-DD).")
         return None
 
 
-def state_from_url(qp: dict[str, list[str]], opts: dict) -> tuple[dict[str, Any], list[str]]:
+def _dropped(key: str, label: str, value: str, shown: str | None) -> str:
+    """Why a value of the address was dropped, as one sentence (markdown, the value escaped).
+
+    ``shown`` (e.g. "your teams") is what a viewer limited to part of the practice sees
+    instead: then a team or therapist outside that part is named as such, not as missing
+    (and whether it exists at all is not told)."""
+    if shown and key in ("team", "therapist"):
+        return f"{label} {md_escape(value)} is not among the {label.lower()}s you can see; showing {shown}."
+    return f"Ignored from the link: {label.lower()} {md_escape(value)} is not in the data."
+
+
+def state_from_url(qp: dict[str, list[str]], opts: dict, shown: str | None = None
+                   ) -> tuple[dict[str, Any], list[str]]:
     """Filter state from URL values (every key a list of strings); invalid values are dropped and
-    named in the warnings, which are markdown with every value from the URL escaped (``md_escape``)."""
+    each named in a warning sentence (markdown, every value from the URL escaped: ``md_escape``).
+    ``shown``: what a viewer limited to part of the practice sees instead (``_dropped``)."""
     state = _default_state()
     warnings: list[str] = []
     if qp.get("period"):
@@ -241,14 +225,14 @@ def state_from_url(qp: dict[str, list[str]], opts: dict) -> tuple[dict[str, Any]
         if p in PERIODS:
             state["period"] = p
         else:
-            warnings.append(f"period {md_escape(p)} is unknown (use {', '.join(PERIODS)})")
+            warnings.append(f"Ignored from the link: period {md_escape(p)} is unknown (use {', '.join(PERIODS)}).")
     d_from = _parse_date(qp["from"][-1], "from", warnings) if qp.get("from") else None
     d_to = _parse_date(qp["to"][-1], "to", warnings) if qp.get("to") else None
     if d_from or d_to:
         lo, hi = to_date(opts.get("min_date")), to_date(opts.get("max_date"))
         d_from, d_to = d_from or lo, d_to or hi
         if d_from and d_to and d_from > d_to:
-            warnings.append(f"from={d_from} is after to={d_to}; dates ignored")
+            warnings.append(f"Ignored from the link: from={d_from} is after to={d_to}, so both dates.")
         else:
             state.update({"period": "custom", "from": d_from, "to": d_to})
     for key, (_w, opt_key, label, _f) in MULTI.items():
@@ -261,7 +245,7 @@ def state_from_url(qp: dict[str, list[str]], opts: dict) -> tuple[dict[str, Any]
                     if part not in chosen:
                         chosen.append(part)
                 else:
-                    warnings.append(f"{label.lower()} {md_escape(part)} is not in the data")
+                    warnings.append(_dropped(key, label, part, shown))
         state[key] = chosen
     return state, warnings
 
@@ -323,6 +307,36 @@ def _reset() -> None:
     st.session_state["f_period"] = DEFAULT_PERIOD
     for wkey, *_rest in MULTI.values():
         st.session_state[wkey] = []
+    st.session_state.pop("_filter_page", None)  # as if arriving: a page's own defaults apply again
+
+
+def _scope_words() -> str | None:
+    """What a viewer limited to part of the practice sees ("your teams", "your caseload"); None for a lead."""
+    v = st.session_state.get("_viewer")
+    if v is None or v.is_lead:
+        return None
+    return "your teams" if v.role == "supervisor" else "your caseload"
+
+
+def _own_team_default(page: str | None, spec: dict[str, Any], opts: dict) -> None:
+    """On arriving at a page that opens on the viewer's own team (``PAGE_FILTERS``) with no team
+    and no therapist chosen: choose it in the bar (``dashboard.teams.own_team``) and keep why
+    in ``st.session_state['own_team_reason']`` for the page to say."""
+    arrived = st.session_state.get("_filter_page") != page
+    st.session_state["_filter_page"] = page
+    if not arrived:
+        return
+    st.session_state["own_team_reason"] = None
+    if not spec.get("own_team") or st.session_state.get("f_team") or st.session_state.get("f_therapist"):
+        return
+    from dashboard import teams
+
+    d_from, d_to = period_dates(_current_state(), opts)
+    team, why = teams.own_team(st.session_state.get("_viewer"), [str(t) for t in opts.get("teams") or []],
+                               data.Filters(date_from=d_from, date_to=d_to))
+    if team is not None:
+        st.session_state["f_team"] = [team]
+        st.session_state["own_team_reason"] = why
 
 
 def period_dates(state: dict[str, Any], opts: dict) -> tuple[dt.date | None, dt.date | None]:
@@ -336,10 +350,13 @@ def period_dates(state: dict[str, Any], opts: dict) -> tuple[dt.date | None, dt.
     return lo, hi
 
 
-def filter_bar() -> None:
-    """The sidebar filter bar. Stores the Filters for this run in ``st.session_state['filters']``."""
+def filter_bar(page: str | None = None) -> None:
+    """The sidebar filter bar of ``page`` (its url path: ``PAGE_FILTERS`` says which filters it
+    hides). Stores the Filters for this run in ``st.session_state['filters']``."""
     st.session_state["filters"] = None
     st.session_state["filter_state"] = None
+    spec = PAGE_FILTERS.get(page or "", {})
+    hidden = set(spec.get("hide", ()))
     opts = _options()
     with st.sidebar:
         if opts is None or not opts.get("max_date"):
@@ -349,17 +366,16 @@ def filter_bar() -> None:
         first_run = "_filters_init" not in st.session_state
         if first_run or (url and url != st.session_state.get("_url_written")):
             # a fresh session, or a link/bookmark that carries filters: the URL wins
-            state, warnings = state_from_url(url, opts)
+            state, warnings = state_from_url(url, opts, _scope_words())
             _apply_state(state, opts)
             st.session_state["_url_warnings"] = warnings
             st.session_state["_filters_init"] = True
+        _own_team_default(page, spec, opts)
         s = data.status()
         if s and data.is_sample_data([f["name"] for f in s.get("file_list") or []]):
             st.warning("**Sample data**: a synthetic practice, not your caseload. Load your exports on the Data page.",
                        icon=":material/science:")
         st.subheader("Filters", anchor=False)
-        for w in st.session_state.get("_url_warnings") or []:
-            st.warning(f"Ignored from the link: {w}.", icon=":material/link_off:")
         lo, hi = to_date(opts["min_date"]), to_date(opts["max_date"])
         st.selectbox("Period", list(PERIODS), key="f_period", format_func=lambda p: PERIODS[p][0],
                      on_change=_clear_warnings,
@@ -376,8 +392,11 @@ def filter_bar() -> None:
         for key, (wkey, opt_key, label, _f) in MULTI.items():
             options = [str(v) for v in opts.get(opt_key) or []]
             st.session_state[wkey] = [v for v in st.session_state.get(wkey) or [] if v in options]
-            st.multiselect(label, options, key=wkey, placeholder="All", on_change=_clear_warnings)
-        state = _current_state()
+            if key not in hidden:  # a hidden filter keeps its value (set above) for the other pages
+                st.multiselect(label, options, key=wkey, placeholder="All", on_change=_clear_warnings)
+        if spec.get("note"):
+            st.caption(spec["note"])
+        state = {k: ([] if k in hidden else v) for k, v in _current_state().items()}
         d_from, d_to = period_dates(state, opts)
         st.caption(f"{day(d_from)} – {day(d_to)} · data up to {day(hi)}")
         st.button("Reset filters", on_click=_reset, icon=":material/restart_alt:", width="stretch")
@@ -401,8 +420,17 @@ def filters():
     return st.session_state.get("filters")
 
 
+def link_warnings() -> None:
+    """What the page's address asked for but does not get, and why, at the top of the page
+    (one warning each; they go when a filter is changed)."""
+    for w in st.session_state.get("_url_warnings") or []:
+        st.warning(w, icon=":material/link_off:")
+
+
 def require_data():
-    """The Filters, or stop the page with a pointer to the Data page when nothing is loaded."""
+    """The Filters, or stop the page with a pointer to the Data page when nothing is loaded;
+    first the warnings about the address (``link_warnings``)."""
+    link_warnings()
     f = filters()
     if f is None:
         if data.reader() is None:

@@ -3,6 +3,11 @@
 Colours come from the Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"),
 which stays distinguishable for the common forms of colour-vision deficiency. Modality and
 approach never share a chart's colour channel, and each keeps its colour on every page.
+
+Text on a chart (titles, axis ticks and titles, legends) is ``TEXT`` or ``AXIS_TEXT`` on
+``BACKGROUND``: both at least ``MIN_CONTRAST`` (4.5:1, WCAG 2.2 AA for normal text) by
+``contrast_ratio``. The legend sits under the plot area (``style``), so a legend that wraps
+onto more lines grows downwards, never into the title; a long title wraps onto its own lines.
 """
 
 from __future__ import annotations
@@ -20,6 +25,14 @@ VERMILLION = "#D55E00"
 REDDISH_PURPLE = "#CC79A7"
 GREY = "#8C8C8C"
 LIGHT_GREY = "#D9D9D9"
+# text and background of every chart (WCAG AA: at least MIN_CONTRAST against BACKGROUND)
+BACKGROUND = "#FFFFFF"
+TEXT = "#1F1F1F"          # titles, legend
+AXIS_TEXT = "#474747"     # tick labels and axis titles
+GRID = "#E5E5E5"
+FONT_FAMILY = '"Source Sans", "Source Sans Pro", "Helvetica Neue", Arial, sans-serif'
+MIN_CONTRAST = 4.5
+TITLE_LINE_CHARS = 48     # a longer title wraps: a line fits a chart 400 px wide (16 px bold)
 
 MODALITY_COLORS = {"CBT": BLUE, "OT": ORANGE, "speech": BLUISH_GREEN, "play": REDDISH_PURPLE}
 MODALITY_ORDER = list(MODALITY_COLORS)
@@ -63,18 +76,78 @@ def color_map(dimension: str, values: list[str] | None = None) -> dict[str, str]
     return {v: cycle[i % len(cycle)] for i, v in enumerate(values or [])}
 
 
+def _channel(c: float) -> float:
+    c /= 255
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def rgb(color: str) -> tuple[float, float, float]:
+    """``#RRGGBB`` (or ``#RGB``) as three 0-255 numbers."""
+    h = color.strip().lstrip("#")
+    if len(h) == 3:
+        h = "".join(ch * 2 for ch in h)
+    if len(h) != 6:
+        raise ValueError(f"not a #RRGGBB colour: {color!r}")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def blend(color: str | tuple, opacity: float, background: str | tuple) -> tuple[float, float, float]:
+    """The colour seen when ``color`` is drawn at ``opacity`` over ``background`` (alpha
+    compositing, channel by channel): how a faded caption looks."""
+    fg = rgb(color) if isinstance(color, str) else color
+    bg = rgb(background) if isinstance(background, str) else background
+    return tuple(opacity * f + (1 - opacity) * b for f, b in zip(fg, bg))  # type: ignore[return-value]
+
+
+def luminance(color: str | tuple) -> float:
+    """Relative luminance (WCAG 2.2, "relative luminance": sRGB channels linearised, then
+    0.2126 R + 0.7152 G + 0.0722 B), 0 for black to 1 for white."""
+    r, g, b = rgb(color) if isinstance(color, str) else color
+    return 0.2126 * _channel(r) + 0.7152 * _channel(g) + 0.0722 * _channel(b)
+
+
+def contrast_ratio(fg: str | tuple, bg: str | tuple) -> float:
+    """WCAG 2.2 contrast ratio (L1 + 0.05) / (L2 + 0.05), L1 the lighter; 1 to 21. Normal text
+    needs at least 4.5 (success criterion 1.4.3, level AA)."""
+    a, b = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def wrap_title(title: str, width: int = TITLE_LINE_CHARS) -> str:
+    """``title`` broken into lines of at most ``width`` characters at spaces (``<br>``): plotly
+    never wraps a title itself and cuts it off at the chart's edge."""
+    if len(title) <= width or "<br>" in title:
+        return title
+    lines: list[str] = []
+    for word in title.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
 def style(fig: go.Figure, title: str, x: str | None = None, y: str | None = None,
           height: int | None = None, legend_title: str | None = None) -> go.Figure:
-    """Title, axis titles (with units), a plain white template and a readable hover label."""
+    """Title (wrapped when long, with a top margin of its own), axis titles (with units), a
+    white background with text of at least 4.5:1 contrast, the legend under the plot area
+    (it grows downwards, away from the title) and a readable hover label."""
+    text = wrap_title(title)
+    lines = text.count("<br>") + 1
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+        title={"text": text, "x": 0, "xanchor": "left", "font": {"size": 16, "color": TEXT}},
         template="plotly_white",
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        hoverlabel={"bgcolor": "white", "font_size": 13},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1,
-                "title": {"text": legend_title or ""}},
-        font={"size": 13},
+        paper_bgcolor=BACKGROUND, plot_bgcolor=BACKGROUND,
+        margin={"l": 10, "r": 10, "t": 40 + 20 * lines, "b": 10},
+        hoverlabel={"bgcolor": "white", "font_size": 13, "font_color": TEXT},
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "xanchor": "left", "x": 0,
+                "title": {"text": legend_title or ""}, "font": {"color": TEXT}},
+        font={"size": 13, "color": TEXT, "family": FONT_FAMILY},
     )
+    axis = {"tickfont": {"color": AXIS_TEXT}, "title_font": {"color": AXIS_TEXT}, "gridcolor": GRID,
+            "zerolinecolor": GRID}
+    fig.update_xaxes(**axis, ticklabelstandoff=6)  # the x labels clear the lowest y label in the corner
+    fig.update_yaxes(**axis)
     if height:
         fig.update_layout(height=height)
     if x is not None:

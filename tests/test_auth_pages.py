@@ -257,8 +257,11 @@ def test_a_link_naming_another_team_or_therapist_is_ignored(env, sessions, peopl
     at = run_as(user.email, "needs_attention", {"team": other_team, "therapist": "T_not_mine"})
     assert at.sidebar.multiselect(key="f_team").value == []
     assert at.sidebar.multiselect(key="f_therapist").value == []
-    warnings = " ".join(w.value for w in at.sidebar.warning)
-    assert "not in the data" in warnings
+    # said at the top of the page, and why (issue 16, item 10): outside the scope, not "not in the data"
+    warnings = " ".join(w.value for w in at.main.warning)
+    assert "is not among the teams you can see; showing your caseload" in warnings
+    assert "is not among the therapists you can see; showing your caseload" in warnings
+    assert "not in the data" not in warnings
 
 
 @pytest.mark.parametrize("role, page", [("therapist", "audit_log"), ("supervisor", "access")])
@@ -343,8 +346,10 @@ def test_no_audit_trail_no_data(env, people, monkeypatch, tmp_path):
 def test_supervisor_meeting_pack_is_their_team_and_their_children(env, sessions, people):
     user = people["supervisor"]
     at = run_as(user.email, "team_meeting")
-    teams = [o for o in at.selectbox(key="mp_team").options if not o.startswith("Any team")]
-    assert teams == list(user.teams)
+    # the sidebar's team filter: the teams of the sessions of their children (as on every page) ...
+    in_teams = set(sessions.loc[sessions["child_id"].isin(in_scope(sessions, user)), "team"])
+    assert set(at.multiselect(key="f_team").options) == in_teams and set(user.teams) <= in_teams
+    assert at.multiselect(key="f_team").value == [user.teams[0]]  # ... and the page opens on their own team
     shown = set()
     for d in at.dataframe:
         for col in ("child_id", "Child"):

@@ -172,7 +172,8 @@ def test_invalid_url_values_are_ignored_with_a_warning(db, use_db):
     at = open_page("overview", {"modality": ["Physio", "OT"], "from": "2026-13-45", "period": "decade",
                                 "age": "99-100"})
     assert not at.exception
-    warn = " ".join(w.value for w in at.sidebar.warning)
+    # at the top of the page, where the reader looks (a narrow window can hide the sidebar)
+    warn = " ".join(w.value for w in at.main.warning)
     assert "Physio" in warn and "2026-13-45" in warn and "decade" in warn and "99-100" in warn
     assert at.multiselect(key="f_modality").value == ["OT"]
     assert at.selectbox(key="f_period").value == "3m"

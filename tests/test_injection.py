@@ -214,7 +214,7 @@ def test_hostile_child_and_goal_ids_are_text_on_the_child_page(use_hostile):
 
 def test_hostile_team_name_is_text_on_the_meeting_page(use_hostile):
     at = open_page("team_meeting", {"team": TEAM, "period": "all"})
-    assert at.selectbox(key="mp_team").value == TEAM
+    assert at.multiselect(key="f_team").value == [TEAM]
     assert_text_only(at, ["team page", "urgent"])
 
 

@@ -539,7 +539,7 @@ import runpy
 from dashboard import auth, data, ui
 auth.gate()  # local single-user mode (tests bind Streamlit to 127.0.0.1)
 data.ensure_warehouse()
-ui.filter_bar()
+ui.filter_bar("team_meeting")  # the page's filter bar: period, team and therapist
 runpy.run_path({page!r}, run_name="__page__")
 """
 
@@ -560,7 +560,7 @@ def test_page_renders_and_offers_the_downloads(sample_db, tmp_path, monkeypatch)
     assert labels[0] == "Meeting pack (HTML)" and labels[2] == "Tables (Excel)"
     assert labels[1] in ("Meeting pack (PDF)", "PDF needs Chromium")
     # another period and the shared version still render
-    at.segmented_control(key="mp_period").set_value("2w").run()
+    at.selectbox(key="f_period").set_value("2w").run()  # the sidebar's period is the pack's
     at.toggle(key="mp_suppress").set_value(True).run()
     assert not at.exception, at.exception[0].value
     assert any("<5" in str(i.value) for i in at.info)

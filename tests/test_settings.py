@@ -232,9 +232,9 @@ def test_team_meeting_small_cells_follow_the_settings(db, tmp_path, monkeypatch)
         assert not at.exception, at.exception[0].value
         con = warehouse.connect_reader(db)
         try:
-            team = at.session_state["mp_team"] if "mp_team" in at.session_state else None
-            d_from, d_to = mp.default_period(analytics.as_of(con), 4)
-            pack = mp.build_pack(con, team=team, date_from=d_from, date_to=d_to, suppress_small_cells=True)
+            f = at.session_state["filters"]  # the pack's team and period are the sidebar's
+            pack = mp.build_pack(con, team=f.teams[0], date_from=f.date_from, date_to=f.date_to,
+                                 suppress_small_cells=True)
         finally:
             con.close()
         assert pack.small_cell_min == k

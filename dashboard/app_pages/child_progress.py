@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, charts, data, ui
+from dashboard import auth, charts, data, layout, ui
 from pipelines import settings
 from reports import theme
 from reports.formats import cell
@@ -72,12 +72,12 @@ def label(c: str) -> str:
 
 # recorded before anything about a child is drawn (the picker's value is decided above)
 auth.log_view("Child progress", child_id=st.session_state["child_pick"])
-c1, c2 = st.columns([2, 1])
-child = c1.selectbox(f"Child (pseudonymous id; {len(options)} in the current filters, type to search)", options,
-                     key="child_pick", format_func=label)
-whole = c2.toggle("Whole history (ignore the period)", value=True, key="child_whole",
-                  help="Off: only sessions in the period chosen in the sidebar. The other sidebar filters "
-                       "choose which children are listed, not which of this child's sessions are shown.")
+pick_row = st.container(horizontal=True, vertical_alignment="bottom")  # wraps: the toggle keeps its label
+child = pick_row.selectbox(f"Child (pseudonymous id; {len(options)} in the current filters, type to search)",
+                           options, key="child_pick", format_func=label, width=420)
+whole = pick_row.toggle("Whole history (ignore the period)", value=True, key="child_whole",
+                        help="Off: only sessions in the period chosen in the sidebar. The other sidebar filters "
+                             "choose which children are listed, not which of this child's sessions are shown.")
 if st.query_params.get("child") != child:
     st.query_params["child"] = child
 st.session_state["_child_url_seen"] = child
@@ -95,12 +95,12 @@ if timeline.empty:
 
 n_sched = len(timeline)
 n_att = int(timeline["attended"].astype(bool).sum())
-m = st.columns(4)
-m[0].metric("Sessions scheduled", f"{n_sched:,}", border=True)
-m[1].metric("Attended", f"{n_att:,} ({n_att / n_sched:.0%})", border=True)
-m[2].metric("Mean engagement (1–5)", ui.num(timeline["engagement"].mean(), 2),
-            help=f"n = {int(timeline['engagement'].notna().sum())} rated sessions", border=True)
-m[3].metric("Last session", ui.day(timeline["session_date"].max()), border=True)
+with layout.metric_row("child"):
+    layout.metric_card("Sessions scheduled", f"{n_sched:,}")
+    layout.metric_card("Attended", f"{n_att:,} ({n_att / n_sched:.0%})")
+    layout.metric_card("Mean engagement (1–5)", ui.num(timeline["engagement"].mean(), 2),
+                       help=f"n = {int(timeline['engagement'].notna().sum())} rated sessions")
+    layout.metric_card("Last session", ui.day(timeline["session_date"].max()))
 
 ui.chart(charts.child_timeline(timeline, child), key="child_timeline")
 
@@ -118,12 +118,12 @@ if ratings is not None:
         goal_ids = list(dict.fromkeys(ratings.sort_values(["goal_id", "session_date"])["goal_id"]))
         lo_d = pd.Timestamp(timeline["session_date"].min()) - pd.Timedelta(days=7)
         hi_d = pd.Timestamp(timeline["session_date"].max()) + pd.Timedelta(days=7)
-        cols = st.columns(2)
-        for i, gid in enumerate(goal_ids):
-            g = ratings[ratings["goal_id"] == gid]
-            domain = g["goal_domain"].dropna().iloc[0] if g["goal_domain"].notna().any() else None
-            ui.chart(charts.goal_chart(g, str(gid), domain, [lo_d, hi_d], expected_level=expected),
-                     key=f"goal_{i}", where=cols[i % 2])
+        with layout.chart_grid("goals") as grid:  # two a row where each gets 22rem, else one a row
+            for i, gid in enumerate(goal_ids):
+                g = ratings[ratings["goal_id"] == gid]
+                domain = g["goal_domain"].dropna().iloc[0] if g["goal_domain"].notna().any() else None
+                ui.chart(charts.goal_chart(g, str(gid), domain, [lo_d, hi_d], expected_level=expected),
+                         key=f"goal_{i}", where=grid)
         gas_t = ui.fetch("child_gas_t", child)
         if not gas_t.empty:
             ui.chart(charts.gas_t_chart(gas_t, child), key="gas_t")
@@ -152,10 +152,9 @@ if comp is not None:
              "Non-overlap corrected for a trend in the directed sessions. No interval: this variant has no "
              "established one, and its range is not limited to −1..1."),
         ]
-        for col, (lab, val, cap, helptext) in zip(st.columns(4), cards):
-            with col.container(border=True):
-                st.metric(lab, val, help=helptext)
-                st.caption(cap)
+        with layout.metric_row("child_approach"):
+            for lab, val, cap, helptext in cards:
+                layout.metric_card(lab, val, help=helptext, note=cap)
         share = float(nap)
         reading = wording.difference(nap, lo, hi, null=0.5, test=None, who="this child's sessions")
         st.markdown(

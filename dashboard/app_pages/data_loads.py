@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, ui
+from dashboard import auth, data, layout, ui
 from reports import cells
 
 PAGE = "Data"
@@ -19,10 +19,10 @@ if not auth.viewer().is_lead:
     if s is None:
         st.info("No data has been loaded yet.", icon=":material/database:")
     else:
-        m = st.columns(2)
-        m[0].metric("Last load", ui.day(s.get("last_load")), border=True)
-        m[1].metric("Latest session", ui.day(s.get("last_session")), border=True,
-                    help="Flags and relative periods are worked out as of this date.")
+        with layout.metric_row("freshness"):
+            layout.metric_card("Last load", ui.day(s.get("last_load")))
+            layout.metric_card("Latest session", ui.day(s.get("last_session")),
+                               help="Flags and relative periods are worked out as of this date.")
     st.caption("Loading exports, the load history and rejected rows are available to the clinical lead.")
     st.stop()
 if s is None:
@@ -35,15 +35,15 @@ else:
                    icon=":material/science:")
 
     st.subheader("Freshness", anchor=False)
-    m = st.columns([1.4, 1.4, 1, 1, 1])
-    m[0].metric("Last load", ui.day(s.get("last_load")), border=True,
-                help=f"At {str(s.get('last_load') or '')[:19].replace('T', ' ')}")
-    m[1].metric("Latest session", ui.day(s.get("last_session")), border=True,
-                help="Flags and relative periods are worked out as of this date.")
-    m[2].metric("Sessions", ui.count(s.get("sessions")), border=True,
-                help=f"From {ui.day(s.get('first_session'))} to {ui.day(s.get('last_session'))}")
-    m[3].metric("Children", ui.count(s.get("children")), border=True)
-    m[4].metric("Rejected rows", ui.count(s.get("rejected_rows")), border=True)
+    with layout.metric_row("freshness"):
+        layout.metric_card("Last load", ui.day(s.get("last_load")),
+                           help=f"At {str(s.get('last_load') or '')[:19].replace('T', ' ')}")
+        layout.metric_card("Latest session", ui.day(s.get("last_session")),
+                           help="Flags and relative periods are worked out as of this date.")
+        layout.metric_card("Sessions", ui.count(s.get("sessions")),
+                           help=f"From {ui.day(s.get('first_session'))} to {ui.day(s.get('last_session'))}")
+        layout.metric_card("Children", ui.count(s.get("children")))
+        layout.metric_card("Rejected rows", ui.count(s.get("rejected_rows")))
     if s.get("last_session"):
         age = (dt.date.today() - dt.date.fromisoformat(s["last_session"][:10])).days
         if age > 31:

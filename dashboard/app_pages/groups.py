@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, data, layout, ui
 from pipelines import settings
 from reports import theme
 
@@ -71,35 +71,33 @@ if practice:  # de-identified practice figures: no per-child distributions
 else:
     children = ui.fetch("child_list", f)
     goals = ui.fetch("goal_summary", f)
-c1, c2 = st.columns(2)
-if children is not None and not children.empty:
-    with c1:
+no_gas = "No GAS ratings in this selection, so the distribution of goal levels is not shown."
+with layout.chart_grid("distributions") as grid:  # two a row where each gets 22rem, else one a row
+    if children is not None and not children.empty:
         ui.chart(charts.distribution_box(
             children, "sessions", by, groups, f"Scheduled sessions per child, by {charts.GROUP_LABEL[by].lower()}",
-            "Sessions per child (count)", ["child_id", "therapist_id"]), key="dist_sessions")
+            "Sessions per child (count)", ["child_id", "therapist_id"]), key="dist_sessions", where=grid)
         if "mean_engagement" in children.columns and children["mean_engagement"].notna().any():
             ui.chart(charts.distribution_box(
                 children.dropna(subset=["mean_engagement"]), "mean_engagement", by, groups,
                 f"Mean engagement per child, by {charts.GROUP_LABEL[by].lower()}", "Mean engagement (1–5)",
-                ["child_id", "sessions"]), key="dist_eng")
-with c2:
+                ["child_id", "sessions"]), key="dist_eng", where=grid)
     if children is None:
         pass
     elif goals.empty or children.empty:
-        st.info("No GAS ratings in this selection, so the distribution of goal levels is not shown.")
+        st.info(no_gas)
     else:
         keep = [c for c in goals.columns if c not in ("modality", "age_group")]
         g = goals[keep].merge(children[["child_id", "modality", "age_group"]], on="child_id", how="inner")
         if g.empty or "last_level" not in g.columns:
-            st.info("No GAS ratings in this selection, so the distribution of goal levels is not shown.")
+            st.info(no_gas)
         else:
-            ui.chart(charts.gas_level_bars(g.dropna(subset=["last_level"]), by, groups), key="dist_gas")
+            ui.chart(charts.gas_level_bars(g.dropna(subset=["last_level"]), by, groups), key="dist_gas", where=grid)
 
 st.subheader("Trends per group", anchor=False)
-tc1, tc2 = st.columns([1, 2])
-t_by = tc1.segmented_control("Lines for each", ["modality", "age_group"], default="modality", key="grp_trend_by",
+t_by = st.segmented_control("Lines for each", ["modality", "age_group"], default="modality", key="grp_trend_by",
                              format_func=lambda b: charts.GROUP_LABEL[b]) or "modality"
-t_metric = tc2.segmented_control("Measure", list(charts.TREND_METRICS), default="mean_engagement",
+t_metric = st.segmented_control("Measure", list(charts.TREND_METRICS), default="mean_engagement",
                                  key="grp_trend_metric", format_func=lambda m: charts.TREND_METRICS[m][0]) \
     or "mean_engagement"
 t = ui.fetch_aggregate(practice, "monthly_trends", f, by=t_by)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, data, layout, ui
 from access.practice import previous_whole_months
 from pipelines import settings
 from reports.formats import cell
@@ -65,12 +65,9 @@ METRICS = [
      "Median of the children's GAS T-scores (Kiresuk & Sherman; 50 = goals met as expected on average).",
      f"n = {ui.count(cur.get('n_children_gas'))} children" if has_gas else "no GAS ratings in this selection"),
 ]
-for row in (METRICS[:3], METRICS[3:]):
-    cols = st.columns(3)
-    for col, (label, value, d, color, helptext, n_text) in zip(cols, row):
-        with col.container(border=True):
-            st.metric(label, value, d, delta_color=color, help=helptext)
-            st.caption(n_text)
+with layout.metric_row("overview"):  # wraps onto more rows on a narrow page: no label or value is cut
+    for label, value, d, color, helptext, n_text in METRICS:
+        layout.metric_card(label, value, d, delta_color=color, help=helptext, note=n_text)
 
 st.subheader("Monthly trends", anchor=False)
 trends = ui.fetch_aggregate(practice, "monthly_trends", f)
@@ -78,15 +75,14 @@ if trends is not None:
     if trends.empty:
         ui.empty("No months to show for these filters.")
     else:
-        c1, c2 = st.columns(2)
-        ui.chart(charts.sessions_bar(trends), key="t_sessions", where=c1)
-        ui.chart(charts.trend_line(trends, "attendance_rate"), key="t_att", where=c2)
-        c3, c4 = st.columns(2)
-        ui.chart(charts.trend_line(trends, "mean_engagement"), key="t_eng", where=c3)
-        if trends["n_goals"].fillna(0).sum() > 0:
-            ui.chart(charts.trend_line(trends, "share_goals_at_expected"), key="t_gas", where=c4)
-        else:
-            c4.info("No GAS ratings in this selection, so the goal-attainment trend is not shown.")
+        with layout.chart_grid("trends") as grid:  # two a row where each gets 22rem, else one a row
+            ui.chart(charts.sessions_bar(trends), key="t_sessions", where=grid)
+            ui.chart(charts.trend_line(trends, "attendance_rate"), key="t_att", where=grid)
+            ui.chart(charts.trend_line(trends, "mean_engagement"), key="t_eng", where=grid)
+            if trends["n_goals"].fillna(0).sum() > 0:
+                ui.chart(charts.trend_line(trends, "share_goals_at_expected"), key="t_gas", where=grid)
+        if not trends["n_goals"].fillna(0).sum() > 0:
+            st.info("No GAS ratings in this selection, so the goal-attainment trend is not shown.")
 
 st.subheader("By modality and by age group", anchor=False)
 metric = st.segmented_control(
@@ -103,13 +99,10 @@ for by, label in (("modality", "modality"), ("age_group", "age group")):
 
 st.markdown("**Look closer at a group** (opens *Modalities and age groups* with that filter):")
 opts = ui.options()
-link_cols = st.columns(max(len(opts.get("modalities") or []), 1) + max(len(opts.get("age_groups") or []), 1))
-i = 0
-for m in opts.get("modalities") or []:
-    link_cols[i].page_link(ui.PAGE_FILES["groups"], label=ui.md_escape(m), icon=":material/arrow_forward:",
-                           query_params=ui.url_params(modality=[m]))
-    i += 1
-for a in opts.get("age_groups") or []:
-    link_cols[i].page_link(ui.PAGE_FILES["groups"], label=f"age {ui.md_escape(a)}", icon=":material/arrow_forward:",
-                           query_params=ui.url_params(age=[a]))
-    i += 1
+with st.container(horizontal=True, key="group_links"):  # wraps: every link keeps its whole label
+    for m in opts.get("modalities") or []:
+        st.page_link(ui.PAGE_FILES["groups"], label=ui.md_escape(m), icon=":material/arrow_forward:",
+                     query_params=ui.url_params(modality=[m]), width="content")
+    for a in opts.get("age_groups") or []:
+        st.page_link(ui.PAGE_FILES["groups"], label=f"age {ui.md_escape(a)}", icon=":material/arrow_forward:",
+                     query_params=ui.url_params(age=[a]), width="content")

@@ -2,8 +2,11 @@
 meeting, and the shareable pack (HTML, PDF, Excel) in one click.
 
 Thin: ``reports.meeting_pack`` builds, renders and writes the pack from the analytics
-layer; this page picks the team, therapist and period, shows the sections and offers
-the downloads.
+layer; this page shows the sections and offers the downloads. The team, therapist and period
+are the sidebar filter bar's (``ui.PAGE_FILTERS`` hides the filters the pack does not use),
+so the address holds them (``?team=North&period=4w``, with ``&shared=1`` for the version
+shared beyond the team) and a bookmark opens the same pack. Without a team or therapist
+in the address the page opens on the viewer's own team (``dashboard.teams``).
 """
 
 from __future__ import annotations
@@ -19,9 +22,6 @@ from dashboard import auth, data, ui
 from reports import meeting_pack as mp
 
 PAGE = "Team meeting pack"
-ANY_TEAM = "Any team (pick a therapist)"
-ALL_THERAPISTS = "All therapists in the team"
-PERIODS = {"2w": ("Last 2 weeks", 2), "4w": ("Last 4 weeks", 4), "custom": ("Custom dates", None)}
 
 
 @st.cache_data(show_spinner=False, max_entries=30, ttl=dt.timedelta(hours=6))
@@ -49,70 +49,62 @@ def _pdf_maker(html_bytes: bytes):
     return make
 
 
-st.title("Team meeting pack", anchor=False)
-ui.require_data()
-opts = ui.options()
-lo, hi = ui.to_date(opts.get("min_date")), ui.to_date(opts.get("max_date"))
-viewer = auth.viewer()
-teams = [str(t) for t in opts.get("teams") or []]
-if viewer.role == "supervisor":
-    teams = [t for t in teams if t in viewer.scope.teams]
-elif viewer.role == "therapist":
-    teams = []  # a therapist's pack is their own caseload
-st.caption("The agenda for a team meeting: who needs attention, the wins, each therapist's caseload and the team's "
-           "trends, for the period since the last meeting. The pack uses the team and period chosen here; the "
-           "sidebar filters do not apply to it.")
+def _choose(wkey: str, value: str) -> None:
+    """Keep only ``value`` in the sidebar filter ``wkey`` (a button's callback: before the widgets)."""
+    st.session_state[wkey] = [value]
 
-# ---- scope and period (defaults: the sidebar's team and therapist when exactly one is chosen)
+
+def _one(kind: str, wkey: str, chosen: list[str]) -> None:
+    """Several teams (or therapists) in the sidebar: the pack is for one; a button each keeps it."""
+    ui.empty(f"The meeting pack is for one {kind}, and the sidebar has {len(chosen)}: keep one in the "
+             f"sidebar's {kind.capitalize()} filter, or pick it here.")
+    with st.container(horizontal=True):
+        for v in chosen[:12]:
+            st.button(f"Pack for {ui.md_escape(v)}", key=f"mp_one_{wkey}_{v}", on_click=_choose, args=(wkey, v),
+                      icon=":material/groups:" if kind == "team" else ":material/person:")
+    st.stop()
+
+
+def _shared_from_url() -> None:
+    """``?shared=1`` in the address (a bookmarked shared version) sets the toggle, once per address."""
+    url = st.query_params.get("shared")
+    if url != st.session_state.get("_mp_shared_url"):
+        st.session_state["_mp_shared_url"] = url
+        if url is not None:
+            st.session_state["mp_suppress"] = url == "1"
+
+
+st.title("Team meeting pack", anchor=False)
+f = ui.require_data()
+viewer = auth.viewer()
 state = st.session_state.get("filter_state") or {}
-if "mp_team" not in st.session_state:
-    side = state.get("team") or []
-    if len(side) == 1 and side[0] in teams:
-        st.session_state["mp_team"] = side[0]
-    elif teams:  # the team with the most sessions in the last 4 weeks
-        recent = ui.fetch("monthly_trends", data.Filters(*mp.default_period(hi, 4)), by="team")
-        busiest = recent.groupby("team")["sessions"].sum().sort_values(ascending=False) if len(recent) else None
-        st.session_state["mp_team"] = str(busiest.index[0]) if busiest is not None and len(busiest) else teams[0]
-    else:
-        st.session_state["mp_team"] = ANY_TEAM
-c1, c2, c3 = st.columns([2, 2, 3])
-if st.session_state.get("mp_team") not in teams + [ANY_TEAM]:
-    st.session_state["mp_team"] = teams[0] if teams else ANY_TEAM
-team_pick = c1.selectbox("Team", teams + [ANY_TEAM], key="mp_team")
-team = None if team_pick == ANY_TEAM else team_pick
-if team:
-    per_ther = ui.fetch("monthly_trends", data.Filters(teams=(team,)), by="therapist_id")
-    team_therapists = sorted(str(t) for t in per_ther["therapist_id"].dropna().unique())
-elif viewer.role == "therapist":
-    team_therapists = [viewer.scope.therapist_id]
-else:
-    team_therapists = [str(t) for t in opts.get("therapists") or []]
-ther_options = ([ALL_THERAPISTS] if team else []) + team_therapists
-if st.session_state.get("mp_therapist") not in ther_options:
-    side = state.get("therapist") or []
-    st.session_state["mp_therapist"] = side[0] if len(side) == 1 and side[0] in ther_options else ther_options[0] \
-        if ther_options else None
-therapist_pick = c2.selectbox("Therapist", ther_options, key="mp_therapist")
-therapist = None if therapist_pick in (None, ALL_THERAPISTS) else therapist_pick
-period = c3.segmented_control("Period (since the last meeting)", list(PERIODS), default="4w", key="mp_period",
-                              format_func=lambda k: PERIODS[k][0]) or "4w"
-if period == "custom":
-    if "mp_range" not in st.session_state:
-        st.session_state["mp_range"] = mp.default_period(hi, 4)
-    rng = st.date_input("Dates", key="mp_range", min_value=lo, max_value=hi, format="YYYY-MM-DD")
-    if not isinstance(rng, (tuple, list)) or len(rng) != 2:
-        ui.empty("Pick the first and the last day of the period.")
-        st.stop()
-    d_from, d_to = rng
-else:
-    d_from, d_to = mp.default_period(hi, PERIODS[period][1])
+chosen_teams, chosen_ther = list(state.get("team") or []), list(state.get("therapist") or [])
+st.caption("The agenda for a team meeting: who needs attention, the wins, each therapist's caseload and the team's "
+           "trends, for the period since the last meeting. The team, therapist and period are the sidebar's "
+           "(the address holds them: bookmark it to come back to this pack).")
+if len(chosen_teams) > 1:
+    _one("team", "f_team", chosen_teams)
+if len(chosen_ther) > 1:
+    _one("therapist", "f_therapist", chosen_ther)
+team = chosen_teams[0] if chosen_teams else None
+therapist = chosen_ther[0] if chosen_ther else None
+if team is None and therapist is None:
+    ui.empty("Pick a team (or a therapist) in the sidebar.")
+    st.stop()
+d_from, d_to = f.date_from, f.date_to
+reason = st.session_state.get("own_team_reason")
+if reason and team and not therapist:
+    st.caption(f"Team **{ui.md_escape(team)}** is {ui.md_escape(reason)}: choose another in the sidebar (the team "
+               "filter applies on every page).")
+_shared_from_url()
 suppress = st.toggle("Shared beyond the team: suppress small cells", key="mp_suppress",
                      help="Every figure resting on fewer than [privacy] small_cell_min children (settings.toml) shows "
                           "as <N, and child-level lists become counts.")
-
-if team is None and therapist is None:
-    ui.empty("Pick a team, or a therapist.")
-    st.stop()
+if suppress:
+    st.query_params["shared"] = "1"
+elif "shared" in st.query_params:
+    del st.query_params["shared"]
+st.session_state["_mp_shared_url"] = st.query_params.get("shared")
 
 r = data.reader()
 try:
@@ -135,28 +127,31 @@ flagged = pack.attention["child_id"] if "child_id" in pack.attention else []  # 
 _what = {"team": team, "therapist": therapist, "from": str(d_from), "to": str(d_to), "suppressed": bool(suppress),
          "flagged_children": sorted(map(str, set(flagged)))[:500]}
 stem = pack.file_stem() + ("_shared" if suppress else "")
-d1, d2, d3 = st.columns(3)
-d1.download_button("Meeting pack (HTML)", auth.audited("meeting pack (HTML)", PAGE, lambda: html_bytes, **_what),
-                   file_name=f"{stem}.html", mime="text/html",
-                   icon=":material/download:", key="mp_dl_html", on_click="ignore", width="stretch",
-                   help="One self-contained file: interactive charts, opens without a network, prints one section "
-                        "per page.")
+downloads = st.container(horizontal=True)  # wraps: each button keeps its whole label
+downloads.download_button(
+    "Meeting pack (HTML)", auth.audited("meeting pack (HTML)", PAGE, lambda: html_bytes, **_what),
+    file_name=f"{stem}.html", mime="text/html", icon=":material/download:", key="mp_dl_html", on_click="ignore",
+    width="content", help="One self-contained file: interactive charts, opens without a network, prints one section "
+                          "per page.")
 if mp.chromium_path():
-    d2.download_button("Meeting pack (PDF)", auth.audited("meeting pack (PDF)", PAGE, _pdf_maker(html_bytes), **_what),
-                       file_name=f"{stem}.pdf", mime="application/pdf",
-                       icon=":material/picture_as_pdf:", key="mp_dl_pdf", on_click="ignore", width="stretch",
-                       help="The same pack printed to PDF with headless Chromium (takes a few seconds).")
+    downloads.download_button(
+        "Meeting pack (PDF)", auth.audited("meeting pack (PDF)", PAGE, _pdf_maker(html_bytes), **_what),
+        file_name=f"{stem}.pdf", mime="application/pdf", icon=":material/picture_as_pdf:", key="mp_dl_pdf",
+        on_click="ignore", width="content",
+        help="The same pack printed to PDF with headless Chromium (takes a few seconds).")
 else:
-    d2.download_button("PDF needs Chromium", b"", file_name=f"{stem}.pdf", disabled=True, key="mp_dl_pdf",
-                       icon=":material/picture_as_pdf:", width="stretch",
-                       help="Install Chromium on the server to make the PDF: apt-get install chromium. "
-                            "Meanwhile, open the HTML pack and print it to PDF from the browser.")
-    d2.caption("PDF: install Chromium (`apt-get install chromium`); the HTML pack prints to PDF from any browser.")
-d3.download_button("Tables (Excel)", auth.audited("meeting pack (Excel)", PAGE, lambda: xlsx_bytes, **_what),
-                   file_name=f"{stem}.xlsx",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                   icon=":material/table_view:", key="mp_dl_xlsx", on_click="ignore", width="stretch",
-                   help="One sheet per section; text cells are never read as formulas.")
+    downloads.download_button(
+        "PDF needs Chromium", b"", file_name=f"{stem}.pdf", disabled=True, key="mp_dl_pdf",
+        icon=":material/picture_as_pdf:", width="content",
+        help="Install Chromium on the server to make the PDF: apt-get install chromium. "
+             "Meanwhile, open the HTML pack and print it to PDF from the browser.")
+downloads.download_button(
+    "Tables (Excel)", auth.audited("meeting pack (Excel)", PAGE, lambda: xlsx_bytes, **_what),
+    file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    icon=":material/table_view:", key="mp_dl_xlsx", on_click="ignore", width="content",
+    help="One sheet per section; text cells are never read as formulas.")
+if not mp.chromium_path():
+    st.caption("PDF: install Chromium (`apt-get install chromium`); the HTML pack prints to PDF from any browser.")
 if suppress:
     st.info(f"Shared version: figures resting on fewer than {pack.small_cell_min} children show as "
             f"{ui.md_escape(pack.small_text)}, and children are counted, not listed; a figure shown as *hidden* "

@@ -31,7 +31,7 @@ def _nums(s: pd.Series) -> list[float]:
 
 def _style(fig: go.Figure, title: str, y: str, height: int, x: str | None = None) -> go.Figure:
     theme.style(fig, title, x=x, y=y, height=height)
-    fig.update_layout(width=CHART_WIDTH, autosize=False, margin={"l": 10, "r": 20, "t": 70, "b": 10},
+    fig.update_layout(width=CHART_WIDTH, autosize=False, margin={"l": 10, "r": 20, "b": 10},
                       font={"size": 12}, title={"font": {"size": 14}})
     return fig
 
@@ -136,7 +136,7 @@ def _caseload_figure(c: pd.DataFrame, small: int, conf: float) -> go.Figure:
            120 + 45 * max(len(labels), 1), x="Mean engagement (1–5); n = rated sessions this period")
     fig.update_xaxes(range=[1, 5.05])
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1])
-    fig.update_layout(margin={"l": 10, "r": 70, "t": 70, "b": 10})
+    fig.update_layout(margin_r=70)  # room for the n at the right; the top margin is the title's
     return fig
 
 

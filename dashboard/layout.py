@@ -1,0 +1,54 @@
+"""The frame of a page: rows of key numbers and grids of charts that wrap when the page is
+narrow, and the page's one stylesheet.
+
+At 800 px with the sidebar open the main area is about 450 px wide: three key numbers or
+two charts side by side there cut their labels ("Attendance r…") and titles. A row of
+key numbers (``metric_row`` of ``metric_card``) is a wrapping horizontal container of cards
+as wide as their text, so it breaks onto more rows instead; a chart grid (``chart_grid``)
+holds chart boxes at least 22rem wide (``PAGE_CSS``), so two charts share a row only where
+each gets 22rem. Charts themselves (with their table) are ``ui.chart``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import streamlit as st
+
+# the page's one stylesheet: every box in a chart grid is at least 22rem wide (or the whole width),
+# so a grid of charts (``chart_grid``) wraps to one a row where two would be cut. Streamlit's
+# ``st-key-<key>`` class is its documented hook for styling a keyed container; the grid's items
+# are its direct children.
+PAGE_CSS = "<style>[class*='st-key-grid_'] > div { min-width: min(100%, 22rem); }</style>"
+
+
+def page_style() -> None:
+    """The page's stylesheet (``PAGE_CSS``), once per run before the page draws."""
+    st.html(PAGE_CSS)
+
+
+@contextmanager
+def chart_grid(key: str) -> Iterator[Any]:
+    """A row of charts that wraps: two (or more) a row where each gets 22rem, else one a row.
+    Use as ``with layout.chart_grid("trends") as grid: ui.chart(fig, key, where=grid)``."""
+    with st.container(horizontal=True, key=f"grid_{key}", gap="medium") as grid:
+        yield grid
+
+
+@contextmanager
+def metric_row(key: str) -> Iterator[Any]:
+    """A row of key numbers (``metric_card``) that wraps onto more rows when the page is narrow,
+    so no label or value is ever cut off."""
+    with st.container(horizontal=True, key=f"metrics_{key}", gap="small") as row:
+        yield row
+
+
+def metric_card(label: str, value: Any, delta: Any = None, *, note: str | None = None, **kwargs: Any) -> None:
+    """One key number in a bordered card as wide as its text (``st.metric``; ``kwargs`` go to
+    it), with an optional caption under it (what it counts, its n). Inside ``metric_row``."""
+    with st.container(border=True, width="content"):
+        st.metric(label, value, delta, **kwargs)
+        if note:
+            st.caption(note)
