@@ -8,8 +8,9 @@ reliable change. ``catalogue()`` reads the file again when it changes. A malform
 naming the file, the measure and the key, e.g.
 ``measures.toml: measure 'on_task': kind = 'percentage': expected one of rating, percent, ...``.
 
-The load validates each value against its measure (``queries/macros/measure_value_reason.sql``
-reads the table ``write_catalogue_table`` writes); the analytics take labels, units,
+The load validates each value against its measure (``queries/staging/stg_sessions.sql`` reads
+the table ``write_catalogue_table`` writes, ``measure_definitions``; the mart
+``measure_catalogue`` is built from it); the analytics take labels, units,
 directions and, for reliable change, SD and reliability (``rci_reference``) from here.
 """
 
@@ -33,7 +34,8 @@ ENV = "PIPELINES_MEASURES"
 KINDS = ("rating", "percent", "count", "rate", "duration", "trials")
 DIRECTIONS = ("higher", "lower")
 LEVELS = ("session", "goal")
-KEYS = ("label", "unit", "kind", "min", "max", "step", "direction", "level", "good", "sd", "reliability", "source")
+KEYS = ("label", "unit", "kind", "min", "max", "step", "direction", "level", "good", "sd", "reliability", "source",
+        "attended_only")
 ID = re.compile(r"[A-Za-z0-9_-]+")
 # the measures the pipeline itself gives a meaning: the canonical engagement column, GAS levels
 ENGAGEMENT, GAS, TRIALS = "engagement", "gas", "goal_trials"
@@ -61,6 +63,7 @@ class Measure:
     sd: float | None = None
     reliability: float | None = None
     source: str = ""
+    attended_only: bool = True  # a value for a session not attended is rejected (False: a questionnaire, a review)
 
     @property
     def higher_is_better(self) -> bool:
@@ -173,6 +176,13 @@ def _text(table: dict, key: str, default: str, where: str) -> str:
     return value
 
 
+def _flag(table: dict, key: str, default: bool, where: str) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise MeasuresError(f"{where}: {key} = {value!r}: expected true or false")
+    return value
+
+
 def _measure(mid: str, table: Any, source: str) -> Measure:
     where = f"{source}: measure '{mid}'"
     if not ID.fullmatch(mid):
@@ -202,7 +212,8 @@ def _measure(mid: str, table: Any, source: str) -> Measure:
     m = Measure(id=mid, label=_text(table, "label", mid, where), unit=_text(table, "unit", "", where), kind=kind,
                 direction=_choice(table, "direction", DIRECTIONS, where), level=_choice(table, "level", LEVELS, where),
                 min=num.get("min"), max=num.get("max"), step=num.get("step"), good=num.get("good"),
-                sd=num.get("sd"), reliability=num.get("reliability"), source=_text(table, "source", "", where))
+                sd=num.get("sd"), reliability=num.get("reliability"), source=_text(table, "source", "", where),
+                attended_only=_flag(table, "attended_only", True, where))
     if m.good is not None and not ((m.low is None or m.good >= m.low) and (m.high is None or m.good <= m.high)):
         raise MeasuresError(f"{where}: good = {_num(m.good)} is outside the measure's values ({m.rule})")
     if (m.sd is None) != (m.reliability is None):
@@ -238,27 +249,28 @@ def get(measure_id: str) -> Measure:
     return cat[measure_id]
 
 
+TABLE = "measure_definitions"  # what staging and the mart measure_catalogue read
 TABLE_COLUMNS = ("measure", "label", "unit", "kind", "direction", "sign", "level", "min", "max", "step", "good",
-                 "low", "high", "sd", "reliability", "source", "rule")
+                 "low", "high", "sd", "reliability", "source", "attended_only", "rule")
 
 
 def table_rows(cat: dict[str, Measure] | None = None) -> list[tuple]:
-    """The rows of table ``measure_catalogue`` (``TABLE_COLUMNS``), one per measure, in file order."""
+    """The rows of table ``measure_definitions`` (``TABLE_COLUMNS``), one per measure, in file order."""
     cat = catalogue() if cat is None else cat
     return [(m.id, m.label, m.unit, m.kind, m.direction, m.sign, m.level, m.min, m.max, m.step, m.good, m.low,
-             m.high, m.sd, m.reliability, m.source, m.rule) for m in cat.values()]
+             m.high, m.sd, m.reliability, m.source, m.attended_only, m.rule) for m in cat.values()]
 
 
-def write_catalogue_table(con, name: str = "measure_catalogue", cat: dict[str, Measure] | None = None) -> None:
-    """Create or replace table ``name`` (``measure_catalogue``) from the catalogue."""
-    if name not in ("measure_catalogue",):
-        raise ValueError(f"not a catalogue table: {name}")
-    con.execute(f"create or replace table {name} (measure varchar, label varchar, unit varchar, kind varchar, "
+def write_catalogue_table(con, cat: dict[str, Measure] | None = None) -> None:
+    """Create or replace table ``measure_definitions`` from the catalogue (staging reads it; the
+    mart ``measure_catalogue`` is built from it)."""
+    con.execute(f"create or replace table {TABLE} (measure varchar, label varchar, unit varchar, kind varchar, "
                 "direction varchar, sign integer, level varchar, min double, max double, step double, good double, "
-                "low double, high double, sd double, reliability double, source varchar, rule varchar)")
+                "low double, high double, sd double, reliability double, source varchar, attended_only boolean, "
+                "rule varchar)")
     rows = table_rows(cat)
     if rows:
-        con.executemany(f"insert into {name} values ({', '.join('?' * len(TABLE_COLUMNS))})", rows)
+        con.executemany(f"insert into {TABLE} values ({', '.join('?' * len(TABLE_COLUMNS))})", rows)
 
 
 def rci_reference(cat: dict[str, Measure] | None = None):
