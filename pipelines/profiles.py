@@ -10,7 +10,9 @@ format, the CSV delimiter and the Excel sheet. Beside those:
 * ``[defaults]``: constant values for columns the export lacks (``therapist_id = "T-study"``);
 * ``[derive.session_date]``: ``from = "session_number", start = "2020-01-06", step_days = 7``
   for research exports that number sessions instead of dating them (the dates are synthetic:
-  session 1 is on ``start``, each next number ``step_days`` later; only their order means anything).
+  session 1 is on ``start``, each next number ``step_days`` later; only their order means
+  anything); ``[derive.session_id]``: ``from = "session_number"`` when they have no session id
+  either (the id is ``child_id/session_number``).
 
 Users add their own by dropping a ``.toml`` file into ``profiles/`` (or passing a path).
 """
@@ -39,7 +41,7 @@ MEASURE_COLUMNS = {"engagement": "engagement", "gas_level": "gas"}
 # columns that make a file long form (one row per session per measure): a value, or trials
 LONG_FORM_COLUMNS = ("value", "trials_correct", "trials_total")
 SOURCES = ("sessions",)
-DERIVABLE = {"session_date": "session_number"}  # column -> the column it may be derived from
+DERIVABLE = {"session_date": "session_number", "session_id": "session_number"}  # column -> derived from
 # Fields whose values must be one of the profile's canonical values.
 ENUM_FIELDS = ("modality", "approach", "attendance", "setting")
 
@@ -138,7 +140,7 @@ class Profile:
         dropped = [h for h in headers if normalise_header(h) in drop_norm and h not in taken]
         missing = [c for c in self.required() if c not in mapping]
         for col, rule in self.derive.items():
-            if col not in mapping and rule["from"] not in mapping:
+            if col not in mapping and rule["from"] not in mapping and rule["from"] not in missing:
                 missing.append(rule["from"])
         if missing:
             unmatched = [h for h in headers if h not in mapping.values()]
@@ -255,6 +257,11 @@ def _derive(raw: dict, path: Path, parent: Profile | None) -> dict[str, dict]:
         where = f"profile {path}: [derive.{col}]"
         if col not in DERIVABLE:
             raise ProfileError(f"{where}: only {', '.join(DERIVABLE)} can be derived")
+        if col == "session_id":  # a session is a child's numbered session: child_id/session_number
+            if not isinstance(rule, dict) or rule != {"from": DERIVABLE[col]}:
+                raise ProfileError(f"{where}: expected from = \"{DERIVABLE[col]}\" (the id is child_id/number)")
+            out[col] = dict(rule)
+            continue
         if not isinstance(rule, dict) or set(rule) != {"from", "start", "step_days"}:
             raise ProfileError(f"{where}: expected from = \"{DERIVABLE[col]}\", start = \"YYYY-MM-DD\", step_days = N")
         if rule["from"] != DERIVABLE[col]:

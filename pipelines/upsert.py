@@ -203,7 +203,8 @@ def load_one(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, file_
                     "date_format": fmt, "date_label": date_label(fmt), "today": job.today,
                     "long_form": res.header_map.long_form, "catalogue_name": measures.shown(),
                     "derive_start": dt.date.fromisoformat(derive["start"]) if derive else None,
-                    "derive_step": derive["step_days"] if derive else None}))
+                    "derive_step": derive["step_days"] if derive else None,
+                    "derive_session_id": "session_id" in p.derive and "session_id" not in res.header_map.mapping}))
     inserted = upsert_staged(con, file_id, load_seq, order)
     con.execute(
         """

@@ -1,13 +1,16 @@
 -- one row per exported row of one sessions-source file: typed, normalised, with its measure observations (wide cells and the long-form measure) and the list of what is wrong with it
 -- inputs: temp tables raw_rows (canonical text columns, measure_cells, _line) and value_synonyms (field, raw, value), table measure_definitions (measures.toml);
 -- parameters: $date_format (strftime format, or 'ISO'), $date_label (the format as users write it), $today, $long_form (the file has value or trials columns),
--- $derive_start, $derive_step (session_date from session_number: session 1 on $derive_start, each next one $derive_step days later; null when not derived), $catalogue_name (the catalogue's file, for reasons)
+-- $derive_start, $derive_step (session_date from session_number: session 1 on $derive_start, each next one $derive_step days later; null when not derived),
+-- $derive_session_id (true: a row without a session_id is session child_id/session_number), $catalogue_name (the catalogue's file, for reasons)
 with
 
 trimmed as (
     select
         _line,
-        nullif(trim(session_id), '') as session_id,
+        coalesce(nullif(trim(session_id), ''),
+            case when $derive_session_id then nullif(trim(child_id), '') || '/' || nullif(trim(session_number), '') end
+        ) as session_id,
         nullif(trim(child_id), '') as child_id,
         nullif(trim(therapist_id), '') as therapist_id,
         nullif(trim(team), '') as team,
