@@ -152,7 +152,10 @@ def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str
     indexes of the files loaded when the models and statistics (``after_build``) fail."""
     fresh = command == "rebuild"
     # a warehouse of an earlier version: rebuilt from its archive into the private copy, then loaded
-    outdated = not fresh and not only_into_new and warehouse.outdated(db)
+    try:
+        outdated = not fresh and not only_into_new and warehouse.outdated(db)
+    except duckdb.Error:
+        outdated = False  # an unreadable warehouse: the copy below says why
     replayed = 0
     archive = warehouse.archive_dir(db)
     timings: dict[str, float] = {}

@@ -25,7 +25,7 @@ import duckdb
 from pipelines import ingest, measures, queries, transform
 from pipelines.dates import date_label, decide_date_format
 from pipelines.faults import fault
-from pipelines.profiles import Profile, normalise_value as profiles_normalise
+from pipelines.profiles import Profile, normalise_value
 
 
 @dataclass
@@ -174,7 +174,7 @@ def synonyms(p: Profile) -> list[tuple[str, str, str]]:
     rows = p.synonym_rows()
     listed = {raw for f, raw, _ in rows if f == "measure"}
     for mid in measures.catalogue():
-        spelled = profiles_normalise(mid)
+        spelled = normalise_value(mid)
         if spelled not in listed:
             rows.append(("measure", spelled, mid))
     return rows
