@@ -35,10 +35,11 @@ AGGREGATE_BY = ("modality", "age_group")  # practice breakdowns: the grain of th
 class PracticeConnection(ScopedConnection):
     """The whole practice seen through the practice cells (``access.disclosure`` rule 3).
 
-    Its cursor's ``sessions`` keep only the sessions of cells that enter practice figures
-    (with the engagement rating dropped where the cell's rated children are too few), its
-    ``goal_ratings`` only the ratings of cells whose goal-rated children are enough, and
-    every other table holding children is empty. ``cells`` is ``disclosure.practice_cells``
+    Its cursor's ``sessions`` keep only the sessions of cells that enter practice figures, its
+    ``observations`` only the engagement ratings of those cells whose rated children are
+    enough, its ``goal_ratings`` only the ratings of cells whose goal-rated children are
+    enough, and every other table holding children is empty (other measures too: their
+    small cells are not worked out yet). ``cells`` is ``disclosure.practice_cells``
     of the practice (one row per modality x age group x month, with the keep flags).
     """
 
@@ -62,8 +63,11 @@ class PracticeConnection(ScopedConnection):
                 # identifiers come from the warehouse catalog, never from a user
                 source = f"{ident(self.catalog)}.main.{ident(name)}"
                 if name == "sessions":
-                    body = (f"select t.* replace (case when c.keep_engagement then t.engagement end as engagement) "
-                            f"from {source} as t join temp.main._practice_cells as c {on} where c.keep_sessions")
+                    body = (f"select t.* from {source} as t join temp.main._practice_cells as c {on} "
+                            "where c.keep_sessions")
+                elif name == "observations":  # the engagement ratings of cells whose rated children are enough
+                    body = (f"select t.* from {source} as t join temp.main._practice_cells as c {on} "
+                            f"where c.keep_engagement and t.measure = 'engagement'")
                 elif name == "goal_ratings":
                     body = f"select t.* from {source} as t join temp.main._practice_cells as c {on} where c.keep_goals"
                 else:

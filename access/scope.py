@@ -46,7 +46,8 @@ from pipelines import warehouse
 ROLES = ("lead", "supervisor", "therapist")
 ROLE_LABELS = {"lead": "clinical lead", "supervisor": "supervisor", "therapist": "therapist"}
 # tables without child_id that hold no child data and stay visible to every role
-PRACTICE_TABLES = frozenset({"age_group_bands", "analytics_meta", "load_runs"})
+PRACTICE_TABLES = frozenset({"age_group_bands", "analytics_meta", "load_runs", "measure_catalogue",
+                             "measure_definitions", "warehouse_meta"})
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def compute_flags(con, as_of_date: dt.date | None = None) -> pd.DataFrame:
       goal rating for more than rating_gap_days (counted from the first attended session
       when no goal was ever rated).
     * ``reliable_deterioration``: first vs latest administration of a measure reliably
-      worse (Jacobson & Truax 1991 RCI beyond 1.96, direction from reference/measures.csv).
+      worse (Jacobson & Truax 1991 RCI beyond 1.96, direction from measures.toml).
 
     Columns: child_id, flag, title, severity (3 high, 2 medium, 1 low), severity_label,
     priority, reason (plain language with the numbers), value, threshold, since, n,

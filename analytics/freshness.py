@@ -1,5 +1,5 @@
 """Whether the stored tables (``stored.build_tables``) may be used: built from the current
-data (session count, latest session, latest load), settings, measure reference and code."""
+data (session count, latest session, latest load), settings, measures catalogue and code."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import pandas as pd
 
 from analytics import _db
 from analytics.filters import as_date
-from pipelines import settings, warehouse
-from stats.rci import load_measure_reference
+from pipelines import measures, settings, warehouse
 
 # What the stored tables are computed by (globs under the project root): a change to any of
 # these files, or a file added or removed, makes the stored tables stale.
@@ -54,9 +53,8 @@ def _code_key_at(root: Path) -> str:
 
 
 def settings_key() -> str:
-    """Hash of everything the stored tables depend on (settings, measure reference, code)."""
-    ref = load_measure_reference()
-    blob = json.dumps({"settings": settings.get().as_dict(), "ref": ref.to_dict("list"), "code": code_key()},
+    """Hash of everything the stored tables depend on (settings, measures catalogue, code)."""
+    blob = json.dumps({"settings": settings.get().as_dict(), "measures": measures.key(), "code": code_key()},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -7,12 +7,13 @@ import pandas as pd
 from analytics import _db
 from analytics.filters import Filters
 from analytics.freshness import stored_current
-from stats.rci import classify_change, load_measure_reference
+from pipelines import measures
+from stats.rci import classify_change
 
 
 def reliable_change_compute(con, f: Filters, child_id: str | None = None) -> pd.DataFrame:
     pairs = _db.query(con, "measure_pairs", {**f.params(), "child_id": child_id})
-    ref = load_measure_reference()
+    ref = measures.rci_reference()
     cols = ["child_id", "measure", "n_administrations", "first_date", "first_score", "last_date", "last_score",
             "change", "s_diff", "reliable_change_threshold", "rci", "higher_is_better", "classification",
             "in_reference", "modality", "therapist_id", "team", "age_group"]
@@ -34,7 +35,7 @@ def reliable_change_compute(con, f: Filters, child_id: str | None = None) -> pd.
 def reliable_change(con, f: Filters = Filters()) -> pd.DataFrame:
     """Jacobson & Truax (1991) reliable change per child per measure, first vs latest
     administration in the filter: child_id, measure, n_administrations, first/last
-    date and score, change, s_diff (sqrt 2 SD sqrt(1 - r), reference/measures.csv),
+    date and score, change, s_diff (sqrt 2 SD sqrt(1 - r), SD and r from measures.toml),
     reliable_change_threshold (1.96 s_diff), rci, higher_is_better, classification
     ("reliably improved", "no reliable change", "reliably deteriorated", "one
     administration" or "measure not in reference"). Approach filters do not apply."""

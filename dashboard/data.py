@@ -105,6 +105,27 @@ def ensure_warehouse() -> None:
         st.error("The sample data could not be loaded: " + "; ".join(_md(m) for m in failed))
 
 
+@st.cache_data(show_spinner=False, max_entries=3)
+def _outdated(db: str, version: tuple[int, int]) -> bool:
+    return warehouse.outdated(Path(db))
+
+
+def stop_if_outdated() -> None:
+    """A warehouse made by an earlier version (``warehouse.SCHEMA_VERSION``) cannot be read by
+    the pages: say how to bring it up to date and stop the run (checked once per warehouse version)."""
+    db = db_path()
+    try:
+        old = _outdated(str(db), warehouse.version(db))
+    except (FileNotFoundError, duckdb.Error):
+        return
+    if old:
+        st.error(f"The warehouse at {_md(db)} was made by an earlier version of this software and has to be "
+                 "rebuilt from its landing archive before its data can be shown (nothing is lost): run "
+                 f"`python -m pipelines rebuild --db {db}`, then reload this page. The next load of an export "
+                 "rebuilds it too.", icon=":material/error:")
+        st.stop()
+
+
 def _release(r: Reader) -> None:
     with contextlib.suppress(Exception):
         r.con.close()

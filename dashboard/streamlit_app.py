@@ -22,14 +22,15 @@ import streamlit as st  # noqa: E402
 st.set_page_config(page_title="Therapy progress", page_icon=":material/child_care:", layout="wide")
 
 from dashboard import auth, data, layout, ui  # noqa: E402
-from pipelines import settings  # noqa: E402
+from pipelines import measures, settings  # noqa: E402
 
-try:  # every page and figure asks the settings: a file that cannot be used stops here, in one line
+try:  # every page and figure asks the settings and the measures: a file that cannot be used stops here
     settings.get()
-except settings.SettingsError as exc:
+    measures.catalogue()
+except settings.SettingsError as exc:  # a MeasuresError is one too
     st.title("Practice settings cannot be read", anchor=False)
-    st.error("The settings file cannot be used, so no page is shown until it is fixed (or `$PIPELINES_SETTINGS` "
-             "names a good one):", icon=":material/error:")
+    st.error("A settings file cannot be used (settings.toml or measures.toml), so no page is shown until it is "
+             "fixed (or `$PIPELINES_SETTINGS` / `$PIPELINES_MEASURES` names a good one):", icon=":material/error:")
     st.code(str(exc), language=None, wrap_lines=True)
     st.stop()
 
@@ -65,6 +66,7 @@ ADMIN_PAGES = {"audit_log", "access"}
 page = st.navigation(PAGES)
 if viewer.mode == "local":  # a served dashboard never loads the sample into a practice's warehouse
     data.ensure_warehouse()
+data.stop_if_outdated()  # a warehouse of an earlier version: how to rebuild it, and no page
 auth.sidebar()
 layout.page_style()
 if page.url_path not in ADMIN_PAGES:  # the audit and access pages do not use the filters

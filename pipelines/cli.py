@@ -110,7 +110,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(s, indent=2))
         return 0
-    print(f"warehouse     {s['db']}")
+    print(f"warehouse     {s['db']}" + (" (made by an earlier version: the next load or 'rebuild' brings it "
+                                         "up to date)" if s.get("outdated") else ""))
     print(f"files loaded  {s['files']} (last load {s['last_load']})")
     print(f"sessions      {s['sessions']} ({s['first_session']} to {s['last_session']})")
     print(f"children      {s['children']}")

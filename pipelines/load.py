@@ -2,8 +2,14 @@
 
 Each file is read (see ``ingest``; name columns dropped), its rows archived name-free by
 the original's content hash (``upsert.archive_rows``; ``rebuild`` replays the archive),
-typed and checked by ``queries/staging/stg_session_rows.sql``; good rows are upserted into ``session_rows`` keyed
-by (session_id, goal_id), bad rows go to ``rejects`` with file, line, column, value and reason.
+typed and checked by its source's staging model (``queries/staging/stg_sessions.sql``); what
+good rows say is upserted into the raw tables (``src_sessions``, ``src_observations``,
+``src_goals``, ``src_children``) by their keys, bad rows go to ``rejects`` with file, line,
+column, value and reason.
+
+A warehouse made by an earlier version (``warehouse.SCHEMA_VERSION``) is rebuilt from its
+landing archive by the next load, in the same private copy and swap as the load itself: its
+files are replayed first, in their original order, then the new ones.
 
 Precedence is the export's own order, not the order of loading: each file gets an export
 order (``--export-date`` when given, else a date in its name, else its modified time) and,
@@ -38,10 +44,10 @@ from pipelines import audit_anchor, ingest, settings, transform, warehouse
 from pipelines.dates import GIVEN, export_order
 from pipelines.faults import fault
 from pipelines.ingest import UnusableFile
-from pipelines.manifest import (LEGACY, MANIFEST, legacy_entry, migrate, read_manifest, reconcile, table_columns,
+from pipelines.manifest import (LEGACY, MANIFEST, legacy_entry, read_manifest, reconcile, table_columns,
                                 warehouse_entries)
 from pipelines.profiles import Profile, load as load_profile
-from pipelines.upsert import FileReport, Job, load_one
+from pipelines.upsert import FileReport, Job, load_one, prepare
 
 
 class LoadAborted(RuntimeError):
@@ -145,6 +151,12 @@ def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str
     from the live warehouse or the manifest). Raises LoadAborted, or _BuildFailed with the
     indexes of the files loaded when the models and statistics (``after_build``) fail."""
     fresh = command == "rebuild"
+    # a warehouse of an earlier version: rebuilt from its archive into the private copy, then loaded
+    try:
+        outdated = not fresh and not only_into_new and warehouse.outdated(db)
+    except duckdb.Error:
+        outdated = False  # an unreadable warehouse: the copy below says why
+    replayed = 0
     archive = warehouse.archive_dir(db)
     timings: dict[str, float] = {}
     warnings: list[str] = []
@@ -162,7 +174,7 @@ def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str
     reports: list[FileReport | None] = []
     try:
         archive.mkdir(parents=True, exist_ok=True)
-        with warehouse.writer(db, fresh=fresh, after_swap=None if trial else after_swap) as con:
+        with warehouse.writer(db, fresh=fresh or outdated, after_swap=None if trial else after_swap) as con:
             try:
                 started = dt.datetime.now()
                 live_exists = db.exists()
@@ -177,11 +189,16 @@ def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str
                     if not trial:
                         reconcile(archive, live)
                     jobs = _replay_jobs(live if live is not None else manifest, archive)
+                elif outdated and live_exists:
+                    echo("the warehouse was made by an earlier version: rebuilding it from its landing archive")
+                    live = _live_for_rebuild(db, archive)
+                    if not trial:
+                        reconcile(archive, live)
+                    replay = _replay_jobs(live or [], archive)
+                    replayed = len(replay)
+                    jobs = replay + list(jobs or [])
                 else:
                     if live_exists:
-                        if "entry" not in table_columns(con, "files"):
-                            echo("bringing a warehouse made by an earlier version up to date")
-                            migrate(con, manifest)
                         if not trial:
                             reconcile(archive, *warehouse_entries(con))
                     elif manifest:
@@ -191,6 +208,15 @@ def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str
                 assert jobs is not None
                 reports = [None] * len(jobs)
                 loaded = _load_files(con, db, jobs, reports, archive, created, echo, timings)
+                if replayed:
+                    bad = [r for r in reports[:replayed] if r is None or r.status != "loaded"]
+                    if bad:
+                        raise LoadAborted(
+                            f"the warehouse was made by an earlier version and could not be rebuilt from its landing "
+                            f"archive before this load ({bad[0].path}: {bad[0].message}); nothing was changed: "
+                            f"run 'python -m pipelines rebuild --db {db}' to see why")
+                    reports = reports[replayed:]
+                mine = [i - replayed for i in loaded if i >= replayed]  # indexes into the caller's jobs
                 if fresh:
                     bad = [r for r in reports if r is not None and r.status != "loaded"]
                     if bad:
@@ -208,13 +234,13 @@ def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str
                         if fresh:
                             raise LoadAborted(f"rebuild stopped: the models and statistics could not be computed "
                                               f"({type(exc).__name__}: {_first_line(exc)}); nothing was changed") from exc
-                        raise _BuildFailed(loaded, exc) from exc
+                        raise _BuildFailed(mine, exc) from exc
                 # the audit log's head, swapped in with the load; a rebuild carries the earlier anchors over
                 audit_anchor.anchor_into(con, audit_anchor.audit_path(db), previous=db if db.exists() else None)
                 run_id = con.execute("select coalesce(max(run_id), 0) + 1 from load_runs").fetchall()[0][0]
                 con.execute(
                     "insert into load_runs values ($id, $start, $end, $cmd, $ok, $skip, $fail)",
-                    {"id": run_id, "start": started, "end": dt.datetime.now(), "cmd": command, "ok": len(loaded),
+                    {"id": run_id, "start": started, "end": dt.datetime.now(), "cmd": command, "ok": len(mine),
                      "skip": sum(r.status == "skipped" for r in reports if r),
                      "fail": sum(r.status == "failed" for r in reports if r)})
                 swap["entries"] = warehouse_entries(con)
@@ -244,6 +270,7 @@ def _load_files(con: duckdb.DuckDBPyConnection, db: Path, jobs: list[Job], repor
                 created: list[Path], echo: Callable[[str], None], timings: dict) -> list[int]:
     """Load each job in its own transaction; fill ``reports``; the indexes loaded come back."""
     t_files = time.perf_counter()
+    prepare(con)
     known = dict(con.execute("select sha256, original_name from files").fetchall())
     next_id, next_seq = con.execute(
         "select coalesce(max(file_id), 0) + 1, coalesce(max(load_seq), 0) + 1 from files").fetchall()[0]
@@ -384,12 +411,16 @@ def rebuild(db: Path | None = None, echo: Callable[[str], None] | None = None,
 
 
 def status(db: Path | None = None) -> dict:
-    """Counts of what the warehouse holds: files, sessions, children, goal ratings, rejects."""
+    """Counts of what the warehouse holds: files, sessions, children, goal ratings, rejects, the
+    rows of its raw tables; ``outdated`` when an earlier version made it (the next load rebuilds it)."""
     db = Path(db or warehouse.default_db_path())
     con = warehouse.connect_reader(db)
     try:
+        version = warehouse.schema_version(con)
+        raw = ("(select count(*) from src_sessions) + (select count(*) from src_observations)"
+               if version == warehouse.SCHEMA_VERSION else "(select count(*) from session_rows)")  # our SQL
         r = con.execute(
-            """
+            f"""
             select
                 (select count(*) from files),
                 (select count(*) from sessions),
@@ -397,7 +428,7 @@ def status(db: Path | None = None) -> dict:
                 (select count(*) from goal_ratings),
                 (select count(*) from rejects),
                 (select count(distinct (file_id, line)) from rejects),
-                (select count(*) from session_rows),
+                {raw},
                 (select min(session_date) from sessions),
                 (select max(session_date) from sessions),
                 (select max(loaded_at) from files)
@@ -415,10 +446,10 @@ def status(db: Path | None = None) -> dict:
     for k in ("first_session", "last_session", "last_load"):
         out[k] = out[k].isoformat() if out[k] else None
     out["db"] = str(db)
+    out["outdated"] = version != warehouse.SCHEMA_VERSION
     out["file_list"] = [dict(zip(("name", "loaded_at", "profile", "rows_read", "rows_loaded", "rows_rejected",
                                   "export_order", "order_from"),
                                  (f[0], f[1].isoformat(timespec="seconds"), *f[2:6],
                                   f[6].isoformat(timespec="seconds") if f[6] else None, f[7] or LEGACY)))
                         for f in files]
     return out
-

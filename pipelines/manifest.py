@@ -95,24 +95,6 @@ def reconcile(archive: Path, live: list[dict] | None, referenced: set[str] = fro
             p.unlink(missing_ok=True)
 
 
-def migrate(con: duckdb.DuckDBPyConnection, manifest: list[dict]) -> None:
-    """Bring a warehouse made before export order was recorded up to date, in the private copy:
-    add the columns; each file's order is its load time (the precedence its rows got) and its
-    entry comes from the manifest."""
-    for col, typ in (("export_order", "timestamp"), ("order_from", "varchar"), ("entry", "varchar")):
-        con.execute(f"alter table files add column if not exists {col} {typ}")
-    con.execute("alter table session_rows add column if not exists export_order timestamp")
-    con.execute("update files set export_order = loaded_at, order_from = $src where export_order is null",
-                {"src": LEGACY})
-    by_sha = {e["sha256"]: e for e in manifest}
-    for (sha,) in con.execute("select sha256 from files where entry is null").fetchall():
-        if sha in by_sha:
-            con.execute("update files set entry = $e where sha256 = $sha",
-                        {"e": json.dumps(legacy_entry(by_sha[sha])), "sha": sha})
-    con.execute("update session_rows set export_order = f.export_order from files as f "
-                "where session_rows.file_id = f.file_id and session_rows.export_order is null")
-
-
 def warehouse_entries(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], set[str]]:
     """The warehouse's manifest entries (load order) and every archive name its files use."""
     rows = con.execute("select entry, archived_as from files order by load_seq").fetchall()

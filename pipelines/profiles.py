@@ -1,15 +1,29 @@
 """Mapping profiles: how one practice-management system's export maps onto the contract.
 
-A profile is a TOML file (see ``profiles/canonical.toml``): header names per canonical
-column, value synonyms per field, the date format, the CSV delimiter and the Excel sheet.
+A profile is a TOML file (see ``profiles/canonical.toml``): the source it reads (``source``,
+default ``sessions``), header names per canonical column, value synonyms per field, the date
+format, the CSV delimiter and the Excel sheet. Beside those:
+
+* ``[measures]``: wide measure columns, ``measure_id = ["Header A", ...]`` (a column per measure
+  of the catalogue, ``measures.toml``); a header that is a catalogue id is one without mapping;
+* ``[values.measure]``: spellings of measure ids in a long file's ``measure`` column;
+* ``[defaults]``: constant values for columns the export lacks (``therapist_id = "T-study"``);
+* ``[derive.session_date]``: ``from = "session_number", start = "2020-01-06", step_days = 7``
+  for research exports that number sessions instead of dating them (the dates are synthetic:
+  session 1 is on ``start``, each next number ``step_days`` later; only their order means
+  anything); ``[derive.session_id]``: ``from = "session_number"`` when they have no session id
+  either (the id is ``child_id/session_number``).
+
 Users add their own by dropping a ``.toml`` file into ``profiles/`` (or passing a path).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,9 +33,15 @@ REQUIRED = ("session_id", "child_id", "therapist_id", "session_date", "modality"
 OPTIONAL = (
     "team", "date_of_birth", "age_years", "attendance", "duration_min", "setting",
     "engagement", "goal_id", "goal_domain", "gas_level", "goal_weight", "measure",
-    "measure_score",
+    "measure_score", "start_time", "value", "trials_correct", "trials_total", "session_number",
 )
 CANONICAL_COLUMNS = REQUIRED + OPTIONAL
+# wide measure columns with a canonical name of their own: column -> the catalogue's measure
+MEASURE_COLUMNS = {"engagement": "engagement", "gas_level": "gas"}
+# columns that make a file long form (one row per session per measure): a value, or trials
+LONG_FORM_COLUMNS = ("value", "trials_correct", "trials_total")
+SOURCES = ("sessions",)
+DERIVABLE = {"session_date": "session_number", "session_id": "session_number"}  # column -> derived from
 # Fields whose values must be one of the profile's canonical values.
 ENUM_FIELDS = ("modality", "approach", "attendance", "setting")
 
@@ -45,8 +65,12 @@ class Profile:
     columns: dict[str, tuple[str, ...]]
     values: dict[str, dict[str, str]]  # field -> {normalised spelling: canonical value}
     drop_columns: tuple[str, ...]
-    source: str = ""
+    source: str = ""            # where the profile came from (its file, or the archive manifest)
     own_headers: frozenset[str] = field(default_factory=frozenset)
+    reads: str = "sessions"     # the source kind it reads (``source = "..."`` in the file)
+    measures: dict[str, tuple[str, ...]] = field(default_factory=dict)  # measure id -> headers
+    defaults: dict[str, str] = field(default_factory=dict)             # column -> constant
+    derive: dict[str, dict] = field(default_factory=dict)              # column -> rule
 
     def as_dict(self) -> dict:
         """A JSON-serialisable copy, stored with each archived file so rebuilds replay it."""
@@ -55,26 +79,38 @@ class Profile:
             "date_format": self.date_format, "delimiter": self.delimiter, "sheet": self.sheet,
             "columns": {k: list(v) for k, v in self.columns.items()},
             "values": self.values, "drop_columns": list(self.drop_columns),
-            "own_headers": sorted(self.own_headers),
+            "own_headers": sorted(self.own_headers), "reads": self.reads,
+            "measures": {k: list(v) for k, v in self.measures.items()},
+            "defaults": dict(self.defaults), "derive": {k: dict(v) for k, v in self.derive.items()},
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> "Profile":
+        columns = {c: () for c in CANONICAL_COLUMNS}  # an entry written before a column existed lacks it
+        columns.update({k: tuple(v) for k, v in d["columns"].items()})
         return cls(
             name=d["name"], description=d.get("description", ""),
             date_format=d["date_format"], delimiter=d["delimiter"], sheet=d.get("sheet"),
-            columns={k: tuple(v) for k, v in d["columns"].items()},
+            columns=columns,
             values={k: dict(v) for k, v in d["values"].items()},
             drop_columns=tuple(d["drop_columns"]), source="archive manifest",
-            own_headers=frozenset(d.get("own_headers", ())),
+            own_headers=frozenset(d.get("own_headers", ())), reads=d.get("reads", "sessions"),
+            measures={k: tuple(v) for k, v in d.get("measures", {}).items()},
+            defaults=dict(d.get("defaults", {})), derive={k: dict(v) for k, v in d.get("derive", {}).items()},
         )
+
+    def required(self) -> tuple[str, ...]:
+        """The required columns an export must have: those without a default or a derivation."""
+        return tuple(c for c in REQUIRED if c not in self.defaults and c not in self.derive)
 
     def synonym_rows(self) -> list[tuple[str, str, str]]:
         """(field, normalised spelling, canonical value) rows for the staging SQL."""
         return [(f, raw, value) for f, m in self.values.items() for raw, value in m.items()]
 
-    def map_headers(self, headers: list[str]) -> "HeaderMap":
-        """Match an export's headers to canonical columns; raise when required ones are missing."""
+    def map_headers(self, headers: list[str], measure_ids: Iterable[str] = ()) -> "HeaderMap":
+        """Match an export's headers to canonical columns and to wide measure columns (the
+        profile's ``[measures]``, then headers that are ids of ``measure_ids``, the catalogue);
+        raise when required ones are missing."""
         by_norm: dict[str, str] = {}
         for h in headers:
             by_norm.setdefault(normalise_header(h), h)
@@ -85,9 +121,27 @@ class Profile:
                 if src is not None and src not in mapping.values():
                     mapping[col] = src
                     break
+        taken = set(mapping.values())
+        measures: dict[str, str] = {}
+        for mid, aliases in self.measures.items():
+            for alias in aliases:
+                src = by_norm.get(normalise_header(alias))
+                if src is not None and src not in taken:
+                    measures[mid] = src
+                    taken.add(src)
+                    break
+        own = set(MEASURE_COLUMNS.values())  # ids with a canonical column of their own
+        for mid in measure_ids:
+            src = by_norm.get(normalise_header(mid))
+            if mid not in measures and mid not in own and src is not None and src not in taken:
+                measures[mid] = src
+                taken.add(src)
         drop_norm = {normalise_header(d) for d in self.drop_columns}
-        dropped = [h for h in headers if normalise_header(h) in drop_norm and h not in mapping.values()]
-        missing = [c for c in REQUIRED if c not in mapping]
+        dropped = [h for h in headers if normalise_header(h) in drop_norm and h not in taken]
+        missing = [c for c in self.required() if c not in mapping]
+        for col, rule in self.derive.items():
+            if col not in mapping and rule["from"] not in mapping and rule["from"] not in missing:
+                missing.append(rule["from"])
         if missing:
             unmatched = [h for h in headers if h not in mapping.values()]
             hints = []
@@ -101,13 +155,14 @@ class Profile:
             raise ProfileError(
                 f"missing required column(s) for profile '{self.name}': " + "; ".join(hints)
                 + f". Headers found: {', '.join(repr(h) for h in headers[:25])}")
-        ignored = [h for h in headers if h not in mapping.values() and h not in dropped]
-        return HeaderMap(mapping=mapping, dropped=dropped, ignored=ignored)
+        ignored = [h for h in headers if h not in taken and h not in dropped]
+        return HeaderMap(mapping=mapping, dropped=dropped, ignored=ignored, measures=measures)
 
     def score(self, headers: list[str]) -> tuple[int, int]:
         """How well this profile fits: (required columns found, own headers matched)."""
         norm = {normalise_header(h) for h in headers}
-        found = sum(any(normalise_header(a) in norm for a in self.columns.get(c, ())) for c in REQUIRED)
+        found = sum(c in self.defaults or c in self.derive
+                    or any(normalise_header(a) in norm for a in self.columns.get(c, ())) for c in REQUIRED)
         return found, len(norm & self.own_headers)
 
 
@@ -116,6 +171,12 @@ class HeaderMap:
     mapping: dict[str, str]  # canonical column -> header in the file
     dropped: list[str]       # name-bearing columns dropped at load
     ignored: list[str]       # other columns we do not use
+    measures: dict[str, str] = field(default_factory=dict)  # wide measure column: measure id -> header
+
+    @property
+    def long_form(self) -> bool:
+        """Whether the file is long form: it has a value column (``value``) or trials columns."""
+        return any(c in self.mapping for c in LONG_FORM_COLUMNS)
 
 
 def _read_toml(path: Path) -> dict:
@@ -141,6 +202,81 @@ def available() -> list[str]:
     return sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))
 
 
+def _headers(value, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
+        raise ProfileError(f"{where}: expected a list of header names in quotes")
+    return tuple(value)
+
+
+def _measure_tables(raw: dict, path: Path, parent: Profile | None,
+                    columns: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """The profile's ``[measures]`` (inherited ones too); engagement and gas go to their columns."""
+    from pipelines import measures as catalogue
+
+    table = raw.get("measures", {})
+    if not isinstance(table, dict):
+        raise ProfileError(f"profile {path}: [measures] must be a table of measure_id = [headers]")
+    out = dict(parent.measures) if parent else {}
+    known = catalogue.catalogue()
+    by_measure = {m: c for c, m in MEASURE_COLUMNS.items()}
+    for mid, value in table.items():
+        headers = _headers(value, f"profile {path}: [measures] {mid}")
+        if mid not in known:
+            raise ProfileError(f"profile {path}: [measures] maps '{mid}', which is not in the catalogue "
+                               f"({catalogue.shown()})")
+        if mid in by_measure:
+            col = by_measure[mid]
+            columns[col] = headers + tuple(h for h in columns[col] if h not in headers)
+        else:
+            out[mid] = headers + tuple(h for h in out.get(mid, ()) if h not in headers)
+    return out
+
+
+def _defaults(raw: dict, path: Path, parent: Profile | None) -> dict[str, str]:
+    table = raw.get("defaults", {})
+    if not isinstance(table, dict):
+        raise ProfileError(f"profile {path}: [defaults] must be a table of column = value")
+    out = dict(parent.defaults) if parent else {}
+    for col, value in table.items():
+        if col not in CANONICAL_COLUMNS or col in MEASURE_COLUMNS:
+            raise ProfileError(f"profile {path}: [defaults] {col}: not a canonical column that takes a constant")
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ProfileError(f"profile {path}: [defaults] {col} = {value!r}: expected text or a number")
+        out[col] = str(value)
+    return out
+
+
+def _derive(raw: dict, path: Path, parent: Profile | None) -> dict[str, dict]:
+    table = raw.get("derive", {})
+    if not isinstance(table, dict):
+        raise ProfileError(f"profile {path}: [derive] must hold tables such as [derive.session_date]")
+    out = dict(parent.derive) if parent else {}
+    for col, rule in table.items():
+        where = f"profile {path}: [derive.{col}]"
+        if col not in DERIVABLE:
+            raise ProfileError(f"{where}: only {', '.join(DERIVABLE)} can be derived")
+        if col == "session_id":  # a session is a child's numbered session: child_id/session_number
+            if not isinstance(rule, dict) or rule != {"from": DERIVABLE[col]}:
+                raise ProfileError(f"{where}: expected from = \"{DERIVABLE[col]}\" (the id is child_id/number)")
+            out[col] = dict(rule)
+            continue
+        if not isinstance(rule, dict) or set(rule) != {"from", "start", "step_days"}:
+            raise ProfileError(f"{where}: expected from = \"{DERIVABLE[col]}\", start = \"YYYY-MM-DD\", step_days = N")
+        if rule["from"] != DERIVABLE[col]:
+            raise ProfileError(f"{where}: from = {rule['from']!r}: expected \"{DERIVABLE[col]}\"")
+        try:
+            start = dt.date.fromisoformat(str(rule["start"]))
+        except ValueError:
+            raise ProfileError(f"{where}: start = {rule['start']!r}: expected a date YYYY-MM-DD") from None
+        step = rule["step_days"]
+        if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= 366:
+            raise ProfileError(f"{where}: step_days = {step!r}: expected whole days from 1 to 366")
+        out[col] = {"from": rule["from"], "start": start.isoformat(), "step_days": step}
+    return out
+
+
 def load(name_or_path: str = "canonical") -> Profile:
     """The profile by name (``profiles/NAME.toml``) or path, with its ``extends`` chain merged."""
     path = _resolve_path(name_or_path)
@@ -148,8 +284,12 @@ def load(name_or_path: str = "canonical") -> Profile:
     parent = None
     if raw.get("extends"):
         parent = load(raw["extends"])
+    reads = raw.get("source", parent.reads if parent else "sessions")
+    if reads not in SOURCES:
+        raise ProfileError(f"profile {path}: source = {reads!r}: expected one of {', '.join(SOURCES)}")
     columns: dict[str, tuple[str, ...]] = {}
-    own = frozenset(normalise_header(h) for hs in raw.get("columns", {}).values() for h in hs)
+    own_tables = [*raw.get("columns", {}).values(), *(raw.get("measures", {}) or {}).values()]
+    own = frozenset(normalise_header(h) for hs in own_tables for h in ([hs] if isinstance(hs, str) else hs))
     for col in CANONICAL_COLUMNS:
         mine = tuple(raw.get("columns", {}).get(col, ()))
         inherited = parent.columns.get(col, ()) if parent else ()
@@ -157,6 +297,7 @@ def load(name_or_path: str = "canonical") -> Profile:
     unknown_cols = set(raw.get("columns", {})) - set(CANONICAL_COLUMNS)
     if unknown_cols:
         raise ProfileError(f"profile {path}: unknown canonical column(s) {sorted(unknown_cols)}")
+    wide = _measure_tables(raw, path, parent, columns)
     values: dict[str, dict[str, str]] = {f: dict(m) for f, m in (parent.values.items() if parent else [])}
     for fld, table in raw.get("values", {}).items():
         m = values.setdefault(fld, {})
@@ -171,6 +312,7 @@ def load(name_or_path: str = "canonical") -> Profile:
         delimiter=raw.get("delimiter", parent.delimiter if parent else "auto"),
         sheet=raw.get("sheet", parent.sheet if parent else None),
         columns=columns, values=values, drop_columns=drop, source=str(path), own_headers=own,
+        reads=reads, measures=wide, defaults=_defaults(raw, path, parent), derive=_derive(raw, path, parent),
     )
 
 

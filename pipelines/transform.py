@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 import duckdb
 
-from pipelines import queries, schema_tests, settings
+from pipelines import measures, queries, schema_tests, settings
 
 MODEL_LAYERS = ("intermediate", "marts")
 # models that no longer exist: dropped from warehouses built by an earlier version
@@ -53,10 +53,11 @@ def model_order() -> list[str]:
 
 
 def write_settings_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Tables the models read from settings.toml (age group bands)."""
+    """Tables the models read from settings.toml (age group bands) and measures.toml (measure_catalogue)."""
     con.execute("create or replace table age_group_bands (label varchar, low integer, high integer, ord integer)")
     con.executemany("insert into age_group_bands values (?, ?, ?, ?)",
                     [(label, lo, hi, i) for i, (label, lo, hi) in enumerate(settings.age_groups())])
+    measures.write_catalogue_table(con)
 
 
 def build_macros(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -1,6 +1,13 @@
-"""One export file into the warehouse: archive its rows name-free, stage them through
-``queries/staging/stg_session_rows.sql``, upsert the good rows by export order and keep the
-bad ones in ``rejects`` with file, line, column, value and reason (``load_one``).
+"""One export file into the warehouse: archive its rows name-free, stage them through the
+staging model of its source (``queries/staging/stg_sessions.sql``), upsert what the good rows
+say into the raw tables by export order and keep the bad rows in ``rejects`` with file, line,
+column, value and reason (``load_one``).
+
+A row of the ``sessions`` source says four things, each upserted by its own key: the session
+(``src_sessions``, by session_id), its measures (``src_observations``, by session x measure x
+goal; an emptied cell is a null value that clears an older export's), the goal's domain and
+weight (``src_goals``, by child/goal) and the child's date of birth (``src_children``). Per key,
+the newest export's row stays (``upsert_rows``); inside one file, a session's last line.
 
 Called by ``pipelines.load`` inside the writer, one transaction per file.
 """
@@ -15,10 +22,10 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import ingest, queries
+from pipelines import ingest, measures, queries, transform
 from pipelines.dates import date_label, decide_date_format
 from pipelines.faults import fault
-from pipelines.profiles import Profile
+from pipelines.profiles import Profile, normalise_value
 
 
 @dataclass
@@ -80,31 +87,97 @@ def archive_rows(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, r
     return archived.name
 
 
-def upsert_staged(con: duckdb.DuckDBPyConnection, file_id: int, load_seq: int, order: dt.datetime) -> int:
-    """Upsert the good rows of temp table ``staged`` (``stg_session_rows``) into ``session_rows``
-    as file ``file_id`` of load ``load_seq`` with export order ``order``; how many were inserted.
+# the raw tables and their keys (pipelines.warehouse.SCHEMA)
+KEYS = {"src_sessions": ("session_id",), "src_observations": ("session_ref", "measure", "goal_key"),
+        "src_goals": ("goal_uid",), "src_children": ("child_id", "episode_id")}
 
-    A row's key is (session_id, goal_key); per key the row of the newest export stays (an
-    equal order: this one, the later load). An older export's rows never replace a newer
-    export's; they are counted as loaded but not inserted.
-    """
-    con.execute(
-        """
-        delete from session_rows as s
-        using (select session_id, goal_key from staged where len(errors) = 0) as g
-        where s.session_id = g.session_id and s.goal_key = g.goal_key and s.export_order <= $order
-        """, {"order": order})
-    return con.execute(
-        """
-        insert into session_rows
-        select $file_id, $load_seq, line, session_id, goal_key, goal_id, child_id, therapist_id, team,
-               session_date, modality, approach, attendance, duration_min, setting, engagement,
-               goal_domain, gas_level, goal_weight, measure, measure_score, date_of_birth, age_years, $order
-        from staged as g
+# What the good rows of ``staged`` (stg_sessions) say, one row per key of each raw table: the
+# session from its last line in the file (its date of birth from any of its lines); an
+# observation from the last line that gives it a value, else (every line empty) a null
+# value; a goal's domain and weight and a child's date of birth from the last line with them.
+INCOMING = {
+    "src_sessions": """
+        select session_id, child_id, therapist_id, team, session_date, start_time, modality, approach, attendance,
+               duration_min, setting, max(date_of_birth) over (partition by session_id) as date_of_birth, age_years,
+               false as removed, 'sessions' as source, $file_id as file_id, $load_seq as load_seq, line,
+               $order as export_order
+        from staged
         where len(errors) = 0
-          and not exists (select 1 from session_rows as s
-                          where s.session_id = g.session_id and s.goal_key = g.goal_key)
-        """, {"file_id": file_id, "load_seq": load_seq, "order": order}).fetchall()[0][0]
+        qualify row_number() over (partition by session_id order by line desc) = 1
+        """,
+    "src_observations": """
+        with given as (
+            select line, session_id, child_id, unnest(observations) as o
+            from staged
+            where len(errors) = 0 and len(observations) > 0
+        )
+        select session_id as session_ref, o.measure as measure, o.goal_key as goal_key, o.goal_id as goal_id,
+               child_id, o.value as value, o.trials_correct as trials_correct, o.trials_total as trials_total,
+               'sessions' as source, $file_id as file_id, $load_seq as load_seq, line, $order as export_order
+        from given
+        qualify row_number() over (partition by session_id, o.measure, o.goal_key
+                                   order by o.value is null, line desc) = 1
+        """,
+    "src_goals": """
+        select child_id || '/' || goal_id as goal_uid, child_id, goal_id, goal_domain, goal_weight,
+               'sessions' as source, $file_id as file_id, $load_seq as load_seq, line, $order as export_order
+        from staged
+        where len(errors) = 0 and goal_id is not null
+        qualify row_number() over (partition by child_id, goal_id order by line desc) = 1
+        """,
+    "src_children": """
+        select child_id, '' as episode_id, date_of_birth,
+               'sessions' as source, $file_id as file_id, $load_seq as load_seq, line, $order as export_order
+        from staged
+        where len(errors) = 0 and date_of_birth is not null
+        qualify row_number() over (partition by child_id order by line desc) = 1
+        """,
+}
+
+
+def upsert_rows(con: duckdb.DuckDBPyConnection, table: str, incoming: str, order: dt.datetime) -> int:
+    """Upsert temp table ``incoming`` (one row per key of ``table``, with its bookkeeping columns)
+    into raw table ``table`` as an export of order ``order``; how many rows were inserted.
+
+    Per key the row of the newest export stays (an equal order: this one, the later load). An
+    older export's rows never replace a newer export's; a key this export lacks is left alone.
+    """
+    on = " and ".join(f"t.{k} = g.{k}" for k in KEYS[table])  # our table and column names
+    con.execute(f"delete from {table} as t using {incoming} as g where {on} and t.export_order <= $order",
+                {"order": order})
+    return con.execute(f"insert into {table} by name select * from {incoming} as g "
+                       f"where not exists (select 1 from {table} as t where {on})").fetchall()[0][0]
+
+
+def upsert_staged(con: duckdb.DuckDBPyConnection, file_id: int, load_seq: int, order: dt.datetime) -> int:
+    """Upsert what the good rows of temp table ``staged`` (``stg_sessions``) say into the raw
+    tables, as file ``file_id`` of load ``load_seq`` with export order ``order``; how many good
+    rows of the file now give their session (the others are kept from a newer export)."""
+    params = {"file_id": file_id, "load_seq": load_seq, "order": order}
+    for table, select in INCOMING.items():
+        con.execute("drop table if exists incoming")
+        con.execute(f"create temp table incoming as {select}", params)
+        upsert_rows(con, table, "incoming", order)
+    con.execute("drop table if exists incoming")
+    return con.execute("select count(*) from staged as s join src_sessions as t using (session_id) "
+                       "where len(s.errors) = 0 and t.file_id = $file_id", {"file_id": file_id}).fetchall()[0][0]
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """What staging reads from the warehouse, written once per load: the macros and the measures catalogue."""
+    transform.build_macros(con)
+    measures.write_catalogue_table(con)
+
+
+def synonyms(p: Profile) -> list[tuple[str, str, str]]:
+    """The profile's value synonyms, and each catalogue id as a spelling of itself (``measure``)."""
+    rows = p.synonym_rows()
+    listed = {raw for f, raw, _ in rows if f == "measure"}
+    for mid in measures.catalogue():
+        spelled = normalise_value(mid)
+        if spelled not in listed:
+            rows.append(("measure", spelled, mid))
+    return rows
 
 
 def load_one(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, file_id: int, load_seq: int,
@@ -120,12 +193,18 @@ def load_one(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, file_
     fmt = decide_date_format(con, p, job.name)
     con.execute("drop table if exists value_synonyms")
     con.execute("create temp table value_synonyms (field varchar, raw varchar, value varchar)")
-    rows = p.synonym_rows()
+    rows = synonyms(p)
     if rows:
         con.executemany("insert into value_synonyms values (?, ?, ?)", rows)
+    derive = p.derive.get("session_date") if "session_date" not in res.header_map.mapping else None
     con.execute("drop table if exists staged")
-    con.execute(f"create temp table staged as {queries.sql('stg_session_rows')}",
-                queries.bind("stg_session_rows", {"date_format": fmt, "date_label": date_label(fmt), "today": job.today}))
+    con.execute(f"create temp table staged as {queries.sql('stg_sessions')}",
+                queries.bind("stg_sessions", {
+                    "date_format": fmt, "date_label": date_label(fmt), "today": job.today,
+                    "long_form": res.header_map.long_form, "catalogue_name": measures.shown(),
+                    "derive_start": dt.date.fromisoformat(derive["start"]) if derive else None,
+                    "derive_step": derive["step_days"] if derive else None,
+                    "derive_session_id": "session_id" in p.derive and "session_id" not in res.header_map.mapping}))
     inserted = upsert_staged(con, file_id, load_seq, order)
     con.execute(
         """
@@ -149,7 +228,8 @@ def load_one(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, file_
              "loaded_at": loaded_at.isoformat(), "today": job.today.isoformat(),
              "export_order": order.isoformat(), "order_from": order_from}
     entry["canonical"] = {"rows_read": res.rows_read, "dropped": res.header_map.dropped,
-                          "ignored": res.header_map.ignored, "parse_rejects": res.parse_rejects}
+                          "ignored": res.header_map.ignored, "parse_rejects": res.parse_rejects,
+                          "mapped": sorted(res.header_map.mapping), "measure_columns": sorted(res.header_map.measures)}
     con.execute(
         "insert into files values ($id, $seq, $sha, $name, $arch, $kind, $profile, $sheet, $at, $read, "
         "$loaded, $rejected, $dropped, $ignored, $order, $order_from, $entry)",

@@ -23,6 +23,10 @@ from pathlib import Path
 import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
+# The warehouse's layout. 2: raw tables per source (src_*) and measures as observations
+# (issue 13); 1 (no warehouse_meta): one session_rows table with an engagement column. A
+# warehouse of another version is rebuilt from its landing archive by the next load.
+SCHEMA_VERSION = 2
 SCHEMA = """
 create table if not exists files (
     file_id integer primary key,
@@ -43,31 +47,82 @@ create table if not exists files (
     order_from varchar,         -- where export_order came from (given, file name, file time, ...)
     entry varchar               -- the file's landing-manifest entry (JSON): what rebuild replays
 );
-create table if not exists session_rows (
-    file_id integer not null,
-    load_seq integer not null,
-    line integer not null,
-    session_id varchar not null,
-    goal_key varchar not null,
-    goal_id varchar,
+-- the raw tables, one row per key: the newest export's row (export_order, then load_seq, then line)
+create table if not exists src_sessions (
+    session_id varchar not null,       -- the key
     child_id varchar not null,
-    therapist_id varchar not null,
+    therapist_id varchar,
     team varchar,
     session_date date not null,
-    modality varchar not null,
-    approach varchar not null,
+    start_time time,
+    modality varchar,
+    approach varchar,                  -- null: not recorded
     attendance varchar not null,
     duration_min integer,
     setting varchar,
-    engagement tinyint,
-    goal_domain varchar,
-    gas_level tinyint,
-    goal_weight double,
-    measure varchar,
-    measure_score double,
     date_of_birth date,
     age_years integer,
-    export_order timestamp
+    removed boolean not null default false,  -- a removal in a later export (appointments sources)
+    source varchar not null,           -- the source kind of the file: sessions, appointments, ...
+    file_id integer not null,
+    load_seq integer not null,
+    line integer not null,
+    export_order timestamp not null
+);
+create table if not exists src_observations (
+    session_ref varchar not null,      -- the key: session_ref x measure x goal_key
+    measure varchar not null,
+    goal_key varchar not null,         -- the goal_id of a goal-level measure, '' for a session-level one
+    goal_id varchar,
+    child_id varchar,
+    value double,                      -- as given, never rounded; null: the export emptied the cell (a tombstone)
+    trials_correct integer,
+    trials_total integer,
+    source varchar not null,
+    file_id integer not null,
+    load_seq integer not null,
+    line integer not null,
+    export_order timestamp not null
+);
+create table if not exists src_goals (
+    goal_uid varchar not null,         -- the key: child_id/goal_id
+    child_id varchar not null,
+    goal_id varchar not null,
+    goal_text varchar,
+    goal_domain varchar,
+    level_m3 varchar,                  -- what each GAS level means (the goals source)
+    level_m2 varchar,
+    level_m1 varchar,
+    level_0 varchar,
+    level_p1 varchar,
+    level_p2 varchar,
+    baseline varchar,
+    target varchar,
+    mastery_criterion varchar,
+    measure varchar,
+    goal_weight double,                -- null: not given (weight 1)
+    start_date date,
+    met_date date,
+    discontinued_date date,
+    source varchar not null,
+    file_id integer not null,
+    load_seq integer not null,
+    line integer not null,
+    export_order timestamp not null
+);
+create table if not exists src_children (
+    child_id varchar not null,         -- the key: child_id x episode_id
+    episode_id varchar not null,       -- '' for what session rows say of the child
+    date_of_birth date,
+    referral_date date,
+    discharge_date date,
+    discharge_reason varchar,          -- as the export gives it
+    discharge_kind varchar,            -- planned | dropped_out | other (the children source's synonyms)
+    source varchar not null,
+    file_id integer not null,
+    load_seq integer not null,
+    line integer not null,
+    export_order timestamp not null
 );
 create table if not exists rejects (
     file_id integer not null,
@@ -77,6 +132,9 @@ create table if not exists rejects (
     value varchar,
     reason varchar not null,
     raw_row varchar
+);
+create table if not exists warehouse_meta (
+    schema_version integer not null    -- SCHEMA_VERSION of the code that made the warehouse
 );
 create table if not exists load_runs (
     run_id integer primary key,
@@ -88,6 +146,29 @@ create table if not exists load_runs (
     files_failed integer
 );
 """
+
+
+def schema_version(con) -> int:
+    """The layout version of the warehouse ``con`` reads (1: made before ``warehouse_meta`` existed)."""
+    found = con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                        "and schema_name = 'main' and table_name = 'warehouse_meta'").fetchall()[0][0]
+    if not found:
+        return 1
+    rows = con.execute("select max(schema_version) from warehouse_meta").fetchall()
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 1
+
+
+def outdated(db: Path) -> bool:
+    """Whether the live warehouse at ``db`` was made by an earlier version (its layout is not
+    ``SCHEMA_VERSION``): the next load rebuilds it from its landing archive, and until then
+    the dashboard asks for ``python -m pipelines rebuild``. False when there is no warehouse."""
+    if not Path(db).exists():
+        return False
+    con = connect_reader(db)
+    try:
+        return schema_version(con) != SCHEMA_VERSION
+    finally:
+        con.close()
 
 
 def default_db_path() -> Path:
@@ -273,7 +354,10 @@ def writer(db: Path, memory_limit: str | None = None, fresh: bool = False,
                       # DuckDB spills to disk beyond this, keeping a load's footprint flat
                       "memory_limit": memory_limit or os.environ.get("PIPELINES_MEMORY_LIMIT", "300MB")}
             con = duckdb.connect(str(building), config=config)
+            new = fresh or not db.exists()
             con.execute(SCHEMA)
+            if new:  # a copy of an older warehouse keeps its (older) version: the load rebuilds it
+                con.execute("insert into warehouse_meta values ($v)", {"v": SCHEMA_VERSION})
             yield con
             con.execute("checkpoint")
             con.close()

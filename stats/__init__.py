@@ -34,7 +34,7 @@ Paired comparison across children (``paired``)
 Reliable change (``rci``)
     rci, classify_change, reliable_change_threshold, rci_category -- Jacobson & Truax
         (1991) RCI = (x2 - x1) / (sqrt 2 SD sqrt(1 - r)), |RCI| > 1.96.
-    load_measure_reference -- reference/measures.csv (sd, reliability, direction).
+    measure_reference -- checks the caller's table of sd, reliability and direction.
 
 Statistics in words (``wording``, ``from stats import wording``)
     difference -- what a difference with its interval and test means ("likely higher",
@@ -52,7 +52,7 @@ from .rci import (
     IMPROVED,
     NO_CHANGE,
     classify_change,
-    load_measure_reference,
+    measure_reference,
     rci,
     rci_category,
     reliable_change_threshold,
@@ -96,5 +96,5 @@ __all__ = [
     "reliable_change_threshold",
     "standard_error_of_measurement",
     "standard_error_of_difference",
-    "load_measure_reference",
+    "measure_reference",
 ]

@@ -12,16 +12,15 @@ Mendoza 1986):
     RCI    = (x2 - x1) / S_diff
 
 SD is the measure's reference (norm or pre-treatment) standard deviation and r its
-reliability (test-retest or internal consistency), both read from
-``reference/measures.csv``. |RCI| > 1.96 (two-sided 5%) is reliable change; its sign,
+reliability (test-retest or internal consistency), both given by the caller (the
+practice's measures catalogue, ``measures.toml``, read by ``pipelines.measures``: this
+layer reads no file). |RCI| > 1.96 (two-sided 5%) is reliable change; its sign,
 with the measure's direction (``higher_is_better``), makes it "reliably improved" or
 "reliably deteriorated"; otherwise "no reliable change". The smallest raw change that
 is reliable is 1.96 * S_diff (``reliable_change_threshold``).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,21 +31,19 @@ __all__ = [
     "IMPROVED",
     "NO_CHANGE",
     "DETERIORATED",
-    "REFERENCE_PATH",
     "standard_error_of_measurement",
     "standard_error_of_difference",
     "rci",
     "reliable_change_threshold",
     "rci_category",
     "classify_change",
-    "load_measure_reference",
+    "measure_reference",
 ]
 
 IMPROVED = "reliably improved"
 NO_CHANGE = "no reliable change"
 DETERIORATED = "reliably deteriorated"
 CRITICAL_95 = 1.96
-REFERENCE_PATH = Path(__file__).resolve().parents[1] / "reference" / "measures.csv"
 
 
 def _check(sd: ArrayLike, reliability: ArrayLike) -> None:
@@ -122,17 +119,17 @@ def _as_bool(s: pd.Series) -> pd.Series:
     return out.astype(bool)
 
 
-def load_measure_reference(path: str | Path | None = None) -> pd.DataFrame:
-    """The reference table of measures (``reference/measures.csv`` by default).
+def measure_reference(ref: pd.DataFrame) -> pd.DataFrame:
+    """The reference table of measures, checked: a copy of ``ref`` (columns measure, sd,
+    reliability, higher_is_better; others such as full_name and source are kept) with sd a
+    float > 0, reliability a float in [0, 1), higher_is_better bool, one row per measure.
 
-    Returns a DataFrame with columns measure, full_name, sd (float > 0), reliability
-    (float in [0, 1)), higher_is_better (bool), source; one row per measure (duplicates
-    raise ``ValueError``).
+    ``ValueError`` names the problem (missing columns, a bad value, a measure listed twice).
     """
-    ref = pd.read_csv(path or REFERENCE_PATH)
     missing = {"measure", "sd", "reliability", "higher_is_better"} - set(ref.columns)
     if missing:
         raise ValueError(f"measure reference lacks columns {sorted(missing)}")
+    ref = ref.copy()
     ref["measure"] = ref["measure"].astype(str).str.strip()
     ref["sd"] = pd.to_numeric(ref["sd"], errors="raise").astype(float)
     ref["reliability"] = pd.to_numeric(ref["reliability"], errors="raise").astype(float)
@@ -146,24 +143,24 @@ def load_measure_reference(path: str | Path | None = None) -> pd.DataFrame:
 
 def classify_change(
     df: pd.DataFrame,
+    reference: pd.DataFrame,
     before: str = "score_before",
     after: str = "score_after",
     measure: str = "measure",
-    reference: pd.DataFrame | None = None,
     critical: float = CRITICAL_95,
 ) -> pd.DataFrame:
     """Jacobson & Truax RCI and category for every row (vectorised).
 
     ``sd``, ``reliability`` and ``higher_is_better`` are looked up by ``measure`` in
-    ``reference`` (default: ``load_measure_reference()``). Returns a copy of ``df`` (same
+    ``reference`` (a table as ``measure_reference`` checks it; the caller gives it: the
+    analytics pass the measures catalogue's standardised measures). Returns a copy of ``df`` (same
     index and row order) with added columns ``change`` (after - before), ``s_diff``,
     ``rci``, ``higher_is_better`` and ``rci_category`` ("reliably improved",
     "no reliable change", "reliably deteriorated"; missing when a score is missing or
     the measure is not in the reference). A measure not in the reference (or missing) gets
     no RCI: ``s_diff``, ``rci`` and ``higher_is_better`` are missing too, never an error.
     """
-    ref = load_measure_reference() if reference is None else reference
-    ref = ref.drop_duplicates("measure", keep="last")
+    ref = measure_reference(reference).drop_duplicates("measure", keep="last")
     out = df.copy()
     # Positional lookup in plain numpy: pandas 3 gives Arrow-backed columns, and a ``map``
     # where no measure is in the reference yields a null[pyarrow] column (fillna raised).

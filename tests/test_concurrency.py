@@ -66,7 +66,7 @@ def built(tmp_path_factory):
         f = analytics.Filters(date_from=end - dt.timedelta(days=90), date_to=end)
         child = str(analytics.child_list(con, f)["child_id"].iloc[0])
         expected = _calls(con, f, child)
-        rows_before = con.execute("select count(*) from session_rows").fetchone()[0]
+        rows_before = con.execute("select count(*) from src_sessions").fetchone()[0]
     finally:
         con.close()
     return {"tmp": tmp, "db": db, "f": f, "child": child, "expected": expected, "rows_before": rows_before,
@@ -132,6 +132,6 @@ def test_concurrent_sessions_and_load(built, mode, tmp_path):
     con = warehouse.connect_reader(db)
     try:
         assert con.execute("select count(*) from files").fetchone()[0] == 2
-        assert con.execute("select count(*) from session_rows").fetchone()[0] > built["rows_before"]
+        assert con.execute("select count(*) from src_sessions").fetchone()[0] > built["rows_before"]
     finally:
         con.close()

@@ -50,6 +50,15 @@ def query(db: Path, sql: str, params=None) -> list[tuple]:
         con.close()
 
 
+ENGAGEMENT = "select value from observations where measure = 'engagement' and session_id = $s"
+
+
+def raw_tables(db: Path) -> dict[str, list[tuple]]:
+    """Every row of the raw tables (src_sessions, src_observations, src_goals, src_children)."""
+    return {t: query(db, f"select * from {t} order by all")
+            for t in ("src_sessions", "src_observations", "src_goals", "src_children")}
+
+
 def good_rows() -> list[dict]:
     return [
         row(session_id="S1", goal_id="G1", goal_domain="motor", gas_level="-1"),
@@ -221,7 +230,7 @@ def test_ragged_csv_row_is_rejected_with_its_line(tmp_path):
     load([f], db=db, today=TODAY)
     rej = query(db, "select line, reason from rejects")
     assert [r[0] for r in rej] == [6] and "too many columns" in rej[0][1]
-    lines = query(db, "select line from session_rows where session_id = 'S8'")
+    lines = query(db, "select line from src_sessions where session_id = 'S8'")
     assert lines == [(7,)], "line numbers after a rejected record stay true"
 
 
@@ -229,13 +238,13 @@ def test_ragged_csv_row_is_rejected_with_its_line(tmp_path):
                                                 (",", "utf-8-sig"), (";", "latin-1")])
 def test_csv_dialects_and_encodings(tmp_path, delimiter, encoding):
     rows = good_rows()
-    rows[0]["team"] = "Équipe Nord"
+    rows[2]["team"] = "Équipe Nord"  # session S2 (one line: the session's team is its last line's)
     f = write_csv(tmp_path / "d.csv", rows, delimiter=delimiter, encoding=encoding)
     db = tmp_path / "p.duckdb"
     (rep,) = load([f], db=db, today=TODAY).files
     assert rep.status == "loaded" and rep.rows_rejected == 0, rep.message
     assert query(db, "select count(*) from sessions")[0][0] == 3
-    assert "Équipe Nord" in {r[0] for r in query(db, "select team from session_rows")}
+    assert "Équipe Nord" in {r[0] for r in query(db, "select team from src_sessions")}
 
 
 def test_day_first_dates_are_read_when_the_file_settles_it(tmp_path):
@@ -246,7 +255,7 @@ def test_day_first_dates_are_read_when_the_file_settles_it(tmp_path):
     load([f], db=db, today=TODAY)
     dates = [r[0] for r in query(db, "select session_date from sessions order by session_id")]
     assert dates == [dt.date(2026, 1, 13), dt.date(2026, 3, 2)]
-    assert query(db, "select distinct date_of_birth from session_rows")[0][0] == dt.date(2019, 4, 3)
+    assert query(db, "select distinct date_of_birth from src_sessions")[0][0] == dt.date(2019, 4, 3)
 
 
 def test_profile_with_stated_format_reads_ambiguous_dates(tmp_path):
@@ -281,7 +290,8 @@ def test_excel_and_parquet_load_like_csv(tmp_path):
         db = tmp_path / f"{path.suffix[1:]}.duckdb"
         (rep,) = load([path], db=db, today=TODAY, **extra).files
         assert rep.status == "loaded" and rep.rows_rejected == 0, rep.message
-        assert query(db, "select count(*), sum(engagement) from sessions")[0] == (3, 7)
+        assert query(db, "select count(*), (select sum(value) from observations where measure = 'engagement') "
+                         "from sessions")[0] == (3, 7)
     (rep,) = load([xlsx], db=tmp_path / "x.duckdb", today=TODAY, sheet="Nope").files
     assert rep.status == "failed" and "no sheet named 'Nope'" in rep.message and "Sessions" in rep.message
 
@@ -312,7 +322,7 @@ def test_overlapping_export_does_not_double_count_and_corrections_win(tmp_path):
     load([jan], db=db, today=TODAY)
     load([feb], db=db, today=TODAY)
     assert query(db, "select count(*) from sessions")[0][0] == 4
-    assert query(db, "select engagement from sessions where session_id = 'S2'")[0][0] == 5
+    assert query(db, ENGAGEMENT, {"s": "S2"})[0][0] == 5
     assert query(db, "select gas_level from goal_ratings where goal_id = 'G1'")[0][0] == 0
     assert query(db, "select count(*) from goal_ratings")[0][0] == 2
     # rebuild from the archive alone gives the same warehouse
@@ -334,10 +344,10 @@ def test_crash_mid_load_leaves_the_warehouse_as_it_was(tmp_path):
     b = write_csv(tmp_path / "b.csv", [row(session_id="S5", session_date="2026-03-01")])
     c = write_csv(tmp_path / "c.csv", [row(session_id="S6", session_date="2026-03-08")])
     assert run_cli("load", a, "--db", db).returncode == 0
-    before = query(db, "select * from session_rows order by all")
+    before = raw_tables(db)
     crashed = run_cli("load", b, c, "--db", db, env={"PIPELINES_FAULT": "after_file:1"})
     assert crashed.returncode == 75
-    assert query(db, "select * from session_rows order by all") == before
+    assert raw_tables(db) == before
     ok = run_cli("load", b, c, "--db", db)
     assert ok.returncode == 0, ok.stderr
     assert query(db, "select count(*) from sessions")[0][0] == 5
@@ -378,7 +388,7 @@ def test_cli_status_json_and_rejects(tmp_path):
     assert out[0] == "file,line,column,value,reason" and out[1].startswith("a.csv,6,engagement,9,")
 
 
-# Values the contract accepts at its edges: (column, text, the value stored in session_rows)
+# Values the contract accepts at its edges: (column, text, the value stored in the raw tables)
 EDGE_VALUES = [
     ("goal_domain", "Fine Motor", "motor"),          # a profile synonym
     ("goal_domain", "Emotional Regulation", "emotional regulation"),
@@ -386,9 +396,16 @@ EDGE_VALUES = [
     ("duration_min", "45.0", 45),
     ("duration_min", "1", 1),
     ("goal_weight", "0.5", 0.5),
-    ("measure_score", "-3.25", -3.25),
+    ("measure_score", "113.75", 113.75),            # unrounded, at the top of SCAS-P's range (measures.toml)
+    ("measure_score", "0", 0.0),                    # a zero is a zero
     ("date_of_birth", "2001-01-12", dt.date(2001, 1, 12)),  # 25 on the session date 2026-01-12
 ]
+
+
+# where the raw tables keep each column (the session's, its goal's, its measure's)
+STORED = {"goal_domain": "select goal_domain from src_goals", "duration_min": "select duration_min from src_sessions",
+          "goal_weight": "select goal_weight from src_goals", "date_of_birth": "select date_of_birth from src_sessions",
+          "measure_score": "select value from src_observations where measure = 'SCAS-P'"}
 
 
 @pytest.mark.parametrize("column,text,stored", EDGE_VALUES, ids=[f"{c}={t}" for c, t, _ in EDGE_VALUES])
@@ -397,7 +414,7 @@ def test_values_at_the_edges_of_the_contract_load(tmp_path, column, text, stored
     db = tmp_path / "p.duckdb"
     load([write_csv(tmp_path / "e.csv", [r])], db=db, today=TODAY)
     assert query(db, "select reason from rejects") == []
-    assert query(db, f"select {column} from session_rows")[0][0] == stored
+    assert query(db, STORED[column])[0][0] == stored
 
 
 # ---------------------------------------------------------------------------------------------
@@ -489,7 +506,7 @@ def h_stray_quote_pairs_with_a_later_quote(tmp: Path) -> Hostile:
     lines[1000] = lines[1000].replace(",North,", ',"North,', 1)  # line 1,001: a stray quote
 
     def check(db):
-        assert query(db, "select count(*) from session_rows where team = 'North, East'")[0][0] == 2
+        assert query(db, "select count(*) from src_sessions where team = 'North, East'")[0][0] == 2
     return Hostile(write_lines(tmp / "pairs.csv", lines), 2_000, {1001}, "unterminated quote", check=check)
 
 
@@ -500,7 +517,7 @@ def h_stray_quote_closed_by_a_quote_nearby(tmp: Path) -> Hostile:
     lines[9] = lines[9].replace(",North,", ',"North,', 1)       # line 10: its quote pairs with line 20's
 
     def check(db):
-        assert query(db, "select line from session_rows where team = 'North, East'") == [(20,)]
+        assert query(db, "select line from src_sessions where team = 'North, East'") == [(20,)]
         assert "would take in the next 10 lines" in query(db, "select reason from rejects")[0][0]
     return Hostile(write_lines(tmp / "near.csv", lines), 100, {10}, "unterminated quote", check=check)
 
@@ -524,7 +541,7 @@ def h_quoted_note_over_two_lines(tmp: Path) -> Hostile:
     rows[5]["engagement"] = "9"                                 # line 8 (the note spans lines 2-3)
 
     def check(db):
-        assert query(db, "select line from session_rows where session_id = 'S000006'") == [(9,)]
+        assert query(db, "select line from src_sessions where session_id = 'S000006'") == [(9,)]
     return Hostile(write_lines(tmp / "note.csv", csv_lines(rows, header)), 20, {8}, "engagement", check=check)
 
 
@@ -535,7 +552,7 @@ def h_blank_lines(tmp: Path) -> Hostile:
     lines += ["\n", "\n"]
 
     def check(db):
-        assert query(db, "select line from session_rows where session_id = 'S000019'") == [(22,)]
+        assert query(db, "select line from src_sessions where session_id = 'S000019'") == [(22,)]
     return Hostile(write_lines(tmp / "blank.csv", lines), 20, {8}, "engagement", check=check)
 
 
@@ -566,9 +583,9 @@ def utf8_names_file(tmp: Path, name: str, line: int, column: str) -> Path:
 
 
 def names_intact(db: Path) -> None:
-    children = loaded_values(db, "select child_id from session_rows")
+    children = loaded_values(db, "select child_id from src_sessions")
     assert "Zoë-01" in children and not any("Ã" in c for c in children)
-    assert loaded_values(db, "select team from session_rows") == {"Nörth"}
+    assert loaded_values(db, "select team from src_sessions") == {"Nörth"}
 
 
 def h_stray_ff_in_an_ignored_column(tmp: Path) -> Hostile:
@@ -590,8 +607,8 @@ def h_consistent_latin_1(tmp: Path) -> Hostile:
         r["child_id"] = "Zoë-01"
 
     def check(db):
-        assert "Zoë-01" in loaded_values(db, "select child_id from session_rows")
-        assert loaded_values(db, "select team from session_rows") == {"Nörth"}
+        assert "Zoë-01" in loaded_values(db, "select child_id from src_sessions")
+        assert loaded_values(db, "select team from src_sessions") == {"Nörth"}
     return Hostile(write_lines(tmp / "latin.csv", csv_lines(rows), "latin-1"), 30, set(), check=check)
 
 
@@ -669,7 +686,7 @@ def test_hostile_file_loses_no_row(tmp_path, build):
         assert all(f.status == "loaded" for f in report.files), [f.message for f in report.files]
     assert time.perf_counter() - started < 60
     (file_id,) = query(db, "select file_id from files where original_name = $n", {"n": h.path.name})[0]
-    loaded = query(db, "select count(*) from session_rows where file_id = $f", {"f": file_id})[0][0]
+    loaded = query(db, "select count(*) from src_sessions where file_id = $f", {"f": file_id})[0][0]
     rejects = query(db, "select line, reason from rejects where file_id = $f", {"f": file_id})
     rejected_lines = {line for line, _ in rejects}
     assert loaded + len(rejected_lines) == h.data_rows, (loaded, sorted(rejected_lines)[:10], rejects[:3])

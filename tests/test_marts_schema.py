@@ -173,8 +173,8 @@ def test_a_build_with_check_raises_on_bad_rows_and_passes_on_good_ones(built, tm
         transform.build(con, check=True)
         # a row that staging would reject, put straight into the raw table: the marts take it,
         # the data tests catch it
-        con.execute("insert into session_rows select * replace ('S99' as session_id, 'rescheduled' as attendance) "
-                    "from session_rows where session_id = 'S2'")
+        con.execute("insert into src_sessions select * replace ('S99' as session_id, 'rescheduled' as attendance) "
+                    "from src_sessions where session_id = 'S2'")
         with pytest.raises(SchemaTestsFailed, match=r"sessions\.attendance \(accepted_values\): 1 failing, "
                                                      r"e\.g\. 'rescheduled'"):
             transform.build(con, check=True)

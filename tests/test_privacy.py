@@ -92,7 +92,8 @@ def test_rebuild_from_the_name_free_archive_gives_the_same_warehouse(tmp_path, e
     def snapshot() -> tuple:
         con = duckdb.connect(str(db), read_only=True)
         try:
-            rows = con.execute("select * exclude (file_id, load_seq) from session_rows order by all").fetchall()
+            rows = [con.execute(f"select * exclude (file_id, load_seq) from {t} order by all").fetchall()
+                    for t in ("src_sessions", "src_observations", "src_goals", "src_children")]
             rej = con.execute("select line, column_name, reason, raw_row from rejects order by all").fetchall()
             files = con.execute("select sha256, original_name, rows_read, dropped_columns from files").fetchall()
         finally:

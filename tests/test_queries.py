@@ -79,15 +79,18 @@ def test_model_and_analysis_queries_run_on_the_sample(sample_db, name, case):
 def test_staging_query_runs_on_a_sample_file(tmp_path):
     import duckdb
 
+    from pipelines import upsert
+
     con = duckdb.connect()
+    upsert.prepare(con)  # the staging macros and the measures catalogue
     sniffed = ingest.sniff(SAMPLE / "export_2026-10.csv")
     res = ingest.read_into(con, sniffed, None)
     con.execute("create temp table value_synonyms (field varchar, raw varchar, value varchar)")
-    con.executemany("insert into value_synonyms values (?, ?, ?)", res.profile.synonym_rows())
+    con.executemany("insert into value_synonyms values (?, ?, ?)", upsert.synonyms(res.profile))
     rows = con.execute(
-        queries.sql("stg_session_rows"),
-        queries.bind("stg_session_rows", {"date_format": "ISO", "date_label": "yyyy-mm-dd",
-                                          "today": dt.date(2026, 11, 1)})).fetchall()
+        queries.sql("stg_sessions"),
+        queries.bind("stg_sessions", {"date_format": "ISO", "date_label": "yyyy-mm-dd", "today": dt.date(2026, 11, 1),
+                                      "long_form": False, "catalogue_name": "measures.toml"})).fetchall()
     assert len(rows) == res.rows_read
     bad = [r for r in rows if r[-1]]
     assert 0 < len(bad) < 20  # the sample plants a handful of malformed rows

@@ -84,13 +84,17 @@ def query(db: Path, sql: str, params=None) -> list[tuple]:
         con.close()
 
 
+RAW_TABLES = ("src_sessions", "src_observations", "src_goals", "src_children")
+ENGAGEMENT = "select value from observations where measure = 'engagement' and session_id = $s"
+
+
 def content(db: Path) -> dict[str, list[tuple]]:
     """What the warehouse says, without the bookkeeping of when and in which order files were loaded."""
-    cols = {c for (c,) in query(db, "select column_name from duckdb_columns() where table_name = 'session_rows'")}
-    skip = ", ".join(c for c in ("file_id", "load_seq", "export_order") if c in cols)
+    rows = [(name, table, row) for table in RAW_TABLES
+            for name, *row in query(db, f"select f.original_name, r.* exclude (file_id, load_seq, export_order) "
+                                        f"from {table} as r join files as f using (file_id)")]
     return {
-        "rows": query(db, f"select f.original_name, r.* exclude ({skip}) from session_rows as r "
-                          "join files as f using (file_id) order by all"),
+        "rows": sorted(rows, key=repr),
         "sessions": query(db, "select * from sessions order by all"),
         "goal_ratings": query(db, "select * from goal_ratings order by all"),
         "rejects": query(db, "select * exclude (file_id) from rejects order by all"),
@@ -380,9 +384,9 @@ def test_loads_commute_the_newest_export_wins_whatever_the_load_order(tmp_path):
     assert late.files[0].status == "loaded"
     assert "newer export" in late.files[0].message
     assert content(a) == content(b)
-    assert query(b, "select engagement from sessions where session_id = 'S2'")[0][0] == 5
+    assert query(b, ENGAGEMENT, {"s": "S2"})[0][0] == 5
     assert query(b, "select gas_level from goal_ratings where goal_id = 'G1'")[0][0] == 1
-    assert query(b, "select engagement from sessions where session_id = 'S1'")[0][0] == 5
+    assert query(b, ENGAGEMENT, {"s": "S1"})[0][0] == 5
     # both files in one call, in either order
     c, d = tmp_path / "c" / "p.duckdb", tmp_path / "d" / "p.duckdb"
     load([oct_, jul], db=c, today=TODAY)
@@ -403,7 +407,7 @@ def test_without_a_date_in_the_name_the_file_time_orders_exports(tmp_path):
     db = tmp_path / "p.duckdb"
     load([new], db=db, today=TODAY)
     load([old], db=db, today=TODAY)
-    assert query(db, "select engagement from sessions where session_id = 'S2'")[0][0] == 5
+    assert query(db, ENGAGEMENT, {"s": "S2"})[0][0] == 5
     orders = {f["export_order"][:10]: f["order_from"] for f in status(db)["file_list"]}
     assert orders == {"2026-08-01": "file modified time", "2026-11-01": "file modified time"}
 
@@ -417,7 +421,7 @@ def test_an_explicit_export_date_orders_the_files_of_that_call(tmp_path):
     assert r.returncode == 0, r.stderr
     r = run_cli("load", old, "--db", db, "--export-date", "2026-07-31")
     assert r.returncode == 0, r.stderr
-    assert query(db, "select engagement from sessions where session_id = 'S2'")[0][0] == 5
+    assert query(db, ENGAGEMENT, {"s": "S2"})[0][0] == 5
     s = json.loads(run_cli("status", "--db", db, "--json").stdout)
     got = {f["name"]: (f["export_order"], f["order_from"]) for f in s["file_list"]}
     assert got == {new.name: ("2026-10-31T17:30:00", "given (--export-date)"),
@@ -442,7 +446,7 @@ def test_a_disk_full_in_one_file_aborts_the_whole_load_and_a_retry_keeps_the_cor
     assert content(db) == before
     retry = run_cli("load", jul, oct_, "--db", db)
     assert retry.returncode == 0, retry.stderr
-    assert query(db, "select engagement from sessions where session_id = 'S2'")[0][0] == 5
+    assert query(db, ENGAGEMENT, {"s": "S2"})[0][0] == 5
     assert query(db, "select gas_level from goal_ratings where goal_id = 'G1'")[0][0] == 1
     assert_consistent(db)
 
@@ -488,7 +492,7 @@ def test_a_failed_rebuild_keeps_every_archive_and_the_live_warehouse(tmp_path, p
 
 def test_a_file_that_breaks_the_statistics_fails_alone_and_the_good_files_load(tmp_path):
     def breaks_on_marker(con):
-        if con.execute("select count(*) from session_rows where therapist_id = 'T-BREAKS'").fetchall()[0][0]:
+        if con.execute("select count(*) from src_sessions where therapist_id = 'T-BREAKS'").fetchall()[0][0]:
             raise ValueError("weights must be finite")  # a statistics step failing on one file's value
     db = tmp_path / "p.duckdb"
     jul, oct_ = exports(tmp_path / "src")
@@ -516,9 +520,10 @@ BAD_VALUES = {
                                                          gas_level="0", goal_weight="inf", session_date="2026-08-03")]),
                              0, 1),
     "header field over 131072 characters": (_wide_header, 1, 0),
-    "measure not in the reference list": (lambda p: write_csv(p, [
+    # issue 13: a measure not in the catalogue (measures.toml) is a rejected row with its reason
+    "measure not in the catalogue": (lambda p: write_csv(p, [
         row(session_id="S8", session_date="2026-08-03", measure="NOT-A-MEASURE", measure_score="12"),
-        row(session_id="S9", session_date="2026-08-10", measure="NOT-A-MEASURE", measure_score="15")]), 2, 0),
+        row(session_id="S9", session_date="2026-08-10", measure="NOT-A-MEASURE", measure_score="15")]), 0, 2),
 }
 
 
@@ -533,7 +538,7 @@ def test_one_bad_value_does_not_stop_the_good_files_of_the_run(tmp_path, case):
     assert r.returncode == 0, r.stderr
     names = {n for (n,) in query(db, "select original_name from files")}
     assert {JUL, OCT, bad.name} <= names
-    assert query(db, "select engagement from sessions where session_id = 'S2'")[0][0] == 5
+    assert query(db, ENGAGEMENT, {"s": "S2"})[0][0] == 5
     (read, loaded, rejected), = query(db, "select rows_read, rows_loaded, rows_rejected from files "
                                           "where original_name = $n", {"n": bad.name})
     assert (loaded, rejected) == (want_loaded, want_rejected)
@@ -616,7 +621,7 @@ def _make_legacy(db: Path) -> None:
         entries = [json.loads(e) for (e,) in con.execute("select entry from files order by load_seq").fetchall()]
         for col in ("entry", "export_order", "order_from"):
             con.execute(f"alter table files drop column {col}")
-        con.execute("alter table session_rows drop column export_order")
+        con.execute("drop table warehouse_meta")  # those versions had no layout version either
     finally:
         con.close()
     lines = []

@@ -1,10 +1,10 @@
 """The sample writes what the shipped files say: the vendor files follow the profile
 (``profiles/vendor_pms.toml`` through ``pipelines.profiles``: headers, date format, sheet,
-value spellings), the measures follow ``reference/measures.csv`` (SD, reliability,
+value spellings), the measures follow the catalogue ``measures.toml`` (SD, reliability,
 direction), and both command lines (``python -m pipelines sample`` and
 ``python -m pipelines.sample``) take every flag and write the same files.
 
-Edited copies of the profile and the reference in tmp_path show the writers follow them;
+Edited copies of the profile and the catalogue in tmp_path show the writers follow them;
 an edited vendor file is loaded back with the real loader. Real files, real DuckDB."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 import stats
+from pipelines import measures as catalogue
 from pipelines import profiles
 from pipelines.load import load
 from pipelines.sample import COLUMNS, build
@@ -148,8 +149,8 @@ def test_spelling_variants_must_be_ones_the_canonical_profile_accepts(tmp_path):
 
 # --------------------------------------------------------------------------- the measure reference
 
-def test_measures_are_the_reference_tables():
-    ref = stats.load_measure_reference().set_index("measure")
+def test_measures_are_the_catalogues():
+    ref = stats.measure_reference(catalogue.rci_reference()).set_index("measure")
     specs = measures.measure_specs()
     assert [s.name for s in specs] == ["SCAS-P", "COPM-P"]
     for s in specs:
@@ -159,12 +160,11 @@ def test_measures_are_the_reference_tables():
         assert s.rci_threshold == pytest.approx(stats.reliable_change_threshold(s.sd, s.reliability), rel=1e-4)
 
 
-def test_an_edited_reference_changes_the_sample(tmp_path):
-    ref = edited_copy(ROOT / "reference" / "measures.csv", tmp_path / "measures.csv",
-                      ("SCAS-P,Spence Children's Anxiety Scale - Parent,17.0,0.89,false",
-                       "SCAS-P,Spence Children's Anxiety Scale - Parent,25.0,0.80,false"),
-                      ("COPM-P,Canadian Occupational Performance Measure - performance,1.4,0.84,true",
-                       "COPM-P,Canadian Occupational Performance Measure - performance,1.4,0.84,false"))
+def test_an_edited_catalogue_changes_the_sample(tmp_path):
+    ref = edited_copy(ROOT / "measures.toml", tmp_path / "measures.toml",
+                      ("sd = 17.0\nreliability = 0.89", "sd = 25.0\nreliability = 0.80"),
+                      ('direction = "higher"\nlevel = "session"\nattended_only = false\nsd = 1.4',
+                       'direction = "lower"\nlevel = "session"\nattended_only = false\nsd = 1.4'))
     shipped_table, shipped = build(60, 12, 5, END)
     edited_table, edited = build(60, 12, 5, END, reference=ref)
     assert shipped["measures"]["SCAS-P"] == {"sd": 17.0, "reliability": 0.89, "higher_is_better": False,
@@ -180,16 +180,16 @@ def test_an_edited_reference_changes_the_sample(tmp_path):
                                                                        scores(edited_table, "SCAS-P"))
 
 
-def test_a_bad_reference_is_named_with_its_line(tmp_path):
-    bad = edited_copy(ROOT / "reference" / "measures.csv", tmp_path / "bad.csv",
-                      ("COPM-P,Canadian Occupational Performance Measure - performance,1.4,",
-                       "COPM-P,Canadian Occupational Performance Measure - performance,wide,"))
-    with pytest.raises(ValueError, match=r"bad\.csv, line 5 \(COPM-P\)"):
+def test_a_bad_catalogue_is_named_with_its_measure_and_key(tmp_path):
+    bad = edited_copy(ROOT / "measures.toml", tmp_path / "bad.toml", ("sd = 1.4", 'sd = "wide"'))
+    with pytest.raises(ValueError, match=r"bad\.toml: measure 'COPM-P': sd = 'wide': expected a \(finite\) number"):
         measures.measure_specs(bad)
-    lacking = tmp_path / "lacking.csv"
-    lacking.write_text("\n".join(line for line in (ROOT / "reference" / "measures.csv").read_text().splitlines()
-                                 if not line.startswith("COPM-P")) + "\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"lacking\.csv: no row for measure\(s\) COPM-P"):
+    text = (ROOT / "measures.toml").read_text(encoding="utf-8")
+    start = text.index("[measure.COPM-P]")
+    lacking = tmp_path / "lacking.toml"
+    lacking.write_text(text[:start] + text[text.index("[measure.", start + 1):], encoding="utf-8")
+    with pytest.raises(ValueError, match=r"lacking\.toml: no \[measure\.ID\] table with sd and reliability for "
+                                         r"measure\(s\) COPM-P"):
         build(10, 3, 1, END, reference=lacking)
 
 

@@ -144,10 +144,13 @@ def test_raw_rows_and_file_names_are_hidden(con, sessions):
     cur = sc.cursor()
     try:
         assert cur.execute("select count(*) from files").fetchall()[0][0] == 0
-        mine = cur.execute("select count(*) from session_rows").fetchall()[0][0]
-        total = cur.execute("select count(*) from wh.main.session_rows where child_id in "
+        mine = cur.execute("select count(*) from src_sessions").fetchall()[0][0]
+        total = cur.execute("select count(*) from wh.main.src_sessions where child_id in "
                             "(select unnest($ids::varchar[]))", {"ids": sc.children}).fetchall()[0][0]
-        assert 0 < mine == total < con.execute("select count(*) from wh.session_rows").fetchall()[0][0]
+        assert 0 < mine == total < con.execute("select count(*) from wh.src_sessions").fetchall()[0][0]
+        # the raw observations too: only the children in scope
+        seen = {c for (c,) in cur.execute("select distinct child_id from src_observations").fetchall()}
+        assert seen and seen <= set(sc.children)
         # the warehouse's own views (intermediate models) resolve to the scoped tables too
         n = cur.execute("select count(distinct child_id) from int_sessions").fetchall()[0][0]
         assert n == len(sc.children)
@@ -340,8 +343,9 @@ def test_differencing_the_practice_view_recovers_no_hidden_cell(con):
     col = {x: i for i, x in enumerate(atoms)}
     raw = con.execute(
         "select modality, age_group, month_start, count(distinct child_id) as n_children, count(*) as sessions, "
-        "count(*) filter (where attended) as attended, count(engagement) as n_rated from wh.sessions "
-        "where session_date between $lo and $hi group by all",
+        "count(*) filter (where attended) as attended, count(e.value) as n_rated from wh.sessions "
+        "left join (select session_id, value from wh.observations where measure = 'engagement') as e "
+        "using (session_id) where session_date between $lo and $hi group by all",
         {"lo": prev_m[0].date(), "hi": f0.date_to}).df()
     raw["month_start"] = pd.to_datetime(raw["month_start"])
     truth = {(r.modality, r.age_group, r.month_start): r for r in raw.itertuples()}

@@ -173,7 +173,7 @@ def test_a_stored_infinite_weight_does_not_stop_the_statistics(tiny_db_copy):
 
     db = tiny_db_copy
     with warehouse.writer(db) as con:
-        con.execute("update session_rows set goal_weight = 'inf'::double where goal_id = 'G0001-2'")
+        con.execute("update src_goals set goal_weight = 'inf'::double where goal_id = 'G0001-2'")
         transform.build(con, after_build=stored.STEPS)
     con = warehouse.connect_reader(db)
     try:

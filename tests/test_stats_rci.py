@@ -12,13 +12,18 @@ from stats.rci import (
     IMPROVED,
     NO_CHANGE,
     classify_change,
-    load_measure_reference,
+    measure_reference,
     rci,
     rci_category,
     reliable_change_threshold,
     standard_error_of_difference,
     standard_error_of_measurement,
 )
+
+from pipelines import measures  # noqa: E402
+
+# the reference the analytics pass: the catalogue's standardised measures (measures.toml)
+REF = measures.rci_reference()
 
 RCI_WORKED = [
     # (x1, x2, sd, r, SE, S_diff, RCI) -- hand computations of SE = SD sqrt(1-r), S_diff = sqrt(2) SE
@@ -77,8 +82,8 @@ def test_invalid_parameters_raise(sd, r):
         rci(1, 2, sd, r)
 
 
-def test_load_measure_reference():
-    ref = load_measure_reference()
+def test_the_catalogue_gives_the_reference():
+    ref = measure_reference(REF)
     assert {"measure", "full_name", "sd", "reliability", "higher_is_better", "source"} <= set(ref.columns)
     assert ref["higher_is_better"].dtype == bool
     row = ref.set_index("measure").loc["SCAS-P"]
@@ -86,17 +91,17 @@ def test_load_measure_reference():
     assert ref.set_index("measure").loc["COPM-P", "higher_is_better"]
 
 
-def test_load_measure_reference_rejects_bad_tables(tmp_path):
-    p = tmp_path / "m.csv"
-    p.write_text("measure,sd,reliability,higher_is_better\nA,1,0.8,true\nA,2,0.8,false\n")
+def test_a_bad_reference_table_is_refused():
+    def table(rows):
+        return pd.DataFrame(rows, columns=["measure", "sd", "reliability", "higher_is_better"])
     with pytest.raises(ValueError, match="more than once"):
-        load_measure_reference(p)
-    p.write_text("measure,sd,reliability,higher_is_better\nA,1,0.8,maybe\n")
+        measure_reference(table([("A", 1, 0.8, True), ("A", 2, 0.8, False)]))
     with pytest.raises(ValueError, match="true/false"):
-        load_measure_reference(p)
-    p.write_text("measure,sd,reliability,higher_is_better\nA,1,1.2,true\n")
+        measure_reference(table([("A", 1, 0.8, "maybe")]))
     with pytest.raises(ValueError, match="reliability"):
-        load_measure_reference(p)
+        measure_reference(table([("A", 1, 1.2, True)]))
+    with pytest.raises(ValueError, match="lacks columns"):
+        measure_reference(pd.DataFrame({"measure": ["A"]}))
 
 
 def test_classify_change_uses_reference_and_keeps_rows():
@@ -109,7 +114,7 @@ def test_classify_change_uses_reference_and_keeps_rows():
         },
         index=[10, 11, 12, 13, 14, 15],
     )
-    out = stats.classify_change(df)
+    out = stats.classify_change(df, reference=REF)
     assert out.index.tolist() == df.index.tolist()
     assert out["child_id"].tolist() == df["child_id"].tolist()
     s_diff_scas = math.sqrt(2) * 17 * math.sqrt(1 - 0.89)
@@ -153,7 +158,7 @@ def _arrow_frame(measures, before, after):
 def test_measures_not_in_the_reference_get_no_rci_and_no_error(measures):
     df = _arrow_frame(measures, [40.0] * len(measures), [20.0] * len(measures))
     assert str(df["measure"].dtype) in ("str", "string")  # what DuckDB gives pandas 3
-    out = classify_change(df, before="first_score", after="last_score")
+    out = classify_change(df, reference=REF, before="first_score", after="last_score")
     unknown = df["measure"] != "SCAS-P"
     assert out.loc[unknown, "rci"].isna().all() and out.loc[unknown, "s_diff"].isna().all()
     assert out.loc[unknown, "rci_category"].isna().all() and out.loc[unknown, "higher_is_better"].isna().all()
@@ -164,14 +169,15 @@ def test_explicit_arrow_dtypes_are_accepted():
     df = pd.DataFrame({"measure": pd.Series(["XYZ-99", None, "COPM-P"], dtype="string[pyarrow]"),
                        "score_before": pd.Series([1.0, 2.0, 3.0], dtype="double[pyarrow]"),
                        "score_after": pd.Series([5.0, 2.0, 7.0], dtype="double[pyarrow]")})
-    out = classify_change(df)
+    out = classify_change(df, reference=REF)
     assert out["rci_category"].isna().tolist() == [True, True, False]
     assert out.loc[2, "rci_category"] == IMPROVED
 
 
-def test_a_load_whose_measure_is_not_in_the_reference_loads_and_says_so(tmp_path):
-    """A real load of a CSV whose outcome measure is not in reference/measures.csv: the load
-    succeeds and the measure's change is classified 'measure not in reference', without an RCI."""
+def test_a_load_whose_measure_is_not_in_the_catalogue_rejects_those_rows_and_says_why(tmp_path):
+    """A real load of a CSV whose outcome measure is not in the catalogue (issue 13): the rows
+    naming it are rejected with the reason, the rest loads, nothing already loaded changes, and
+    the statistics run (before: a traceback, ``ArrowInvalid`` in stats/rci.py)."""
     import csv
 
     import test_dashboard_support as support
@@ -180,27 +186,36 @@ def test_a_load_whose_measure_is_not_in_the_reference_loads_and_says_so(tmp_path
     from pipelines import load, warehouse
 
     src = support.write_tiny_practice(tmp_path / "src", n_children=8, weeks=10)[0]
+    db = tmp_path / "w.duckdb"
+    first = load.load([src], db=db, after_build=stored.STEPS)
+    assert not first.failed, [f.message for f in first.failed]
+
+    def state() -> tuple:
+        con = warehouse.connect_reader(db)
+        try:
+            return tuple(con.execute(f"select * from {t} order by all").fetchall()
+                         for t in ("sessions", "observations", "measures", "measure_change"))
+        finally:
+            con.close()
+    before = state()
     with open(src, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    renamed = 0
-    for r in rows:
-        if r["measure"]:
-            r["measure"], renamed = "XYZ-99", renamed + 1
-    assert renamed >= 2
-    with open(src, "w", encoding="utf-8", newline="") as fh:
+    renamed = [dict(r, measure="XYZ-99", session_id="N" + r["session_id"]) for r in rows if r["measure"]]
+    assert len(renamed) >= 2
+    other = tmp_path / "src" / "unknown_measure.csv"
+    with open(other, "w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
-        w.writerows(rows)
-    db = tmp_path / "w.duckdb"
-    report = load.load([src], db=db, after_build=stored.STEPS)
-    assert not report.failed, [f.message for f in report.failed]
+        w.writerows(renamed)
+    (rep,) = load.load([other], db=db, after_build=stored.STEPS).files
+    assert rep.status == "loaded" and (rep.rows_loaded, rep.rows_rejected) == (0, len(renamed)), rep.message
     con = warehouse.connect_reader(db)
     try:
-        stored = con.execute("select measure, classification, rci from measure_change").df()
-        assert not stored.empty and set(stored["measure"]) == {"XYZ-99"}
-        assert set(stored["classification"]) == {"measure not in reference"}
-        assert stored["rci"].isna().all()
+        reasons = con.execute("select distinct column_name, value, reason from rejects "
+                              "where file_name = 'unknown_measure.csv'").fetchall()
+        assert reasons == [("measure", "XYZ-99", "measure 'XYZ-99' is not in the catalogue (measures.toml)")]
         live = analytics.reliable_change(con, analytics.Filters(date_from="2000-01-01"))  # computed, not stored
-        assert set(live["classification"]) == {"measure not in reference"} and live["rci"].isna().all()
+        assert "XYZ-99" not in set(live["measure"])
     finally:
         con.close()
+    assert state() == before

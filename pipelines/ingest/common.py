@@ -1,5 +1,8 @@
 """What every reader shares: the limits, the file types, the result of a read, and how the
-rows of a file become ``raw_rows`` (canonical VARCHAR columns + ``_line``)."""
+rows of a file become ``raw_rows``: the canonical VARCHAR columns (``RAW_COLUMNS``; a column
+the file lacks is null, or the profile's ``[defaults]`` constant), ``measure_cells`` (one
+``{measure, column, raw}`` per wide measure column the file has: engagement, gas_level and the
+profile's or catalogue's measure columns; an empty cell is a null ``raw``) and ``_line``."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.profiles import CANONICAL_COLUMNS, HeaderMap, Profile, ProfileError, choose
+from pipelines import measures
+from pipelines.profiles import CANONICAL_COLUMNS, MEASURE_COLUMNS, HeaderMap, Profile, ProfileError, choose
 
 SUPPORTED = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".parquet")
 # The longest CSV line (or quoted record) read, in bytes: DuckDB's max_line_size. A longer
@@ -51,24 +55,48 @@ class ReadResult:
 
 
 SUFFIX = {"csv": ".csv", "xlsx": ".xlsx", "parquet": ".parquet"}
+# the text columns of raw_rows: the canonical columns but the wide measure ones (in measure_cells)
+RAW_COLUMNS = tuple(c for c in CANONICAL_COLUMNS if c not in MEASURE_COLUMNS)
+CELL_TYPE = 'struct(measure varchar, "column" varchar, raw varchar)[]'
 
 
 def pick_profile(profile: Profile | None, headers: list[str], name: str) -> tuple[Profile, HeaderMap]:
     p = profile or choose(headers)
     try:
-        return p, p.map_headers(headers)
+        return p, p.map_headers(headers, measures.catalogue())
     except ProfileError as exc:
         raise UnusableFile(f"{name}: {exc}") from None
 
 
-def materialise(con: duckdb.DuckDBPyConnection, source_sql: str, positions: dict[str, int],
-                line_expr: str, params: list | None = None) -> int:
-    """Select canonical columns (by position ``c{i}``) from ``source_sql`` into ``raw_rows``."""
+def cell_sources(hmap: HeaderMap) -> list[tuple[str, str, str]]:
+    """(measure id, the column rejects name, header) of each wide measure column the file has."""
+    out = [(m, col, hmap.mapping[col]) for col, m in MEASURE_COLUMNS.items() if col in hmap.mapping]
+    return out + [(m, m, header) for m, header in hmap.measures.items()]
+
+
+def materialise(con: duckdb.DuckDBPyConnection, source_sql: str, hmap: HeaderMap, header_pos: dict[str, int],
+                profile: Profile, line_expr: str, params: dict | None = None) -> int:
+    """Select ``raw_rows`` from ``source_sql`` (whose columns are ``c{i}``, ``header_pos`` giving
+    each header's ``i``): the canonical columns, the wide measure cells and the line number.
+    Measure ids, column names and defaults are bound parameters, never SQL text."""
+    params = dict(params or {})
     cols = []
-    for col in CANONICAL_COLUMNS:
-        cols.append(f'"c{positions[col]}" as {col}' if col in positions else f"null::varchar as {col}")
+    for i, col in enumerate(RAW_COLUMNS):
+        if col in hmap.mapping:
+            cols.append(f'"c{header_pos[hmap.mapping[col]]}" as {col}')
+        elif col in profile.defaults:
+            params[f"default_{i}"] = profile.defaults[col]
+            cols.append(f"$default_{i}::varchar as {col}")
+        else:
+            cols.append(f"null::varchar as {col}")
+    cells = []
+    for k, (measure, column, header) in enumerate(cell_sources(hmap)):
+        params[f"cell_measure_{k}"], params[f"cell_column_{k}"] = measure, column
+        cells.append(f"{{'measure': $cell_measure_{k}, 'column': $cell_column_{k}, "
+                     f"'raw': \"c{header_pos[header]}\"}}")
+    cols.append(f"[{', '.join(cells)}]::{CELL_TYPE} as measure_cells")
     con.execute("drop table if exists raw_rows")
     con.execute(
         f"create temp table raw_rows as select {', '.join(cols)}, {line_expr} as _line from ({source_sql}) src",
-        params or [])
+        params)
     return con.execute("select count(*) from raw_rows").fetchall()[0][0]

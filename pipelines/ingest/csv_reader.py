@@ -20,7 +20,7 @@ from pathlib import Path
 from pipelines.ingest.common import (MAX_LINE_BYTES, MAX_RECORD_LINES, ReadResult, Sniffed, UnusableFile,
                                      materialise, pick_profile)
 from pipelines.ingest.sniff import physical_lines
-from pipelines.profiles import Profile, choose
+from pipelines.profiles import HeaderMap, Profile, choose
 
 # Python's csv module refuses fields over 131,072 characters by default; we read up to a line.
 csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES + 1))
@@ -85,7 +85,8 @@ def read_csv(con, sniffed: Sniffed, profile: Profile | None, name: str) -> ReadR
     profile, hmap = pick_profile(profile, headers, name)
     pos = {h: i for i, h in reversed(list(enumerate(headers)))}
     positions = {col: pos[src] for col, src in hmap.mapping.items()}
-    layout = _Layout(headers, delim, "utf-8" if enc == "utf-8" else "latin-1", positions, sniffed.utf8_evidence)
+    layout = _Layout(headers, delim, "utf-8" if enc == "utf-8" else "latin-1", positions, sniffed.utf8_evidence,
+                     hmap, pos, profile)
     # Read once, numbering records; then check that records and rejects cover every line.
     n, rejected = _duckdb_read(con, sniffed.path, layout)
     bad_lines = sorted({r[0] for r in rejected})
@@ -137,6 +138,9 @@ class _Layout:
     codec: str                       # utf-8 | latin-1
     positions: dict[str, int]        # canonical column -> index
     utf8_evidence: tuple[int, int] | None
+    hmap: HeaderMap                  # what the columns are
+    header_pos: dict[str, int]       # header -> index (its first occurrence)
+    profile: Profile
 
     def column(self, index: int | None) -> tuple[str | None, str]:
         """(canonical column or None, how to name the column in a reason) for a 0-based index."""
@@ -158,7 +162,7 @@ def _duckdb_read(con, path: Path, layout: _Layout) -> tuple[int, list[tuple]]:
         "encoding=$encoding, null_padding=false, all_varchar=true, max_line_size=$max_line)")
     params = {"path": str(path), "delim": layout.delim, "columns": columns, "encoding": layout.codec,
               "max_line": MAX_LINE_BYTES}
-    n = materialise(con, source, layout.positions, "_rn + 1", params)
+    n = materialise(con, source, layout.hmap, layout.header_pos, layout.profile, "_rn + 1", params)
     rejected = con.execute(
         "select line, column_idx, error_type, error_message, csv_line from csv_rejects order by line, column_idx"
     ).fetchall()

@@ -53,7 +53,7 @@ def read_excel(con, sniffed: Sniffed, profile: Profile | None, sheet: str | None
     frame["_rn"] = pd.Series(kept, dtype="int64")
     con.register("excel_rows", frame)
     try:
-        n = materialise(con, "select * from excel_rows", positions, "_rn + 1")
+        n = materialise(con, "select * from excel_rows", hmap, pos, profile, "_rn + 1")
     finally:
         con.unregister("excel_rows")
     return ReadResult("xlsx", n + len(rejects), hmap, profile, rejects, sheet=chosen)

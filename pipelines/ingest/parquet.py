@@ -18,11 +18,10 @@ def read_parquet(con, sniffed: Sniffed, profile: Profile | None, name: str) -> R
     # positional references (#1, #2, ...) so no header text is ever written into SQL
     select = ", ".join(f"cast(#{i + 1} as varchar) as c{i}" for i in range(len(headers)))
     pos = {h: i for i, h in reversed(list(enumerate(headers)))}
-    positions = {col: pos[src] for col, src in hmap.mapping.items()}
     con.execute("drop table if exists parquet_rows")
     con.execute(
         f"create temp table parquet_rows as select {select}, row_number() over () as _rn from read_parquet($p)",
         {"p": str(sniffed.path)})
-    n = materialise(con, "select * from parquet_rows", positions, "_rn + 1")
+    n = materialise(con, "select * from parquet_rows", hmap, pos, profile, "_rn + 1")
     con.execute("drop table parquet_rows")
     return ReadResult("parquet", n, hmap, profile)

@@ -23,7 +23,7 @@ To change                               open
   engagement and the planted decline    engagement.py
   goals and GAS ratings                 goals.py
   standardised measures                 measures.py (SD, reliability, direction:
-                                        reference/measures.csv)
+                                        measures.toml)
   the export rows and ids               rows.py
   the truth file                        truth.py (the writers add exports and defects)
   the order of the draws                model.py (``build``)

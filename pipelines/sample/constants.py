@@ -2,7 +2,7 @@
 measures it rates and the planted groups with their shares.
 
 What a value *means* is not repeated here: SD, reliability and direction of each measure come
-from ``reference/measures.csv`` (``measures.py``), and how the vendor system spells a value
+from ``measures.toml`` (``measures.py``), and how the vendor system spells a value
 comes from ``profiles/vendor_pms.toml`` (``vendor.py``).
 """
 
@@ -38,7 +38,7 @@ MODALITY_DOMAINS = {
     PLAY: (("social", "play", "emotional regulation", "behaviour"), (0.35, 0.35, 0.2, 0.1)),
 }
 # the standardised measures the practice uses (code 0, 1) and the range of their scores:
-# (lowest, highest, decimals). SD, reliability and direction are in reference/measures.csv.
+# (lowest, highest, decimals). SD, reliability and direction are in measures.toml.
 MEASURE_NAMES = ("SCAS-P", "COPM-P")
 SCORE_RANGES = {"SCAS-P": (0.0, 114.0, 0), "COPM-P": (1.0, 10.0, 1)}
 

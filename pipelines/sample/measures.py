@@ -1,28 +1,25 @@
 """Standardised outcome measures: which children are measured, when (the first attended
 session of each quarter of their care), their scores, and the planted reliable change.
 
-SD, reliability and direction come from ``reference/measures.csv``, the table the analytics
-read (``stats.load_measure_reference``; read here with the csv module so that writing a sample
-does not import scipy, and a test checks both readers agree); only the score range of each
-instrument is ours (``constants.SCORE_RANGES``). The reliable change threshold is Jacobson &
+SD, reliability and direction come from the measures catalogue (``measures.toml``, read by
+``pipelines.measures``, which the analytics read too); only the score range of each instrument
+is ours (``constants.SCORE_RANGES``). The reliable change threshold is Jacobson &
 Truax (1991): 1.96 * sqrt(2) * SD * sqrt(1 - r).
 """
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from pipelines import measures as catalogue
 from .constants import CBT, MEASURE_NAMES, NONE, OT, PLAY, SCORE_RANGES
 from .people import Children, Tenure, Window
 from .sessions import Sessions
 
-REFERENCE_PATH = Path(__file__).resolve().parents[2] / "reference" / "measures.csv"
-_BOOL = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 
 
 @dataclass(frozen=True)
@@ -70,31 +67,22 @@ class Measures:
 
 
 def measure_specs(reference: str | Path | None = None) -> tuple[MeasureSpec, ...]:
-    """The measures of constants.MEASURE_NAMES from the reference table (``reference/measures.csv``
-    unless a path is given); a ValueError names the file, and the line and column of a bad
-    value, or the measures it lacks."""
-    path = Path(reference) if reference is not None else REFERENCE_PATH
-    found: dict[str, MeasureSpec] = {}
-    with open(path, newline="", encoding="utf-8") as fh:
-        for line, row in enumerate(csv.DictReader(fh), start=2):
-            name = (row.get("measure") or "").strip()
-            if name not in MEASURE_NAMES:
-                continue
-            try:
-                sd, r = float(row["sd"]), float(row["reliability"])
-                better = _BOOL[str(row["higher_is_better"]).strip().lower()]
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"{path}, line {line} ({name}): sd, reliability and higher_is_better "
-                                 f"must be a number, a number and true/false ({exc!r})") from None
-            if not (sd > 0 and 0 <= r < 1):
-                raise ValueError(f"{path}, line {line} ({name}): need sd > 0 and 0 <= reliability < 1")
-            lo, hi, decimals = SCORE_RANGES[name]
-            found[name] = MeasureSpec(name=name, sd=sd, reliability=r, higher_is_better=better,
-                                      lo=lo, hi=hi, decimals=decimals)
-    missing = [m for m in MEASURE_NAMES if m not in found]
+    """The measures of constants.MEASURE_NAMES from the measures catalogue (``measures.toml``, or
+    ``$PIPELINES_MEASURES``, unless a path is given); a ValueError names the file, and the
+    measure and key of a bad value, or the measures it lacks or lists without sd and reliability."""
+    cat = catalogue.catalogue(reference)
+    where = catalogue.shown(Path(reference) if reference is not None else None)
+    missing = [m for m in MEASURE_NAMES if m not in cat or cat[m].sd is None]
     if missing:
-        raise ValueError(f"{path}: no row for measure(s) {', '.join(missing)}")
-    return tuple(found[m] for m in MEASURE_NAMES)
+        raise ValueError(f"{where}: no [measure.ID] table with sd and reliability for measure(s) "
+                         f"{', '.join(missing)}")
+    specs = []
+    for name in MEASURE_NAMES:
+        m = cat[name]
+        lo, hi, decimals = SCORE_RANGES[name]
+        specs.append(MeasureSpec(name=name, sd=m.sd, reliability=m.reliability, higher_is_better=m.higher_is_better,
+                                 lo=lo, hi=hi, decimals=decimals))
+    return tuple(specs)
 
 
 def _schedule(rng: np.random.Generator, kids: Children, ses: Sessions, att_rows: np.ndarray

@@ -24,7 +24,7 @@ def build(children: int, months: int, seed: int, end: dt.date,
           reference: str | Path | None = None) -> tuple[pa.Table, dict]:
     """(canonical export rows as an arrow table, the truth dict) of a practice of ``children``
     children over ``months`` months ending on ``end``; ``reference`` is the measure table
-    (``reference/measures.csv`` by default)."""
+    (the measures catalogue, ``measures.toml``, by default)."""
     if children < 1:
         raise ValueError("children must be at least 1")
     if months < 1:

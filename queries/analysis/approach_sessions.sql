@@ -2,14 +2,15 @@
 with
 
 filtered as (
-    select child_id, session_id, session_date, approach, engagement, modality, age_group, therapist_id, team, order_key
+    select f.child_id, f.session_id, f.session_date, f.approach, e.value as engagement, f.modality, f.age_group,
+        f.therapist_id, f.team, f.order_key
     from filtered_rows(
         'sessions',
         date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
         teams := $teams, therapists := $therapists, approaches := null, child := $child_id
-    )
-    where engagement is not null
-        and approach in ('child-led', 'directed')
+    ) as f
+    inner join session_values('engagement') as e on e.session_id = f.session_id
+    where f.approach in ('child-led', 'directed')
 ),
 
 children as (

@@ -2,12 +2,13 @@
 with
 
 filtered as (
-    select *
+    select f.*, e.value as engagement
     from filtered_rows(
         'sessions',
         date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
         teams := $teams, therapists := $therapists, approaches := $approaches, child := null
-    )
+    ) as f
+    left join session_values('engagement') as e on e.session_id = f.session_id
 ),
 
 children as (

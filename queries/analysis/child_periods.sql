@@ -3,13 +3,15 @@ with
 
 filtered as (
     select
-        *,
-        cast(date_trunc(coalesce($period, 'week'), session_date) as date) as period_start
+        f.*,
+        e.value as engagement,
+        cast(date_trunc(coalesce($period, 'week'), f.session_date) as date) as period_start
     from filtered_rows(
         'sessions',
         date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
         teams := $teams, therapists := $therapists, approaches := $approaches, child := $child_id
-    )
+    ) as f
+    left join session_values('engagement') as e on e.session_id = f.session_id
 ),
 
 periods as (

@@ -3,19 +3,20 @@ with
 
 filtered_sessions as (
     select
-        child_id,
-        attended,
-        cancelled,
-        no_show,
-        engagement,
-        case when $period is not null then cast(date_trunc($period, session_date) as date) end as period_start,
-        coalesce(group_value($by, modality, age_group, team, therapist_id, approach), 'all') as grp,
-        coalesce(group_value($by2, modality, age_group, team, therapist_id, approach), 'all') as grp2
+        f.child_id,
+        f.attended,
+        f.cancelled,
+        f.no_show,
+        e.value as engagement,
+        case when $period is not null then cast(date_trunc($period, f.session_date) as date) end as period_start,
+        coalesce(group_value($by, f.modality, f.age_group, f.team, f.therapist_id, f.approach), 'all') as grp,
+        coalesce(group_value($by2, f.modality, f.age_group, f.team, f.therapist_id, f.approach), 'all') as grp2
     from filtered_rows(
         'sessions',
         date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
         teams := $teams, therapists := $therapists, approaches := $approaches, child := null
-    )
+    ) as f
+    left join session_values('engagement') as e on e.session_id = f.session_id
 ),
 
 filtered_ratings as (

@@ -1,6 +1,12 @@
 -- one row per modality x age group x calendar month of the whole practice: the children its sessions belong to, those with a rated session and those with a goal rated (the practice view's cells, pipelines.disclosure rule 3)
 with
 
+rated as (
+    select s.modality, s.age_group, s.month_start, s.child_id, e.value as engagement
+    from sessions as s
+    left join session_values('engagement') as e on e.session_id = s.session_id
+),
+
 session_cells as (
     select
         modality,
@@ -8,7 +14,7 @@ session_cells as (
         month_start,
         count(distinct child_id) as n_children,
         count(distinct child_id) filter (where engagement is not null) as n_children_rated
-    from sessions
+    from rated
     group by modality, age_group, month_start
 ),
 

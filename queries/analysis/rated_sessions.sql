@@ -2,13 +2,13 @@
 with
 
 filtered as (
-    select child_id, session_date, engagement
+    select f.child_id, f.session_date, e.value as engagement
     from filtered_rows(
         'sessions',
         date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
         teams := $teams, therapists := $therapists, approaches := $approaches, child := $child_id
-    )
-    where engagement is not null
+    ) as f
+    inner join session_values('engagement') as e on e.session_id = f.session_id
 )
 
 select

@@ -1,35 +1,37 @@
--- one row per session: its attributes from its newest export's row (export order, then load order, then line), age group at the session date, order_key (session date, then a hash of session_id: the order "latest" means)
+-- one row per session that is not removed: its newest export's attributes (src_sessions), its age at the session date (from its own date of birth, else the child's, else the exported age) and age group, its rated goals, and order_key (session date, then a hash of session_id: the order "latest" means)
 with
 
-versions as (
-    -- per session: its exported rows, the newest export's first
-    select
-        *,
-        row_number() over (
-            partition by session_id order by export_order desc, load_seq desc, line desc
-        ) as version_rank,
-        max(date_of_birth) over (partition by session_id) as session_date_of_birth,
-        count(goal_id) over (partition by session_id) as session_goals_rated
-    from session_rows
+sessions as (
+    select * from src_sessions
+    where not removed
 ),
 
-sessions as (
-    select
-        session_id, child_id, therapist_id, team, session_date, modality, approach,
-        attendance, duration_min, setting, engagement, age_years,
-        session_date_of_birth as date_of_birth, session_goals_rated as goals_rated
-    from versions
-    where version_rank = 1
+child_births as (
+    -- each child's date of birth: the newest export's that gives one (any source)
+    select child_id, date_of_birth as child_date_of_birth
+    from src_children
+    where date_of_birth is not null
+    qualify row_number() over (partition by child_id order by export_order desc, load_seq desc, line desc) = 1
+),
+
+goal_counts as (
+    select session_ref as session_id, count(*) as goals_rated
+    from src_observations
+    where measure = 'gas' and value is not null
+    group by session_ref
 ),
 
 ages as (
     select
-        * exclude (age_years),
+        s.* exclude (age_years),
         coalesce(
-            cast(datepart('year', age(session_date, date_of_birth)) as integer),
-            age_years
-        ) as age_years
-    from sessions
+            cast(datepart('year', age(s.session_date, coalesce(s.date_of_birth, b.child_date_of_birth))) as integer),
+            s.age_years
+        ) as age_years,
+        coalesce(g.goals_rated, 0) as goals_rated
+    from sessions as s
+    left join child_births as b using (child_id)
+    left join goal_counts as g using (session_id)
 ),
 
 age_groups as (
@@ -42,6 +44,7 @@ select
     a.therapist_id,
     coalesce(a.team, 'unassigned') as team,
     a.session_date,
+    a.start_time,
     cast(date_trunc('week', a.session_date) as date) as week_start,
     cast(date_trunc('month', a.session_date) as date) as month_start,
     date_diff('day', date '2000-01-01', a.session_date) * 4294967296
@@ -51,12 +54,14 @@ select
     a.attendance,
     a.attendance = 'attended' as attended,
     a.attendance in ('cancelled', 'late-cancelled', 'clinician-cancelled') as cancelled,
+    a.attendance = 'late-cancelled' as late_cancelled,
     a.attendance = 'no-show' as no_show,
+    a.attendance = 'clinician-cancelled' as clinician_cancelled,
     a.duration_min,
     a.setting,
-    case when a.attendance = 'attended' then a.engagement end as engagement,
     a.age_years,
     coalesce(g.label, 'unknown') as age_group,
+    a.source,
     a.goals_rated
 from ages as a
 left join age_groups as g

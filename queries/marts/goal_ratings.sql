@@ -1,26 +1,32 @@
--- one row per goal rating (one goal rated in one session), with its session's context and order_key
+-- one row per goal rating (a GAS level of one goal in one session), with its goal's domain and weight and its session's context and order_key
 with
 
 ratings as (
-    select * from int_goal_ratings
+    select * from observations
+    where measure = 'gas'
+),
+
+goal_attributes as (
+    select goal_uid, goal_domain, goal_weight from goals
 )
 
 select
-    session_id,
-    child_id,
-    goal_uid,
-    goal_id,
-    goal_domain,
-    gas_level,
-    goal_weight,
-    gas_level >= 0 as at_or_above_expected,
-    session_date,
-    week_start,
-    month_start,
-    order_key,
-    therapist_id,
-    team,
-    modality,
-    approach,
-    age_group
-from ratings
+    r.session_id,
+    r.child_id,
+    r.goal_uid,
+    r.goal_id,
+    g.goal_domain,
+    cast(r.value as tinyint) as gas_level,
+    coalesce(g.goal_weight, 1.0) as goal_weight,
+    r.value >= 0 as at_or_above_expected,
+    r.session_date,
+    r.week_start,
+    r.month_start,
+    r.order_key,
+    r.therapist_id,
+    r.team,
+    r.modality,
+    r.approach,
+    r.age_group
+from ratings as r
+left join goal_attributes as g on g.goal_uid = r.goal_uid

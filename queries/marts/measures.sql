@@ -1,15 +1,22 @@
--- one row per standardised measure administration (child x measure x session), with its session's context and order_key
+-- one row per standardised measure administration (child x measure x session: a session-level measure of the catalogue with sd and reliability), with its session's context and order_key
 with
 
-measures as (
-    select * from int_measures
+standardised as (
+    select measure from measure_catalogue
+    where sd is not null and reliability is not null and level = 'session'
+),
+
+administrations as (
+    select o.*
+    from observations as o
+    inner join standardised as s on s.measure = o.measure
 )
 
 select
     session_id,
     child_id,
     measure,
-    measure_score,
+    value as measure_score,
     session_date,
     order_key,
     therapist_id,
@@ -17,4 +24,4 @@ select
     modality,
     approach,
     age_group
-from measures
+from administrations

@@ -1,4 +1,4 @@
--- one row per session, with order_key: sessions in date order (a hash of session_id orders a day's sessions), what "latest" means in every query
+-- one row per session (not removed), with order_key: sessions in date order (a hash of session_id orders a day's sessions), what "latest" means in every query; its measures are in observations
 with
 
 sessions as (
@@ -11,6 +11,7 @@ select
     therapist_id,
     team,
     session_date,
+    start_time,
     week_start,
     month_start,
     order_key,
@@ -19,11 +20,13 @@ select
     attendance,
     attended,
     cancelled,
+    late_cancelled,
     no_show,
+    clinician_cancelled,
     duration_min,
     setting,
-    engagement,
     age_years,
     age_group,
+    source,
     goals_rated
 from sessions

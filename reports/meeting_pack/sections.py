@@ -128,7 +128,8 @@ def pack_sections(p: MeetingPack, cfg: Settings, flags: pd.DataFrame, trend_from
             Col("change", "Change", "signed2"), Col("rci", "RCI", "signed2"),
             Col("n_administrations", "Administrations", "int"), Col("new", "New this period", "bool")],
             note="Jacobson & Truax reliable change, first vs latest administration; the latest is in the period. "
-                 "|RCI| > 1.96 is reliable; the direction that counts as better comes from reference/measures.csv."))
+                 "|RCI| > 1.96 is reliable; the direction that counts as better comes from the measures catalogue "
+                 "(measures.toml)."))
         sec.tables.append(Table("wins_engagement", "Children whose engagement rose", p.engagement_rises, [
             Col("child_id", "Child", "id"), Col("therapist_id", "Therapist", "id"), Col("evidence", "Evidence"),
             Col("trend_slope_per_week", "Trend (points/week)", "signed2", n="trend_n", n_label="rated",
