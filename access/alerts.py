@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from access import audit
+from access import audit, sqlite_store
 from access.scope import Scope
 
 ACTIONS = ("acknowledge", "snooze", "assign", "note", "reopen")
@@ -152,11 +152,7 @@ def flags_from_frame(flags: pd.DataFrame) -> list[Flag]:
 # ----------------------------------------------------------------------------- the store
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=30, isolation_level=None)
-    con.execute("pragma journal_mode=wal")
-    con.executescript(_SCHEMA)
-    return con
+    return sqlite_store.open_store(path, _SCHEMA)
 
 
 def _clean_note(note: str | None) -> str | None:

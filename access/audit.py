@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from access import sqlite_store
 from pipelines.audit_anchor import (  # noqa: F401  (re-exported: the log's head and where the log is)
     Anchor, AuditUnavailable, has_table, open_read_only, anchor_into, audit_path, head, read_anchors)
 
@@ -63,11 +64,7 @@ begin select raise(abort, 'audit_log is append-only'); end;
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=30, isolation_level=None)
-    con.execute("pragma journal_mode=wal")
-    con.executescript(_SCHEMA)
-    return con
+    return sqlite_store.open_store(path, _SCHEMA)
 
 
 def _row_hash(prev: str, at: str, actor: str, role: str | None, action: str, page: str | None,
