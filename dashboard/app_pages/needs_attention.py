@@ -19,7 +19,7 @@ import streamlit as st
 
 import analytics
 from access import access_list, alerts
-from dashboard import auth, data, ui
+from dashboard import auth, data, layout, ui
 from pipelines import settings
 from reports import cells
 
@@ -151,12 +151,12 @@ if view.empty:
         ui.empty("No flags of that kind. Clear the flag or severity choice above.")
     st.stop()
 
-m = st.columns(4)
-m[0].metric("Flags", f"{len(view):,}", border=True)
-m[1].metric("Children flagged", f"{view['child_id'].nunique():,}", border=True)
-m[2].metric("High severity", f"{int((view['severity_label'] == 'high').sum()):,}", border=True)
-m[3].metric("Handled", f"{int(chosen['handled'].sum()):,}", border=True,
-            help="Acknowledged, or snoozed until a later date" + ("" if show_handled else ": hidden from the list"))
+with layout.metric_row("flags"):  # wraps at 800 px instead of cutting the labels
+    layout.metric_card("Flags", f"{len(view):,}")
+    layout.metric_card("Children flagged", f"{view['child_id'].nunique():,}")
+    layout.metric_card("High severity", f"{int((view['severity_label'] == 'high').sum()):,}")
+    layout.metric_card("Handled", f"{int(chosen['handled'].sum()):,}",
+                       help="Acknowledged, or snoozed until a later date" + ("" if show_handled else ": hidden from the list"))
 if hidden:
     st.caption(f"{hidden:,} handled flag{'s' if hidden != 1 else ''} hidden (acknowledged, or snoozed until a later "
                "date). Switch on *Show handled* to see them.")
