@@ -49,6 +49,15 @@ best as (
     qualify exact or not bool_or(exact) over (partition by session_ref)
 ),
 
+removed_that_day as (
+    -- references without an id whose child had an appointment that day that a later export removed
+    select r.session_ref, string_agg(a.session_id, ', ' order by a.session_id) as removed_ids
+    from refs as r
+    inner join appointments as a on a.child_id = r.child_id and a.session_date = r.session_date and a.removed
+    where r.session_id is null
+    group by r.session_ref
+),
+
 by_day as (
     select
         session_ref,
@@ -77,6 +86,9 @@ select
             'appointment ' || r.session_id || ' was removed in a later export'
         when r.session_id is not null and i.found_child <> r.child_id then
             'appointment ' || r.session_id || ' is of child ' || i.found_child || ', not ' || r.child_id
+        when r.session_id is null and d.n is null and x.removed_ids is not null then
+            'the appointment for ' || r.child_id || ' on ' || strftime(r.session_date, '%Y-%m-%d') || ' ('
+                || x.removed_ids || ') was removed in a later export'
         when r.session_id is null and d.n is null then
             'no appointment for ' || r.child_id || ' on ' || strftime(r.session_date, '%Y-%m-%d')
                 || coalesce(' at ' || left(cast(r.start_time as varchar), 5), '')
@@ -87,3 +99,4 @@ select
 from refs as r
 left join by_id as i on i.session_ref = r.session_ref
 left join by_day as d on d.session_ref = r.session_ref
+left join removed_that_day as x on x.session_ref = r.session_ref
