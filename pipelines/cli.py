@@ -263,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--months", type=int, default=12)
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--end", help="last day of the period (YYYY-MM-DD)")
-    s.add_argument("--format", choices=("canonical", "vendor", "both"), default="canonical")
+    s.add_argument("--format", choices=("canonical", "vendor", "both", "practice", "all"), default="canonical",
+                   help="practice: the multi-source shape (practice/); all: canonical, vendor and practice")
     s.add_argument("--single-file", action="store_true")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_sample)

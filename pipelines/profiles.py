@@ -56,6 +56,22 @@ SOURCE_REQUIRED = {
     "charges": ("child_id", "session_date", "service_code"),
 }
 MODALITIES = ("CBT", "OT", "speech", "play")
+_GOAL_COLUMNS = ("goal_id", "child_id", "goal_text", "goal_domain", "level_m3", "level_m2", "level_m1", "level_0",
+                 "level_p1", "level_p2", "baseline", "target", "mastery_criterion", "measure", "goal_weight",
+                 "start_date", "met_date", "discontinued_date")
+# the columns each source reads (the staging model stg_<source> uses no others)
+SOURCE_COLUMNS = {
+    "sessions": REQUIRED + OPTIONAL[:OPTIONAL.index("service_code")],
+    "appointments": ("session_id", "child_id", "therapist_id", "team", "session_date", "start_time", "modality",
+                     "service_code", "attendance", "duration_min", "setting", "approach", "date_of_birth",
+                     "removed_flag"),
+    "session_data": ("session_id", "child_id", "session_date", "start_time", "approach", "therapist_id", "setting",
+                     "goal_id", "measure", "value", "measure_score", "trials_correct", "trials_total", "engagement",
+                     "gas_level"),
+    "goals": _GOAL_COLUMNS,
+    "children": ("child_id", "episode_id", "date_of_birth", "referral_date", "discharge_date", "discharge_reason"),
+    "charges": ("session_id", "child_id", "session_date", "service_code", "therapist_id", "note_type"),
+}
 DERIVABLE = {"session_date": "session_number", "session_id": "session_number"}  # column -> derived from
 # Fields whose values must be one of the profile's canonical values.
 ENUM_FIELDS = ("modality", "approach", "attendance", "setting")
@@ -212,15 +228,16 @@ class Profile:
                     or any(normalise_header(a) in norm for a in self.columns.get(c, ())) for c in needed)
         return found, len(norm & self.own_headers)
 
-    def fits(self, headers: list[str]) -> bool:
-        """Whether every required column of its source is found among ``headers``."""
+    def fits(self, headers: list[str]) -> int:
+        """How many of ``headers`` it reads when every required column of its source is found; -1 otherwise."""
         from pipelines import measures as catalogue
 
         try:
-            self.map_headers(headers, catalogue.catalogue())
+            hmap = self.map_headers(headers, catalogue.catalogue())
         except ProfileError:
-            return False
-        return True
+            return -1
+        reads = SOURCE_COLUMNS[self.reads]
+        return len({h for c, h in hmap.mapping.items() if c in reads}) + len(hmap.measures)
 
 
 @dataclass(frozen=True)
@@ -418,13 +435,15 @@ def normalise_value(text: str) -> str:
 def choose(headers: list[str]) -> Profile:
     """The profile in profiles/ that fits these headers best (specific profiles win ties with canonical).
 
-    Profiles whose source finds every required column come first (among them: most required
-    columns found, then most of their own headers), so an appointments file is not taken for
-    a sessions file that lacks its approach; when none fits, the sessions profiles are ranked
-    as before and the load says which columns are missing."""
+    Profiles whose source finds every required column come first (among them: the one that
+    reads most of the file's columns, then most of its own headers), so an appointments file
+    is not taken for a sessions file that lacks its approach, nor session data for goals; when
+    none fits, the sessions profiles are ranked as before and the load says which columns are
+    missing."""
     best = load("canonical")
-    fitting = best.fits(headers)
-    best_score = (fitting, *best.score(headers))
+    used = best.fits(headers)
+    found, own = best.score(headers)
+    best_score = (used >= 0, used, own, found)
     for name in available():
         if name == "canonical":
             continue
@@ -432,10 +451,11 @@ def choose(headers: list[str]) -> Profile:
             p = load(name)
         except ProfileError:
             continue
-        ok = p.fits(headers)
-        if not ok and p.reads != "sessions":
+        used = p.fits(headers)
+        if used < 0 and p.reads != "sessions":
             continue
-        s = (ok, *p.score(headers))
+        found, own = p.score(headers)
+        s = (used >= 0, used, own, found)
         if s >= best_score:  # a specific profile beats canonical on a tie
             best, best_score = p, s
     return best
