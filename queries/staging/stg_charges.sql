@@ -31,7 +31,7 @@ typed as (
 checked as (
     select
         *,
-        coalesce(session_id, child_id || '|' || strftime(session_date, '%Y-%m-%d') || '|') as session_ref,
+        coalesce(session_id || '#' || child_id, child_id || '|' || strftime(session_date, '%Y-%m-%d') || '|') as session_ref,
         [e for e in [
             case when child_id is null then {'column': 'child_id', 'value': null, 'reason': 'required value missing'} end,
             case when session_date_raw is null then {'column': 'session_date', 'value': null, 'reason': 'required value missing'} end,

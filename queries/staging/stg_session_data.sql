@@ -1,4 +1,4 @@
--- one row per exported row of one session-data file (a data-collection app, a therapist's spreadsheet): the session it refers to (session_ref: the appointment id, else child_id|session_date|start_time), what it says of the session (approach, therapist, setting), its measure observations and the list of what is wrong with it
+-- one row per exported row of one session-data file (a data-collection app, a therapist's spreadsheet): the session it refers to (session_ref: the appointment id, else child_id|session_date|start_time), what it says of the session (approach, therapist, setting), its measure observations and the list of what is wrong with it (session_ref: appointment_id#child_id when the row names its appointment, so a row of another child never replaces one of this child)
 -- inputs: temp tables raw_rows (canonical text columns, measure_cells, _line) and value_synonyms (field, raw, value), table measure_definitions (measures.toml);
 -- parameters: $date_format, $date_label, $today, $long_form, $catalogue_name (as in stg_sessions); whether a measure fits an attended session is decided when the row is linked (int_session_links)
 with
@@ -136,7 +136,7 @@ line_cells as (
 refs as (
     select
         t.*,
-        coalesce(t.session_id, t.child_id || '|' || strftime(t.session_date, '%Y-%m-%d') || '|'
+        coalesce(t.session_id || '#' || t.child_id, t.child_id || '|' || strftime(t.session_date, '%Y-%m-%d') || '|'
             || coalesce(left(cast(t.start_time as varchar), 5), '')) as session_ref,
         coalesce(lc.problems, []) as cell_problems,
         coalesce(lc.observations, []) as observations,
