@@ -117,6 +117,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"children      {s['children']}")
     print(f"goal ratings  {s['goal_ratings']}")
     print(f"rejects       {s['rejected_rows']} rows ({s['reject_reasons']} reasons)")
+    print(f"not linked    {s.get('unlinked_rows', 0)} rows (loaded, but no appointment or child to join them to: "
+          "see 'rejects')")
     for f in s["file_list"]:
         order = (f["export_order"] or "")[:16].replace("T", " ")
         print(f"  {f['name']}: {f['rows_loaded']} loaded, {f['rows_rejected']} rejected "
@@ -138,6 +140,11 @@ def cmd_rejects(args: argparse.Namespace) -> int:
         rows = con.execute(
             "select file_name, line, column_name, value, reason from rejects order by file_id, line limit $n",
             {"n": args.limit}).fetchall()
+        has_unlinked = con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                                   "and table_name = 'unlinked_rows'").fetchall()[0][0]
+        if has_unlinked:  # rows kept but not joined, labelled "not linked" in the column column
+            rows += con.execute("select file, line, 'not linked', source, reason from unlinked_rows "
+                                "order by file_id, line limit $n", {"n": args.limit}).fetchall()
     finally:
         con.close()
     try:
@@ -263,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--months", type=int, default=12)
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--end", help="last day of the period (YYYY-MM-DD)")
-    s.add_argument("--format", choices=("canonical", "vendor", "both"), default="canonical")
+    s.add_argument("--format", choices=("canonical", "vendor", "both", "practice", "all"), default="canonical",
+                   help="practice: the multi-source shape (practice/); all: canonical, vendor and practice")
     s.add_argument("--single-file", action="store_true")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_sample)

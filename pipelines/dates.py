@@ -35,14 +35,16 @@ def decide_date_format(con: duckdb.DuckDBPyConnection, profile: Profile, name: s
         """
         with d as (
             select regexp_extract(v, $pattern, ['day_or_month', 'sep', 'month_or_day', 'year']) as p
-            from (select session_date as v from raw_rows union all select date_of_birth from raw_rows)
+            from (select unnest([session_date, date_of_birth, referral_date, discharge_date, start_date, met_date,
+                                 discontinued_date]) as v from raw_rows)
             where regexp_full_match(v, $pattern)
         )
         select count(*),
                count(*) filter (where cast(p.day_or_month as int) > 12),
                count(*) filter (where cast(p.month_or_day as int) > 12),
                mode(p.sep), max(length(p.year)),
-               (select count(session_date) + count(date_of_birth) from raw_rows)
+               (select count(session_date) + count(date_of_birth) + count(referral_date) + count(discharge_date)
+                       + count(start_date) + count(met_date) + count(discontinued_date) from raw_rows)
         from d
         """, {"pattern": _DATE_PARTS}).fetchall()[0]
     n, first_big, second_big, sep, year_len, all_dates = stats

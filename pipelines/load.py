@@ -433,6 +433,9 @@ def status(db: Path | None = None) -> dict:
                 (select max(session_date) from sessions),
                 (select max(loaded_at) from files)
             """).fetchall()[0]
+        has_unlinked = bool(con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                                        "and table_name = 'unlinked_rows'").fetchall()[0][0])
+        unlinked = con.execute("select count(*) from unlinked_rows").fetchall()[0][0] if has_unlinked else 0
         ordered = "export_order" in table_columns(con, "files")  # a warehouse from before export order: not yet
         files = con.execute(
             "select original_name, loaded_at, profile, rows_read, rows_loaded, rows_rejected, "
@@ -445,6 +448,7 @@ def status(db: Path | None = None) -> dict:
     out = dict(zip(keys, r))
     for k in ("first_session", "last_session", "last_load"):
         out[k] = out[k].isoformat() if out[k] else None
+    out["unlinked_rows"] = unlinked  # kept but not joined to a session or child (unlinked_rows: file, line, reason)
     out["db"] = str(db)
     out["outdated"] = version != warehouse.SCHEMA_VERSION
     out["file_list"] = [dict(zip(("name", "loaded_at", "profile", "rows_read", "rows_loaded", "rows_rejected",

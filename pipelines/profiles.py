@@ -34,13 +34,44 @@ OPTIONAL = (
     "team", "date_of_birth", "age_years", "attendance", "duration_min", "setting",
     "engagement", "goal_id", "goal_domain", "gas_level", "goal_weight", "measure",
     "measure_score", "start_time", "value", "trials_correct", "trials_total", "session_number",
+    # the other sources' columns (design-13 section 2): appointments, session data, goals, children, charges
+    "service_code", "removed_flag", "goal_text", "level_m3", "level_m2", "level_m1", "level_0", "level_p1",
+    "level_p2", "baseline", "target", "mastery_criterion", "start_date", "met_date", "discontinued_date",
+    "referral_date", "discharge_date", "discharge_reason", "episode_id", "note_type",
 )
 CANONICAL_COLUMNS = REQUIRED + OPTIONAL
 # wide measure columns with a canonical name of their own: column -> the catalogue's measure
 MEASURE_COLUMNS = {"engagement": "engagement", "gas_level": "gas"}
 # columns that make a file long form (one row per session per measure): a value, or trials
 LONG_FORM_COLUMNS = ("value", "trials_correct", "trials_total")
-SOURCES = ("sessions",)
+SOURCES = ("sessions", "appointments", "session_data", "goals", "children", "charges")
+# the columns a file of each source must have (session_data also needs session_date or
+# session_id, and a measure: see ``Profile.map_headers``)
+SOURCE_REQUIRED = {
+    "sessions": REQUIRED,
+    "appointments": ("session_id", "child_id", "therapist_id", "session_date"),
+    "session_data": ("child_id",),
+    "goals": ("goal_id", "child_id"),
+    "children": ("child_id",),
+    "charges": ("child_id", "session_date", "service_code"),
+}
+MODALITIES = ("CBT", "OT", "speech", "play")
+_GOAL_COLUMNS = ("goal_id", "child_id", "goal_text", "goal_domain", "level_m3", "level_m2", "level_m1", "level_0",
+                 "level_p1", "level_p2", "baseline", "target", "mastery_criterion", "measure", "goal_weight",
+                 "start_date", "met_date", "discontinued_date")
+# the columns each source reads (the staging model stg_<source> uses no others)
+SOURCE_COLUMNS = {
+    "sessions": REQUIRED + OPTIONAL[:OPTIONAL.index("service_code")],
+    "appointments": ("session_id", "child_id", "therapist_id", "team", "session_date", "start_time", "modality",
+                     "service_code", "attendance", "duration_min", "setting", "approach", "date_of_birth",
+                     "removed_flag"),
+    "session_data": ("session_id", "child_id", "session_date", "start_time", "approach", "therapist_id", "setting",
+                     "goal_id", "measure", "value", "measure_score", "trials_correct", "trials_total", "engagement",
+                     "gas_level"),
+    "goals": _GOAL_COLUMNS,
+    "children": ("child_id", "episode_id", "date_of_birth", "referral_date", "discharge_date", "discharge_reason"),
+    "charges": ("session_id", "child_id", "session_date", "service_code", "therapist_id", "note_type"),
+}
 DERIVABLE = {"session_date": "session_number", "session_id": "session_number"}  # column -> derived from
 # Fields whose values must be one of the profile's canonical values.
 ENUM_FIELDS = ("modality", "approach", "attendance", "setting")
@@ -71,6 +102,9 @@ class Profile:
     measures: dict[str, tuple[str, ...]] = field(default_factory=dict)  # measure id -> headers
     defaults: dict[str, str] = field(default_factory=dict)             # column -> constant
     derive: dict[str, dict] = field(default_factory=dict)              # column -> rule
+    service_codes: dict[str, str] = field(default_factory=dict)        # service / CPT code -> modality
+    service_codes_by_therapist: dict[str, dict[str, str]] = field(default_factory=dict)  # therapist -> code -> modality
+    removed: dict = field(default_factory=dict)  # {"column": header or canonical column, "values": [spellings]}
 
     def as_dict(self) -> dict:
         """A JSON-serialisable copy, stored with each archived file so rebuilds replay it."""
@@ -82,6 +116,10 @@ class Profile:
             "own_headers": sorted(self.own_headers), "reads": self.reads,
             "measures": {k: list(v) for k, v in self.measures.items()},
             "defaults": dict(self.defaults), "derive": {k: dict(v) for k, v in self.derive.items()},
+            "service_codes": dict(self.service_codes),
+            "service_codes_by_therapist": {k: dict(v) for k, v in self.service_codes_by_therapist.items()},
+            "removed": {"column": self.removed["column"], "values": list(self.removed["values"])}
+            if self.removed else {},
         }
 
     @classmethod
@@ -97,11 +135,23 @@ class Profile:
             own_headers=frozenset(d.get("own_headers", ())), reads=d.get("reads", "sessions"),
             measures={k: tuple(v) for k, v in d.get("measures", {}).items()},
             defaults=dict(d.get("defaults", {})), derive={k: dict(v) for k, v in d.get("derive", {}).items()},
+            service_codes=dict(d.get("service_codes", {})),
+            service_codes_by_therapist={k: dict(v) for k, v in d.get("service_codes_by_therapist", {}).items()},
+            removed=dict(d.get("removed", {})),
         )
 
     def required(self) -> tuple[str, ...]:
         """The required columns an export must have: those without a default or a derivation."""
-        return tuple(c for c in REQUIRED if c not in self.defaults and c not in self.derive)
+        return tuple(c for c in SOURCE_REQUIRED[self.reads] if c not in self.defaults and c not in self.derive)
+
+    def service_code_rows(self) -> list[tuple[str, str, str]]:
+        """(code, therapist_id or '' for every therapist, modality) rows for the staging SQL."""
+        rows = [(code, "", m) for code, m in self.service_codes.items()]
+        return rows + [(code, t, m) for t, codes in self.service_codes_by_therapist.items() for code, m in codes.items()]
+
+    def removed_values(self) -> list[str]:
+        """The spellings (normalised) that mark a row as removed (``[removed] values``)."""
+        return [normalise_value(v) for v in self.removed.get("values", ())]
 
     def synonym_rows(self) -> list[tuple[str, str, str]]:
         """(field, normalised spelling, canonical value) rows for the staging SQL."""
@@ -136,12 +186,24 @@ class Profile:
             if mid not in measures and mid not in own and src is not None and src not in taken:
                 measures[mid] = src
                 taken.add(src)
+        if self.removed and "removed_flag" not in mapping:
+            rule_col = self.removed["column"]
+            src = mapping.get(rule_col) or by_norm.get(normalise_header(rule_col))
+            if src is not None:
+                mapping["removed_flag"] = src  # may share its header with attendance (deleted statuses)
+                taken.add(src)
         drop_norm = {normalise_header(d) for d in self.drop_columns}
         dropped = [h for h in headers if normalise_header(h) in drop_norm and h not in taken]
         missing = [c for c in self.required() if c not in mapping]
         for col, rule in self.derive.items():
             if col not in mapping and rule["from"] not in mapping and rule["from"] not in missing:
                 missing.append(rule["from"])
+        if self.reads == "session_data":
+            if "session_date" not in mapping and "session_id" not in mapping and "session_date" not in self.derive:
+                missing.append("session_date")
+            if not measures and not any(c in mapping for c in ("engagement", "gas_level", "value", "measure_score",
+                                                                "trials_correct", "trials_total")):
+                missing.append("value")
         if missing:
             unmatched = [h for h in headers if h not in mapping.values()]
             hints = []
@@ -161,9 +223,21 @@ class Profile:
     def score(self, headers: list[str]) -> tuple[int, int]:
         """How well this profile fits: (required columns found, own headers matched)."""
         norm = {normalise_header(h) for h in headers}
+        needed = SOURCE_REQUIRED[self.reads]
         found = sum(c in self.defaults or c in self.derive
-                    or any(normalise_header(a) in norm for a in self.columns.get(c, ())) for c in REQUIRED)
+                    or any(normalise_header(a) in norm for a in self.columns.get(c, ())) for c in needed)
         return found, len(norm & self.own_headers)
+
+    def fits(self, headers: list[str]) -> int:
+        """How many of ``headers`` it reads when every required column of its source is found; -1 otherwise."""
+        from pipelines import measures as catalogue
+
+        try:
+            hmap = self.map_headers(headers, catalogue.catalogue())
+        except ProfileError:
+            return -1
+        reads = SOURCE_COLUMNS[self.reads]
+        return len({h for c, h in hmap.mapping.items() if c in reads}) + len(hmap.measures)
 
 
 @dataclass(frozen=True)
@@ -277,6 +351,42 @@ def _derive(raw: dict, path: Path, parent: Profile | None) -> dict[str, dict]:
     return out
 
 
+def _code_table(table, where: str) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise ProfileError(f"{where}: expected code = \"modality\" lines")
+    out = {}
+    for code, modality in table.items():
+        if modality not in MODALITIES:
+            raise ProfileError(f"{where}: {code} = {modality!r}: expected one of {', '.join(MODALITIES)}")
+        out[str(code).strip()] = modality
+    return out
+
+
+def _service_codes(raw: dict, path: Path, parent: Profile | None) -> dict:
+    """``[service_codes]`` (code -> modality) and ``[service_codes.by_therapist.T07]`` overrides."""
+    table = dict(raw.get("service_codes", {}))
+    by = table.pop("by_therapist", {})
+    codes = dict(parent.service_codes) if parent else {}
+    codes.update(_code_table(table, f"profile {path}: [service_codes]"))
+    therapists = {k: dict(v) for k, v in parent.service_codes_by_therapist.items()} if parent else {}
+    if not isinstance(by, dict):
+        raise ProfileError(f"profile {path}: [service_codes.by_therapist] must hold one table per therapist id")
+    for t, tcodes in by.items():
+        therapists.setdefault(str(t), {}).update(_code_table(tcodes, f"profile {path}: [service_codes.by_therapist.{t}]"))
+    return {"service_codes": codes, "service_codes_by_therapist": therapists}
+
+
+def _removed(raw: dict, path: Path, parent: Profile | None) -> dict:
+    """``[removed]``: ``column`` (a header, or a canonical column such as attendance) and the ``values`` that mean removed."""
+    rule = raw.get("removed")
+    if rule is None:
+        return dict(parent.removed) if parent else {}
+    if (not isinstance(rule, dict) or set(rule) != {"column", "values"} or not isinstance(rule["column"], str)
+            or not isinstance(rule["values"], list) or not all(isinstance(v, (str, int)) for v in rule["values"])):
+        raise ProfileError(f"profile {path}: [removed]: expected column = \"header\", values = [\"...\"]")
+    return {"column": rule["column"], "values": [str(v) for v in rule["values"]]}
+
+
 def load(name_or_path: str = "canonical") -> Profile:
     """The profile by name (``profiles/NAME.toml``) or path, with its ``extends`` chain merged."""
     path = _resolve_path(name_or_path)
@@ -313,6 +423,7 @@ def load(name_or_path: str = "canonical") -> Profile:
         sheet=raw.get("sheet", parent.sheet if parent else None),
         columns=columns, values=values, drop_columns=drop, source=str(path), own_headers=own,
         reads=reads, measures=wide, defaults=_defaults(raw, path, parent), derive=_derive(raw, path, parent),
+        **_service_codes(raw, path, parent), removed=_removed(raw, path, parent),
     )
 
 
@@ -322,9 +433,17 @@ def normalise_value(text: str) -> str:
 
 
 def choose(headers: list[str]) -> Profile:
-    """The profile in profiles/ that fits these headers best (specific profiles win ties with canonical)."""
+    """The profile in profiles/ that fits these headers best (specific profiles win ties with canonical).
+
+    Profiles whose source finds every required column come first (among them: the one that
+    reads most of the file's columns, then most of its own headers), so an appointments file
+    is not taken for a sessions file that lacks its approach, nor session data for goals; when
+    none fits, the sessions profiles are ranked as before and the load says which columns are
+    missing."""
     best = load("canonical")
-    best_score = best.score(headers)
+    used = best.fits(headers)
+    found, own = best.score(headers)
+    best_score = (used >= 0, used, own, found)
     for name in available():
         if name == "canonical":
             continue
@@ -332,7 +451,11 @@ def choose(headers: list[str]) -> Profile:
             p = load(name)
         except ProfileError:
             continue
-        s = p.score(headers)
+        used = p.fits(headers)
+        if used < 0 and p.reads != "sessions":
+            continue
+        found, own = p.score(headers)
+        s = (used >= 0, used, own, found)
         if s >= best_score:  # a specific profile beats canonical on a tie
             best, best_score = p, s
     return best

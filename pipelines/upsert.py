@@ -1,5 +1,5 @@
 """One export file into the warehouse: archive its rows name-free, stage them through the
-staging model of its source (``queries/staging/stg_sessions.sql``), upsert what the good rows
+staging model of its source (``queries/staging/stg_<source>.sql``), upsert what the good rows
 say into the raw tables by export order and keep the bad rows in ``rejects`` with file, line,
 column, value and reason (``load_one``).
 
@@ -8,6 +8,13 @@ A row of the ``sessions`` source says four things, each upserted by its own key:
 goal; an emptied cell is a null value that clears an older export's), the goal's domain and
 weight (``src_goals``, by child/goal) and the child's date of birth (``src_children``). Per key,
 the newest export's row stays (``upsert_rows``); inside one file, a session's last line.
+
+The other sources (appointments, session data, goals, children, charges) are upserted the
+same way (``SOURCE_INCOMING``): appointments into ``src_sessions`` (a removal is a row with
+``removed`` true, so a removed appointment disappears from the marts), session data into
+``src_session_data`` and ``src_observations`` under their ``session_ref`` (linked to a session at
+every build, ``queries/intermediate/int_session_links.sql``), goals, children and charges into
+their own tables.
 
 Called by ``pipelines.load`` inside the writer, one transaction per file.
 """
@@ -89,7 +96,9 @@ def archive_rows(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, r
 
 # the raw tables and their keys (pipelines.warehouse.SCHEMA)
 KEYS = {"src_sessions": ("session_id",), "src_observations": ("session_ref", "measure", "goal_key"),
-        "src_goals": ("goal_uid",), "src_children": ("child_id", "episode_id")}
+        "src_goals": ("goal_uid",), "src_children": ("child_id", "episode_id"),
+        "src_session_data": ("session_ref",), "src_charges": ("session_ref", "service_code")}
+_BOOK = "$file_id as file_id, $load_seq as load_seq, line, $order as export_order"
 
 # What the good rows of ``staged`` (stg_sessions) say, one row per key of each raw table: the
 # session from its last line in the file (its date of birth from any of its lines); an
@@ -133,6 +142,98 @@ INCOMING = {
         qualify row_number() over (partition by child_id order by line desc) = 1
         """,
 }
+
+
+# The other sources (design-13 sections 2-3): what the good rows of each staging model say,
+# one row per key of each raw table (inside one file, a key's last line).
+SOURCE_INCOMING = {
+    "appointments": {
+        "src_sessions": f"""
+            select session_id, child_id, therapist_id, team, session_date, start_time, modality, approach, attendance,
+                   duration_min, setting, date_of_birth, null::integer as age_years, removed,
+                   'appointments' as source, {_BOOK}
+            from staged
+            where len(errors) = 0
+            qualify row_number() over (partition by session_id order by line desc) = 1
+            """,
+        "src_children": f"""
+            select child_id, '' as episode_id, date_of_birth, 'appointments' as source, {_BOOK}
+            from staged
+            where len(errors) = 0 and date_of_birth is not null
+            qualify row_number() over (partition by child_id order by line desc) = 1
+            """,
+    },
+    "session_data": {
+        "src_session_data": f"""
+            select session_ref, session_id, child_id, session_date, start_time,
+                   max(approach) over (partition by session_ref) as approach,
+                   max(therapist_id) over (partition by session_ref) as therapist_id,
+                   max(setting) over (partition by session_ref) as setting, 'session_data' as source, {_BOOK}
+            from staged
+            where len(errors) = 0
+            qualify row_number() over (partition by session_ref order by line desc) = 1
+            """,
+        "src_observations": f"""
+            with given as (
+                select line, session_ref, child_id, unnest(observations) as o
+                from staged
+                where len(errors) = 0 and len(observations) > 0
+            )
+            select session_ref, o.measure as measure, o.goal_key as goal_key, o.goal_id as goal_id, child_id,
+                   o.value as value, o.trials_correct as trials_correct, o.trials_total as trials_total,
+                   'session_data' as source, {_BOOK}
+            from given
+            qualify row_number() over (partition by session_ref, o.measure, o.goal_key
+                                       order by o.value is null, line desc) = 1
+            """,
+    },
+    "goals": {
+        "src_goals": f"""
+            select goal_uid, child_id, goal_id, goal_text, goal_domain, level_m3, level_m2, level_m1, level_0, level_p1,
+                   level_p2, baseline, target, mastery_criterion, measure, goal_weight, start_date, met_date,
+                   discontinued_date, 'goals' as source, {_BOOK}
+            from staged
+            where len(errors) = 0
+            qualify row_number() over (partition by goal_uid order by line) = 1
+            """,
+    },
+    "children": {
+        "src_children": f"""
+            select child_id, episode_id, date_of_birth, referral_date, discharge_date, discharge_reason, discharge_kind,
+                   'children' as source, {_BOOK}
+            from staged
+            where len(errors) = 0
+            qualify row_number() over (partition by child_id, episode_id order by line) = 1
+            """,
+    },
+    "charges": {
+        "src_charges": f"""
+            select session_ref, service_code, session_id, child_id, session_date, therapist_id, modality, note_type,
+                   'charges' as source, {_BOOK}
+            from staged
+            where len(errors) = 0
+            qualify row_number() over (partition by session_ref, service_code order by line desc) = 1
+            """,
+    },
+}
+# the raw tables whose rows of a file tell how many of its good rows stand (the others are kept from a newer export)
+STANDING = {"appointments": ("src_sessions",), "session_data": ("src_observations", "src_session_data"),
+            "goals": ("src_goals",), "children": ("src_children",), "charges": ("src_charges",)}
+
+
+def upsert_source(con: duckdb.DuckDBPyConnection, source: str, file_id: int, load_seq: int,
+                  order: dt.datetime) -> int:
+    """Upsert what the good rows of temp table ``staged`` (``stg_<source>``) say into the raw tables;
+    how many good lines of the file now stand in them."""
+    params = {"file_id": file_id, "load_seq": load_seq, "order": order}
+    for table, select in SOURCE_INCOMING[source].items():
+        con.execute("drop table if exists incoming")
+        con.execute(f"create temp table incoming as {select}", params)  # our SQL
+        upsert_rows(con, table, "incoming", order)
+    con.execute("drop table if exists incoming")
+    lines = " union ".join(f"select line from {t} where file_id = $file_id" for t in STANDING[source])
+    return con.execute(f"select count(*) from staged where len(errors) = 0 and line in ({lines})",
+                       {"file_id": file_id}).fetchall()[0][0]
 
 
 def upsert_rows(con: duckdb.DuckDBPyConnection, table: str, incoming: str, order: dt.datetime) -> int:
@@ -197,15 +298,24 @@ def load_one(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, file_
     if rows:
         con.executemany("insert into value_synonyms values (?, ?, ?)", rows)
     derive = p.derive.get("session_date") if "session_date" not in res.header_map.mapping else None
+    con.execute("drop table if exists service_codes")
+    con.execute("create temp table service_codes (code varchar, therapist_id varchar, modality varchar)")
+    if p.service_codes or p.service_codes_by_therapist:
+        con.executemany("insert into service_codes values (?, ?, ?)", p.service_code_rows())
+    model = f"stg_{p.reads}"
     con.execute("drop table if exists staged")
-    con.execute(f"create temp table staged as {queries.sql('stg_sessions')}",
-                queries.bind("stg_sessions", {
+    con.execute(f"create temp table staged as {queries.sql(model)}",  # model: a staging file of ours
+                queries.bind(model, {
                     "date_format": fmt, "date_label": date_label(fmt), "today": job.today,
                     "long_form": res.header_map.long_form, "catalogue_name": measures.shown(),
                     "derive_start": dt.date.fromisoformat(derive["start"]) if derive else None,
                     "derive_step": derive["step_days"] if derive else None,
-                    "derive_session_id": "session_id" in p.derive and "session_id" not in res.header_map.mapping}))
-    inserted = upsert_staged(con, file_id, load_seq, order)
+                    "derive_session_id": "session_id" in p.derive and "session_id" not in res.header_map.mapping,
+                    "removed_values": p.removed_values() if "removed_flag" in res.header_map.mapping else []}))
+    if p.reads == "sessions":
+        inserted = upsert_staged(con, file_id, load_seq, order)
+    else:
+        inserted = upsert_source(con, p.reads, file_id, load_seq, order)
     con.execute(
         """
         insert into rejects
@@ -238,7 +348,7 @@ def load_one(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, file_
          "loaded": loaded, "rejected": rejected, "dropped": res.header_map.dropped,
          "ignored": res.header_map.ignored, "order": order, "order_from": order_from,
          "entry": json.dumps(entry)})
-    for t in ("staged", "raw_rows", "value_synonyms"):
+    for t in ("staged", "raw_rows", "value_synonyms", "service_codes"):
         con.execute(f"drop table if exists {t}")
     msg = f"{loaded} rows loaded, {rejected} rejected"
     if loaded > inserted:

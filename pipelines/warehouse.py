@@ -124,6 +124,36 @@ create table if not exists src_children (
     line integer not null,
     export_order timestamp not null
 );
+create table if not exists src_session_data (
+    session_ref varchar not null,      -- the key: the appointment id, else child_id|session_date|start_time
+    session_id varchar,                -- the appointment id when the row gave one
+    child_id varchar not null,
+    session_date date,
+    start_time time,
+    approach varchar,                  -- what the session data says of the session
+    therapist_id varchar,
+    setting varchar,
+    source varchar not null,
+    file_id integer not null,
+    load_seq integer not null,
+    line integer not null,
+    export_order timestamp not null
+);
+create table if not exists src_charges (
+    session_ref varchar not null,      -- the key: session_ref x service_code
+    service_code varchar not null,
+    session_id varchar,                -- the visit id when the row gave one
+    child_id varchar not null,
+    session_date date not null,
+    therapist_id varchar,
+    modality varchar not null,         -- from the profile's [service_codes]
+    note_type varchar,
+    source varchar not null,
+    file_id integer not null,
+    load_seq integer not null,
+    line integer not null,
+    export_order timestamp not null
+);
 create table if not exists rejects (
     file_id integer not null,
     file_name varchar not null,

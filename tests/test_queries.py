@@ -68,7 +68,9 @@ def test_model_and_analysis_queries_run_on_the_sample(sample_db, name, case):
         params.setdefault("by", "modality")
         df = queries.run(con, name, params)
         assert df is not None and len(df.columns) > 0
-        if case == "unfiltered" and queries.path(name).parent.name == "marts":
+        # unlinked_rows lists rows of other sources (session data, charges, goals): none in the one-file sample
+        # (tests/test_sources.py checks it on the multi-source practice)
+        if case == "unfiltered" and queries.path(name).parent.name == "marts" and name != "unlinked_rows":
             assert len(df) > 0, f"{name} is empty on the sample"
         # hostile values are data, not SQL: the warehouse is intact
         assert con.execute("select count(*) from sessions").fetchall()[0][0] == 5443

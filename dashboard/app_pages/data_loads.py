@@ -113,8 +113,12 @@ if s is not None:
     if rej is None or len(rej) == 0:
         st.success("No rejected rows.", icon=":material/check_circle:")
     else:
+        n_unlinked = int((pd.DataFrame(rej)["column"] == "not linked").sum()) if "column" in pd.DataFrame(rej) else 0
         st.caption(f"{len(rej):,} reasons. Fix them in the source system and load a new export: the corrected "
-                   "rows then load normally.")
+                   "rows then load normally."
+                   + (f" {n_unlinked:,} rows are loaded but **not linked** (column 'not linked'): session data or "
+                      "charges with no appointment (or several) to join them to, or a goal of an unknown child; "
+                      "they link by themselves when the missing appointment or child is loaded." if n_unlinked else ""))
         st.dataframe(rej, hide_index=True, width="stretch")
         st.download_button("Download rejected rows (CSV)",
                            auth.audited("rejected rows (CSV)", PAGE, lambda: cells.to_csv_bytes(pd.DataFrame(rej)),

@@ -19,7 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (canonical/, vendor/, truth.json)")
     p.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2026, 10, 31),
                    help="last day of the period, YYYY-MM-DD (default 2026-10-31)")
-    p.add_argument("--format", choices=("canonical", "vendor", "both"), default="canonical")
+    p.add_argument("--format", choices=("canonical", "vendor", "both", "practice", "all"), default="canonical",
+                   help="practice: the multi-source shape (practice/: appointments, session data, goals, children); "
+                        "all: canonical, vendor and practice")
     p.add_argument("--single-file", action="store_true",
                    help="one clean canonical file instead of two overlapping exports with corrections and malformed rows")
     return p
@@ -31,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.children < 1 or args.months < 1:
         p.error("--children and --months must be at least 1")
-    formats = ("canonical", "vendor") if args.format == "both" else (args.format,)
+    formats = {"both": ("canonical", "vendor"), "all": ("canonical", "vendor", "practice")}.get(args.format,
+                                                                                              (args.format,))
     try:
         res = write_sample(args.out, children=args.children, months=args.months, seed=args.seed,
                            end=args.end, formats=formats, split=not args.single_file)

@@ -7,14 +7,15 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from . import canonical, model, vendor
+from . import canonical, model, multi_source, vendor
 
 
 def write_sample(out_dir, children: int = 150, months: int = 12, seed: int = 7,
                  end: dt.date = dt.date(2026, 10, 31), formats=("canonical",), split: bool = True) -> dict:
     """Write the sample files under out_dir (canonical/, vendor/, truth.json); return what was written.
 
-    formats: any of "canonical", "vendor" ("both" is accepted too). split=True writes the
+    formats: any of "canonical", "vendor" ("both" is accepted too), "practice" (the multi-source
+    shape under practice/, ``multi_source``). split=True writes the
     canonical export as two overlapping files with corrections and malformed rows; split=False
     writes one clean file. The vendor export is always one clean file for the whole period.
     Returns {"out_dir", "rows", "sessions", "children" (with sessions), "files" (path, format,
@@ -25,7 +26,7 @@ def write_sample(out_dir, children: int = 150, months: int = 12, seed: int = 7,
     formats = set(formats)
     if "both" in formats:
         formats |= {"canonical", "vendor"}
-    unknown = formats - {"canonical", "vendor", "both"}
+    unknown = formats - {"canonical", "vendor", "both", "practice"}
     if unknown:
         raise ValueError(f"unknown format(s): {', '.join(sorted(unknown))}")
     out = Path(out_dir)
@@ -45,6 +46,8 @@ def write_sample(out_dir, children: int = 150, months: int = 12, seed: int = 7,
         vdir = out / "vendor"
         vdir.mkdir(parents=True, exist_ok=True)
         files += vendor.write_vendor(table, vdir, f"appointments_{start:%Y-%m}_{end:%Y-%m}")
+    if "practice" in formats:  # the multi-source shape: appointments, session data, goals, children
+        files += multi_source.write_practice(table, truth, out / "practice")
     out.mkdir(parents=True, exist_ok=True)
     tpath = out / "truth.json"
     tpath.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")

@@ -1,10 +1,9 @@
--- one row per observation with a value (session x measure x goal) of a session in the marts, with its session's context and whether the session was attended
+-- one row per observation with a value (session x measure x goal) of a session in the marts (linked: int_linked_observations), with its session's context and whether the session was attended
 with
 
 given as (
-    select session_ref, measure, goal_key, value, trials_correct, trials_total
-    from src_observations
-    where value is not null
+    select session_id, measure, goal_key, value, trials_correct, trials_total
+    from int_linked_observations
 ),
 
 session_context as (
@@ -12,7 +11,7 @@ session_context as (
 )
 
 select
-    g.session_ref as session_id,
+    g.session_id,
     s.child_id,
     g.measure,
     nullif(g.goal_key, '') as goal_id,
@@ -31,4 +30,4 @@ select
     s.age_group,
     s.attended
 from given as g
-inner join session_context as s on s.session_id = g.session_ref
+inner join session_context as s on s.session_id = g.session_id

@@ -1,9 +1,43 @@
--- one row per session that is not removed: its newest export's attributes (src_sessions), its age at the session date (from its own date of birth, else the child's, else the exported age) and age group, its rated goals, and order_key (session date, then a hash of session_id: the order "latest" means)
+-- one row per session that is not removed: its newest export's attributes (src_sessions; an appointment's approach and setting from its linked session data, its modality from its linked charges when it has none of its own), its age at the session date (from its own date of birth, else the child's, else the exported age) and age group, its rated goals, and order_key (session date, then a hash of session_id: the order "latest" means)
 with
 
+links as (
+    select session_ref, session_id from int_session_links
+    where session_id is not null
+),
+
+session_data as (
+    -- what the linked session data says of its session: the newest export's that says it
+    select
+        l.session_id,
+        arg_max(d.approach, (d.export_order, d.load_seq, d.line)) filter (where d.approach is not null) as data_approach,
+        arg_max(d.setting, (d.export_order, d.load_seq, d.line)) filter (where d.setting is not null) as data_setting,
+        arg_max(d.therapist_id, (d.export_order, d.load_seq, d.line)) filter (where d.therapist_id is not null)
+            as data_therapist_id
+    from src_session_data as d
+    inner join links as l using (session_ref)
+    group by l.session_id
+),
+
+charges as (
+    -- the modality of a session's billed codes (the newest charge line)
+    select l.session_id, arg_max(c.modality, (c.export_order, c.load_seq, c.line)) as charge_modality
+    from src_charges as c
+    inner join links as l using (session_ref)
+    group by l.session_id
+),
+
 sessions as (
-    select * from src_sessions
-    where not removed
+    select
+        s.* exclude (approach, setting, modality, therapist_id),
+        coalesce(s.approach, d.data_approach) as approach,
+        coalesce(s.setting, d.data_setting) as setting,
+        coalesce(s.modality, c.charge_modality) as modality,
+        coalesce(s.therapist_id, d.data_therapist_id) as therapist_id
+    from src_sessions as s
+    left join session_data as d using (session_id)
+    left join charges as c using (session_id)
+    where not s.removed
 ),
 
 child_births as (
@@ -15,10 +49,10 @@ child_births as (
 ),
 
 goal_counts as (
-    select session_ref as session_id, count(*) as goals_rated
-    from src_observations
-    where measure = 'gas' and value is not null
-    group by session_ref
+    select session_id, count(*) as goals_rated
+    from int_linked_observations
+    where measure = 'gas'
+    group by session_id
 ),
 
 ages as (

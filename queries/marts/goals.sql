@@ -1,8 +1,13 @@
--- one row per goal (child x goal): its domain and weight (1 when not given), and what the goals source says of it (text, GAS level descriptions, baseline, target, mastery criterion, measure, dates); a goal seen only in observations appears with its id and measure
+-- one row per goal (child x goal) of a known child: its domain and weight (1 when not given), and what the goals source says of it (text, GAS level descriptions, baseline, target, mastery criterion and its percent and consecutive sessions, measure, dates); a goal seen only in observations appears with its id and measure; a goal of a child without sessions or an episode is in unlinked_rows instead
 with
+
+children_known as (
+    select child_id from children
+),
 
 known as (
     select * from src_goals
+    where child_id in (select child_id from children_known)
 ),
 
 observed as (
@@ -27,6 +32,9 @@ select
     k.baseline,
     k.target,
     k.mastery_criterion,
+    try_cast(regexp_extract(k.mastery_criterion, '(\d+(\.\d+)?)\s*%', 1) as double) as mastery_percent,
+    try_cast(regexp_extract(lower(k.mastery_criterion), '(\d+)\s+(consecutive\s+)?(sessions?|days?|probes?)', 1) as integer)
+        as mastery_sessions,
     coalesce(k.measure, o.measure) as measure,
     coalesce(k.goal_weight, 1.0) as goal_weight,
     k.start_date,
