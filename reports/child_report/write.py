@@ -65,3 +65,10 @@ def write_files(report: ChildReport, out_dir: str | Path, formats: tuple[str, ..
                                          plan=plan, images=chart_images(text)))
         res[fmt] = path
     return res
+
+
+def chromium_available() -> bool:
+    """Whether a PDF can be printed here (the system Chromium of ``reports.pdf``)."""
+    from reports.pdf import chromium_path
+
+    return chromium_path() is not None
