@@ -140,7 +140,8 @@ ui.chart(charts.child_timeline(timeline, child), key="child_timeline")
 st.subheader("Goals", anchor=False)
 goals = ui.fetch("child_goals", child, fc)
 if goals.empty:
-    st.info(f"No goals for {ui.md_escape(child)} in the loaded data, so goal charts and the GAS T-score are not "
+    st.info(f"No GAS ratings and no goals for {ui.md_escape(child)} in the loaded data, so goal charts and the GAS "
+            "T-score are not "
             "shown.")
 else:
     obs = ui.fetch("child_goal_observations", child, fc)
