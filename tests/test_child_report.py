@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 import analytics
@@ -28,6 +29,8 @@ from reports import child_report as cr
 
 CHILD = "C0008"
 TEXT_GOAL = "G0008-1"
+TRIAL_GOAL = "G0008-9"
+TRIALS = [3, 4, 4, 6, 8, 7, 8, 8, 9]       # correct of 10 per attended session: mastered (80% x 3) at the 9th
 NAME = "Zebulon Quillfeather"          # a typed display name: must be in the file, nowhere else
 LEVELS = {"level_m2": "Does not take turns", "level_m1": "Takes turns with an adult prompting each turn",
           "level_0": "Takes turns in a 2-person game", "level_p1": "Takes turns in a 3-person game",
@@ -53,6 +56,22 @@ def add_goal_text(db: Path) -> None:
              "m1": LEVELS["level_m1"], "l0": LEVELS["level_0"], "p1": LEVELS["level_p1"],
              "p2": LEVELS["level_p2"]}).fetchall()
         assert len(n) == 1
+        # a trial-based goal (percent correct, with a mastery criterion), rated in the child's attended sessions
+        con.execute(
+            "insert into src_goals (goal_uid, child_id, goal_id, goal_text, goal_domain, mastery_criterion, measure, "
+            "source, file_id, load_seq, line, export_order) values ($uid, $child, $goal, 'Names 10 everyday pictures', "
+            "'communication', '80% over 3 consecutive sessions', 'goal_trials', 'goals', 999, 999, 3, "
+            "timestamp '2026-11-01 00:00:00')", {"uid": f"{CHILD}/{TRIAL_GOAL}", "child": CHILD, "goal": TRIAL_GOAL})
+        sessions = con.execute("select session_id from sessions where child_id = $c and attended "
+                               "order by session_date, session_id", {"c": CHILD}).fetchall()
+        for i, (sid,) in enumerate(sessions):
+            correct = TRIALS[i] if i < len(TRIALS) else 9
+            con.execute(
+                "insert into src_observations (session_ref, measure, goal_key, goal_id, child_id, value, "
+                "trials_correct, trials_total, source, file_id, load_seq, line, export_order) values "
+                "($s, 'goal_trials', $g, $g, $c, $v, $k, 10, 'sessions', 999, 999, $line, "
+                "timestamp '2026-11-01 00:00:00')",
+                {"s": sid, "g": TRIAL_GOAL, "c": CHILD, "v": 10.0 * correct, "k": correct, "line": 100 + i})
         transform.build(con, after_build=analytics.STEPS)
     finally:
         con.close()
@@ -126,7 +145,7 @@ def test_goals_carry_text_and_level_descriptions_when_the_source_has_them(con):
     g = analytics.child_goals(con, CHILD).set_index("goal_id")
     assert g.loc[TEXT_GOAL, "goal_text"] == "Takes turns in a 2-person game" and g.loc[TEXT_GOAL, "has_text"]
     assert g.loc[TEXT_GOAL, "level_p1"] == LEVELS["level_p1"]
-    other = g.drop(index=TEXT_GOAL)
+    other = g.drop(index=[TEXT_GOAL, TRIAL_GOAL])
     assert len(other) and not other["has_text"].any()
     # baseline and current are the goal's first and latest rating; the trend is stats.trend's
     ratings = analytics.child_goal_ratings(con, CHILD).query("goal_id == @TEXT_GOAL").sort_values("session_date")
@@ -140,6 +159,24 @@ def test_goals_carry_text_and_level_descriptions_when_the_source_has_them(con):
     assert g.loc[TEXT_GOAL, "slope_lo"] == pytest.approx(want["slope_lo"])
     assert set(g["status"]) <= {"met", "mastered", "stalled", "no recent rating", "no rating in the period",
                                 "discontinued", "in progress"}
+
+
+def test_trial_goal_has_percent_correct_and_mastery_from_its_criterion(con):
+    g = analytics.child_goals(con, CHILD).set_index("goal_id").loc[TRIAL_GOAL]
+    assert g["kind"] == "trials" and g["baseline"] == pytest.approx(30) and g["current"] == pytest.approx(90)
+    assert g["mastery_percent"] == 80 and g["mastery_sessions"] == 3
+    sessions = con.execute("select session_date from sessions where child_id = $c and attended "
+                           "order by session_date, session_id", {"c": CHILD}).fetchall()
+    # 80% three sessions in a row first at the 9th (8, 8, 9 of 10; the 5th, 8, was followed by a 7)
+    assert g["status"] == "mastered" and pd.Timestamp(g["first_met_date"]) == pd.Timestamp(sessions[8][0])
+    rep = cr.build_report(con, CHILD)
+    from reports.child_report import figures
+    fig = figures.goal_figure(g.rename(None).to_frame().T.assign(goal_id=TRIAL_GOAL).iloc[0], rep.observations,
+                              rep.phases, rep.expected_level)
+    assert [s["y0"] for s in fig.to_plotly_json()["layout"]["shapes"] if s.get("y0") == s.get("y1")] == [80.0]
+    assert any("mastered" in str(a["text"]) for a in fig.to_plotly_json()["layout"]["annotations"])
+    seen, _ = visible(cr.render_html(rep))
+    assert "baseline 30% correct, now 90%" in seen and "mastery: 80% over 3 consecutive sessions" in seen
 
 
 def test_report_model_matches_the_analytics_layer(con):
@@ -227,6 +264,15 @@ def test_family_version_has_no_statistics_vocabulary(con):
     assert not found, found
     assert "What is going well" in seen and "What we will work on next" in seen
     assert "font-size: 14pt" in text                      # larger type
+    import io
+
+    from docx import Document
+
+    d = Document(io.BytesIO(cr.render_docx(rep, parent=True, display_name=NAME)))
+    doc_text = " ".join([p.text for p in d.paragraphs] + [c.text for t in d.tables for r in t.rows for c in r.cells])
+    found = [t for t in STAT_TERMS if re.search(r"(?<![A-Za-z])" + re.escape(t) + r"(?![A-Za-z])", doc_text)]
+    assert not found, found
+    assert d.styles["Normal"].font.size.pt == 14
     # the therapist's version does use them (the check can fail)
     th_seen, _ = visible(cr.render_html(rep))
     assert [t for t in STAT_TERMS if t in th_seen]
