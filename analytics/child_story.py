@@ -194,7 +194,7 @@ def _status(g: pd.Series, r: dict, met_now: bool, stalled: bool, period_end, gap
         first = r.get("first_met_date")
         if trials:
             return MASTERED, first, ("mastery criterion met" + (f" since {_day(first)}" if not _missing(first) else ""))
-        return MET, first, (f"at or above the expected level ({exp:+d})"
+        return MET, first, (f"at or above the expected level ({exp:+d})".replace("(+0)", "(0)")
                             + (f", first on {_day(first)}" if not _missing(first) else ""))
     if stalled:
         return STALLED, r["last_date"], (f"below the expected level and no better than {stall_weeks} weeks before "
