@@ -84,7 +84,14 @@ def child_goals(con, child_id: str, f: Filters = Filters()) -> pd.DataFrame:
     at or above the expected level; for trials the first session of the mastery
     criterion met), mastery_percent, mastery_sessions, status (met, mastered, stalled, no
     recent rating, no rating in the period, discontinued, in progress), status_date (when
-    met, mastered or last rated) and status_reason (in words)."""
+    met, mastered or last rated) and status_reason (in words).
+
+    "No recent rating": the latest rating is more than ``[flags] rating_gap_days`` before
+    the period's end (``f.date_to``; with an open period, the child's latest goal
+    observation). "Stalled": rated over at least ``gas_stall_weeks``, below the expected
+    level and not above its level that many weeks before the latest rating (the
+    ``gas_stalled`` flag's rule). "Mastered": the last ``mastery_sessions`` sessions at or
+    above ``mastery_percent`` (read from the criterion's text, e.g. "80% over 3 sessions")."""
     cfg = settings.get()
     exp, conf = cfg.gas.expected_level, cfg.comparison.confidence
     stall_days, gap_days = 7 * cfg.flags.gas_stall_weeks, cfg.flags.rating_gap_days
