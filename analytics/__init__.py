@@ -15,6 +15,8 @@ One module per question the pages ask:
 ``children``          ``child_list``, ``child_timeline``, ``child_goal_ratings``, ``gas_reviews``,
                       ``child_gas_t``, ``goal_summary``
 ``trends``            ``child_trends``
+``child_story``       ``child_record``, ``child_goals``, ``child_goal_observations``, ``child_phases``
+                      (one child's story: the child page and the progress report)
 ``approach``          ``approach_*``, ``child_comparison`` (child-led vs directed)
 ``outcomes``          ``reliable_change``
 ``attention``         ``flags``, ``compute_flags`` (needs attention)
@@ -45,6 +47,7 @@ from __future__ import annotations
 from analytics.approach import (approach_breakdowns, approach_effects, approach_gas, approach_gas_pairs,
                                 approach_pairs, child_comparison)
 from analytics.attention import FLAG_CODES, compute_flags, flags
+from analytics.child_story import child_goal_observations, child_goals, child_phases, child_record
 from analytics.children import child_gas_t, child_goal_ratings, child_list, child_timeline, gas_reviews, goal_summary
 from analytics.data_quality import rejects
 from analytics.filters import BY_OPTIONS, Filters, as_of, filter_options, resolve
@@ -59,5 +62,5 @@ __all__ = [
     "child_timeline", "child_goal_ratings", "child_gas_t", "child_comparison", "child_periods",
     "child_trends", "approach_effects", "approach_pairs", "approach_gas", "approach_gas_pairs",
     "approach_breakdowns", "reliable_change", "flags", "goal_summary", "gas_reviews", "compute_flags",
-    "build_tables", "rejects",
+    "build_tables", "rejects", "child_record", "child_goals", "child_goal_observations", "child_phases",
 ]

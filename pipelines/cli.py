@@ -4,7 +4,7 @@ The entry point above every layer (see docs/architecture.md): it runs loads with
 statistics of the analytics layer (``analytics.stored.STEPS``), writes the meeting pack
 (``reports``) and records audit events (``access.audit``), so it may import any package.
 
-Commands that change or export data (load, rebuild, rejects, meeting-pack) record their
+Commands that change or export data (load, rebuild, rejects, meeting-pack, child-report) record their
 audit event first; when the log cannot be written they change and print nothing, say so
 in one ``error:`` line and exit 1. Failures are one line, never a traceback.
 """
@@ -27,7 +27,7 @@ class AuditUnavailable(Exception):
     """The audit log could not be written: the command must not go on."""
 
 
-def _audit(db: str | Path | None, action: str, page: str, detail: dict) -> None:
+def _audit(db: str | Path | None, action: str, page: str, detail: dict, child_id: str | None = None) -> None:
     """Record a command-line load or export in the audit log beside the warehouse, before it
     happens (the actor is ``cli:<operating-system user>``: whoever can run this can read the
     files). Raises ``AuditUnavailable`` naming the log when it cannot be written."""
@@ -37,7 +37,7 @@ def _audit(db: str | Path | None, action: str, page: str, detail: dict) -> None:
 
     path = audit.audit_path(Path(db or warehouse.default_db_path()))
     try:
-        audit.record(action, f"cli:{getpass.getuser()}", page=page, detail=detail, path=path)
+        audit.record(action, f"cli:{getpass.getuser()}", page=page, child_id=child_id, detail=detail, path=path)
     except Exception as exc:  # noqa: BLE001 - any failure to write the log stops the command
         raise AuditUnavailable(f"the audit log {path} cannot be written ({type(exc).__name__}: {exc})") from exc
 
@@ -234,6 +234,57 @@ def cmd_meeting_pack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_child_report(args: argparse.Namespace) -> int:
+    """One child's progress report (issue 15) as the local operator, who sees every child (as
+    ``meeting-pack``); a typed ``--name`` or narrative goes into the files only: the audit event
+    says whether one was given, never what."""
+    from reports import child_report as cr
+
+    try:
+        formats = cr.parse_formats(args.format)
+        narrative = Path(args.narrative).read_text(encoding="utf-8") if args.narrative else None
+        plan = Path(args.plan).read_text(encoding="utf-8") if args.plan else None
+    except cr.ReportError as exc:
+        _err(str(exc))
+        return 2
+    db = Path(args.db or warehouse.default_db_path())
+    try:
+        con = warehouse.connect_reader(db)
+    except FileNotFoundError as exc:
+        _err(str(exc))
+        return 1
+    try:
+        report = cr.build_report(con, args.child, args.date_from, args.date_to)
+    except cr.ReportError as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        con.close()
+    out = Path(args.out)
+    try:
+        _audit(db, "export", "cli child-report", {  # before any file is written; never the typed name
+            "what": "child progress report" + (" (family version)" if args.parent else ""),
+            "from": str(report.date_from or ""), "to": str(report.date_to or ""), "formats": list(formats),
+            "display_name_typed": bool((args.name or "").strip()), "narrative_typed": bool(narrative or plan),
+            "out": str(out)}, child_id=report.child_id)
+    except AuditUnavailable as exc:
+        _err(f"{exc}; no report was written")
+        return 1
+    try:
+        written = cr.write_files(report, out, formats, parent=args.parent, display_name=args.name,
+                                 narrative=narrative, plan=plan)
+    except (OSError, RuntimeError) as exc:
+        _err(f"child report not completed: {exc}")
+        return 1
+    for fmt in formats:
+        v = written.get(fmt)
+        if isinstance(v, Path):
+            print(f"wrote {v}")
+        elif v:
+            print(f"{fmt} not written: {v}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m pipelines", description="Load and inspect therapy session exports.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -289,6 +340,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="for packs shared beyond the team: figures resting on fewer than [privacy] small_cell_min "
                         "children show as <N, and child-level lists become counts")
     s.set_defaults(func=cmd_meeting_pack)
+
+    s = sub.add_parser("child-report", help="one child's progress report: HTML, PDF (needs Chromium) and Word")
+    s.add_argument("--child", required=True, metavar="ID", help="the child's pseudonymous id")
+    s.add_argument("--from", dest="date_from", metavar="DATE", help="first day, YYYY-MM-DD (default: the first session)")
+    s.add_argument("--to", dest="date_to", metavar="DATE", help="last day, YYYY-MM-DD (default: the latest session)")
+    s.add_argument("--out", required=True, metavar="DIR", help="folder for progress_<child>_<from>_<to>.<format>")
+    s.add_argument("--format", default="pdf,html,docx", metavar="LIST", help="comma-separated: pdf, html, docx")
+    s.add_argument("--parent", action="store_true", help="the family version: no statistics, larger type")
+    s.add_argument("--name", help="a display name to print in the files only (never stored or logged)")
+    s.add_argument("--narrative", metavar="FILE", help="a text file with the therapist's narrative (into the files only)")
+    s.add_argument("--plan", metavar="FILE", help="a text file with the plan (into the files only)")
+    s.add_argument("--db", type=Path, help=db_help)
+    s.set_defaults(func=cmd_child_report)
     return p
 
 

@@ -214,10 +214,17 @@ def test_child_page_from_url(db, use_db, con):
     assert not at.exception
     assert at.selectbox(key="child_pick").value == child
     assert at.query_params.get("child") == child
-    timeline = analytics.child_timeline(con, child, analytics.Filters())
+    # the period follows the sidebar by default (issue 15), and the page says so
+    f = at.session_state["filters"]
+    assert at.toggle(key="child_whole").value is False
+    timeline = analytics.child_timeline(con, child, analytics.Filters(date_from=f.date_from, date_to=f.date_to))
     assert metric(at, "Sessions scheduled") == f"{len(timeline):,}"
     body = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
-    assert "(S_AB − S_AA)/(m·n), Parker et al. 2011" in body
+    assert "Showing the sidebar's period" in body
+    at.toggle(key="child_whole").set_value(True).run()
+    assert metric(at, "Sessions scheduled") == f"{len(analytics.child_timeline(con, child)):,}"
+    body = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert "Showing the whole history" in body
 
 
 def test_child_page_unknown_child_warns(db, use_db):

@@ -117,6 +117,8 @@ IGNORED = {
     "child_list": {"child"},                   # lists the children
     "period_metrics": {"child"},               # practice figures
     "gas_review_goals": PAGE_FILTERS,          # a review covers the child's whole record
+    "child_goal_list": PAGE_FILTERS,           # a goal's definition, whatever the period
+    "child_record": PAGE_FILTERS,              # a child's episode of care, whatever the period
 }
 # Analysis queries that take no filter at all, and why.
 UNFILTERED = {

@@ -1,16 +1,30 @@
-"""Child progress (therapists): one child's sessions, goals, GAS T-score, approach comparison, flags."""
+"""Child progress (therapists): one child's story (issue 15). A header (modality, age group,
+therapists, episode of care, attendance), one panel per goal in plain words first with its
+chart (the expected level or mastery line, phase lines, met / stalled / no recent rating
+marked on it), the child-led vs directed comparison in one sentence with the methods behind
+"How this is computed", flags, reliable change, and the progress report download.
+
+The period follows the sidebar unless "Whole history" is switched on. A display name,
+narrative and plan typed for the report go into the downloaded file only: the file is built
+when a download button is clicked (``reports.child_report``), never cached, stored or logged
+(the audit event says whether a name was typed, never the name)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from access import scope as scope_mod
+from analytics import child_story as cs
 from dashboard import auth, charts, data, layout, ui
-from pipelines import settings
+from pipelines import settings, warehouse
+from reports import child_report as cr
+from reports.child_report import figures as story_figures, words as story_words
 from reports import theme
 from reports.formats import cell
 from stats import wording
 
+PAGE = "Child progress"
 st.title("Child progress", anchor=False)
 cfg = settings.get()
 expected = cfg.gas.expected_level
@@ -75,9 +89,9 @@ auth.log_view("Child progress", child_id=st.session_state["child_pick"])
 pick_row = st.container(horizontal=True, vertical_alignment="bottom")  # wraps: the toggle keeps its label
 child = pick_row.selectbox(f"Child (pseudonymous id; {len(options)} in the current filters, type to search)",
                            options, key="child_pick", format_func=label, width=420)
-whole = pick_row.toggle("Whole history (ignore the period)", value=True, key="child_whole",
-                        help="Off: only sessions in the period chosen in the sidebar. The other sidebar filters "
-                             "choose which children are listed, not which of this child's sessions are shown.")
+whole = pick_row.toggle("Whole history (ignore the period)", value=False, key="child_whole",
+                        help="Off (the default): only sessions in the period chosen in the sidebar. The other sidebar "
+                             "filters choose which children are listed, not which of this child's sessions are shown.")
 if st.query_params.get("child") != child:
     st.query_params["child"] = child
 st.session_state["_child_url_seen"] = child
@@ -86,13 +100,31 @@ if outside:
                "them.")
 
 fc = Filters() if whole else Filters(date_from=f.date_from, date_to=f.date_to)
-st.caption("Whole history" if whole else f"Sessions from {ui.day(f.date_from)} to {ui.day(f.date_to)}")
+shows = ("Showing the whole history (the sidebar's period is ignored)" if whole else
+         f"Showing the sidebar's period: sessions from {ui.day(f.date_from)} to {ui.day(f.date_to)} "
+         "(switch on *Whole history* for all of them)")
+st.caption(shows)
 
 timeline = ui.fetch("child_timeline", child, fc)
 if timeline.empty:
     ui.empty(f"{ui.md_escape(child)} has no sessions in this period. Switch on *Whole history* to see all of them.")
     st.stop()
 
+# --- header: who, the episode, attendance --------------------------------------------------------
+record = ui.fetch("child_record", child)
+tl = timeline.sort_values("session_date", kind="stable")
+therapists = list(dict.fromkeys(reversed(tl["therapist_id"].dropna().astype(str).tolist())))
+age = tl["age_group"].dropna().iloc[-1] if tl["age_group"].notna().any() else "–"
+if record.get("referral_date") is not None:
+    episode = f"referred {ui.day(record['referral_date'])}" + (
+        f", discharged {ui.day(record['discharge_date'])}" + (f" ({ui.md_escape(record.get('discharge_reason'))})"
+                                                               if record.get("discharge_reason") else "")
+        if record.get("discharge_date") is not None else ", not discharged")
+else:
+    episode = "no episode of care in the loaded data"
+st.markdown(f"**{ui.md_escape(record.get('modality') or '–')}** · age group **{ui.md_escape(age)}** · "
+            f"therapist{'s' if len(therapists) > 1 else ''} **{ui.md_escape(', '.join(therapists) or '–')}** · "
+            f"team {ui.md_escape(record.get('team') or '–')} · episode: {episode}")
 n_sched = len(timeline)
 n_att = int(timeline["attended"].astype(bool).sum())
 with layout.metric_row("child"):
@@ -104,29 +136,40 @@ with layout.metric_row("child"):
 
 ui.chart(charts.child_timeline(timeline, child), key="child_timeline")
 
-# --- goals ------------------------------------------------------------------------------------
-st.subheader("Goals (GAS levels over time)", anchor=False)
-ratings = ui.fetch("child_goal_ratings", child, fc)
-if ratings is not None:
-    if ratings.empty:
-        st.info(f"No GAS ratings for {ui.md_escape(child)} in the loaded data, so goal charts and the GAS T-score "
-                "are not shown.")
-    else:
-        st.caption(f"Dashed line: the expected level ({cell(expected, 'level')}). Point colour: the approach of the "
-                   "session "
-                   + ", ".join(f"{a}" for a in theme.APPROACH_ORDER) + " (as in the timeline).")
-        goal_ids = list(dict.fromkeys(ratings.sort_values(["goal_id", "session_date"])["goal_id"]))
-        lo_d = pd.Timestamp(timeline["session_date"].min()) - pd.Timedelta(days=7)
-        hi_d = pd.Timestamp(timeline["session_date"].max()) + pd.Timedelta(days=7)
-        with layout.chart_grid("goals") as grid:  # two a row where each gets 22rem, else one a row
-            for i, gid in enumerate(goal_ids):
-                g = ratings[ratings["goal_id"] == gid]
-                domain = g["goal_domain"].dropna().iloc[0] if g["goal_domain"].notna().any() else None
-                ui.chart(charts.goal_chart(g, str(gid), domain, [lo_d, hi_d], expected_level=expected),
-                         key=f"goal_{i}", where=grid)
-        gas_t = ui.fetch("child_gas_t", child)
-        if not gas_t.empty:
-            ui.chart(charts.gas_t_chart(gas_t, child), key="gas_t")
+# --- goals, each in plain words first, with its chart ---------------------------------------------
+st.subheader("Goals", anchor=False)
+goals = ui.fetch("child_goals", child, fc)
+if goals.empty:
+    st.info(f"No GAS ratings and no goals for {ui.md_escape(child)} in the loaded data, so goal charts and the GAS "
+            "T-score are not "
+            "shown.")
+else:
+    obs = ui.fetch("child_goal_observations", child, fc)
+    phases = ui.fetch("child_phases", child, fc)
+    lo_d = pd.Timestamp(timeline["session_date"].min()) - pd.Timedelta(days=7)
+    hi_d = pd.Timestamp(timeline["session_date"].max()) + pd.Timedelta(days=7)
+    st.caption("Each chart: the dashed line is the expected level (or the mastery line of a trial-based goal); "
+               "dotted lines mark where the approach changed or a goal started, was met or stopped; the ringed "
+               "point is the goal's status. Point colour: the session's approach (child-led vermillion, directed "
+               "blue, mixed grey).")
+    for i, (_, g) in enumerate(goals.iterrows()):
+        with st.container(border=True, key=f"goal_panel_{i}"):
+            status = story_words.STATUS_WORDS.get(g["status"], str(g["status"]))
+            st.markdown(f"**{ui.md_escape(story_words.goal_sentence(g, expected))}** · *{ui.md_escape(status)}*")
+            st.caption(ui.md_escape(f"Trend: {story_words.trend_text(g, conf)}. Status: {g['status_reason']}."))
+            if g["kind"] != "trials":
+                if g["has_text"]:
+                    with st.expander("What each level means"):
+                        for col, lvl in cs.LEVELS:
+                            if g.get(col) is not None and not ui.is_missing(g.get(col)):
+                                st.markdown(f"- **{lvl:+d}**: {ui.md_escape(g[col])}".replace("+0", "0"))
+                else:
+                    st.caption("The goals source gives no goal text or level descriptions for this goal, so it is "
+                               "shown by its id and domain.")
+            ui.chart(story_figures.goal_figure(g, obs, phases, expected, x_range=[lo_d, hi_d]), key=f"goal_{i}")
+    gas_t = ui.fetch("child_gas_t", child)
+    if not gas_t.empty:
+        ui.chart(charts.gas_t_chart(gas_t, child), key="gas_t")
 
 # --- approach comparison ----------------------------------------------------------------------
 st.subheader("Child-led vs directed, for this child", anchor=False)
@@ -135,37 +178,26 @@ if comp is not None:
     n_cl, n_dir = int(comp.get("n_child_led") or 0), int(comp.get("n_directed") or 0)
     if not n_cl or not n_dir or ui.is_missing(comp.get("nap")):
         st.info(f"{ui.md_escape(child)} has {n_cl} rated child-led and {n_dir} rated directed sessions: both are "
-                "needed to "
-                "compare engagement between the approaches.")
+                "needed to compare engagement between the approaches.")
     else:
         nap, lo, hi = comp.get("nap"), comp.get("nap_lo"), comp.get("nap_hi")
-        mdiff = comp.get("mean_difference", comp.get("mean_diff"))
-        cards = [
-            ("NAP", ui.num(nap, 2), f"{conf:.0%} interval {ui.num(lo, 2)} – {ui.num(hi, 2)} (Newcombe)",
-             "Non-overlap of all pairs (Parker & Vannest 2009): the share of (child-led, directed) session pairs "
-             "in which the child-led session had the higher engagement (ties count half). 0.5 = no difference."),
-            ("Sessions compared", f"{n_cl} · {n_dir}", "child-led · directed (rated)",
-             "Attended sessions with an engagement rating, by approach."),
-            ("Mean difference", "–" if ui.is_missing(mdiff) else f"{float(mdiff):+.2f}",
-             "engagement points (1–5), child-led − directed", None),
-            ("Tau-U", ui.num(comp.get("tau_u"), 2), "(S_AB − S_AA)/(m·n), Parker et al. 2011",
-             "Non-overlap corrected for a trend in the directed sessions. No interval: this variant has no "
-             "established one, and its range is not limited to −1..1."),
-        ]
-        with layout.metric_row("child_approach"):
-            for lab, val, cap, helptext in cards:
-                layout.metric_card(lab, val, help=helptext, note=cap)
-        share = float(nap)
+        st.markdown(f"**{ui.md_escape(story_words.comparison_sentence(comp, child))}** "
+                    f"({n_cl} child-led and {n_dir} directed rated sessions; observational: the therapist chose the "
+                    "approach, so this is not a causal effect.)")
         reading = wording.difference(nap, lo, hi, null=0.5, test=None, who="this child's sessions")
-        st.markdown(
-            f"In **{share:.0%}** of the pairs of one child-led and one directed session, {ui.md_escape(child)}'s "
-            "engagement was "
-            f"higher in the child-led one (NAP {share:.2f}, {conf:.0%} interval {ui.num(lo, 2)} to {ui.num(hi, 2)}; "
-            f"{n_cl} child-led and {n_dir} directed sessions). "
-            + (reading.sentence if reading.kind != wording.TOO_FEW else "")
-            + f"  \nTau = {ui.num(comp.get('tau'), 2)}; Tau-U \"(S_AB − S_AA)/(m·n), Parker et al. 2011\" = "
-              f"{ui.num(comp.get('tau_u'), 2)}; PND = {ui.pct(comp.get('pnd'))}. "
-              "Observational: the approach was chosen by the therapist, so this is not a causal effect.")
+        with st.expander("How this is computed"):
+            mdiff = comp.get("mean_difference", comp.get("mean_diff"))
+            with layout.metric_row("child_approach"):
+                layout.metric_card("NAP", ui.num(nap, 2), note=f"{conf:.0%} interval {ui.num(lo, 2)} – {ui.num(hi, 2)}")
+                layout.metric_card("Tau-U", ui.num(comp.get("tau_u"), 2), note="no established interval")
+                layout.metric_card("PND", ui.pct(comp.get("pnd")))
+                layout.metric_card("Mean difference", "–" if ui.is_missing(mdiff) else f"{float(mdiff):+.2f}",
+                                   note="engagement points (1–5), child-led − directed")
+            st.markdown(ui.md_escape(story_words.comparison_detail(comp, conf)))
+            if reading.kind != wording.TOO_FEW:
+                st.markdown(reading.sentence)
+            for name, what, ref in story_words.METHODS[:3]:
+                st.markdown(f"**{ui.md_escape(name)}**: {ui.md_escape(what)}  \n*{ui.md_escape(ref)}*")
 
 # --- flags and reliable change ------------------------------------------------------------------
 st.subheader("Flags", anchor=False)
@@ -205,3 +237,61 @@ if rc is not None:
             "rci": st.column_config.NumberColumn("RCI", format="%+.2f"),
             "reliable_change_threshold": st.column_config.NumberColumn("threshold (±)", format="%.1f"),
             "n_administrations": st.column_config.NumberColumn("n given", format="%d")})
+
+# --- the progress report ------------------------------------------------------------------------
+st.subheader("Progress report", anchor=False)
+st.caption("For reviews, payers and the family: the period shown above, as HTML (opens anywhere, no network), PDF or "
+           "Word. What you type here goes into the file only: it is not saved, logged or kept after you leave "
+           "the page.")
+rep_row = st.container(horizontal=True)
+version = rep_row.segmented_control("Version", ["therapist", "family"], default="therapist", key="cr_version",
+                                    help="Family: plain words, larger type, no statistics.")
+typed_name = st.text_input("Child's name for the file (optional; into the file only)", key="cr_name", max_chars=80)
+typed_narrative = st.text_area("Narrative (optional; into the file only)", key="cr_narrative", height=90)
+typed_plan = st.text_area("Plan (optional; into the file only)", key="cr_plan", height=70)
+r_from, r_to = (None, None) if whole else (f.date_from, f.date_to)
+_viewer = auth.viewer()
+_db_file = data.db_path()
+
+
+def _report_maker(fmt: str, parent: bool, name: str, narrative: str, plan: str):
+    """The file of one format, made when its button is clicked (audited first; nothing kept)."""
+    event = {"what": f"child progress report ({fmt}{', family' if parent else ''})", "from": str(r_from or ""),
+             "to": str(r_to or ""), "display_name_typed": bool(name.strip()),
+             "narrative_typed": bool(narrative.strip() or plan.strip())}
+
+    def run() -> bytes:
+        from access import audit
+
+        audit.record("export", _viewer.email, role=_viewer.role, page=PAGE, child_id=child, detail=event)
+        con = warehouse.connect_reader(_db_file)
+        try:
+            scon = scope_mod.scoped(con, _viewer.scope)
+            try:
+                report = cr.build_report(scon, child, r_from, r_to)
+            finally:
+                if scon is not con:
+                    scon.close()
+        finally:
+            con.close()
+        return cr.make_bytes(report, fmt, parent=parent, display_name=name or None, narrative=narrative or None,
+                             plan=plan or None)
+    # the makers of this run by format, so tests (AppTest has no media server) run the same code
+    st.session_state.setdefault("_export_makers", {})[f"child report {fmt}"] = run
+    return run
+
+
+_parent = version == "family"
+_stem = f"progress_{child}_{r_from or 'all'}_{r_to or 'all'}" + ("_family" if _parent else "")
+downloads = st.container(horizontal=True)
+for _fmt, _label, _icon in (("html", "Report (HTML)", ":material/download:"),
+                            ("pdf", "Report (PDF)", ":material/picture_as_pdf:"),
+                            ("docx", "Report (Word)", ":material/description:")):
+    if _fmt == "pdf" and not cr.write.chromium_available():
+        downloads.download_button("PDF needs Chromium", b"", file_name=f"{_stem}.pdf", disabled=True,
+                                  key="cr_dl_pdf", icon=_icon, width="content")
+        continue
+    downloads.download_button(
+        _label, _report_maker(_fmt, _parent, typed_name or "", typed_narrative or "", typed_plan or ""),
+        file_name=f"{_stem}.{_fmt}", mime=cr.MIME[_fmt], icon=_icon, key=f"cr_dl_{_fmt}", on_click="ignore",
+        width="content")

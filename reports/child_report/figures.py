@@ -1,0 +1,117 @@
+"""The charts of one child's story (plotly), shared by the child page and the report: one per
+goal, GAS levels with the expected level (or percent correct with the mastery line), phase
+lines where the approach changed or a goal started, was met or stopped, and the goal's
+status (met, mastered, stalled, no recent rating) marked on the chart itself."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics import child_story as cs
+from reports import figure_table, theme
+from reports.child_report import words
+from reports.formats import day, is_missing
+
+STATUS_COLORS = {cs.MET: theme.BLUISH_GREEN, cs.MASTERED: theme.BLUISH_GREEN, cs.STALLED: theme.VERMILLION,
+                 cs.NO_RECENT: "#9E6B00", cs.NO_RATING: "#9E6B00", cs.STOPPED: theme.GREY,
+                 cs.IN_PROGRESS: theme.BLUE}
+
+
+def goal_figure(goal: pd.Series, obs: pd.DataFrame, phases: pd.DataFrame, expected: int, *,
+                x_range: list | None = None, parent: bool = False, width: int | None = None) -> go.Figure:
+    """One goal's chart. ``obs``: the child's goal observations (``child_goal_observations``);
+    ``phases``: ``child_phases``; ``parent``: larger type, no approach colours or codes."""
+    trials = goal.get("kind") == "trials"
+    d = obs[obs["goal_uid"] == goal["goal_uid"]]
+    d = d[d["percent_correct"].notna()] if trials else d[(d["measure"] == "gas") & d["value"].notna()]
+    d = d.sort_values(["session_date", "session_id"])
+    y = d["percent_correct"] if trials else d["value"]
+    fig = go.Figure()
+    big = 16 if parent else 12
+    if trials:
+        pct = goal.get("mastery_percent")
+        if not is_missing(pct):
+            crit = goal.get("mastery_criterion")
+            fig.add_hline(y=float(pct), line={"color": theme.EXPECTED_LINE, "width": 1.2, "dash": "dash"},
+                          annotation_text=("the aim" if parent else f"mastery: {crit}"),
+                          annotation_position="top left", annotation_font={"size": big - 1})
+    else:
+        fig.add_hline(y=expected, line={"color": theme.EXPECTED_LINE, "width": 1.2, "dash": "dash"},
+                      annotation_text=("what we aim for" if parent else f"expected level ({expected:+d})".replace("+0", "0")),
+                      annotation_position="top left", annotation_font={"size": big - 1})
+    shown = phases[(phases["kind"] == "approach") | (phases["goal_id"] == goal["goal_id"])] if len(phases) else phases
+    for i, (_, p) in enumerate(shown.iterrows()):
+        fig.add_vline(x=pd.Timestamp(p["date"]), line={"color": theme.GREY, "width": 1, "dash": "dot"})
+        fig.add_annotation(x=pd.Timestamp(p["date"]), y=1 - 0.09 * (i % 3), yref="paper", text=str(p["label"]),
+                           showarrow=False,
+                           xanchor="left", yanchor="top", font={"size": big - 2, "color": theme.AXIS_TEXT})
+    fig.add_scatter(x=d["session_date"], y=y, mode="lines", line={"color": theme.GREY, "width": 1.5},
+                    showlegend=False, hoverinfo="skip")
+    if parent:
+        colors = theme.BLUE
+    else:
+        colors = [theme.APPROACH_COLORS.get(a, theme.GREY) for a in d["approach"].fillna("mixed")]
+    fig.add_scatter(x=d["session_date"], y=y, mode="markers", showlegend=False,
+                    marker={"size": 11 if parent else 9, "color": colors, "line": {"width": 1, "color": "white"}},
+                    customdata=d[["approach"]].fillna("").to_numpy(),
+                    hovertemplate=("%{x|%d %b %Y}<br>" + ("%{y:.0f}% correct" if trials else "level %{y:+d}")
+                                   + ("" if parent else "<br>session: %{customdata[0]}") + "<extra></extra>"))
+    _mark_status(fig, goal, d, y, big, parent)
+    title = (words.goal_title(goal) if not parent else
+             (str(goal["goal_text"]) if not is_missing(goal.get("goal_text")) else f"Goal {goal['goal_id']}"))
+    theme.style(fig, title, x=None if parent else "Session date",
+                y=("Correct (%)" if trials else ("Progress" if parent else "GAS level")), height=330 if parent else 280)
+    fig.update_layout(font={"size": big + 1}, showlegend=False)
+    if width:
+        fig.update_layout(width=width, autosize=False)
+    if trials:
+        fig.update_yaxes(range=[-3, 105], ticksuffix="%")
+    else:
+        vals = [-3, -2, -1, 0, 1, 2]
+        text = ([_short(words.level_text(goal, v, plain=True)) for v in vals] if parent or goal.get("has_text")
+                else ["-3", "-2", "-1", "0", "+1", "+2"])
+        fig.update_yaxes(range=[-3.4, 2.6], tickvals=vals, ticktext=text, zeroline=False)
+    fig.update_xaxes(tickformat="%b %Y", range=x_range)
+    cols = [("session_date", "Date", "date"), ("percent_correct" if trials else "value",
+                                                "Correct (%)" if trials else "GAS level", "num1" if trials else "level")]
+    if not parent:
+        cols.append(("approach", "Session", "text"))
+    return figure_table.attach(fig, d, cols)
+
+
+def _short(text: str, n: int = 28) -> str:
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def _mark_status(fig: go.Figure, goal: pd.Series, d: pd.DataFrame, y: pd.Series, size: int, parent: bool) -> None:
+    """The status on the chart: a ring and a label at the point it refers to (the first met
+    rating; the latest rating of a stalled goal or one not rated lately)."""
+    status = goal.get("status")
+    color = STATUS_COLORS.get(status, theme.BLUE)
+    label = {cs.MET: "reached" if parent else "met", cs.MASTERED: "reached" if parent else "mastered",
+             cs.STALLED: "slow lately" if parent else "stalled",
+             cs.NO_RECENT: "not checked lately" if parent else "no recent rating"}.get(status)
+    if label is None or d.empty:
+        if status == cs.STOPPED and not is_missing(goal.get("discontinued_date")):
+            fig.add_annotation(x=pd.Timestamp(goal["discontinued_date"]), y=0.02, yref="paper", text="discontinued",
+                               showarrow=False, font={"size": size, "color": theme.AXIS_TEXT})
+        return
+    if status in (cs.MET, cs.MASTERED) and not is_missing(goal.get("first_met_date")):
+        at = pd.Timestamp(goal["first_met_date"])
+        hit = d["session_date"] == at
+        yy = float(y[hit.to_numpy()].iloc[0]) if hit.any() else float(y.iloc[-1])
+        text = f"{label} {day(at)}"
+    else:
+        at, yy = pd.Timestamp(d["session_date"].iloc[-1]), float(y.iloc[-1])
+        text = f"{label} (last {day(at)})"
+        if status == cs.STALLED and len(d) > 1:
+            since = pd.Timestamp(goal.get("status_date") or at) - pd.Timedelta(weeks=12)
+            fig.add_vrect(x0=max(since, pd.Timestamp(d["session_date"].iloc[0])), x1=at,
+                          fillcolor=theme.VERMILLION, opacity=0.08, line_width=0)
+    fig.add_scatter(x=[at], y=[yy], mode="markers", showlegend=False, hoverinfo="skip",
+                    marker={"size": 20, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": color}})
+    late = len(d) > 1 and at >= pd.Timestamp(d["session_date"].iloc[len(d) // 2])
+    fig.add_annotation(x=at, y=yy, text=f"<b>{text}</b>", showarrow=True, arrowhead=0, ax=-20 if late else 20,
+                       ay=-30 if yy < 1 else 30, xanchor="right" if late else "left",
+                       font={"size": size, "color": color}, bgcolor="rgba(255,255,255,0.85)")
