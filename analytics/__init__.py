@@ -11,6 +11,7 @@ One module per question the pages ask:
 
 ====================  =====================================================================
 ``filters``           ``Filters``, ``resolve``, ``as_of``, ``filter_options``
+``attendance``        ``attendance_detail`` (attendance outcomes by month, weekday, time of day...)
 ``practice``          ``kpis``, ``kpis_by``, ``monthly_trends``, ``group_grid``, ``child_periods``
 ``children``          ``child_list``, ``child_timeline``, ``child_goal_ratings``, ``gas_reviews``,
                       ``child_gas_t``, ``goal_summary``
@@ -46,6 +47,7 @@ from __future__ import annotations
 
 from analytics.approach import (approach_breakdowns, approach_effects, approach_gas, approach_gas_pairs,
                                 approach_pairs, child_comparison)
+from analytics.attendance import attendance_detail
 from analytics.attention import FLAG_CODES, compute_flags, flags
 from analytics.child_story import child_goal_observations, child_goals, child_phases, child_record
 from analytics.children import child_gas_t, child_goal_ratings, child_list, child_timeline, gas_reviews, goal_summary
@@ -63,4 +65,5 @@ __all__ = [
     "child_trends", "approach_effects", "approach_pairs", "approach_gas", "approach_gas_pairs",
     "approach_breakdowns", "reliable_change", "flags", "goal_summary", "gas_reviews", "compute_flags",
     "build_tables", "rejects", "child_record", "child_goals", "child_goal_observations", "child_phases",
+    "attendance_detail",
 ]

@@ -41,6 +41,7 @@ PAGES = {
         st.Page(ui.PAGE_FILES["overview"], title="Practice overview", icon=":material/monitoring:", default=True),
         st.Page(ui.PAGE_FILES["groups"], title="Modalities and age groups", icon=":material/grid_view:"),
         st.Page(ui.PAGE_FILES["approach"], title="Child-led vs directed", icon=":material/compare_arrows:"),
+        st.Page(ui.PAGE_FILES["attendance"], title="Attendance", icon=":material/event_available:"),
     ],
     "Children": [
         st.Page(ui.PAGE_FILES["child"], title="Child progress", icon=":material/child_care:"),

@@ -72,6 +72,7 @@ PAGE_FILES = {
     "groups": "app_pages/groups.py",
     "approach": "app_pages/approach.py",
     "attention": "app_pages/needs_attention.py",
+    "attendance": "app_pages/attendance.py",
     "meeting": "app_pages/team_meeting.py",
     "data": "app_pages/data_loads.py",
     "audit": "app_pages/audit_log.py",

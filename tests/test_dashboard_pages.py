@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from pipelines import warehouse  # noqa: E402
 
 APP = str(support.ROOT / "dashboard" / "streamlit_app.py")
-PAGES = ["overview", "groups", "approach", "child_progress", "needs_attention", "team_meeting", "data_loads"]
+PAGES = ["overview", "groups", "approach", "attendance", "child_progress", "needs_attention", "team_meeting", "data_loads"]
 TIMEOUT = 60
 
 
