@@ -39,7 +39,7 @@ def attendance_detail(con, f: Filters = Filters(), by: str = "month") -> pd.Data
     if by not in DIMENSIONS:
         raise ValueError(f"by must be one of {', '.join(DIMENSIONS)}; got {by!r}")
     rf = resolve(con, f)
-    df = _db.query(con, "attendance_rates", {**rf.params(), "dimension": by})
+    df = _db.query(con, "attendance_rates", {**rf.params(), "by": by})
     cols = ["group", "outcome", "outcome_label", "n_children", "scheduled", "n_outcome", "rate", "rate_lo",
             "rate_hi", "partial"]
     if df.empty:

@@ -116,6 +116,7 @@ IGNORED = {
     "measure_pairs": {"approaches"},           # first to latest administration, whatever the approach
     "child_list": {"child"},                   # lists the children
     "period_metrics": {"child"},               # practice figures
+    "attendance_rates": {"child"},             # group figures of attendance
     "gas_review_goals": PAGE_FILTERS,          # a review covers the child's whole record
     "child_goal_list": PAGE_FILTERS,           # a goal's definition, whatever the period
     "child_record": PAGE_FILTERS,              # a child's episode of care, whatever the period

@@ -1,35 +1,15 @@
--- one row per group x outcome ($dimension = 'month' | 'weekday' | 'time_of_day' | 'therapist_id' | 'modality' | 'team' | 'age_group'; child filter ignored: these are group figures): scheduled sessions, sessions with the outcome, the rate and its child-clustered variance (linearised ratio estimator, CR1)
+-- one row per group x outcome ($by = 'month' | 'weekday' | 'time_of_day' | 'therapist_id' | 'modality' | 'team' | 'age_group'; child filter ignored: these are group figures): scheduled sessions, sessions with the outcome, the rate and its child-clustered variance (linearised ratio estimator, CR1)
 with
 
 filtered as (
     select
         f.child_id,
         f.attendance,
-        case $dimension
-            when 'month' then strftime(f.month_start, '%Y-%m')
-            when 'weekday' then dayname(f.session_date)
-            when 'time_of_day' then case
-                when f.start_time is null then 'not recorded'
-                when hour(f.start_time) < 12 then 'morning (before 12:00)'
-                when hour(f.start_time) < 15 then 'early afternoon (12:00-14:59)'
-                else 'after school (15:00 and later)'
-            end
-            when 'therapist_id' then f.therapist_id
-            when 'modality' then f.modality
-            when 'team' then f.team
-            when 'age_group' then f.age_group
-        end as grp,
-        case $dimension
-            when 'month' then cast(strftime(f.month_start, '%Y%m') as integer)
-            when 'weekday' then isodow(f.session_date)
-            when 'time_of_day' then case
-                when f.start_time is null then 9
-                when hour(f.start_time) < 12 then 1
-                when hour(f.start_time) < 15 then 2
-                else 3
-            end
-            else 0
-        end as grp_order,
+        coalesce(
+            calendar_value($by, f.session_date, f.start_time),
+            group_value($by, f.modality, f.age_group, f.team, f.therapist_id, f.approach)
+        ) as grp,
+        calendar_order($by, f.session_date, f.start_time) as grp_order,
         f.month_start
     from filtered_rows(
         'sessions',
