@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import analytics
 from pipelines import warehouse
 
 REPO = Path(__file__).resolve().parent.parent
@@ -308,3 +309,17 @@ def test_discharges_and_mastery_of_the_practice(practice_pair):
     for uid, m in truth["mastery"].items():
         assert goals[uid][:2] == (80.0, 3)
         assert (goals[uid][2].isoformat() if goals[uid][2] else None) == m["first_met"]
+
+
+def test_sessions_without_session_data_offer_no_empty_filter_value(practice_pair):
+    # cancelled appointments have no session data, so no approach: the filters never offer "None"
+    _, multi, _ = practice_pair
+    assert q(multi, "select count(*) from sessions where approach is null")[0][0] > 0
+    con = warehouse.connect_reader(multi)
+    try:
+        opts = analytics.filter_options(con)
+    finally:
+        con.close()
+    for key in ("modalities", "age_groups", "teams", "therapists", "approaches", "children"):
+        assert opts[key] and None not in opts[key], key
+    assert opts["approaches"] == ["child-led", "directed", "mixed"]

@@ -1,4 +1,4 @@
--- one row: the values each filter can take (age groups in band order) and the range of session dates in the warehouse
+-- one row: the values each filter can take (never null: a session whose approach or modality is not recorded matches no chosen value; age groups in band order) and the range of session dates in the warehouse
 with
 
 base as (
@@ -7,7 +7,7 @@ base as (
 ),
 
 present_age_groups as (
-    select distinct age_group from base
+    select distinct age_group from base where age_group is not null
 ),
 
 age_groups as (
@@ -18,11 +18,11 @@ age_groups as (
 
 values_present as (
     select
-        list(distinct modality order by modality) as modalities,
-        list(distinct team order by team) as teams,
-        list(distinct therapist_id order by therapist_id) as therapists,
-        list(distinct approach order by approach) as approaches,
-        list(distinct child_id order by child_id) as children,
+        list(distinct modality order by modality) filter (where modality is not null) as modalities,
+        list(distinct team order by team) filter (where team is not null) as teams,
+        list(distinct therapist_id order by therapist_id) filter (where therapist_id is not null) as therapists,
+        list(distinct approach order by approach) filter (where approach is not null) as approaches,
+        list(distinct child_id order by child_id) filter (where child_id is not null) as children,
         min(session_date) as min_date,
         max(session_date) as max_date
     from base
