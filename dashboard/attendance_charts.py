@@ -43,6 +43,7 @@ def rates_chart(d: pd.DataFrame, by: str, outcomes: list[str]) -> go.Figure:
     title = f"Share of scheduled sessions by {DIMENSIONS[by].lower()}"
     theme.style(fig, title, x=DIMENSIONS[by], y="Share of scheduled sessions (%)", height=380)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_layout(scattermode="group", scattergap=0.5)  # the outcomes of a group side by side, not on top
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=groups)
     d = d.assign(partial_text=d["partial"].map({True: "yes: the period covers part of it", False: ""}))
     return figure_table.attach(fig, d, [
