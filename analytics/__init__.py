@@ -19,6 +19,7 @@ One module per question the pages ask:
 ``child_story``       ``child_record``, ``child_goals``, ``child_goal_observations``, ``child_phases``
                       (one child's story: the child page and the progress report)
 ``approach``          ``approach_*``, ``child_comparison`` (child-led vs directed)
+``uptake``            ``child_led_uptake``, ``approach_gap_by_quarter`` (how much is child-led; is the gap changing)
 ``outcomes``          ``reliable_change``
 ``attention``         ``flags``, ``compute_flags`` (needs attention)
 ``data_quality``      ``rejects``
@@ -50,6 +51,7 @@ from analytics.approach import (approach_breakdowns, approach_effects, approach_
 from analytics.attendance import attendance_detail
 from analytics.attention import FLAG_CODES, compute_flags, flags
 from analytics.child_story import child_goal_observations, child_goals, child_phases, child_record
+from analytics.uptake import approach_gap_by_quarter, child_led_uptake
 from analytics.children import child_gas_t, child_goal_ratings, child_list, child_timeline, gas_reviews, goal_summary
 from analytics.data_quality import rejects
 from analytics.filters import BY_OPTIONS, Filters, as_of, filter_options, resolve
@@ -65,5 +67,5 @@ __all__ = [
     "child_trends", "approach_effects", "approach_pairs", "approach_gas", "approach_gas_pairs",
     "approach_breakdowns", "reliable_change", "flags", "goal_summary", "gas_reviews", "compute_flags",
     "build_tables", "rejects", "child_record", "child_goals", "child_goal_observations", "child_phases",
-    "attendance_detail",
+    "attendance_detail", "child_led_uptake", "approach_gap_by_quarter",
 ]
