@@ -8,15 +8,15 @@ the_file as (
 ),
 
 problems as (
-    select r.file_name as file, r.line, r.column_name as column, r.value, r.reason, 0 as kind
+    select r.file_name as file, r.line, r.column_name, r.value, r.reason, 0 as kind
     from rejects as r
     join the_file using (file_id)
     union all
-    select u.file, u.line, 'not linked' as column, u.source as value, u.reason, 1 as kind
+    select u.file, u.line, 'not linked' as column_name, u.source as value, u.reason, 1 as kind
     from unlinked_rows as u
     join the_file using (file_id)
 )
 
-select file, line, column, value, reason
+select file, line, column_name as "column", value, reason
 from problems
-order by kind, line, column
+order by kind, line, column_name
