@@ -36,7 +36,7 @@ from access import sqlite_store
 from pipelines.audit_anchor import (  # noqa: F401  (re-exported: the log's head and where the log is)
     Anchor, AuditUnavailable, has_table, open_read_only, anchor_into, audit_path, head, read_anchors)
 
-ACTIONS = ("sign_in", "refused", "view", "export", "upload", "access_change", "alert")
+ACTIONS = ("sign_in", "refused", "view", "export", "upload", "unload", "access_change", "alert")
 HEAD_ACTIONS = ("sign_in", "export")  # events that carry the log's head before them (``log_head``)
 LIMITS = ("Not detected: events recorded after the latest load, deleted by someone who also resets SQLite's "
           "counter or rewritten with their hashes recomputed (no anchor covers them yet); and any change by "

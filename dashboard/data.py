@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ import analytics  # the pages' only source of figures
 from analytics import stored
 from access import disclosure, practice as practice_mod, scope as scope_mod, uploads
 from pipelines import load as loader
+from pipelines import unload as unloader
 from pipelines import profiles, settings, warehouse
 from analytics import Filters  # noqa: F401  (re-exported for the pages)
 
@@ -292,3 +294,48 @@ def load_uploaded(files: list[tuple[str, bytes]], profile: str | None) -> loader
     if not _viewer_scope().is_everything:
         raise PermissionError("only a clinical lead can load data")
     return uploads.load_uploaded(files, db_path(), profile, after_build=stored.STEPS)
+
+
+def unload_file(sha256: str) -> loader.LoadReport:
+    """Undo the load of one file (``pipelines.unload.unload``, as ``python -m pipelines unload``):
+    its rows go, the other files are replayed from the landing archive. Clinical lead only;
+    the page records the audit event first."""
+    if not _viewer_scope().is_everything:
+        raise PermissionError("only a clinical lead can undo a load")
+    return unloader.unload(sha256, db_path(), after_build=stored.STEPS)
+
+
+def file_problems(sha256: str) -> pd.DataFrame:
+    """This loaded file's rejected rows (one per problem) and its rows loaded but not linked:
+    file, line, column, value, reason (``pipelines.unload.file_problems``); empty without a
+    warehouse or when the file is not loaded. Clinical lead only (raw export rows)."""
+    if not _viewer_scope().is_everything:
+        raise PermissionError("only a clinical lead can see rejected rows")
+    r = reader()
+    if r is None:
+        return pd.DataFrame(columns=["file", "line", "column", "value", "reason"])
+    with cursor(r) as cur:
+        return unloader.file_problems(cur, sha256)
+
+
+_MISSING = re.compile(r"missing required column\(s\) for profile '([^']*)': (.*?)\. Headers found: (.*)$")
+
+
+def plain_failure(name: str, message: str) -> tuple[str, str]:
+    """What is wrong with a file that could not be loaded, and what to do, in plain words
+    (the file named once, by the caller): ``(what, todo)``."""
+    what = message[len(name) + 2:] if message.startswith(f"{name}: ") else message
+    m = _MISSING.search(what)
+    if m:
+        needed = ", ".join(part.split(" (")[0].strip() for part in m.group(2).split(";"))
+        return (f"its columns are not the ones an export needs: {needed} not found (its headers: {m.group(3)}).",
+                "Check that this is the export from the practice system, or pick its layout under "
+                "'Mapping profile', and load it again.")
+    return (what.rstrip(".") + ".", "Nothing of it was loaded. Check that it is an export from the practice "
+            "system (CSV, .xlsx or Parquet) and load it again.")
+
+
+def cells(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` for display: empty cells (None, NaN) as "–", never "None"."""
+    return pd.DataFrame({c: ["–" if v is None or (isinstance(v, float) and v != v) else v for v in df[c]]
+                         for c in df.columns}, dtype=object)

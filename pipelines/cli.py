@@ -1,10 +1,10 @@
-"""Command line: ``python -m pipelines load|status|rebuild|sample ...`` (users script it).
+"""Command line: ``python -m pipelines load|status|rebuild|unload|sample ...`` (users script it).
 
 The entry point above every layer (see docs/architecture.md): it runs loads with the
 statistics of the analytics layer (``analytics.stored.STEPS``), writes the meeting pack
 (``reports``) and records audit events (``access.audit``), so it may import any package.
 
-Commands that change or export data (load, rebuild, rejects, meeting-pack, child-report) record their
+Commands that change or export data (load, rebuild, unload, rejects, meeting-pack, child-report) record their
 audit event first; when the log cannot be written they change and print nothing, say so
 in one ``error:`` line and exit 1. Failures are one line, never a traceback.
 """
@@ -183,6 +183,38 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_unload(args: argparse.Namespace) -> int:
+    from analytics import stored
+    from pipelines.load import LoadAborted
+    from pipelines.unload import UnloadError, find_loaded, unload
+
+    db = Path(args.db or warehouse.default_db_path())
+    try:
+        f = find_loaded(args.file, db)  # a name that matches nothing changes nothing and needs no audit event
+    except FileNotFoundError:
+        _err(f"no warehouse at {db}: nothing to unload")
+        return 1
+    except UnloadError as exc:
+        _err(str(exc))
+        return 2
+    try:
+        _audit(db, "unload", "cli unload", {"file": f["name"], "sha256": f["sha256"]})  # before anything changes
+    except AuditUnavailable as exc:
+        _err(f"{exc}; nothing was unloaded")
+        return 1
+    try:
+        report = unload(f["sha256"], db, echo=None if args.quiet else (lambda s: print(s, file=sys.stderr)),
+                        after_build=stored.STEPS)
+    except (FileNotFoundError, LoadAborted) as exc:
+        _err(str(exc))
+        return 1
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"unloaded {f['name']} (sha256 {f['sha256'][:12]}): its rows are gone and the other "
+          f"{len(report.files)} files were replayed; load the file again to bring it back")
+    return 0
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from pipelines import sample
 
@@ -315,6 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--db", type=Path, help=db_help)
     s.add_argument("--quiet", action="store_true", help="no progress lines")
     s.set_defaults(func=cmd_rebuild)
+
+    s = sub.add_parser("unload", help="remove one loaded file's rows (the other files are replayed from the archive)")
+    s.add_argument("file", metavar="FILE_OR_SHA",
+                   help="the file's name as loaded, its path (matched by content), or its sha256 (a prefix will do)")
+    s.add_argument("--db", type=Path, help=db_help)
+    s.add_argument("--quiet", action="store_true", help="no progress lines")
+    s.set_defaults(func=cmd_unload)
 
     s = sub.add_parser("sample", help="generate a synthetic practice")
     s.add_argument("--children", type=int, default=150)

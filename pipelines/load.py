@@ -145,12 +145,17 @@ class _Discard(Exception):
 
 
 def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str], None],
-             trial: bool = False, only_into_new: bool = False, after_build: Iterable[transform.Step] = ()
-             ) -> tuple[list[FileReport], dict, list[str]]:
+             trial: bool = False, only_into_new: bool = False, after_build: Iterable[transform.Step] = (),
+             unload_sha: str | None = None) -> tuple[list[FileReport], dict, list[str]]:
     """One pass under the writer lock; reports align with ``jobs`` (rebuild: None, replayed
     from the live warehouse or the manifest). Raises LoadAborted, or _BuildFailed with the
-    indexes of the files loaded when the models and statistics (``after_build``) fail."""
-    fresh = command == "rebuild"
+    indexes of the files loaded when the models and statistics (``after_build``) fail.
+
+    ``command`` "unload" (with ``unload_sha``): a rebuild that replays every file the live
+    warehouse holds but that one; the manifest then records it in ``manifest.dropped.jsonl``
+    as unloaded (its archive is kept, so loading the file again brings it back)."""
+    fresh = command in ("rebuild", "unload")
+    verb = "unload" if command == "unload" else "rebuild"
     # a warehouse of an earlier version: rebuilt from its archive into the private copy, then loaded
     try:
         outdated = not fresh and not only_into_new and warehouse.outdated(db)
@@ -166,7 +171,7 @@ def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str
     def after_swap() -> None:
         fault("after_swap", 1)
         try:
-            reconcile(archive, *swap["entries"])
+            reconcile(archive, *swap["entries"], reasons=swap.get("reasons"))
         except Exception as exc:  # noqa: BLE001 - the swap is done: say so, the next run catches up
             warnings.append(f"the landing manifest could not be rewritten ({_first_line(exc)}); the warehouse is "
                             "loaded and the manifest is brought up to date by the next load or rebuild")
@@ -188,6 +193,16 @@ def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str
                                           "nothing to rebuild from")
                     if not trial:
                         reconcile(archive, live)
+                    if unload_sha is not None:
+                        gone = [e for e in live or [] if e["sha256"] == unload_sha]
+                        if not gone:
+                            raise LoadAborted(f"no loaded file has sha256 {unload_sha} (it may have been unloaded "
+                                              "already); nothing was changed")
+                        live = [e for e in live or [] if e["sha256"] != unload_sha]
+                        swap["reasons"] = {unload_sha: f"unloaded at {started.isoformat(timespec='seconds')} "
+                                                       "('python -m pipelines unload' or the Data page); load the "
+                                                       "file again to bring it back"}
+                        echo(f"replaying {len(live)} other files without {gone[0]['original_name']}")
                     jobs = _replay_jobs(live if live is not None else manifest, archive)
                 elif outdated and live_exists:
                     echo("the warehouse was made by an earlier version: rebuilding it from its landing archive")
@@ -222,7 +237,7 @@ def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str
                     if bad:
                         said = bad[0].message if bad[0].message.startswith(bad[0].path) else \
                             f"{bad[0].path}: {bad[0].message}"
-                        raise LoadAborted(f"rebuild stopped: {said}; nothing was changed (the warehouse and its "
+                        raise LoadAborted(f"{verb} stopped: {said}; nothing was changed (the warehouse and its "
                                           "archive are as they were)")
                 if loaded or fresh:
                     echo("rebuilding marts and statistics")
@@ -232,7 +247,7 @@ def _attempt(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str
                         if _environmental(exc):
                             raise
                         if fresh:
-                            raise LoadAborted(f"rebuild stopped: the models and statistics could not be computed "
+                            raise LoadAborted(f"{verb} stopped: the models and statistics could not be computed "
                                               f"({type(exc).__name__}: {_first_line(exc)}); nothing was changed") from exc
                         raise _BuildFailed(mine, exc) from exc
                 # the audit log's head, swapped in with the load; a rebuild carries the earlier anchors over
@@ -333,7 +348,8 @@ def _load_files(con: duckdb.DuckDBPyConnection, db: Path, jobs: list[Job], repor
 
 
 def _run(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str], None] | None,
-         only_into_new: bool = False, after_build: Iterable[transform.Step] = ()) -> LoadReport:
+         only_into_new: bool = False, after_build: Iterable[transform.Step] = (),
+         unload_sha: str | None = None) -> LoadReport:
     """Load (or, ``jobs`` None, rebuild) under the lock; when the models and statistics fail on
     a file's data, each file loaded is tried alone and those that fail are left out, so the
     good files of the run still load."""
@@ -341,7 +357,7 @@ def _run(db: Path, jobs: list[Job] | None, command: str, echo: Callable[[str], N
     settings.get()  # a settings file that cannot be used stops the load before it starts (SettingsError)
     try:
         reports, timings, warnings = _attempt(db, jobs, command, echo, only_into_new=only_into_new,
-                                              after_build=after_build)
+                                              after_build=after_build, unload_sha=unload_sha)
         return LoadReport(str(db), reports, timings, warnings)
     except _BuildFailed as first:
         assert jobs is not None
@@ -439,7 +455,7 @@ def status(db: Path | None = None) -> dict:
         ordered = "export_order" in table_columns(con, "files")  # a warehouse from before export order: not yet
         files = con.execute(
             "select original_name, loaded_at, profile, rows_read, rows_loaded, rows_rejected, "
-            + ("export_order, order_from" if ordered else "null, null") + " from files order by load_seq"
+            + ("export_order, order_from" if ordered else "null, null") + ", sha256 from files order by load_seq"
         ).fetchall()
     finally:
         con.close()
@@ -454,6 +470,6 @@ def status(db: Path | None = None) -> dict:
     out["file_list"] = [dict(zip(("name", "loaded_at", "profile", "rows_read", "rows_loaded", "rows_rejected",
                                   "export_order", "order_from"),
                                  (f[0], f[1].isoformat(timespec="seconds"), *f[2:6],
-                                  f[6].isoformat(timespec="seconds") if f[6] else None, f[7] or LEGACY)))
+                                  f[6].isoformat(timespec="seconds") if f[6] else None, f[7] or LEGACY)), sha256=f[8])
                         for f in files]
     return out

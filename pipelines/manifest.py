@@ -63,14 +63,17 @@ def write_atomic(path: Path, text: str) -> None:
     warehouse._fsync_dir(path.parent)
 
 
-def reconcile(archive: Path, live: list[dict] | None, referenced: set[str] = frozenset()) -> None:
+def reconcile(archive: Path, live: list[dict] | None, referenced: set[str] = frozenset(),
+              reasons: dict[str, str] | None = None) -> None:
     """Make the landing archive say what the live warehouse holds (called under the lock).
 
     ``live``: the live warehouse's entries (None: there is no live warehouse, nothing to go
     by, and nothing is touched); ``referenced``: every archive name its ``files`` table uses. The manifest is rewritten from them; an entry the warehouse
     does not have (its load never committed) is moved to ``manifest.dropped.jsonl`` with the
     reason, and its parquet kept; a parquet nothing refers to (a load killed between
-    archiving and committing) and half-written ``.partial`` files are removed.
+    archiving and committing) and half-written ``.partial`` files are removed. ``reasons``
+    (sha256 -> why) replaces the default reason: an unloaded file's entry says it was unloaded
+    (``"unloaded": true``), and its parquet stays, so loading the file again brings it back.
     """
     if live is None:
         return
@@ -80,8 +83,9 @@ def reconcile(archive: Path, live: list[dict] | None, referenced: set[str] = fro
         at = dt.datetime.now().isoformat(timespec="seconds")
         with open(archive / DROPPED, "a", encoding="utf-8") as fh:
             for e in dropped:
-                fh.write(json.dumps({"dropped_at": at, "reason": "not in the warehouse: its load never committed",
-                                     "entry": e}) + "\n")
+                why = (reasons or {}).get(e["sha256"])
+                fh.write(json.dumps({"dropped_at": at, "reason": why or "not in the warehouse: its load never committed",
+                                     **({"unloaded": True} if why else {}), "entry": e}) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
     write_atomic(archive / MANIFEST, "".join(json.dumps(e) + "\n" for e in live))
@@ -99,3 +103,18 @@ def warehouse_entries(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], set[s
     """The warehouse's manifest entries (load order) and every archive name its files use."""
     rows = con.execute("select entry, archived_as from files order by load_seq").fetchall()
     return [json.loads(e) for e, _ in rows if e is not None], {a for _, a in rows}
+
+
+def unloaded(archive: Path, live_shas: set[str]) -> list[dict]:
+    """Files unloaded (``unload``) and not loaded again since, newest first: ``dropped_at``,
+    ``reason`` and the manifest ``entry`` of each, from ``manifest.dropped.jsonl``."""
+    path = archive / DROPPED
+    if not path.exists():
+        return []
+    out: dict[str, dict] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            d = json.loads(line)
+            if d.get("unloaded") and d["entry"]["sha256"] not in live_shas:
+                out[d["entry"]["sha256"]] = d
+    return sorted(out.values(), key=lambda d: d["dropped_at"], reverse=True)

@@ -278,6 +278,7 @@ def test_admin_pages_are_for_the_lead(env, people, role, page):
 def test_data_page_shows_no_raw_rows_to_a_therapist(env, people):
     at = run_as(people["therapist"].email, "data_loads")
     assert not at.get("file_uploader") and not at.dataframe
+    assert not [b for b in at.button if b.key and b.key.startswith("undo")]  # no "Undo this load": leads only
     assert "clinical lead" in " ".join(c.value for c in at.caption)
 
 

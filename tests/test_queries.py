@@ -124,6 +124,7 @@ IGNORED = {
 }
 # Analysis queries that take no filter at all, and why.
 UNFILTERED = {
+    "file_problems": "one loaded file's rejected and not-linked rows (the upload result), not sessions",
     "filter_options": "the values each filter can take",
     "flag_child_status": "the flags' figures up to $as_of; the pages filter the flags",
     "practice_cells": "the whole practice's cells (access.disclosure rule 3)",

@@ -1,4 +1,5 @@
-"""Data: upload exports (same pipeline as the CLI), load report, history, rejected rows, freshness."""
+"""Data: upload exports (same pipeline as the CLI), each file's result with its own rejected rows,
+history with "Undo this load" (the lead's ``python -m pipelines unload``), rejected rows, freshness."""
 
 from __future__ import annotations
 
@@ -81,22 +82,84 @@ if submitted:
                 st.session_state["last_report"] = report.as_dict()
         st.rerun()
 
+
+def _undo(loaded: list[dict]) -> None:
+    """Undo one file's load (``pipelines unload``), after a confirmation; audited first."""
+    by_sha = {f["sha256"]: f for f in loaded if f.get("sha256")}
+    if not by_sha:
+        return
+    with st.expander("Undo a load", icon=":material/undo:"):
+        sha = st.selectbox("File", list(by_sha), key="undo_file", format_func=lambda k: (
+            f"{by_sha[k]['name']} (loaded {by_sha[k]['loaded_at'][:16].replace('T', ' ')}, "
+            f"{by_sha[k]['rows_loaded']:,} rows)"))
+        if st.button("Undo this load", icon=":material/undo:", key="undo_ask"):
+            st.session_state["undo_pending"] = sha
+        pending = st.session_state.get("undo_pending")
+        if pending not in by_sha:
+            return
+        name = by_sha[pending]["name"]
+        st.warning(f"Undo the load of **{ui.md_escape(name)}**? Its rows are removed and the other "
+                   f"{len(by_sha) - 1} files are replayed from the landing archive, so corrections made by later "
+                   "files stay. The file stays in the archive: loading it again brings it back.",
+                   icon=":material/warning:")
+        yes, no = st.columns(2)
+        if yes.button("Yes, undo this load", type="primary", key="undo_yes"):
+            # recorded before anything changes; when the log cannot be written this stops the page
+            auth.log("unload", page=PAGE, detail={"file": name, "sha256": pending})
+            with st.spinner(f"Undoing the load of {name} ..."):
+                try:
+                    data.unload_file(pending)
+                except Exception as exc:  # noqa: BLE001 - any failure is shown, the warehouse is unchanged
+                    st.session_state["undo_result"] = {"error": f"{name} was not unloaded: {ui.md_escape(exc)}"}
+                else:
+                    st.session_state["undo_result"] = {
+                        "ok": f"{name} was unloaded: its rows are gone, the other files were replayed."}
+            st.session_state.pop("undo_pending", None)
+            st.session_state.pop("last_report", None)
+            st.rerun()
+        if no.button("Cancel", key="undo_no"):
+            st.session_state.pop("undo_pending", None)
+            st.rerun()
+
+
+def _file_result(r: dict) -> None:
+    """One file's result: its counts (read = loaded + rejected), then its own problem rows."""
+    name = ui.md_escape(r["path"])
+    if r["status"] == "failed":
+        what, todo = data.plain_failure(r["path"], r["message"])
+        st.error(f"**{name}** could not be loaded: {ui.md_escape(what)} {todo}", icon=":material/error:")
+        return
+    if r["status"] == "skipped":
+        st.info(f"**{name}**: already loaded (the same content), so nothing changed.", icon=":material/info:")
+        return
+    probs = data.file_problems(r["sha256"]) if r.get("sha256") else pd.DataFrame()
+    unlinked = int(probs.loc[probs["column"] == "not linked", "line"].nunique()) if len(probs) else 0
+    rejected = int(r["rows_rejected"])
+    said = (f"**{name}**: {int(r['rows_read']):,} rows read: {int(r['rows_loaded']):,} loaded, {rejected:,} "
+            f"rejected" + (f"; {unlinked:,} of the loaded rows are not linked yet" if unlinked else "") + ".")
+    if not rejected and not unlinked:
+        st.success(said, icon=":material/check_circle:")
+        return
+    st.warning(said + (" The rejected rows are not in the figures: fix them in the practice system and load a "
+                       "new export (the corrected rows then load normally)." if rejected else "")
+               + (" Rows not linked are kept and link by themselves when their appointment or child is loaded."
+                  if unlinked else ""), icon=":material/warning:")
+    st.dataframe(data.cells(probs), hide_index=True, width="stretch", key=f"problems_{r['sha256'][:16]}")
+
+
 rep = st.session_state.get("last_report")
 if rep:
-    st.subheader("Load report", anchor=False)
+    st.subheader("Load result", anchor=False)
     if "error" in rep:
-        st.error(f"The load stopped and the warehouse is unchanged: {ui.md_escape(rep['error'])}")
+        st.error(f"Nothing was loaded and the warehouse is unchanged: {ui.md_escape(rep['error'])}",
+                 icon=":material/error:")
     else:
-        df = pd.DataFrame(rep["files"])
-        ok = int((df["status"] == "loaded").sum())
-        failed = df[df["status"] == "failed"]
-        (st.error if len(failed) else st.success)(
-            f"{ok} loaded, {int((df['status'] == 'skipped').sum())} skipped (already loaded), {len(failed)} failed; "
-            f"{int(df['rows_loaded'].sum()):,} rows loaded, {int(df['rows_rejected'].sum()):,} rejected.")
-        for _, r in failed.iterrows():
-            st.error(f"**{ui.md_escape(r['path'])}**: {ui.md_escape(r['message'])}")
-        st.dataframe(df[["path", "status", "message", "rows_read", "rows_loaded", "rows_rejected", "profile"]]
-                     .rename(columns={"path": "file"}), hide_index=True, width="stretch")
+        for r in rep["files"]:
+            _file_result(r)
+
+undone = st.session_state.pop("undo_result", None)
+if undone:
+    (st.error if "error" in undone else st.success)(undone.get("error") or undone["ok"])
 
 if s is not None:
     st.subheader("Load history", anchor=False)
@@ -104,11 +167,12 @@ if s is not None:
     if hist.empty:
         st.caption("No files loaded yet.")
     else:
-        st.dataframe(hist, hide_index=True, width="stretch", column_config={
-            "name": "file", "loaded_at": "loaded at", "rows_read": "rows read", "rows_loaded": "rows loaded",
-            "rows_rejected": "rows rejected"})
+        st.dataframe(data.cells(hist.drop(columns=["sha256"], errors="ignore")), hide_index=True, width="stretch",
+                     column_config={"name": "file", "loaded_at": "loaded at", "rows_read": "rows read",
+                                    "rows_loaded": "rows loaded", "rows_rejected": "rows rejected"})
+        _undo(s.get("file_list") or [])
 
-    st.subheader("Rejected rows", anchor=False)
+    st.subheader("Rejected rows (every file loaded)", anchor=False)
     rej = data.rejects()
     if rej is None or len(rej) == 0:
         st.success("No rejected rows.", icon=":material/check_circle:")
@@ -119,7 +183,7 @@ if s is not None:
                    + (f" {n_unlinked:,} rows are loaded but **not linked** (column 'not linked'): session data or "
                       "charges with no appointment (or several) to join them to, or a goal of an unknown child; "
                       "they link by themselves when the missing appointment or child is loaded." if n_unlinked else ""))
-        st.dataframe(rej, hide_index=True, width="stretch")
+        st.dataframe(data.cells(rej), hide_index=True, width="stretch")
         st.download_button("Download rejected rows (CSV)",
                            auth.audited("rejected rows (CSV)", PAGE, lambda: cells.to_csv_bytes(pd.DataFrame(rej)),
                                         rows=len(rej)),
