@@ -44,15 +44,25 @@ def file_names(db: Path) -> list[str]:
     return [r[0] for r in query(db, "select original_name from files order by load_seq")]
 
 
-@pytest.fixture
-def both(tmp_path) -> tuple[Path, Path, Path]:
-    """July (A) then October (B, correcting S1 and S2 of July and adding S4) loaded by the CLI."""
-    jul, oct_ = exports(tmp_path / "src")
-    db = tmp_path / "wh" / "w.duckdb"
+@pytest.fixture(scope="module")
+def both_once(tmp_path_factory) -> Path:
+    """July (A) then October (B, correcting S1 and S2 of July and adding S4) loaded by the CLI, once
+    per module: each test works on a copy (``both``)."""
+    root = tmp_path_factory.mktemp("unload_both")
+    jul, oct_ = exports(root / "src")
+    db = root / "wh" / "w.duckdb"
     for f in (jul, oct_):
         r = run_cli("load", f, "--db", db, "--quiet")
         assert r.returncode == 0, r.stderr
-    return db, jul, oct_
+    return root
+
+
+@pytest.fixture
+def both(tmp_path, both_once) -> tuple[Path, Path, Path]:
+    """A copy of ``both_once``'s exports, warehouse, landing archive and audit log: (db, july, october)."""
+    for part in ("src", "wh"):
+        shutil.copytree(both_once / part, tmp_path / part)
+    return tmp_path / "wh" / "w.duckdb", tmp_path / "src" / JUL, tmp_path / "src" / OCT
 
 
 def assert_consistent_after_unload(db: Path, gone: str) -> None:
