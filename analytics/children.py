@@ -10,17 +10,22 @@ from analytics import _db
 from analytics.attention import flags
 from analytics.filters import Filters
 from analytics.freshness import stored_current
+from analytics.practice import measure_info, with_aliases
 from analytics.text import join_per_group
 from pipelines import settings
 from stats.gas import gas_t_scores
 
 
-def child_list(con, f: Filters = Filters()) -> pd.DataFrame:
+def child_list(con, f: Filters = Filters(), measure: str = "engagement") -> pd.DataFrame:
     """One row per child with a session in the filter: child_id, modality, therapist_id,
     team, age_group (latest in the filter), sessions, attended, cancelled, no_show,
-    attendance_rate, n_rated, mean_engagement, first_session, last_session, last_attended,
+    attendance_rate, measure, n_values, mean_value (of the session-level ``measure``; for
+    engagement also n_rated, mean_engagement), first_session, last_session, last_attended,
     n_flags, max_severity, flags (codes, most urgent first)."""
-    df = _db.query(con, "child_list", f.params())
+    measure_info(measure)
+    df = _db.query(con, "child_list", {**f.params(), "measure": measure})
+    df.insert(df.columns.get_loc("n_values"), "measure", measure)
+    df = with_aliases(df, measure)
     fl = flags(con, f)
     if fl.empty:
         df["n_flags"] = 0
@@ -37,10 +42,12 @@ def child_list(con, f: Filters = Filters()) -> pd.DataFrame:
     return df
 
 
-def child_timeline(con, child_id: str, f: Filters = Filters()) -> pd.DataFrame:
+def child_timeline(con, child_id: str, f: Filters = Filters(), measure: str = "engagement") -> pd.DataFrame:
     """One row per session of the child in the filter: session_date, approach, attendance,
-    attended, engagement, modality, therapist_id (and team, setting, ...)."""
-    return _db.query(con, "filtered_sessions", {**f.params(), "child_id": child_id})
+    attended, engagement, measure and value (the session-level ``measure``'s value, missing
+    when none was recorded), modality, therapist_id (and team, setting, ...)."""
+    measure_info(measure)
+    return _db.query(con, "filtered_sessions", {**f.params(), "child_id": child_id, "measure": measure})
 
 
 def child_goal_ratings(con, child_id: str, f: Filters = Filters()) -> pd.DataFrame:
