@@ -13,7 +13,7 @@ One module per question the pages ask:
 ``filters``           ``Filters``, ``resolve``, ``as_of``, ``filter_options``
 ``practice``          ``kpis``, ``kpis_by``, ``monthly_trends``, ``group_grid``, ``child_periods``
 ``children``          ``child_list``, ``child_timeline``, ``child_goal_ratings``, ``gas_reviews``,
-                      ``child_gas_t``, ``goal_summary``
+                      ``child_gas_t``, ``goal_summary``, ``trial_sessions``, ``mastery_summary``
 ``trends``            ``child_trends``
 ``approach``          ``approach_*``, ``child_comparison`` (child-led vs directed)
 ``outcomes``          ``reliable_change``
@@ -45,7 +45,8 @@ from __future__ import annotations
 from analytics.approach import (approach_breakdowns, approach_effects, approach_gas, approach_gas_pairs,
                                 approach_pairs, child_comparison)
 from analytics.attention import FLAG_CODES, compute_flags, flags
-from analytics.children import child_gas_t, child_goal_ratings, child_list, child_timeline, gas_reviews, goal_summary
+from analytics.children import (child_gas_t, child_goal_ratings, child_list, child_timeline, gas_reviews, goal_summary,
+                                mastery_summary, trial_sessions)
 from analytics.data_quality import rejects
 from analytics.filters import BY_OPTIONS, Filters, as_of, filter_options, resolve
 from analytics.outcomes import reliable_change
@@ -59,5 +60,5 @@ __all__ = [
     "child_timeline", "child_goal_ratings", "child_gas_t", "child_comparison", "child_periods",
     "child_trends", "approach_effects", "approach_pairs", "approach_gas", "approach_gas_pairs",
     "approach_breakdowns", "reliable_change", "flags", "goal_summary", "gas_reviews", "compute_flags",
-    "build_tables", "rejects",
+    "build_tables", "rejects", "mastery_summary", "trial_sessions",
 ]

@@ -201,3 +201,59 @@ def test_a_discharged_child_is_no_possible_dropout_and_discharges_are_counted_ap
         assert (k["discharged_planned"], k["discharged_dropped_out"]) == (0, 0)   # D2, D3 not seen in these dates
     finally:
         con.close()
+
+
+# ============================================================================ trial-based goals
+
+LONG = ["session_id", "child_id", "therapist_id", "team", "session_date", "modality", "approach", "attendance",
+        "goal_id", "measure", "value", "trials_correct", "trials_total"]
+# (goal, correct of 10 per session): G1 meets 80% in sessions 3, 4, 5 (mastered on the 5th, settings'
+# 80% x 3); G2 has its own criterion "90% in 2 consecutive sessions": 9, 8, 9, 10 -> the 4th;
+# G3 meets 80% only twice in a row: not mastered
+TRIALS = {"G1": [5, 7, 8, 9, 8, 6], "G2": [9, 8, 9, 10, 7, 7], "G3": [8, 9, 7, 8, 9, 6]}
+
+
+def test_trial_goals_percent_correct_per_session_and_mastery(tmp_path):
+    out = []
+    for k in range(6):
+        date = (dt.date(2026, 9, 7) + dt.timedelta(days=7 * k)).isoformat()
+        for g, series in TRIALS.items():
+            out.append(dict(session_id=f"S{k}", child_id="C1", therapist_id="T1", team="North", session_date=date,
+                            modality="speech", approach="directed", attendance="attended", goal_id=g,
+                            measure="goal_trials", trials_correct=str(series[k]), trials_total="10"))
+    path = tmp_path / "export_2026-10-31.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=LONG, restval="")
+        w.writeheader()
+        w.writerows(out)
+    db = tmp_path / "p.duckdb"
+    rep = load([path], db=db, today=TODAY, after_build=stored.STEPS)
+    assert rep.files[0].rows_rejected == 0, rep.files[0].message
+    with warehouse.writer(db) as w:   # G2's own criterion, as the goals source records it
+        w.execute("delete from src_goals where goal_uid = 'C1/G2'")
+        w.execute("insert into src_goals (goal_uid, child_id, goal_id, mastery_criterion, measure, source, file_id, "
+                  "load_seq, line, export_order) values ('C1/G2', 'C1', 'G2', '90% in 2 consecutive sessions', "
+                  "'goal_trials', 'goals', 999, 999, 2, timestamp '2026-10-31')")
+        transform.build(w, after_build=stored.STEPS)
+    con = warehouse.connect_reader(db)
+    try:
+        s = analytics.trial_sessions(con)
+        assert len(s) == 18
+        assert s.loc[s["goal_id"] == "G1", "percent_correct"].tolist() == [50.0, 70.0, 80.0, 90.0, 80.0, 60.0]
+        assert s.loc[s["goal_id"] == "G1", "run_length"].tolist() == [0, 0, 1, 2, 3, 0]
+        m = analytics.mastery_summary(con).set_index("goal_id")
+        assert m.loc["G1", ["mastery_percent", "mastery_sessions", "mastery_from"]].tolist() == [80.0, 3, "settings"]
+        assert m.loc["G1", "mastered"] and m.loc["G1", "mastered_on"] == pd.Timestamp("2026-10-05")
+        assert m.loc["G1", "sessions_to_mastery"] == 5
+        assert m.loc["G2", ["mastery_percent", "mastery_sessions", "mastery_from"]].tolist() == [90.0, 2, "goal"]
+        assert m.loc["G2", "mastered_on"] == pd.Timestamp("2026-09-28")          # 9 then 10 of 10
+        assert not m.loc["G3", "mastered"] and pd.isna(m.loc["G3", "mastered_on"])
+        assert m.loc["G3", ["last_percent", "best_percent", "n_sessions"]].tolist() == [60.0, 90.0, 6]
+        # the page filters apply (dates, modality, child...): a window before mastery, another modality
+        early = analytics.mastery_summary(con, Filters(date_to=dt.date(2026, 9, 28))).set_index("goal_id")
+        assert not early.loc["G1", "mastered"] and early.loc["G2", "mastered"]
+        assert analytics.trial_sessions(con, Filters(modalities=("OT",))).empty
+        assert analytics.trial_sessions(con, child_id="C2").empty
+        assert analytics.trial_sessions(con, Filters(approaches=("child-led",))).empty
+    finally:
+        con.close()
