@@ -10,7 +10,7 @@ loops over children in Python: per-child statistics are computed for all childre
 One module per question the pages ask:
 
 ====================  =====================================================================
-``filters``           ``Filters``, ``resolve``, ``as_of``, ``filter_options``
+``filters``           ``Filters``, ``resolve``, ``as_of``, ``filter_options``, ``measure_options``
 ``practice``          ``kpis``, ``kpis_by``, ``monthly_trends``, ``group_grid``, ``child_periods``
 ``children``          ``child_list``, ``child_timeline``, ``child_goal_ratings``, ``gas_reviews``,
                       ``child_gas_t``, ``goal_summary``, ``trial_sessions``, ``mastery_summary``
@@ -48,7 +48,7 @@ from analytics.attention import FLAG_CODES, compute_flags, flags
 from analytics.children import (child_gas_t, child_goal_ratings, child_list, child_timeline, gas_reviews, goal_summary,
                                 mastery_summary, trial_sessions)
 from analytics.data_quality import rejects
-from analytics.filters import BY_OPTIONS, Filters, as_of, filter_options, resolve
+from analytics.filters import BY_OPTIONS, Filters, as_of, filter_options, measure_options, resolve
 from analytics.outcomes import reliable_change
 from analytics.practice import child_periods, group_grid, kpis, kpis_by, monthly_trends
 from analytics.stored import STEPS, build_tables
@@ -60,5 +60,5 @@ __all__ = [
     "child_timeline", "child_goal_ratings", "child_gas_t", "child_comparison", "child_periods",
     "child_trends", "approach_effects", "approach_pairs", "approach_gas", "approach_gas_pairs",
     "approach_breakdowns", "reliable_change", "flags", "goal_summary", "gas_reviews", "compute_flags",
-    "build_tables", "rejects", "mastery_summary", "trial_sessions",
+    "build_tables", "rejects", "mastery_summary", "trial_sessions", "measure_options",
 ]

@@ -71,8 +71,9 @@ def single_case_effects(s: pd.DataFrame, min_sessions: int, confidence: float) -
 
 
 def all_pairs(con, f: Filters = Filters(), measure: str | None = None) -> pd.DataFrame:
-    """``approach_pairs`` for one measure, or for every session-level measure (``None``):
-    one row per child per measure (stored table when the filter is empty)."""
+    """``approach_pairs`` for one measure, or for every session-level measure but the
+    standardised ones (``None``; their change is the reliable change): one row per child per
+    measure (the stored table when the filter is empty)."""
     if f.is_empty and _db.has_tables(con, "child_approach_effects") and stored_current(con):
         if measure is None:
             return _db.sql(con, "select * from child_approach_effects order by child_id, measure")
@@ -100,8 +101,8 @@ def approach_pairs(con, f: Filters = Filters(), measure: str = "engagement") -> 
 
 
 def effects(con, measure: str | None = None) -> pd.DataFrame:
-    """The ``effects`` command's rows: one per child per session-level measure (or one
-    measure), child-led = B, directed = A, oriented by the measure's direction: child_id,
+    """The ``effects`` command's rows: one per child per session-level measure (the
+    standardised ones only when asked for by ``measure``), child-led = B, directed = A, oriented by the measure's direction: child_id,
     measure, n_child_led, n_directed, nap, nap_lo, nap_hi, tau, tau_u, pnd, tau_bc."""
     p = all_pairs(con, Filters(), measure)
     return p[EFFECT_COLUMNS].sort_values(["child_id", "measure"]).reset_index(drop=True)

@@ -69,9 +69,11 @@ def child_trends_compute(con, f: Filters, as_of_date: dt.date | None, measure: s
 
 def child_trends_all(con, as_of_date: dt.date | None) -> pd.DataFrame:
     """``child_trends_compute`` of the whole practice for every session-level measure with a
-    value (one row per child per measure; the stored table ``child_trends``)."""
+    value but the standardised ones (their change is the reliable change): one row per child
+    per measure, the stored table ``child_trends``."""
     present = _db.sql(con, "select distinct o.measure from observations as o join measure_catalogue as c "
-                           "using (measure) where c.level = 'session' and o.goal_id is null order by 1")["measure"]
+                           "using (measure) where c.level = 'session' and c.sd is null and o.goal_id is null "
+                           "order by 1")["measure"]
     parts = [child_trends_compute(con, Filters(), as_of_date, m) for m in present]
     parts = [p for p in parts if len(p)]
     if not parts:

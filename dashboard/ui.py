@@ -17,6 +17,9 @@ see; showing your teams"):
 ``therapist``  therapist id
 ``approach``   ``child-led``, ``directed``, ``mixed``
 ``child``      the child shown on the Child progress page
+``measure``    the outcome measure (a session-level id of measures.toml, e.g. ``on_task``;
+               default ``engagement``), chosen on the pages that show an outcome
+               (``MEASURE_PAGES``) and kept for the others
 =============  ===========================================================================
 
 A page whose figures ignore some filters hides them in the bar and says so
@@ -57,7 +60,10 @@ MULTI: dict[str, tuple[str, str, str, str]] = {
     "therapist": ("f_therapist", "therapists", "Therapist", "therapists"),
     "approach": ("f_approach", "approaches", "Approach", "approaches"),
 }
-FILTER_URL_KEYS = ("period", "from", "to", *MULTI)
+FILTER_URL_KEYS = ("period", "from", "to", *MULTI, "measure")
+DEFAULT_MEASURE = "engagement"
+# pages (url paths) that show an outcome: the filter bar offers the measure there
+MEASURE_PAGES = ("overview", "groups", "approach", "needs_attention")
 # page (url path) -> the filters its figures ignore (hidden in the bar, kept for the other pages),
 # why, and whether it opens on the viewer's own team when no team or therapist is chosen
 PAGE_FILTERS: dict[str, dict[str, Any]] = {
@@ -185,13 +191,41 @@ def _options() -> dict | None:
         opts = data.call("filter_options")
         if st.session_state.get("_viewer") is not None and not st.session_state["_viewer"].is_lead:
             opts = {**opts, **data.practice_categories()}
-        return opts
+        return {**opts, "measures": [m["measure"] for m in measure_choices()] or [DEFAULT_MEASURE]}
     except FileNotFoundError:
         return None
 
 
+def measure_choices() -> list[dict]:
+    """The outcome measures with values (``analytics.measure_options``), engagement first."""
+    try:
+        return list(data.call("measure_options") or [])
+    except FileNotFoundError:
+        return []
+
+
+def measure() -> str:
+    """This run's outcome measure (a catalogue id; ``engagement`` by default)."""
+    state = st.session_state.get("filter_state") or {}
+    return state.get("measure") or DEFAULT_MEASURE
+
+
+def measure_meta(measure_id: str | None = None):
+    """The catalogue entry (``pipelines.measures.Measure``) of ``measure_id`` (default: this run's)."""
+    from pipelines.measures import catalogue
+
+    return catalogue()[measure_id or measure()]
+
+
+def measure_title(measure_id: str | None = None) -> str:
+    """A measure's name with its unit, from the catalogue: "On task (% of intervals)",
+    "Protests (protests per session)"."""
+    m = measure_meta(measure_id)
+    return f"{m.label} ({m.unit})"
+
+
 def _default_state() -> dict[str, Any]:
-    return {"period": DEFAULT_PERIOD, "from": None, "to": None, **{k: [] for k in MULTI}}
+    return {"period": DEFAULT_PERIOD, "from": None, "to": None, **{k: [] for k in MULTI}, "measure": DEFAULT_MEASURE}
 
 
 def _parse_date(raw: str, key: str, warnings: list[str]) -> dt.date | None:
@@ -247,6 +281,13 @@ def state_from_url(qp: dict[str, list[str]], opts: dict, shown: str | None = Non
                 else:
                     warnings.append(_dropped(key, label, part, shown))
         state[key] = chosen
+    if qp.get("measure"):
+        m = qp["measure"][-1]
+        if m in (opts.get("measures") or [DEFAULT_MEASURE]):
+            state["measure"] = m
+        else:
+            warnings.append(f"Ignored from the link: measure {md_escape(m)} is not a session measure with values in "
+                            "this data (measures.toml).")
     return state, warnings
 
 
@@ -265,6 +306,8 @@ def state_to_url(state: dict[str, Any]) -> dict[str, list[str]]:
     for key in MULTI:
         if state.get(key):
             out[key] = list(state[key])
+    if state.get("measure") and state["measure"] != DEFAULT_MEASURE:
+        out["measure"] = [state["measure"]]
     return out
 
 
@@ -275,6 +318,7 @@ def _apply_state(state: dict[str, Any], opts: dict) -> None:
         st.session_state["f_range"] = (_clamp(state["from"], lo, hi), _clamp(state["to"], lo, hi))
     for key, (wkey, *_rest) in MULTI.items():
         st.session_state[wkey] = list(state[key])
+    st.session_state["f_measure"] = state.get("measure") or DEFAULT_MEASURE
 
 
 def _clamp(d: dt.date, lo: dt.date | None, hi: dt.date | None) -> dt.date:
@@ -295,6 +339,7 @@ def _current_state() -> dict[str, Any]:
             state["to"] = rng[1] if len(rng) > 1 else rng[0]
     for key, (wkey, *_rest) in MULTI.items():
         state[key] = list(st.session_state.get(wkey) or [])
+    state["measure"] = st.session_state.get("f_measure") or DEFAULT_MEASURE
     return state
 
 
@@ -307,6 +352,7 @@ def _reset() -> None:
     st.session_state["f_period"] = DEFAULT_PERIOD
     for wkey, *_rest in MULTI.values():
         st.session_state[wkey] = []
+    st.session_state["f_measure"] = DEFAULT_MEASURE
     st.session_state.pop("_filter_page", None)  # as if arriving: a page's own defaults apply again
 
 
@@ -394,6 +440,15 @@ def filter_bar(page: str | None = None) -> None:
             st.session_state[wkey] = [v for v in st.session_state.get(wkey) or [] if v in options]
             if key not in hidden:  # a hidden filter keeps its value (set above) for the other pages
                 st.multiselect(label, options, key=wkey, placeholder="All", on_change=_clear_warnings)
+        choices = {m["measure"]: m for m in measure_choices()}
+        if st.session_state.get("f_measure") not in choices:
+            st.session_state["f_measure"] = DEFAULT_MEASURE if DEFAULT_MEASURE in choices or not choices \
+                else next(iter(choices))
+        if (page or "") in MEASURE_PAGES and len(choices) > 1:
+            st.selectbox("Outcome measure", list(choices), key="f_measure", on_change=_clear_warnings,
+                         format_func=lambda m: f"{choices[m]['label']} ({choices[m]['unit']})",
+                         help="The measure the outcome figures, trends, flags and comparisons show, with its unit "
+                              "and which way is better (measures.toml).")
         if spec.get("note"):
             st.caption(spec["note"])
         state = {k: ([] if k in hidden else v) for k, v in _current_state().items()}

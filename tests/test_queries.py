@@ -119,6 +119,7 @@ IGNORED = {
 # Analysis queries that take no filter at all, and why.
 UNFILTERED = {
     "filter_options": "the values each filter can take",
+    "measure_options": "the measures the outcome selector offers",
     "flag_child_status": "the flags' figures up to $as_of; the pages filter the flags",
     "practice_cells": "the whole practice's cells (access.disclosure rule 3)",
     "rejected_rows": "rejected rows are not sessions",

@@ -1,10 +1,10 @@
--- one row per child-led or directed session x session-level measure with a value, matching the filters (approach filter ignored: the query compares the approaches; $measure = one catalogue id, null = every session-level measure), with the measure's sign (+1 higher is better, -1 lower), its order within the child and measure, and the child's latest modality, age group, therapist and team among them
+-- one row per child-led or directed session x session-level measure with a value, matching the filters (approach filter ignored: the query compares the approaches; $measure = one catalogue id, null = every session-level measure but the standardised ones, whose change is the reliable change), with the measure's sign (+1 higher is better, -1 lower), its order within the child and measure, and the child's latest modality, age group, therapist and team among them
 with
 
 catalogue as (
     select measure, sign
     from measure_catalogue
-    where level = 'session'
+    where level = 'session' and ($measure is not null or sd is null)
 ),
 
 filtered as (

@@ -1,10 +1,10 @@
--- one row per session x session-level measure with a value matching the filters ($measure = one catalogue id, null = every session-level measure): child, measure, date, value and the measure's sign (+1 higher is better, -1 lower) and good value (for per-child trends and flags)
+-- one row per session x session-level measure with a value matching the filters ($measure = one catalogue id, null = every session-level measure but the standardised ones, whose change is the reliable change): child, measure, date, value and the measure's sign (+1 higher is better, -1 lower) and good value (for per-child trends and flags)
 with
 
 catalogue as (
     select measure, sign, good
     from measure_catalogue
-    where level = 'session'
+    where level = 'session' and ($measure is not null or sd is null)
 ),
 
 filtered as (
