@@ -62,8 +62,9 @@ MULTI: dict[str, tuple[str, str, str, str]] = {
 }
 FILTER_URL_KEYS = ("period", "from", "to", *MULTI, "measure")
 DEFAULT_MEASURE = "engagement"
-# pages (url paths) that show an outcome: the filter bar offers the measure there
-MEASURE_PAGES = ("overview", "groups", "approach", "needs_attention")
+# pages (url paths) that show an outcome: the filter bar offers the measure there ("": the
+# overview, the default page, has the empty path)
+MEASURE_PAGES = ("", "overview", "groups", "approach", "needs_attention")
 # page (url path) -> the filters its figures ignore (hidden in the bar, kept for the other pages),
 # why, and whether it opens on the viewer's own team when no team or therapist is chosen
 PAGE_FILTERS: dict[str, dict[str, Any]] = {
