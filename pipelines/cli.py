@@ -205,8 +205,12 @@ def cmd_effects(args: argparse.Namespace) -> int:
             _err(f"measure {args.measure!r} is a {m.level}-level measure: effects compare sessions "
                  "(a session-level measure of measures.toml)")
             return 2
+    db = Path(args.db or warehouse.default_db_path())
+    if db.exists() and warehouse.outdated(db):
+        _err(f"the warehouse {db} was made by an earlier version: run 'python -m pipelines rebuild --db {db}' first")
+        return 1
     try:
-        con = warehouse.connect_reader(Path(args.db or warehouse.default_db_path()))
+        con = warehouse.connect_reader(db)
     except FileNotFoundError as exc:
         _err(str(exc))
         return 1

@@ -201,3 +201,12 @@ def test_effects_of_a_measure_it_cannot_compare_is_one_line(loaded, measure, mes
     r = cli("effects", "--db", str(loaded), "--measure", measure)
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.startswith("error: ") and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_effects_on_a_warehouse_of_an_earlier_version_says_to_rebuild(tmp_path):
+    from test_migration import legacy_copy
+
+    db = legacy_copy(tmp_path / "old")
+    r = cli("effects", "--db", str(db))
+    assert r.returncode == 1 and r.stdout == "" and "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: ") and f"python -m pipelines rebuild --db {db}" in r.stderr
