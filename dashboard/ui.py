@@ -17,9 +17,7 @@ see; showing your teams"):
 ``therapist``  therapist id
 ``approach``   ``child-led``, ``directed``, ``mixed``
 ``child``      the child shown on the Child progress page
-``measure``    the outcome measure (a session-level id of measures.toml, e.g. ``on_task``;
-               default ``engagement``), chosen on the pages that show an outcome
-               (``MEASURE_PAGES``) and kept for the others
+``measure``    outcome measure (measures.toml id, default ``engagement``; ``measure_choice``)
 =============  ===========================================================================
 
 A page whose figures ignore some filters hides them in the bar and says so
@@ -37,6 +35,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
+from dashboard.measure_choice import (DEFAULT_MEASURE, MEASURE_PAGES, measure, measure_choices,  # noqa: F401
+                                      measure_from_url, measure_meta, measure_selector, measure_title)  # pages: ui.*
 # the pages' ui.md_escape, ui.md_code (the text helpers live in dashboard.text)
 from dashboard.text import WORD_JOINER, md_code, md_escape, plotly_text as _plotly_text  # noqa: F401
 from reports import figure_table
@@ -61,10 +61,6 @@ MULTI: dict[str, tuple[str, str, str, str]] = {
     "approach": ("f_approach", "approaches", "Approach", "approaches"),
 }
 FILTER_URL_KEYS = ("period", "from", "to", *MULTI, "measure")
-DEFAULT_MEASURE = "engagement"
-# pages (url paths) that show an outcome: the filter bar offers the measure there ("": the
-# overview, the default page, has the empty path)
-MEASURE_PAGES = ("", "overview", "groups", "approach", "needs_attention")
 # page (url path) -> the filters its figures ignore (hidden in the bar, kept for the other pages),
 # why, and whether it opens on the viewer's own team when no team or therapist is chosen
 PAGE_FILTERS: dict[str, dict[str, Any]] = {
@@ -197,34 +193,6 @@ def _options() -> dict | None:
         return None
 
 
-def measure_choices() -> list[dict]:
-    """The outcome measures with values (``analytics.measure_options``), engagement first."""
-    try:
-        return list(data.call("measure_options") or [])
-    except FileNotFoundError:
-        return []
-
-
-def measure() -> str:
-    """This run's outcome measure (a catalogue id; ``engagement`` by default)."""
-    state = st.session_state.get("filter_state") or {}
-    return state.get("measure") or DEFAULT_MEASURE
-
-
-def measure_meta(measure_id: str | None = None):
-    """The catalogue entry (``pipelines.measures.Measure``) of ``measure_id`` (default: this run's)."""
-    from pipelines.measures import catalogue
-
-    return catalogue()[measure_id or measure()]
-
-
-def measure_title(measure_id: str | None = None) -> str:
-    """A measure's name with its unit, from the catalogue: "On task (% of intervals)",
-    "Protests (protests per session)"."""
-    m = measure_meta(measure_id)
-    return f"{m.label} ({m.unit})"
-
-
 def _default_state() -> dict[str, Any]:
     return {"period": DEFAULT_PERIOD, "from": None, "to": None, **{k: [] for k in MULTI}, "measure": DEFAULT_MEASURE}
 
@@ -282,13 +250,7 @@ def state_from_url(qp: dict[str, list[str]], opts: dict, shown: str | None = Non
                 else:
                     warnings.append(_dropped(key, label, part, shown))
         state[key] = chosen
-    if qp.get("measure"):
-        m = qp["measure"][-1]
-        if m in (opts.get("measures") or [DEFAULT_MEASURE]):
-            state["measure"] = m
-        else:
-            warnings.append(f"Ignored from the link: measure {md_escape(m)} is not a session measure with values in "
-                            "this data (measures.toml).")
+    state["measure"] = measure_from_url(qp, opts, warnings)
     return state, warnings
 
 
@@ -307,8 +269,7 @@ def state_to_url(state: dict[str, Any]) -> dict[str, list[str]]:
     for key in MULTI:
         if state.get(key):
             out[key] = list(state[key])
-    if state.get("measure") and state["measure"] != DEFAULT_MEASURE:
-        out["measure"] = [state["measure"]]
+    out.update({"measure": [state["measure"]]} if state.get("measure", DEFAULT_MEASURE) != DEFAULT_MEASURE else {})
     return out
 
 
@@ -441,15 +402,7 @@ def filter_bar(page: str | None = None) -> None:
             st.session_state[wkey] = [v for v in st.session_state.get(wkey) or [] if v in options]
             if key not in hidden:  # a hidden filter keeps its value (set above) for the other pages
                 st.multiselect(label, options, key=wkey, placeholder="All", on_change=_clear_warnings)
-        choices = {m["measure"]: m for m in measure_choices()}
-        if st.session_state.get("f_measure") not in choices:
-            st.session_state["f_measure"] = DEFAULT_MEASURE if DEFAULT_MEASURE in choices or not choices \
-                else next(iter(choices))
-        if (page or "") in MEASURE_PAGES and len(choices) > 1:
-            st.selectbox("Outcome measure", list(choices), key="f_measure", on_change=_clear_warnings,
-                         format_func=lambda m: f"{choices[m]['label']} ({choices[m]['unit']})",
-                         help="The measure the outcome figures, trends, flags and comparisons show, with its unit "
-                              "and which way is better (measures.toml).")
+        measure_selector(page, _clear_warnings)
         if spec.get("note"):
             st.caption(spec["note"])
         state = {k: ([] if k in hidden else v) for k, v in _current_state().items()}
