@@ -53,7 +53,10 @@ ENGAGEMENT_COLS = ("mean_engagement", "engagement_se", "engagement_ci_lo", "enga
                    "share_high_engagement", "n_rated", "n_rated_high")
 GAS_COLS = ("median_gas_t",)
 GOAL_COLS = ("n_goals", "goals_at_expected", "share_goals_at_expected")
-FAMILIES = (("n_children_rated", ENGAGEMENT_COLS), ("n_children_gas", GAS_COLS), ("n_children_goals", GOAL_COLS))
+# the figures of the chosen measure (analytics' generic columns; for engagement both names are present)
+VALUE_COLS = ("mean_value", "value_se", "value_ci_lo", "value_ci_hi", "share_good", "n_values", "n_good")
+FAMILIES = (("n_children_rated", ENGAGEMENT_COLS), ("n_children_values", VALUE_COLS), ("n_children_gas", GAS_COLS),
+            ("n_children_goals", GOAL_COLS))
 
 
 def small_cell_min() -> int:

@@ -207,7 +207,7 @@ def practice_aggregate(con, name: str, f, **kwargs: Any) -> Any:
     try:
         if name == "kpis":  # this period and the same number of whole months before it
             prev = previous_whole_months(f)
-            result = analytics.kpis(pc, f, previous=prev)
+            result = analytics.kpis(pc, f, previous=prev, **kwargs)
             return {"current": _suppress_block(result["current"], k, not _present(pc.cells, f).empty),
                     "previous": _suppress_block(result["previous"], k, not _present(pc.cells, prev).empty)}
         result = getattr(analytics, name)(pc, f, **kwargs)

@@ -10,11 +10,11 @@ loops over children in Python: per-child statistics are computed for all childre
 One module per question the pages ask:
 
 ====================  =====================================================================
-``filters``           ``Filters``, ``resolve``, ``as_of``, ``filter_options``
+``filters``           ``Filters``, ``resolve``, ``as_of``, ``filter_options``, ``measure_options``
 ``attendance``        ``attendance_detail`` (attendance outcomes by month, weekday, time of day...)
 ``practice``          ``kpis``, ``kpis_by``, ``monthly_trends``, ``group_grid``, ``child_periods``
 ``children``          ``child_list``, ``child_timeline``, ``child_goal_ratings``, ``gas_reviews``,
-                      ``child_gas_t``, ``goal_summary``
+                      ``child_gas_t``, ``goal_summary``, ``trial_sessions``, ``mastery_summary``
 ``trends``            ``child_trends``
 ``child_story``       ``child_record``, ``child_goals``, ``child_goal_observations``, ``child_phases``
                       (one child's story: the child page and the progress report)
@@ -52,9 +52,10 @@ from analytics.attendance import attendance_detail
 from analytics.attention import FLAG_CODES, compute_flags, flags
 from analytics.child_story import child_goal_observations, child_goals, child_phases, child_record
 from analytics.uptake import approach_gap_by_quarter, child_led_uptake
-from analytics.children import child_gas_t, child_goal_ratings, child_list, child_timeline, gas_reviews, goal_summary
+from analytics.children import (child_gas_t, child_goal_ratings, child_list, child_timeline, gas_reviews, goal_summary,
+                                mastery_summary, trial_sessions)
 from analytics.data_quality import rejects
-from analytics.filters import BY_OPTIONS, Filters, as_of, filter_options, resolve
+from analytics.filters import BY_OPTIONS, Filters, as_of, filter_options, measure_options, resolve
 from analytics.outcomes import reliable_change
 from analytics.practice import child_periods, group_grid, kpis, kpis_by, monthly_trends
 from analytics.stored import STEPS, build_tables
@@ -67,5 +68,6 @@ __all__ = [
     "child_trends", "approach_effects", "approach_pairs", "approach_gas", "approach_gas_pairs",
     "approach_breakdowns", "reliable_change", "flags", "goal_summary", "gas_reviews", "compute_flags",
     "build_tables", "rejects", "child_record", "child_goals", "child_goal_observations", "child_phases",
-    "attendance_detail", "child_led_uptake", "approach_gap_by_quarter",
+    "attendance_detail", "child_led_uptake", "approach_gap_by_quarter", "mastery_summary", "trial_sessions",
+    "measure_options",
 ]

@@ -17,29 +17,48 @@ from stats.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
 
 A_LABEL, B_LABEL = "directed", "child-led"   # single-case condition A (comparison) and B
 _PAIR_BY = ("modality", "age_group", "team", "therapist_id")
-_PAIR_COLUMNS = ["child_id", "modality", "age_group", "therapist_id", "team", "n_child_led", "n_directed",
-                 "mean_child_led", "mean_directed", "diff", "nap", "nap_se", "nap_lo", "nap_hi", "tau", "tau_lo",
-                 "tau_hi", "tau_u", "tau_bc", "tau_bc_p", "tau_bc_corrected", "pnd", "eligible"]
+_PAIR_COLUMNS = ["child_id", "measure", "modality", "age_group", "therapist_id", "team", "n_child_led",
+                 "n_directed", "mean_child_led", "mean_directed", "diff", "better", "nap", "nap_se", "nap_lo",
+                 "nap_hi", "tau", "tau_lo", "tau_hi", "tau_u", "tau_bc", "tau_bc_p", "tau_bc_corrected", "pnd",
+                 "eligible"]
+_CONTEXT = ("child_id", "measure", "modality", "age_group", "therapist_id", "team")
+EFFECT_COLUMNS = ["child_id", "measure", "n_child_led", "n_directed", "nap", "nap_lo", "nap_hi", "tau", "tau_u",
+                  "pnd", "tau_bc"]
 
 
 def single_case_effects(s: pd.DataFrame, min_sessions: int, confidence: float) -> pd.DataFrame:
-    """Per child, child-led (B) vs directed (A) engagement, vectorised over children."""
+    """Per child per measure, child-led (B) vs directed (A), vectorised over children and measures.
+
+    ``s`` holds rows of ``approach_sessions`` (child_id, measure, approach, value, sign,
+    session_order, ...). The effect sizes are oriented by the measure's direction: they are
+    computed on ``sign * value`` (sign +1 where higher is better, -1 where lower is), so NAP
+    is the probability that a child-led session is better than a directed one (ties 1/2) and
+    a positive Tau, Tau-U, Tau-BC means child-led better; PND is the share of child-led
+    sessions better than every directed one. Negating the values is exactly the
+    ``increase=False`` form of each definition in ``stats.single_case`` (Parker & Vannest
+    2009; Parker et al. 2011; Scruggs et al. 1987; Tarlow 2017), so the formulas stay there.
+    mean_child_led / mean_directed and diff (child-led minus directed) are in the measure's
+    own units; better = diff * sign (positive = child-led better).
+    """
     if s.empty:
-        return pd.DataFrame(columns=_PAIR_COLUMNS)
-    key = "child_id"
-    nap = nap_grouped(s, key, "approach", "engagement", A_LABEL, B_LABEL, confidence=confidence)
-    tu = tau_u_grouped(s, key, "approach", "engagement", "session_order", A_LABEL, B_LABEL)
-    tb = tau_bc_grouped(s, key, "approach", "engagement", "session_order", A_LABEL, B_LABEL,
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in _PAIR_COLUMNS})
+    key = ["child_id", "measure"]
+    s = s.assign(_oriented=s["value"].astype(float) * s["sign"].astype(float))
+    nap = nap_grouped(s, key, "approach", "_oriented", A_LABEL, B_LABEL, confidence=confidence)
+    tu = tau_u_grouped(s, key, "approach", "_oriented", "session_order", A_LABEL, B_LABEL)
+    tb = tau_bc_grouped(s, key, "approach", "_oriented", "session_order", A_LABEL, B_LABEL,
                         alpha=0.05, confidence=confidence)
-    pn = pnd_grouped(s, key, "approach", "engagement", A_LABEL, B_LABEL)
-    means = s.groupby([key, "approach"])["engagement"].mean().unstack()
-    attrs = s.groupby(key, sort=True)[["modality", "age_group", "therapist_id", "team"]].first()
+    pn = pnd_grouped(s, key, "approach", "_oriented", A_LABEL, B_LABEL)
+    means = s.groupby(key + ["approach"])["value"].mean().unstack()
+    attrs = s.groupby(key, sort=True)[["modality", "age_group", "therapist_id", "team", "sign"]].first()
     out = attrs.reset_index()
+    idx = pd.MultiIndex.from_frame(out[key])
     out["n_child_led"] = nap["n_b"].to_numpy()
     out["n_directed"] = nap["n_a"].to_numpy()
-    out["mean_child_led"] = out[key].map(means[B_LABEL]) if B_LABEL in means else np.nan
-    out["mean_directed"] = out[key].map(means[A_LABEL]) if A_LABEL in means else np.nan
+    out["mean_child_led"] = means[B_LABEL].reindex(idx).to_numpy() if B_LABEL in means else np.nan
+    out["mean_directed"] = means[A_LABEL].reindex(idx).to_numpy() if A_LABEL in means else np.nan
     out["diff"] = out["mean_child_led"] - out["mean_directed"]
+    out["better"] = out["diff"] * out["sign"].astype(float)
     for c in ("nap", "nap_se", "nap_lo", "nap_hi", "tau", "tau_lo", "tau_hi"):
         out[c] = nap[c].to_numpy()
     out["tau_u"] = tu["tau_u"].to_numpy()
@@ -51,44 +70,63 @@ def single_case_effects(s: pd.DataFrame, min_sessions: int, confidence: float) -
     return out[_PAIR_COLUMNS]
 
 
-def approach_pairs(con, f: Filters = Filters()) -> pd.DataFrame:
-    """One row per child with rated child-led or directed sessions in the filter (the
-    approach filter is ignored: the comparison needs both).
-
-    child_id, modality, age_group, therapist_id, team (latest among those sessions),
-    n_child_led, n_directed, mean_child_led, mean_directed, diff (child-led minus
-    directed mean engagement), nap with nap_se / nap_lo / nap_hi (NAP of child-led over
-    directed, Parker & Vannest 2009; Newcombe 2006 CI), tau (= 2 NAP - 1) with CI,
-    tau_u (Parker et al. 2011, A vs B - trend A), tau_bc / tau_bc_p / tau_bc_corrected
-    (Tarlow 2017), pnd (Scruggs et al. 1987), eligible (at least
-    ``min_sessions_per_approach`` rated sessions of each approach).
-    """
+def all_pairs(con, f: Filters = Filters(), measure: str | None = None) -> pd.DataFrame:
+    """``approach_pairs`` for one measure, or for every session-level measure but the
+    standardised ones (``None``; their change is the reliable change): one row per child per
+    measure (the stored table when the filter is empty)."""
     if f.is_empty and _db.has_tables(con, "child_approach_effects") and stored_current(con):
-        return _db.sql(con, "select * from child_approach_effects order by child_id")
+        if measure is None:
+            return _db.sql(con, "select * from child_approach_effects order by child_id, measure")
+        return _db.sql(con, "select * from child_approach_effects where measure = $m order by child_id",
+                       {"m": measure})
     c = settings.get().comparison
-    s = _db.query(con, "approach_sessions", f.params())
+    s = _db.query(con, "approach_sessions", {**f.params(), "measure": measure})
     return single_case_effects(s, c.min_sessions_per_approach, c.confidence)
 
 
-def child_comparison(con, child_id: str, f: Filters = Filters()) -> dict:
-    """Child-led vs directed engagement of one child: n_child_led, n_directed,
-    mean_child_led, mean_directed, mean_difference, nap, nap_lo, nap_hi, tau, tau_lo,
+def approach_pairs(con, f: Filters = Filters(), measure: str = "engagement") -> pd.DataFrame:
+    """One row per child with child-led or directed sessions with a value of ``measure`` (a
+    catalogue id) in the filter (the approach filter is ignored: the comparison needs both).
+
+    child_id, measure, modality, age_group, therapist_id, team (latest among those
+    sessions), n_child_led, n_directed, mean_child_led, mean_directed, diff (child-led
+    minus directed mean, in the measure's units), better (diff oriented: positive =
+    child-led better in the measure's direction), nap with nap_se / nap_lo / nap_hi (NAP
+    of child-led over directed in the measure's direction, Parker & Vannest 2009; Newcombe
+    2006 CI), tau (= 2 NAP - 1) with CI, tau_u (Parker et al. 2011, A vs B - trend A),
+    tau_bc / tau_bc_p / tau_bc_corrected (Tarlow 2017), pnd (Scruggs et al. 1987),
+    eligible (at least ``min_sessions_per_approach`` sessions with a value of each approach).
+    """
+    return all_pairs(con, f, measure)
+
+
+def effects(con, measure: str | None = None) -> pd.DataFrame:
+    """The ``effects`` command's rows: one per child per session-level measure (the
+    standardised ones only when asked for by ``measure``), child-led = B, directed = A, oriented by the measure's direction: child_id,
+    measure, n_child_led, n_directed, nap, nap_lo, nap_hi, tau, tau_u, pnd, tau_bc."""
+    p = all_pairs(con, Filters(), measure)
+    return p[EFFECT_COLUMNS].sort_values(["child_id", "measure"]).reset_index(drop=True)
+
+
+def child_comparison(con, child_id: str, f: Filters = Filters(), measure: str = "engagement") -> dict:
+    """Child-led vs directed ``measure`` of one child: n_child_led, n_directed,
+    mean_child_led, mean_directed, mean_difference, better, nap, nap_lo, nap_hi, tau, tau_lo,
     tau_hi, tau_u, tau_bc, tau_bc_p, tau_bc_corrected, pnd, eligible, reason."""
     c = settings.get().comparison
-    s = _db.query(con, "approach_sessions", {**f.params(), "child_id": child_id})
+    s = _db.query(con, "approach_sessions", {**f.params(), "child_id": child_id, "measure": measure})
     res = single_case_effects(s, c.min_sessions_per_approach, c.confidence)
     if res.empty:
-        out = {k: float("nan") for k in _PAIR_COLUMNS if k not in ("child_id", "modality", "age_group",
-                                                                   "therapist_id", "team")}
+        out = {k: float("nan") for k in _PAIR_COLUMNS if k not in _CONTEXT}
         out.update(n_child_led=0, n_directed=0, eligible=False, tau_bc_corrected=False)
     else:
         r = res.iloc[0]
-        out = {k: r[k] for k in _PAIR_COLUMNS if k not in ("child_id", "modality", "age_group", "therapist_id", "team")}
+        out = {k: r[k] for k in _PAIR_COLUMNS if k not in _CONTEXT}
         out = {k: (v.item() if hasattr(v, "item") else v) for k, v in out.items()}
     out["mean_difference"] = out.pop("diff")
     out["child_id"] = child_id
+    out["measure"] = measure
     out["reason"] = None if out["eligible"] else (
-        f"fewer than {c.min_sessions_per_approach} rated sessions of each approach "
+        f"fewer than {c.min_sessions_per_approach} sessions with a value of each approach "
         f"({out['n_child_led']} child-led, {out['n_directed']} directed)")
     return out
 
@@ -139,11 +177,14 @@ def _summarise_pairs(pairs: pd.DataFrame, by: str | None, diff_col: str, with_na
     return out.reset_index(drop=True)
 
 
-def approach_effects(con, f: Filters = Filters(), by: str | None = None) -> pd.DataFrame:
-    """Child-led vs directed engagement across children (paired within child).
+def approach_effects(con, f: Filters = Filters(), by: str | None = None, measure: str = "engagement") -> pd.DataFrame:
+    """Child-led vs directed ``measure`` (a catalogue id) across children (paired within child).
 
-    Each child with at least ``min_sessions_per_approach`` rated sessions of each approach
-    gives one difference (mean child-led minus mean directed engagement) and one NAP.
+    Each child with at least ``min_sessions_per_approach`` sessions with a value of each
+    approach gives one difference (mean child-led minus mean directed, in the measure's
+    units) and one NAP (in the measure's direction): each child once per measure. The
+    rows carry ``measure`` and ``sign`` (+1 higher is better, -1 lower): mean_diff * sign > 0
+    means child-led better.
     Per group (``by`` = modality, age_group, team or therapist_id; None = all children;
     a child counts in the group of its latest session): n_children, n_sessions,
     n_children_considered (with any such session), mean_diff with a bootstrap percentile
@@ -154,7 +195,18 @@ def approach_effects(con, f: Filters = Filters(), by: str | None = None) -> pd.D
     row keeps its n and reason and every estimate is NaN.
     """
     check_by(by, _PAIR_BY)
-    return _summarise_pairs(approach_pairs(con, f), by, "diff", with_nap=True)
+    return _with_measure(_summarise_pairs(approach_pairs(con, f, measure), by, "diff", with_nap=True), measure)
+
+
+def _with_measure(df: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """``df`` with the columns measure and sign (+1 higher is better, -1 lower) in front."""
+    from pipelines.measures import catalogue
+
+    m = catalogue().get(measure)
+    df = df.copy()
+    df.insert(0, "measure", measure)
+    df.insert(1, "sign", m.sign if m is not None else 1)
+    return df
 
 
 def approach_gas_pairs(con, f: Filters = Filters()) -> pd.DataFrame:
@@ -175,15 +227,21 @@ def approach_gas(con, f: Filters = Filters(), by: str | None = None) -> pd.DataF
 
 
 def approach_breakdowns(con, f: Filters = Filters(), outcome: str = "engagement",
-                        by: tuple[str | None, ...] = (None, "modality", "age_group", "therapist_id")) -> dict:
-    """``approach_effects`` (outcome "engagement") or ``approach_gas`` (outcome "gas") for several
+                        by: tuple[str | None, ...] = (None, "modality", "age_group", "therapist_id"),
+                        measure: str | None = None) -> dict:
+    """``approach_effects`` (outcome = a session-level measure of the catalogue, default
+    "engagement"; ``measure`` says the same) or ``approach_gas`` (outcome "gas") for several
     breakdowns at once, from one pairing of the children: ``{by: DataFrame}``."""
+    from pipelines.measures import catalogue
+
     for b in by:
         check_by(b, _PAIR_BY)
-    if outcome == "engagement":
-        pairs, with_nap = approach_pairs(con, f), True
-    elif outcome == "gas":
-        pairs, with_nap = approach_gas_pairs(con, f), False
-    else:
-        raise ValueError(f"outcome must be 'engagement' or 'gas'; got {outcome!r}")
-    return {b: _summarise_pairs(pairs, b, "diff", with_nap=with_nap) for b in by}
+    outcome = measure or outcome
+    if outcome == "gas":
+        pairs = approach_gas_pairs(con, f)
+        return {b: _summarise_pairs(pairs, b, "diff", with_nap=False) for b in by}
+    m = catalogue().get(outcome)
+    if m is None or m.level != "session":
+        raise ValueError(f"outcome must be 'gas' or a session-level measure of the catalogue; got {outcome!r}")
+    pairs = approach_pairs(con, f, outcome)
+    return {b: _with_measure(_summarise_pairs(pairs, b, "diff", with_nap=True), outcome) for b in by}

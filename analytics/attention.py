@@ -24,13 +24,14 @@ FLAG_CODES: dict[str, tuple[int, int, str]] = {
     "reliable_deterioration": (3, 1, "Reliable deterioration on a measure"),
     "possible_dropout": (3, 2, "Possible drop-out"),
     "engagement_declining": (2, 3, "Engagement trending down"),
+    "outcome_worsening": (2, 3, "Outcome getting worse"),
     "low_attendance": (2, 4, "Low attendance"),
     "gas_stalled": (2, 5, "No GAS improvement"),
     "rating_gap": (1, 6, "Goal ratings missing"),
 }
 _SEVERITY_LABEL = {3: "high", 2: "medium", 1: "low"}
 FLAG_COLUMNS = ["child_id", "flag", "title", "severity", "severity_label", "priority", "reason", "value",
-                "threshold", "since", "n", "p_value", "therapist_id", "team", "modality", "age_group", "as_of"]
+                "threshold", "since", "n", "p_value", "measure", "therapist_id", "team", "modality", "age_group", "as_of"]
 
 
 def _empty_flags() -> pd.DataFrame:
@@ -38,7 +39,7 @@ def _empty_flags() -> pd.DataFrame:
 
 
 def _flag_rows(base: pd.DataFrame, code: str, reason: pd.Series, value, threshold: float, since,
-               n=None, p=None) -> pd.DataFrame:
+               n=None, p=None, measure=None) -> pd.DataFrame:
     sev, prio, title = FLAG_CODES[code]
     if base.empty:
         return _empty_flags()
@@ -55,6 +56,7 @@ def _flag_rows(base: pd.DataFrame, code: str, reason: pd.Series, value, threshol
         "since": pd.to_datetime(pd.Series(since).to_numpy()),
         "n": np.asarray(n if n is not None else np.full(len(base), np.nan), dtype=float),
         "p_value": np.asarray(p if p is not None else np.full(len(base), np.nan), dtype=float),
+        "measure": np.asarray(measure if measure is not None else np.full(len(base), None), dtype=object),
     })
     return out
 
@@ -65,19 +67,26 @@ def compute_flags(con, as_of_date: dt.date | None = None) -> pd.DataFrame:
     ignored. Only children on the current caseload are flagged: a session within
     ``dropout_days + dropout_active_days`` (30 + 90) days before the date.
 
-    * ``engagement_declining``: >= engagement_min_sessions rated sessions in the last
-      engagement_window_weeks, and a significant downward Mann-Kendall trend (tau < 0,
-      p < engagement_trend_alpha); the reason gives the Theil-Sen slope per week with
-      Sen's CI (Theil 1950; Sen 1968; Mann 1945; Kendall 1975).
+    * ``engagement_declining`` (the engagement rating) and ``outcome_worsening`` (every other
+      session-level measure of the catalogue, one flag per measure): >=
+      engagement_min_sessions sessions with a value in the last engagement_window_weeks,
+      and a significant Mann-Kendall trend against the measure's direction (tau < 0 where
+      higher is better, tau > 0 where lower is: a rising count of protests is getting
+      worse; p < engagement_trend_alpha); the reason names the measure and its unit and
+      gives the Theil-Sen slope per week with Sen's CI (Theil 1950; Sen 1968; Mann 1945;
+      Kendall 1975). Engagement keeps its own code so that saved links, packs and alerts
+      that name it still work.
     * ``gas_stalled``: a goal rated over >= gas_stall_weeks whose latest level is below
       the expected level and not above its level gas_stall_weeks before the latest rating
       (nor above its first level).
     * ``low_attendance``: >= attendance_min_scheduled sessions scheduled in the last
       attendance_window_weeks and attended / scheduled < attendance_min_rate.
     * ``possible_dropout``: no attended session for more than dropout_days, after at least
-      one attended session in the dropout_active_days before that. There is no discharge
-      field, so a planned discharge looks the same; when every goal was at or above the
-      expected level at its latest rating the flag says so and is medium, not high.
+      one attended session in the dropout_active_days before that. A discharged child is
+      never flagged (children mart: a discharge on or after the last attended session and
+      on or before the as-of date plus dropout_days). Without a recorded discharge, when
+      every goal was at or above the expected level at its latest rating the flag says so
+      and is medium, not high.
     * ``rating_gap``: still attending (an attended session within dropout_days) but no
       goal rating for more than rating_gap_days (counted from the first attended session
       when no goal was ever rated).
@@ -86,7 +95,8 @@ def compute_flags(con, as_of_date: dt.date | None = None) -> pd.DataFrame:
 
     Columns: child_id, flag, title, severity (3 high, 2 medium, 1 low), severity_label,
     priority, reason (plain language with the numbers), value, threshold, since, n,
-    p_value, therapist_id, team, modality, age_group, as_of; most urgent first.
+    p_value, measure (of a trend or reliable-change flag), therapist_id, team, modality,
+    age_group, as_of; most urgent first.
     """
     return flags_with_inputs(con, as_of_date)
 
@@ -111,23 +121,15 @@ def flags_with_inputs(con, as_of_date: dt.date | None, goals: pd.DataFrame | Non
     on_caseload = set(status["child_id"])
     parts: list[pd.DataFrame] = []
 
-    # engagement trending down over the last N weeks
+    # a session-level measure trending the wrong way over the last N weeks
     weeks = fc.engagement_window_weeks
     window_from = as_of_date - dt.timedelta(days=7 * weeks - 1)
     if recent is None:
         recent = recent_trends(_db.query(con, "rated_sessions", {"date_from": window_from, "date_to": as_of_date}),
-                               as_of_date)
+                               as_of_date, per_measure=True)
     tr = recent[recent["child_id"].isin(on_caseload)]
     if len(tr):
-        hit = tr[(tr["n"] >= fc.engagement_min_sessions) & (tr["kendall_tau"] < 0)
-                 & (tr["p_value"] < fc.engagement_trend_alpha)].reset_index(drop=True)
-        reason = ("Engagement trending down over the last " + str(weeks) + " weeks: Mann-Kendall tau "
-                  + fmt(hit["kendall_tau"], ".2f") + " (p = " + fmt(hit["p_value"], ".3f") + ", "
-                  + plural(hit["n"], "rated session") + "); Theil-Sen slope "
-                  + fmt(hit["slope"] + 0.0, ".2f") + " points a week (" + f"{conf:.0%}" + " CI "
-                  + fmt(hit["slope_lo"] + 0.0, ".2f") + " to " + fmt(hit["slope_hi"] + 0.0, ".2f") + ").")
-        parts.append(_flag_rows(hit, "engagement_declining", reason, hit["slope"], 0.0,
-                                np.full(len(hit), ts(window_from)), hit["n"], hit["p_value"]))
+        parts.extend(_worsening(tr, weeks, window_from, conf))
 
     # no GAS improvement after N weeks on a goal
     stall_days = 7 * fc.gas_stall_weeks
@@ -175,9 +177,12 @@ def flags_with_inputs(con, as_of_date: dt.date | None, goals: pd.DataFrame | Non
                                 np.full(len(low), ts(as_of_date - dt.timedelta(days=7 * aw - 1))),
                                 low["window_scheduled"]))
 
-    # possible drop-out
+    # possible drop-out (never a child whose discharge is recorded)
     dd = fc.dropout_days
-    drop = status[(status["days_since_attended"] > dd) & (status["attended_before_gap"] >= 1)].reset_index(drop=True)
+    discharged = (status["discharge_date"].notna() & (status["discharge_date"] >= status["last_attended"])
+                  & (status["discharge_date"] <= ts(as_of_date + dt.timedelta(days=dd)))).fillna(False)
+    drop = status[(status["days_since_attended"] > dd) & (status["attended_before_gap"] >= 1)
+                  & ~discharged.astype(bool)].reset_index(drop=True)
     if len(drop):
         all_met = ((drop["n_goals"] > 0) & (drop["n_goals_met"] == drop["n_goals"])).to_numpy()
         reason = ("No attended session for " + drop["days_since_attended"].astype("int64").astype(str)
@@ -223,7 +228,7 @@ def flags_with_inputs(con, as_of_date: dt.date | None, goals: pd.DataFrame | Non
                       + " (RCI " + fmt(det["rci"], "+.2f") + "; beyond +-1.96 is reliable, "
                       + np.where(det["higher_is_better"].astype(bool), "higher", "lower") + " is better).")
             parts.append(_flag_rows(det, "reliable_deterioration", reason, det["rci"], 1.96, det["last_date"],
-                                    det["n_administrations"]))
+                                    det["n_administrations"], measure=det["measure"].to_numpy()))
 
     parts = [p for p in parts if len(p)]
     if not parts:
@@ -232,8 +237,49 @@ def flags_with_inputs(con, as_of_date: dt.date | None, goals: pd.DataFrame | Non
     attrs = status.set_index("child_id")[["therapist_id", "team", "modality", "age_group"]]
     out = out.join(attrs, on="child_id")
     out["as_of"] = ts(as_of_date)
+    out["measure"] = out["measure"].astype("str")  # missing stays missing (as the stored table reads back)
     out = out.sort_values(["severity", "priority", "child_id"], ascending=[False, True, True])
     return out[FLAG_COLUMNS].reset_index(drop=True)
+
+
+def _worsening(tr: pd.DataFrame, weeks: int, window_from: dt.date, conf: float) -> list[pd.DataFrame]:
+    """The trend flags of ``tr`` (recent trends per child and measure): ``engagement_declining``
+    for engagement (its reason as before: points a week), ``outcome_worsening`` for the
+    other session-level measures (the reason names the measure, its unit and direction)."""
+    from pipelines.measures import catalogue
+
+    fc = settings.get().flags
+    cat = catalogue()
+    tr = tr[tr["measure"].isin(list(cat))]
+    sign = tr["measure"].map(lambda m: cat[m].sign).astype(float)
+    hit = tr[(tr["n"] >= fc.engagement_min_sessions) & (tr["kendall_tau"] * sign < 0)
+             & (tr["p_value"] < fc.engagement_trend_alpha)].reset_index(drop=True)
+    out = []
+    eng = hit[hit["measure"] == "engagement"].reset_index(drop=True)
+    if len(eng):
+        reason = ("Engagement trending down over the last " + str(weeks) + " weeks: Mann-Kendall tau "
+                  + fmt(eng["kendall_tau"], ".2f") + " (p = " + fmt(eng["p_value"], ".3f") + ", "
+                  + plural(eng["n"], "rated session") + "); Theil-Sen slope "
+                  + fmt(eng["slope"] + 0.0, ".2f") + " points a week (" + f"{conf:.0%}" + " CI "
+                  + fmt(eng["slope_lo"] + 0.0, ".2f") + " to " + fmt(eng["slope_hi"] + 0.0, ".2f") + ").")
+        out.append(_flag_rows(eng, "engagement_declining", reason, eng["slope"], 0.0,
+                              np.full(len(eng), ts(window_from)), eng["n"], eng["p_value"],
+                              measure=eng["measure"].to_numpy()))
+    other = hit[hit["measure"] != "engagement"].reset_index(drop=True)
+    if len(other):
+        label = other["measure"].map(lambda m: cat[m].label)
+        unit = other["measure"].map(lambda m: cat[m].unit)
+        way = other["measure"].map(lambda m: "rising while lower is better" if cat[m].sign < 0
+                                   else "falling while higher is better")
+        reason = (label + " getting worse over the last " + str(weeks) + " weeks (" + way + "): Mann-Kendall tau "
+                  + fmt(other["kendall_tau"], "+.2f") + " (p = " + fmt(other["p_value"], ".3f") + ", "
+                  + plural(other["n"], "session") + " with a value); Theil-Sen slope "
+                  + fmt(other["slope"] + 0.0, "+.2f") + " " + unit + " per week (" + f"{conf:.0%}" + " CI "
+                  + fmt(other["slope_lo"] + 0.0, "+.2f") + " to " + fmt(other["slope_hi"] + 0.0, "+.2f") + ").")
+        out.append(_flag_rows(other, "outcome_worsening", reason, other["slope"], 0.0,
+                              np.full(len(other), ts(window_from)), other["n"], other["p_value"],
+                              measure=other["measure"].to_numpy()))
+    return out
 
 
 def flags(con, f: Filters = Filters()) -> pd.DataFrame:
@@ -247,6 +293,8 @@ def flags(con, f: Filters = Filters()) -> pd.DataFrame:
     meta = stored_meta(con) if _db.has_tables(con, "child_flags") else None
     if meta is not None and meta["as_of"] == when and stored_current(con):
         fl = _db.sql(con, "select * from child_flags")
+        if "measure" in fl:
+            fl["measure"] = fl["measure"].astype("str")
     else:
         fl = compute_flags(con, when)
     if fl.empty:

@@ -10,17 +10,22 @@ from analytics import _db
 from analytics.attention import flags
 from analytics.filters import Filters
 from analytics.freshness import stored_current
+from analytics.practice import measure_info, with_aliases
 from analytics.text import join_per_group
 from pipelines import settings
 from stats.gas import gas_t_scores
 
 
-def child_list(con, f: Filters = Filters()) -> pd.DataFrame:
+def child_list(con, f: Filters = Filters(), measure: str = "engagement") -> pd.DataFrame:
     """One row per child with a session in the filter: child_id, modality, therapist_id,
     team, age_group (latest in the filter), sessions, attended, cancelled, no_show,
-    attendance_rate, n_rated, mean_engagement, first_session, last_session, last_attended,
+    attendance_rate, measure, n_values, mean_value (of the session-level ``measure``; for
+    engagement also n_rated, mean_engagement), first_session, last_session, last_attended,
     n_flags, max_severity, flags (codes, most urgent first)."""
-    df = _db.query(con, "child_list", f.params())
+    measure_info(measure)
+    df = _db.query(con, "child_list", {**f.params(), "measure": measure})
+    df.insert(df.columns.get_loc("n_values"), "measure", measure)
+    df = with_aliases(df, measure)
     fl = flags(con, f)
     if fl.empty:
         df["n_flags"] = 0
@@ -37,10 +42,12 @@ def child_list(con, f: Filters = Filters()) -> pd.DataFrame:
     return df
 
 
-def child_timeline(con, child_id: str, f: Filters = Filters()) -> pd.DataFrame:
+def child_timeline(con, child_id: str, f: Filters = Filters(), measure: str = "engagement") -> pd.DataFrame:
     """One row per session of the child in the filter: session_date, approach, attendance,
-    attended, engagement, modality, therapist_id (and team, setting, ...)."""
-    return _db.query(con, "filtered_sessions", {**f.params(), "child_id": child_id})
+    attended, engagement, measure and value (the session-level ``measure``'s value, missing
+    when none was recorded), modality, therapist_id (and team, setting, ...)."""
+    measure_info(measure)
+    return _db.query(con, "filtered_sessions", {**f.params(), "child_id": child_id, "measure": measure})
 
 
 def child_goal_ratings(con, child_id: str, f: Filters = Filters()) -> pd.DataFrame:
@@ -99,3 +106,44 @@ def goal_summary(con, f: Filters = Filters()) -> pd.DataFrame:
     s = settings.get()
     return _db.query(con, "goal_summary", {**f.params(), "expected_level": s.gas.expected_level,
                                            "stall_days": 7 * s.flags.gas_stall_weeks})
+
+
+def trial_sessions(con, f: Filters = Filters(), child_id: str | None = None) -> pd.DataFrame:
+    """One row per trial-based goal (catalogue kind ``trials``) per session in the filter:
+    goal_uid, goal_id, child_id, measure, session_id, session_date, approach, trials_correct,
+    trials_total, percent_correct (100 correct / total, as loaded), the goal's criterion
+    (mastery_percent, mastery_sessions, mastery_from: "goal" when its criterion text gives
+    them, else "settings" [mastery]; mastery_criterion as written), met_percent, run_length
+    (consecutive sessions meeting the percent up to this one) and criterion_met."""
+    m = settings.get().mastery
+    return _db.query(con, "trial_sessions", {**f.params(), "child_id": child_id,
+                                             "mastery_percent": m.percent,
+                                             "mastery_sessions": m.consecutive_sessions})
+
+
+def mastery_summary(con, f: Filters = Filters(), child_id: str | None = None) -> pd.DataFrame:
+    """One row per trial-based goal with trials in the filter (beside ``goal_summary`` for
+    GAS goals): goal_uid, goal_id, child_id, n_sessions, first_date, last_date,
+    last_percent, best_percent, mastery_percent, mastery_sessions, mastery_from,
+    mastery_criterion, mastered (the criterion held: mastery_percent or more correct in
+    mastery_sessions consecutive sessions), mastered_on (the session date it first held)
+    and sessions_to_mastery (sessions up to and including that one)."""
+    s = trial_sessions(con, f, child_id)
+    cols = ["goal_uid", "goal_id", "child_id", "n_sessions", "first_date", "last_date", "last_percent",
+            "best_percent", "mastery_percent", "mastery_sessions", "mastery_from", "mastery_criterion", "mastered",
+            "mastered_on", "sessions_to_mastery"]
+    if s.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    s = s.assign(_pos=s.groupby("goal_uid").cumcount() + 1)
+    g = s.groupby("goal_uid", sort=False)
+    out = g.agg(goal_id=("goal_id", "first"), child_id=("child_id", "first"), n_sessions=("session_id", "size"),
+                first_date=("session_date", "min"), last_date=("session_date", "max"),
+                last_percent=("percent_correct", "last"), best_percent=("percent_correct", "max"),
+                mastery_percent=("mastery_percent", "first"), mastery_sessions=("mastery_sessions", "first"),
+                mastery_from=("mastery_from", "first"), mastery_criterion=("mastery_criterion", "first"))
+    met = s[s["criterion_met"].astype(bool)].groupby("goal_uid").agg(mastered_on=("session_date", "min"),
+                                                                     sessions_to_mastery=("_pos", "min"))
+    out = out.join(met)
+    out["mastered"] = out["mastered_on"].notna()
+    out["sessions_to_mastery"] = out["sessions_to_mastery"].astype("Int64")
+    return out.reset_index().sort_values(["child_id", "goal_id"]).reset_index(drop=True)[cols]

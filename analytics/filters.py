@@ -149,3 +149,12 @@ def filter_options(con) -> dict:
     out["min_date"] = as_date(r["min_date"]) if pd.notna(r["min_date"]) else None
     out["max_date"] = as_date(r["max_date"]) if pd.notna(r["max_date"]) else None
     return out
+
+
+def measure_options(con) -> list[dict]:
+    """The session-level measures of the catalogue that have values, in catalogue order (the
+    dashboard's outcome selector): dicts of measure, label, unit, kind, direction, n_values.
+    Engagement comes first when it has values (the default outcome)."""
+    df = _db.query(con, "measure_options")
+    rows = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in df.to_dict("records")]
+    return sorted(rows, key=lambda r: r["measure"] != "engagement")

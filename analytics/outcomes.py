@@ -32,13 +32,18 @@ def reliable_change_compute(con, f: Filters, child_id: str | None = None) -> pd.
     return res[cols]
 
 
-def reliable_change(con, f: Filters = Filters()) -> pd.DataFrame:
+def reliable_change(con, f: Filters = Filters(), measure: str | None = None) -> pd.DataFrame:
     """Jacobson & Truax (1991) reliable change per child per measure, first vs latest
     administration in the filter: child_id, measure, n_administrations, first/last
     date and score, change, s_diff (sqrt 2 SD sqrt(1 - r), SD and r from measures.toml),
     reliable_change_threshold (1.96 s_diff), rci, higher_is_better, classification
     ("reliably improved", "no reliable change", "reliably deteriorated", "one
-    administration" or "measure not in reference"). Approach filters do not apply."""
+    administration" or "measure not in reference"). ``measure`` (a catalogue id) keeps that
+    measure's rows only. Approach filters do not apply."""
     if f.is_empty and _db.has_tables(con, "measure_change") and stored_current(con):
-        return _db.sql(con, "select * from measure_change order by child_id, measure")
-    return reliable_change_compute(con, f)
+        df = _db.sql(con, "select * from measure_change order by child_id, measure")
+    else:
+        df = reliable_change_compute(con, f)
+    if measure is not None:
+        df = df[df["measure"] == measure].reset_index(drop=True)
+    return df

@@ -25,33 +25,73 @@ def _t_ci(mean: pd.Series, se: pd.Series, n_clusters: pd.Series, confidence: flo
     return mean - half, mean + half
 
 
-def _metrics(con, f: Filters, period: str | None, by: str | None, by2: str | None) -> pd.DataFrame:
-    cmp_ = settings.get().comparison
-    df = _db.query(con, "period_metrics", {**f.params(), "period": period, "by": by, "by2": by2,
-                                           "expected_level": settings.get().gas.expected_level})
-    int_cols = ["n_children", "active_children", "sessions", "attended", "cancelled", "no_show", "n_rated",
-                "n_children_rated", "n_rated_high", "n_goals", "n_children_goals", "goals_at_expected"]
-    for c in int_cols:
-        df[c] = df[c].fillna(0).astype("int64")
-    lo, hi = _t_ci(df["mean_engagement"], df["engagement_se"], df["n_children_rated"], cmp_.confidence)
-    lo, hi = lo.clip(lower=1.0), hi.clip(upper=5.0)  # the rating scale is 1-5
-    df.insert(df.columns.get_loc("engagement_se") + 1, "engagement_ci_lo", lo)
-    df.insert(df.columns.get_loc("engagement_ci_lo") + 1, "engagement_ci_hi", hi)
+# generic column -> the engagement name pages, the pack and the tests used before measures
+ENGAGEMENT_ALIASES = {"mean_value": "mean_engagement", "value_se": "engagement_se", "value_ci_lo": "engagement_ci_lo",
+                      "value_ci_hi": "engagement_ci_hi", "n_values": "n_rated", "n_children_values": "n_children_rated",
+                      "n_good": "n_rated_high", "share_good": "share_high_engagement"}
+
+
+def measure_info(measure: str):
+    """The catalogue entry of ``measure``; ValueError naming the catalogue when it is not a
+    session-level measure there (the figures per session need one)."""
+    from pipelines.measures import catalogue, shown
+
+    m = catalogue().get(measure)
+    if m is None:
+        raise ValueError(f"measure {measure!r} is not in the catalogue ({shown()})")
+    if m.level != "session":
+        raise ValueError(f"measure {measure!r} is a {m.level}-level measure: session figures need a "
+                         "session-level one")
+    return m
+
+
+def with_aliases(df: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """For engagement, the generic columns also under their old engagement names."""
+    if measure == "engagement":
+        for new, old in ENGAGEMENT_ALIASES.items():
+            if new in df.columns and old not in df.columns:
+                df[old] = df[new]
     return df
 
 
-def _kpi_block(con, f: Filters) -> dict:
-    m = _metrics(con, f, None, None, None)
-    keys = ["active_children", "n_children", "sessions", "attended", "cancelled", "no_show", "attendance_rate",
-            "cancellation_rate", "no_show_rate", "mean_engagement", "engagement_ci_lo", "engagement_ci_hi",
-            "n_rated", "n_children_rated", "share_high_engagement", "share_goals_at_expected", "n_goals",
-            "n_children_goals"]
+def _metrics(con, f: Filters, period: str | None, by: str | None, by2: str | None,
+             measure: str = "engagement") -> pd.DataFrame:
+    cmp_ = settings.get().comparison
+    m = measure_info(measure)
+    df = _db.query(con, "period_metrics", {**f.params(), "period": period, "by": by, "by2": by2, "measure": measure,
+                                           "expected_level": settings.get().gas.expected_level})
+    int_cols = ["n_children", "active_children", "sessions", "attended", "cancelled", "no_show", "n_values",
+                "n_children_values", "n_good", "n_goals", "n_children_goals", "goals_at_expected"]
+    for c in int_cols:
+        df[c] = df[c].fillna(0).astype("int64")
+    lo, hi = _t_ci(df["mean_value"], df["value_se"], df["n_children_values"], cmp_.confidence)
+    if m.low is not None:   # the measure's scale: a rating's range, 0-100 for a percent, >= 0 for a count
+        lo = lo.clip(lower=m.low)
+    if m.high is not None:
+        hi = hi.clip(upper=m.high)
+    df.insert(df.columns.get_loc("value_se") + 1, "value_ci_lo", lo)
+    df.insert(df.columns.get_loc("value_ci_lo") + 1, "value_ci_hi", hi)
+    df.insert(df.columns.get_loc("n_values"), "measure", measure)
+    return with_aliases(df, measure)
+
+
+_KPI_KEYS = ["active_children", "n_children", "sessions", "attended", "cancelled", "no_show", "attendance_rate",
+             "cancellation_rate", "no_show_rate", "mean_value", "value_ci_lo", "value_ci_hi", "n_values",
+             "n_children_values", "share_good", "share_goals_at_expected", "n_goals", "n_children_goals"]
+
+
+def _kpi_block(con, f: Filters, measure: str = "engagement") -> dict:
+    m = _metrics(con, f, None, None, None, measure)
+    keys = _KPI_KEYS
     if m.empty:
         out = {k: (0 if k.startswith("n_") or k in ("active_children", "sessions", "attended", "cancelled",
                                                     "no_show") else float("nan")) for k in keys}
     else:
         r = m.iloc[0]
         out = {k: (int(r[k]) if isinstance(r[k], (np.integer, int)) else float(r[k])) for k in keys}
+    out["measure"] = measure
+    if measure == "engagement":
+        out.update({old: out[new] for new, old in ENGAGEMENT_ALIASES.items() if new in out})
     goals = _db.query(con, "goal_latest", f.params())
     if goals.empty:
         out["median_gas_t"], out["n_children_gas"] = float("nan"), 0
@@ -59,11 +99,21 @@ def _kpi_block(con, f: Filters) -> dict:
         t = gas_t_scores(goals, "child_id", level="last_level", weight="goal_weight", rho=settings.get().gas.rho)
         out["median_gas_t"] = float(t["t_score"].median())
         out["n_children_gas"] = int(t["t_score"].notna().sum())
+    out.update(_discharges(con, f))
     out["date_from"], out["date_to"] = f.date_from, f.date_to
     return out
 
 
-def kpis_by(con, f: Filters, by: str) -> pd.DataFrame:
+def _discharges(con, f: Filters) -> dict:
+    """Episodes of care that ended in the period, planned discharges and drop-outs apart
+    (children mart: discharge_date within the filter's dates, discharge_kind planned |
+    dropped_out | other), among the children with a session in the filter."""
+    d = _db.query(con, "period_discharges", f.params())
+    counts = d["discharge_kind"].value_counts().to_dict() if len(d) else {}
+    return {f"discharged_{k}": int(counts.get(k, 0)) for k in ("planned", "dropped_out", "other")}
+
+
+def kpis_by(con, f: Filters, by: str, measure: str = "engagement") -> pd.DataFrame:
     """The ``kpis()`` figures of the filter's period for every value of ``by`` at once.
 
     One row per group (the ``by`` column, then the keys of a ``kpis()`` block): one query for
@@ -72,7 +122,7 @@ def kpis_by(con, f: Filters, by: str) -> pd.DataFrame:
     """
     check_by(by)
     rf = resolve(con, f)
-    m = _rename_groups(_metrics(con, rf, None, by, None), by).drop(columns=["group", "period_start"],
+    m = _rename_groups(_metrics(con, rf, None, by, None, measure), by).drop(columns=["group", "period_start"],
                                                                      errors="ignore")
     goals = _db.query(con, "goal_latest", {**rf.params(), "by": by})
     if goals.empty:
@@ -86,26 +136,31 @@ def kpis_by(con, f: Filters, by: str) -> pd.DataFrame:
     return m
 
 
-def kpis(con, f: Filters = Filters(), previous: Filters | None = None) -> dict:
+def kpis(con, f: Filters = Filters(), previous: Filters | None = None, measure: str = "engagement") -> dict:
     """Headline figures for the filter and the period of the same length before it (or the
     filter ``previous``, e.g. the same number of whole months before).
 
     ``{"current": {...}, "previous": {...} or None}``; each block has active_children
     (children with an attended session), n_children (with any scheduled session), sessions
     (scheduled), attended, cancelled, no_show, attendance_rate (attended / scheduled),
-    cancellation_rate, no_show_rate, mean_engagement with engagement_ci_lo/hi (95% CI with
-    a child-clustered standard error: ratings of one child are correlated), n_rated,
-    n_children_rated, share_high_engagement (share of rated sessions rated 4-5),
+    cancellation_rate, no_show_rate, the session-level ``measure`` (a catalogue id): measure,
+    mean_value with value_ci_lo/hi (95% CI with a child-clustered standard error: values of
+    one child are correlated; clipped to the measure's scale), n_values, n_children_values,
+    share_good (share of values at or beyond the catalogue's ``good`` in the measure's
+    direction; NaN without one) -- for engagement also under the names mean_engagement,
+    engagement_ci_lo/hi, n_rated, n_children_rated, share_high_engagement (rated 4-5) --,
+    discharged_planned / discharged_dropped_out / discharged_other (episodes of care of
+    the children seen in the period that ended in it, by discharge kind),
     share_goals_at_expected (goals whose latest rating in the period is at or above the
     expected level) with n_goals, median_gas_t (median over children of the Kiresuk &
     Sherman GAS T-score of each goal's latest rating in the period) with n_children_gas,
     and the period's date_from / date_to. Missing dates are taken from the data.
     """
     rf = resolve(con, f)
-    current = _kpi_block(con, rf)
+    current = _kpi_block(con, rf, measure)
     if previous is None and rf.date_from and rf.date_to:
         previous = rf.previous_period()
-    return {"current": current, "previous": _kpi_block(con, previous) if previous is not None else None}
+    return {"current": current, "previous": _kpi_block(con, previous, measure) if previous is not None else None}
 
 
 def _rename_groups(df: pd.DataFrame, by: str | None, by2: str | None = None) -> pd.DataFrame:
@@ -122,25 +177,28 @@ def _rename_groups(df: pd.DataFrame, by: str | None, by2: str | None = None) -> 
     return df
 
 
-def monthly_trends(con, f: Filters = Filters(), by: str | None = None) -> pd.DataFrame:
+def monthly_trends(con, f: Filters = Filters(), by: str | None = None, measure: str = "engagement") -> pd.DataFrame:
     """One row per month (and group when ``by`` is one of BY_OPTIONS).
 
     Columns month_start, [group and the ``by`` column], n_children, active_children, sessions,
-    attended, cancelled, no_show, attendance_rate, cancellation_rate, no_show_rate, n_rated,
-    n_children_rated, mean_engagement, engagement_se, engagement_ci_lo/hi (child-clustered
-    95% CI), n_rated_high, share_high_engagement, n_goals, goals_at_expected,
+    attended, cancelled, no_show, attendance_rate, cancellation_rate, no_show_rate, measure,
+    n_values, n_children_values, mean_value, value_se, value_ci_lo/hi (child-clustered 95%
+    CI) of the session-level ``measure``, n_good, share_good (for engagement also the old
+    names n_rated, mean_engagement, engagement_ci_lo/hi, share_high_engagement, ...), n_goals, goals_at_expected,
     share_goals_at_expected (latest rating of each goal within the month).
     """
     check_by(by)
-    df = _metrics(con, f, "month", by, None).rename(columns={"period_start": "month_start"})
+    df = _metrics(con, f, "month", by, None, measure).rename(columns={"period_start": "month_start"})
     return _rename_groups(df, by).reset_index(drop=True)
 
 
-def group_grid(con, f: Filters = Filters()) -> pd.DataFrame:
-    """One row per modality x age group: n_children, n_sessions, mean_engagement with
-    engagement_ci_lo/hi, attendance_rate, share_high_engagement, share_goals_at_expected,
-    n_goals and below_min_n (fewer children than settings [comparison] min_children)."""
-    df = _metrics(con, f, None, "modality", "age_group")
+def group_grid(con, f: Filters = Filters(), measure: str = "engagement") -> pd.DataFrame:
+    """One row per modality x age group: n_children, n_sessions, measure, mean_value with
+    value_ci_lo/hi, n_values, n_children_values, share_good of the session-level ``measure``
+    (for engagement also mean_engagement, engagement_ci_lo/hi, share_high_engagement),
+    attendance_rate, share_goals_at_expected, n_goals and below_min_n (fewer children than
+    settings [comparison] min_children)."""
+    df = _metrics(con, f, None, "modality", "age_group", measure)
     df = _rename_groups(df, "modality", "age_group").drop(columns=["group", "period_start"])
     df = df.rename(columns={"sessions": "n_sessions"})
     df["below_min_n"] = df["n_children"] < settings.get().comparison.min_children

@@ -34,7 +34,7 @@ from analytics.children import gas_reviews_compute
 from analytics.filters import Filters, as_of
 from analytics.freshness import data_version, settings_key
 from analytics.outcomes import reliable_change_compute
-from analytics.trends import TREND_COLUMNS, child_trends_compute
+from analytics.trends import TREND_COLUMNS, child_trends_all
 from pipelines import settings, warehouse
 
 TABLES = ("child_flags", "child_trends", "child_approach_effects", "gas_reviews", "goal_progress",
@@ -70,10 +70,10 @@ def build_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     goals = _db.query(c, "goal_summary", {"expected_level": cfg.gas.expected_level,
                                           "stall_days": 7 * cfg.flags.gas_stall_weeks})
     rc = reliable_change_compute(c, empty)
-    trends = child_trends_compute(c, empty, when)
+    trends = child_trends_all(c, when)
     recent = trends.loc[trends["recent_n"] > 0, ["child_id", "recent_n", "recent_slope_per_week", "recent_slope_lo",
-                                                 "recent_slope_hi", "recent_kendall_tau", "recent_p_value"]]
-    recent.columns = TREND_COLUMNS
+                                                 "recent_slope_hi", "recent_kendall_tau", "recent_p_value", "measure"]]
+    recent.columns = TREND_COLUMNS + ["measure"]
     tables = {
         # everything is up to the latest session, so the whole-history inputs are the as-of ones
         "child_flags": flags_with_inputs(c, when, goals=goals, rc=rc, recent=recent),

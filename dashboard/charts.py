@@ -20,7 +20,14 @@ TREND_METRICS: dict[str, tuple[str, str, str, bool]] = {
     "sessions": ("Sessions", "Scheduled sessions (count)", "n_children", False),
 }
 N_LABEL = {"n_rated": "rated sessions", "sessions": "scheduled sessions", "n_goals": "goals",
-           "n_children": "children"}
+           "n_children": "children", "n_values": "sessions with a value"}
+# the CI columns of a mean: engagement's names, and those of any other measure (analytics' generic ones)
+CI_COLUMNS = {"mean_engagement": ("engagement_ci_lo", "engagement_ci_hi"), "mean_value": ("value_ci_lo", "value_ci_hi")}
+
+
+def measure_spec(label: str, unit: str) -> tuple[str, str, str, bool]:
+    """A ``TREND_METRICS`` entry for the mean of any measure (column mean_value), from the catalogue."""
+    return (f"Mean {label.lower()}", f"{label} ({unit})", "n_values", False)
 ENGAGEMENT_RANGE = [0.8, 5.2]  # the 1-5 scale with room below 1, so the "1" clears the month labels
 GROUP_LABEL = {"modality": "Modality", "age_group": "Age group", "approach": "Approach",
                "therapist_id": "Therapist", "team": "Team"}
@@ -65,12 +72,15 @@ def sessions_bar(t: pd.DataFrame) -> go.Figure:
                            ("n_children", "Children", "int")])
 
 
-def trend_line(t: pd.DataFrame, metric: str) -> go.Figure:
-    label, axis, ncol, share = TREND_METRICS[metric]
+def trend_line(t: pd.DataFrame, metric: str, spec: tuple[str, str, str, bool] | None = None) -> go.Figure:
+    """One metric per month (``spec``: its labels when it is not one of ``TREND_METRICS``, e.g.
+    ``measure_spec`` for mean_value)."""
+    label, axis, ncol, share = spec or TREND_METRICS[metric]
     d = t.sort_values("month_start")
     fig = go.Figure()
-    if metric == "mean_engagement" and {"engagement_ci_lo", "engagement_ci_hi"} <= set(d.columns):
-        add_ci_band(fig, d["month_start"], d["engagement_ci_lo"], d["engagement_ci_hi"],
+    ci_cols = CI_COLUMNS.get(metric)
+    if ci_cols and set(ci_cols) <= set(d.columns):
+        add_ci_band(fig, d["month_start"], d[ci_cols[0]], d[ci_cols[1]],
                     name=ci_name(settings.get().comparison.confidence))
     fmt = ".1%" if share else ".2f"
     fig.add_scatter(x=d["month_start"], y=d[metric], mode="lines+markers", name=label,
@@ -82,17 +92,18 @@ def trend_line(t: pd.DataFrame, metric: str) -> go.Figure:
         _share_axis(fig)
     elif metric == "mean_engagement":
         fig.update_yaxes(range=ENGAGEMENT_RANGE)
-    fig.update_layout(showlegend=metric == "mean_engagement")
+    fig.update_layout(showlegend=metric in CI_COLUMNS)
     _month_axis(fig)
     cols = [("month_start", "Month", "month"), (metric, label, _kind(share))]
-    if metric == "mean_engagement" and {"engagement_ci_lo", "engagement_ci_hi"} <= set(d.columns):
+    if ci_cols and set(ci_cols) <= set(d.columns):
         ci = ci_name(settings.get().comparison.confidence)
-        cols += [("engagement_ci_lo", f"{ci} low", "num2"), ("engagement_ci_hi", f"{ci} high", "num2")]
+        cols += [(ci_cols[0], f"{ci} low", "num2"), (ci_cols[1], f"{ci} high", "num2")]
     return _table(fig, d, cols + [(ncol, f"n ({N_LABEL[ncol]})", "int")])
 
 
-def small_multiples(t: pd.DataFrame, by: str, metric: str, order: list[str] | None = None) -> go.Figure:
-    label, axis, ncol, share = TREND_METRICS[metric]
+def small_multiples(t: pd.DataFrame, by: str, metric: str, order: list[str] | None = None,
+                    spec: tuple[str, str, str, bool] | None = None) -> go.Figure:
+    label, axis, ncol, share = spec or TREND_METRICS[metric]
     d = t.dropna(subset=[by]).sort_values([by, "month_start"]).copy()
     groups = [g for g in (order or (theme.MODALITY_ORDER if by == "modality" else [])) if g in set(d[by])]
     groups += sorted(g for g in d[by].astype(str).unique() if g not in groups)
@@ -129,13 +140,13 @@ GRID_METRICS: dict[str, tuple[str, str, bool]] = {
 
 
 def grid_heatmap(g: pd.DataFrame, metric: str, modalities: list[str], ages: list[str],
-                 min_n: int | None = None) -> go.Figure:
+                 min_n: int | None = None, spec: tuple[str, str, bool] | None = None) -> go.Figure:
     """Modality x age group heatmap of one metric; each cell shows its value and n children.
 
     Cells under the minimum n are drawn grey with their n (not hidden): too few children
-    to read a figure from them.
+    to read a figure from them. ``spec`` (label, unit, is a share): a metric not in ``GRID_METRICS``.
     """
-    label, unit, share = GRID_METRICS[metric]
+    label, unit, share = spec or GRID_METRICS[metric]
     rows = [m for m in modalities if m in set(g["modality"])] or sorted(g["modality"].unique())
     cols = [a for a in ages if a in set(g["age_group"])]
     cols += sorted(a for a in g["age_group"].unique() if a not in cols)
@@ -198,9 +209,10 @@ def grid_heatmap(g: pd.DataFrame, metric: str, modalities: list[str], ages: list
     return _table(fig, grid, [("_modality", "Modality", "text")] + [(a, f"Age {a}", "text") for a in cols])
 
 
-def group_trends(t: pd.DataFrame, by: str, metric: str, groups: list[str]) -> go.Figure:
+def group_trends(t: pd.DataFrame, by: str, metric: str, groups: list[str],
+                 spec: tuple[str, str, str, bool] | None = None) -> go.Figure:
     """One line per group over months (colours as everywhere)."""
-    label, axis, ncol, share = TREND_METRICS[metric]
+    label, axis, ncol, share = spec or TREND_METRICS[metric]
     d = t.dropna(subset=[by]).sort_values("month_start").copy()
     d["n_label"] = d[ncol].fillna(0).astype(int).map(lambda n: f"{n:,} {N_LABEL[ncol]}")
     order = [g for g in groups if g in set(d[by])] + sorted(set(d[by]) - set(groups))

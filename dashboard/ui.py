@@ -17,6 +17,7 @@ see; showing your teams"):
 ``therapist``  therapist id
 ``approach``   ``child-led``, ``directed``, ``mixed``
 ``child``      the child shown on the Child progress page
+``measure``    outcome measure (measures.toml id, default ``engagement``; ``measure_choice``)
 =============  ===========================================================================
 
 A page whose figures ignore some filters hides them in the bar and says so
@@ -34,6 +35,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
+from dashboard.measure_choice import (DEFAULT_MEASURE, MEASURE_PAGES, measure, measure_choices,  # noqa: F401
+                                      measure_from_url, measure_meta, measure_selector, measure_title)  # pages: ui.*
 # the pages' ui.md_escape, ui.md_code (the text helpers live in dashboard.text)
 from dashboard.text import WORD_JOINER, md_code, md_escape, plotly_text as _plotly_text  # noqa: F401
 from reports import figure_table
@@ -57,7 +60,7 @@ MULTI: dict[str, tuple[str, str, str, str]] = {
     "therapist": ("f_therapist", "therapists", "Therapist", "therapists"),
     "approach": ("f_approach", "approaches", "Approach", "approaches"),
 }
-FILTER_URL_KEYS = ("period", "from", "to", *MULTI)
+FILTER_URL_KEYS = ("period", "from", "to", *MULTI, "measure")
 # page (url path) -> the filters its figures ignore (hidden in the bar, kept for the other pages),
 # why, and whether it opens on the viewer's own team when no team or therapist is chosen
 PAGE_FILTERS: dict[str, dict[str, Any]] = {
@@ -186,13 +189,13 @@ def _options() -> dict | None:
         opts = data.call("filter_options")
         if st.session_state.get("_viewer") is not None and not st.session_state["_viewer"].is_lead:
             opts = {**opts, **data.practice_categories()}
-        return opts
+        return {**opts, "measures": [m["measure"] for m in measure_choices()] or [DEFAULT_MEASURE]}
     except FileNotFoundError:
         return None
 
 
 def _default_state() -> dict[str, Any]:
-    return {"period": DEFAULT_PERIOD, "from": None, "to": None, **{k: [] for k in MULTI}}
+    return {"period": DEFAULT_PERIOD, "from": None, "to": None, **{k: [] for k in MULTI}, "measure": DEFAULT_MEASURE}
 
 
 def _parse_date(raw: str, key: str, warnings: list[str]) -> dt.date | None:
@@ -248,6 +251,7 @@ def state_from_url(qp: dict[str, list[str]], opts: dict, shown: str | None = Non
                 else:
                     warnings.append(_dropped(key, label, part, shown))
         state[key] = chosen
+    state["measure"] = measure_from_url(qp, opts, warnings)
     return state, warnings
 
 
@@ -266,6 +270,7 @@ def state_to_url(state: dict[str, Any]) -> dict[str, list[str]]:
     for key in MULTI:
         if state.get(key):
             out[key] = list(state[key])
+    out.update({"measure": [state["measure"]]} if state.get("measure", DEFAULT_MEASURE) != DEFAULT_MEASURE else {})
     return out
 
 
@@ -276,6 +281,7 @@ def _apply_state(state: dict[str, Any], opts: dict) -> None:
         st.session_state["f_range"] = (_clamp(state["from"], lo, hi), _clamp(state["to"], lo, hi))
     for key, (wkey, *_rest) in MULTI.items():
         st.session_state[wkey] = list(state[key])
+    st.session_state["f_measure"] = state.get("measure") or DEFAULT_MEASURE
 
 
 def _clamp(d: dt.date, lo: dt.date | None, hi: dt.date | None) -> dt.date:
@@ -296,6 +302,7 @@ def _current_state() -> dict[str, Any]:
             state["to"] = rng[1] if len(rng) > 1 else rng[0]
     for key, (wkey, *_rest) in MULTI.items():
         state[key] = list(st.session_state.get(wkey) or [])
+    state["measure"] = st.session_state.get("f_measure") or DEFAULT_MEASURE
     return state
 
 
@@ -308,6 +315,7 @@ def _reset() -> None:
     st.session_state["f_period"] = DEFAULT_PERIOD
     for wkey, *_rest in MULTI.values():
         st.session_state[wkey] = []
+    st.session_state["f_measure"] = DEFAULT_MEASURE
     st.session_state.pop("_filter_page", None)  # as if arriving: a page's own defaults apply again
 
 
@@ -395,6 +403,7 @@ def filter_bar(page: str | None = None) -> None:
             st.session_state[wkey] = [v for v in st.session_state.get(wkey) or [] if v in options]
             if key not in hidden:  # a hidden filter keeps its value (set above) for the other pages
                 st.multiselect(label, options, key=wkey, placeholder="All", on_change=_clear_warnings)
+        measure_selector(page, _clear_warnings)
         if spec.get("note"):
             st.caption(spec["note"])
         state = {k: ([] if k in hidden else v) for k, v in _current_state().items()}

@@ -1,4 +1,4 @@
-"""Command line: ``python -m pipelines load|status|rebuild|unload|sample ...`` (users script it).
+"""Command line: ``python -m pipelines load|status|rebuild|unload|sample|effects|child-report ...`` (users script it).
 
 The entry point above every layer (see docs/architecture.md): it runs loads with the
 statistics of the analytics layer (``analytics.stored.STEPS``), writes the meeting pack
@@ -227,6 +227,59 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return sample.main(argv)
 
 
+def cmd_effects(args: argparse.Namespace) -> int:
+    """Per child per session-level measure: child-led (B) vs directed (A) single-case effects,
+    oriented so that positive (NAP above 0.5) means child-led better in the measure's direction."""
+    import math
+
+    from analytics.approach import EFFECT_COLUMNS, effects
+    from pipelines.measures import catalogue
+
+    if args.measure is not None:
+        m = catalogue().get(args.measure)
+        if m is None:
+            _err(f"measure {args.measure!r} is not in the catalogue (measures.toml)")
+            return 2
+        if m.level != "session":
+            _err(f"measure {args.measure!r} is a {m.level}-level measure: effects compare sessions "
+                 "(a session-level measure of measures.toml)")
+            return 2
+    db = Path(args.db or warehouse.default_db_path())
+    if db.exists() and warehouse.outdated(db):
+        _err(f"the warehouse {db} was made by an earlier version: run 'python -m pipelines rebuild --db {db}' first")
+        return 1
+    try:
+        con = warehouse.connect_reader(db)
+    except FileNotFoundError as exc:
+        _err(str(exc))
+        return 1
+    try:
+        df = effects(con, args.measure)
+    finally:
+        con.close()
+    try:
+        _audit(args.db, "export", "cli effects", {"what": "single-case effects per child (child-led vs directed)",
+                                                  "measure": args.measure, "rows": len(df)})  # before output
+    except AuditUnavailable as exc:
+        _err(f"{exc}; nothing was exported")
+        return 1
+
+    def plain(v):
+        if hasattr(v, "item"):
+            v = v.item()
+        return None if isinstance(v, float) and math.isnan(v) else v
+
+    rows = [{c: plain(r[c]) for c in EFFECT_COLUMNS} for r in df.to_dict("records")]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print("\t".join(EFFECT_COLUMNS))
+    for r in rows:
+        print("\t".join("" if r[c] is None else (f"{r[c]:.4f}" if isinstance(r[c], float) else str(r[c]))
+                        for c in EFFECT_COLUMNS))
+    return 0
+
+
 def cmd_meeting_pack(args: argparse.Namespace) -> int:
     from reports import meeting_pack as mp
 
@@ -365,6 +418,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--single-file", action="store_true")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("effects", help="per child per measure: child-led vs directed NAP (with CI), Tau, Tau-U, "
+                                       "PND, Tau-BC, in the measure's direction")
+    s.add_argument("--db", type=Path, help=db_help)
+    s.add_argument("--measure", metavar="ID", help="one measure of measures.toml (default: every session-level one)")
+    s.add_argument("--json", action="store_true", help="a JSON array of the rows (full precision)")
+    s.set_defaults(func=cmd_effects)
 
     s = sub.add_parser("meeting-pack", help="team meeting pack: pack.html, pack.pdf (needs Chromium) and pack.xlsx")
     s.add_argument("--team", help="team name (or give --therapist alone)")

@@ -121,6 +121,15 @@ class GasSettings:
 
 
 @dataclass(frozen=True)
+class MasterySettings:
+    """``[mastery]``: when a trial-based goal is mastered, unless its goal says otherwise
+    (percent correct of the trials in a session, in this many consecutive sessions)."""
+
+    percent: float = _num(80, 0, 100, open_lo=True)
+    consecutive_sessions: int = _int(3, 1)
+
+
+@dataclass(frozen=True)
 class ComparisonSettings:
     """``[comparison]``: child-led vs directed and the minimum n of estimated figures."""
 
@@ -182,7 +191,7 @@ class UploadSettings:
 
 
 SECTIONS: dict[str, type] = {
-    "gas": GasSettings, "comparison": ComparisonSettings, "flags": FlagSettings, "privacy": PrivacySettings,
+    "gas": GasSettings, "mastery": MasterySettings, "comparison": ComparisonSettings, "flags": FlagSettings, "privacy": PrivacySettings,
     "meeting_pack": MeetingPackSettings, "access": AccessSettings, "uploads": UploadSettings,
 }
 
@@ -193,6 +202,7 @@ class Settings:
 
     age_groups: tuple[AgeGroup, ...] = DEFAULT_AGE_GROUPS
     gas: GasSettings = field(default_factory=GasSettings)
+    mastery: MasterySettings = field(default_factory=MasterySettings)
     comparison: ComparisonSettings = field(default_factory=ComparisonSettings)
     flags: FlagSettings = field(default_factory=FlagSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)

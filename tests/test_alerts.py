@@ -409,7 +409,8 @@ def test_a_flag_that_fired_again_comes_back_as_new_with_the_old_history(env, all
     row = all_flags.iloc[0]
     since = pd.Timestamp(row["since"]).date()
     # acknowledged weeks ago, on data from before this firing began
-    old = alerts.Flag(str(row["child_id"]), str(row["flag"]), "", since - dt.timedelta(days=60),
+    measure = alerts.flag_keys(all_flags.iloc[[0]])[0][2]   # a flag's key includes its measure
+    old = alerts.Flag(str(row["child_id"]), str(row["flag"]), measure, since - dt.timedelta(days=60),
                       since - dt.timedelta(days=30))
     alerts.act("acknowledge", [old], note="Resolved with the family", path=env["alerts"],
                audit_log=env["audit"], **LEAD)

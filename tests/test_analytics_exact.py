@@ -537,7 +537,7 @@ def test_stored_tables_equal_query_time_results(approach_db, flag_db, kpi_db, re
         when = analytics.as_of(con)
         pd.testing.assert_frame_equal(analytics.flags(con), analytics.compute_flags(c, when), check_dtype=False)
         cmp_ = settings.get().comparison
-        fresh = single_case_effects(query(c, "approach_sessions", Filters().params()),
+        fresh = single_case_effects(query(c, "approach_sessions", {**Filters().params(), "measure": "engagement"}),
                                     cmp_.min_sessions_per_approach, cmp_.confidence)
         pd.testing.assert_frame_equal(analytics.approach_pairs(con), fresh, check_dtype=False)
         pd.testing.assert_frame_equal(analytics.gas_reviews(con), gas_reviews_compute(c),

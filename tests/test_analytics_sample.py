@@ -122,7 +122,8 @@ def test_every_analysis_query_runs(con):
     assert len(names) >= 10
     for name in names:
         df = query(con, name, params)
-        assert len(df) > 0, name
+        # trial-based goals cannot be written in the single wide file (tests/test_analytics_measures.py has them)
+        assert len(df) > 0 or name == "trial_sessions", name
 
 
 def test_filters_change_results_as_the_data_says(con):
@@ -180,7 +181,7 @@ def test_stored_tables_match_query_time(con):
     pd.testing.assert_frame_equal(analytics.flags(con), analytics.compute_flags(c, analytics.as_of(con)),
                                   check_dtype=False)
     cmp_ = settings.get().comparison
-    fresh = single_case_effects(query(c, "approach_sessions", Filters().params()),
+    fresh = single_case_effects(query(c, "approach_sessions", {**Filters().params(), "measure": "engagement"}),
                                 cmp_.min_sessions_per_approach, cmp_.confidence)
     pd.testing.assert_frame_equal(analytics.approach_pairs(con), fresh, check_dtype=False)
     # a filter that keeps everything computes at query time and agrees with the stored table

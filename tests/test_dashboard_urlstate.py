@@ -9,15 +9,17 @@ from dashboard import ui
 OPTS = {"modalities": ["CBT", "OT", "speech", "play"], "age_groups": ["0-2", "3-5", "6-12", "13-18"],
         "teams": ["North", "South", "=cmd|' /C calc'!A0"], "therapists": ["T01", "T02"],
         "approaches": ["child-led", "directed", "mixed"], "children": ["C0001"],
-        "min_date": dt.date(2025, 11, 3), "max_date": dt.date(2026, 10, 30)}
+        "min_date": dt.date(2025, 11, 3), "max_date": dt.date(2026, 10, 30),
+        "measures": ["engagement", "on_task", "protests"]}
 
 
 def test_round_trip():
     state = {"period": "custom", "from": dt.date(2026, 1, 1), "to": dt.date(2026, 3, 31),
              "modality": ["OT", "speech"], "age": ["3-5"], "team": ["=cmd|' /C calc'!A0"], "therapist": [],
-             "approach": ["child-led"]}
+             "approach": ["child-led"], "measure": "on_task"}
     url = ui.state_to_url(state)
     assert url["from"] == ["2026-01-01"] and url["modality"] == ["OT", "speech"] and "therapist" not in url
+    assert url["measure"] == ["on_task"]
     back, warnings = ui.state_from_url(url, OPTS)
     assert warnings == []
     assert back == state

@@ -25,6 +25,7 @@ FIXTURE = Path(__file__).resolve().parent / "fixtures" / "legacy_v1"
 SAMPLE = REPO / "data" / "sample" / "canonical"
 APP = str(REPO / "dashboard" / "streamlit_app.py")
 # the stored statistics (analytics.stored), compared on the columns both versions have
+PER_MEASURE = ("child_trends", "child_approach_effects")
 STORED = ("child_flags", "child_trends", "child_approach_effects", "gas_reviews", "goal_progress", "measure_change")
 
 
@@ -62,7 +63,9 @@ def what_it_says(db: Path, old: dict[str, list[str]], legacy: bool = False,
                               "select session_id, value from observations where measure = 'engagement' order by all")
     out["rejects"] = query(db, "select file_name, line, column_name, value from rejects order by all")
     for t in STORED:
-        out[t] = query(db, f"select {', '.join(old[t])} from {t} order by all")
+        # per-measure tables (one row per child per measure): the old code had engagement only
+        where = " where measure = 'engagement'" if not legacy and t in PER_MEASURE else ""
+        out[t] = query(db, f"select {', '.join(old[t])} from {t}{where} order by all")
     return out
 
 

@@ -126,10 +126,13 @@ IGNORED = {
 UNFILTERED = {
     "file_problems": "one loaded file's rejected and not-linked rows (the upload result), not sessions",
     "filter_options": "the values each filter can take",
+    "measure_options": "the measures the outcome selector offers",
     "flag_child_status": "the flags' figures up to $as_of; the pages filter the flags",
     "practice_cells": "the whole practice's cells (access.disclosure rule 3)",
     "rejected_rows": "rejected rows are not sessions",
 }
+# Filtered queries with no rows on the single-file sample, and why.
+EMPTY_ON_SAMPLE = {"trial_sessions": "trial-based goals cannot be written in the single wide file"}
 ANALYSIS = queries.names("analysis")
 FILTERED = [n for n in ANALYSIS if n not in UNFILTERED]
 # a value of each filter that matches nothing in any warehouse
@@ -209,6 +212,8 @@ def test_every_analysis_query_honours_the_filters_it_claims(reader, unfiltered_r
     """A filter value that matches nothing leaves no rows in a query that claims the filter,
     and changes nothing in one that ignores it."""
     everything = unfiltered_results[name]
+    if name in EMPTY_ON_SAMPLE:
+        pytest.skip(f"{name}: {EMPTY_ON_SAMPLE[name]} (its filters: tests/test_analytics_measures.py)")
     assert len(everything) > 0, f"{name} is empty on the sample"
     got = queries.run(reader, name, {**BASE, FILTER_ARGS[arg]: NOTHING[arg]})
     if arg in IGNORED.get(name, set()):
@@ -291,7 +296,7 @@ def test_a_scoped_reader_sees_only_its_children_through_the_macros(sample_db):
         for name in FILTERED:
             df = queries.run(sc, name, BASE)
             if "child_id" in df.columns:
-                assert len(df) > 0 and set(df["child_id"]) <= mine, name
+                assert (len(df) > 0 or name in EMPTY_ON_SAMPLE) and set(df["child_id"]) <= mine, name
         sc.close()
     finally:
         con.close()

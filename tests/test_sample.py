@@ -73,9 +73,10 @@ def as_text(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for c in ("session_date", "date_of_birth"):
         out[c] = out[c].dt.strftime("%Y-%m-%d")
-    out["measure_score"] = df["measure_score"].map(lambda v: "" if pd.isna(v) else f"{v:g}")
+    for c in ("measure_score", "on_task"):
+        out[c] = df[c].map(lambda v: "" if pd.isna(v) else f"{v:g}")
     out = out.astype(object).where(out.notna(), "").astype(str)
-    return out[COLUMNS]
+    return out[COLUMNS + ["on_task", "protests"]]
 
 
 def mann_kendall(y: list[float]) -> tuple[float, float]:
@@ -119,7 +120,7 @@ def test_same_seed_same_bytes_different_seed_different(tmp_path):
 
 def test_shape(gen):
     df, truth = gen
-    assert list(df.columns) == COLUMNS
+    assert list(df.columns) == COLUMNS + ["on_task", "protests"]   # the contract's, then the wide measures
     assert df["child_id"].nunique() == 150 == truth["children"]
     assert set(df["modality"]) == {"CBT", "OT", "speech", "play"}
     assert set(df["team"]) == {"North", "South", "East"}
@@ -364,7 +365,7 @@ def test_split_exports_overlap_and_rebuild_the_generated_rows(written, gen):
     assert all(s.startswith("S") for s in both)
     # later file wins per (session_id, goal_id): exactly the generated rows, except the formula cell
     merged = normalise(pd.concat([f1, f2]), t).drop_duplicates(["session_id", "goal_id"], keep="last")
-    merged = merged[COLUMNS].sort_values(["session_id", "goal_id"]).reset_index(drop=True)
+    merged = merged[COLUMNS + ["on_task", "protests"]].sort_values(["session_id", "goal_id"]).reset_index(drop=True)
     expect = as_text(df).sort_values(["session_id", "goal_id"]).reset_index(drop=True)
     assert len(merged) == len(expect)
     diff = merged != expect
@@ -469,7 +470,7 @@ def test_single_file_and_cli(tmp_path, capsys):
     assert len(printed) == 2 and all(line.startswith("wrote ") for line in printed)
     one = pd.read_csv(files[0], dtype=str, keep_default_na=False)
     df, truth = generate(children=30, months=6, seed=3, end=dt.date(2026, 6, 30))
-    assert list(one.columns) == COLUMNS
+    assert list(one.columns) == COLUMNS + ["on_task", "protests"]
     pd.testing.assert_frame_equal(one, as_text(df).reset_index(drop=True))
     t = json.loads((tmp_path / "s" / "truth.json").read_text())
     assert t["n_malformed_rows"] == 0 and t["n_corrected_rows"] == 0

@@ -25,13 +25,21 @@ if practice:
 cfg = settings.get().comparison
 min_sessions, min_children, conf = cfg.min_sessions_per_approach, cfg.min_children, cfg.confidence
 
+session_measure = ui.measure()               # the outcome measure of the filter bar
+meta = ui.measure_meta(session_measure)
 MEASURES = {
     "engagement": ("Engagement", "Difference in mean engagement, child-led − directed (points, 1–5 scale)"),
     "gas": ("GAS level", "Difference in mean GAS level, child-led − directed (levels)"),
 }
-measure = st.segmented_control("Outcome", list(MEASURES), default="engagement", key="ap_measure",
-                               format_func=lambda m: MEASURES[m][0]) or "engagement"
+if session_measure != "engagement":  # labels and units from the catalogue, never "engagement points"
+    MEASURES = {session_measure: (meta.label, f"Difference in mean {meta.label.lower()}, child-led − directed "
+                                              f"({meta.unit}; {meta.direction} is better)"), "gas": MEASURES["gas"]}
+if st.session_state.get("ap_measure") not in MEASURES:
+    st.session_state["ap_measure"] = session_measure
+measure = st.segmented_control("Outcome", list(MEASURES), default=session_measure, key="ap_measure",
+                               format_func=lambda m: MEASURES[m][0]) or session_measure
 m_label, x_title = MEASURES[measure]
+UNITS = {"engagement": "points", "gas": "GAS levels"}
 
 BY = [(None, "All children"), ("modality", "Modality"), ("age_group", "Age group"), ("therapist_id", "Therapist")]
 if practice:  # de-identified practice figures: no breakdown by therapist
@@ -80,8 +88,11 @@ reading = wording.difference(overall["mean_diff"], overall["ci_lo"], overall["ci
                              criterion=f"at least {min_sessions} rated sessions of each approach")
 if reading.kind != wording.TOO_FEW:
     diff, lo, hi = float(overall["mean_diff"]), float(overall["ci_lo"]), float(overall["ci_hi"])
-    unit = "points" if measure == "engagement" else "GAS levels"
+    unit = UNITS.get(measure, meta.unit)
     direction = "higher" if diff > 0 else "lower"
+    if measure not in UNITS:  # a measure of the catalogue: say which way is better
+        better = (diff > 0) == meta.higher_is_better
+        direction += f" ({'better' if better else 'worse'}: {meta.direction} is better)"
     p_txt = wording.p_value(overall.get("wilcoxon_p"))
     st.markdown(
         f"Across **{n_ch} children** ({n_se:,} sessions) who had at least {min_sessions} child-led and "
@@ -141,9 +152,9 @@ if big is not None:
 
 if practice:
     st.caption("Each child's paired difference is shown for your own children only (switch to *My children*).")
-elif measure == "engagement":
+elif measure != "gas":
     st.subheader("Each child's paired difference", anchor=False)
-    pairs = ui.fetch("approach_pairs", f)
+    pairs = ui.fetch("approach_pairs", f, measure=measure)
     if pairs is not None:
         n_all = len(pairs)
         if "eligible" in pairs.columns:

@@ -21,7 +21,12 @@ modalities = [m for m in theme.MODALITY_ORDER if m in (opts.get("modalities") or
 ages = list(opts.get("age_groups") or [])
 min_n = settings.get().comparison.min_children
 
-grid = ui.fetch_aggregate(practice, "group_grid", f)
+measure = ui.measure()                       # the outcome measure of the filter bar
+meta = ui.measure_meta(measure)
+other = measure != "engagement"
+trend_spec = charts.measure_spec(meta.label, meta.unit) if other else None
+outcome = "mean_value" if other else "mean_engagement"    # the column of the measure's mean
+grid = ui.fetch_aggregate(practice, "group_grid", f, measure=measure)
 if grid.empty:
     ui.empty("No sessions match these filters. Widen the period or clear a filter in the sidebar.")
     st.stop()
@@ -44,16 +49,20 @@ else:
            "Every cell has enough children to show its figure.")
 st.caption("Each cell shows its figure and the number of children (n); the colour spans the range of the cells "
            "shown, so read the numbers before the shades. " + why)
-tabs = st.tabs([charts.GRID_METRICS[m][0] for m in charts.GRID_METRICS])
-for tab, metric in zip(tabs, charts.GRID_METRICS):
+# the outcome tab shows the chosen measure (engagement: as before)
+GRID = {(outcome if m == "mean_engagement" else m): (trend_spec[0], meta.unit, False)
+        if (m == "mean_engagement" and other) else spec for m, spec in charts.GRID_METRICS.items()}
+tabs = st.tabs([GRID[m][0] for m in GRID])
+for tab, metric in zip(tabs, GRID):
     with tab:
         if metric not in grid.columns:
-            st.info(f"{charts.GRID_METRICS[metric][0]} is not in the grid data.")
+            st.info(f"{GRID[metric][0]} is not in the grid data.")
         elif grid[metric].notna().sum() == 0:
-            why = "no GAS ratings" if metric == "share_goals_at_expected" else "no rated sessions"
-            st.info(f"{charts.GRID_METRICS[metric][0]} is not shown: this selection has {why}.")
+            why = "no GAS ratings" if metric == "share_goals_at_expected" else "no sessions with a value"
+            st.info(f"{GRID[metric][0]} is not shown: this selection has {why}.")
         else:
-            ui.chart(charts.grid_heatmap(grid, metric, modalities, ages, min_n), key=f"grid_{metric}")
+            ui.chart(charts.grid_heatmap(grid, metric, modalities, ages, min_n, GRID[metric]),
+                     key=f"grid_{metric}")
 with st.expander("The grid as a table"):
     table = grid.drop(columns=["suppressed"], errors="ignore").astype(object)
     if n_hidden:  # hidden cells say so, not "None"
@@ -69,7 +78,7 @@ if practice:  # de-identified practice figures: no per-child distributions
     st.caption("Per-child distributions are shown for your own children only (switch to *My children*).")
     children = goals = None
 else:
-    children = ui.fetch("child_list", f)
+    children = ui.fetch("child_list", f, measure=measure)
     goals = ui.fetch("goal_summary", f)
 no_gas = "No GAS ratings in this selection, so the distribution of goal levels is not shown."
 with layout.chart_grid("distributions") as grid:  # two a row where each gets 22rem, else one a row
@@ -77,10 +86,11 @@ with layout.chart_grid("distributions") as grid:  # two a row where each gets 22
         ui.chart(charts.distribution_box(
             children, "sessions", by, groups, f"Scheduled sessions per child, by {charts.GROUP_LABEL[by].lower()}",
             "Sessions per child (count)", ["child_id", "therapist_id"]), key="dist_sessions", where=grid)
-        if "mean_engagement" in children.columns and children["mean_engagement"].notna().any():
+        if outcome in children.columns and children[outcome].notna().any():
+            title, axis = (trend_spec[0], trend_spec[1]) if other else ("Mean engagement", "Mean engagement (1–5)")
             ui.chart(charts.distribution_box(
-                children.dropna(subset=["mean_engagement"]), "mean_engagement", by, groups,
-                f"Mean engagement per child, by {charts.GROUP_LABEL[by].lower()}", "Mean engagement (1–5)",
+                children.dropna(subset=[outcome]), outcome, by, groups,
+                f"{title} per child, by {charts.GROUP_LABEL[by].lower()}", axis,
                 ["child_id", "sessions"]), key="dist_eng", where=grid)
     if children is None:
         pass
@@ -98,14 +108,17 @@ st.subheader("Trends per group", anchor=False)
 t_by = st.segmented_control("Lines for each", ["modality", "age_group"], default="modality", key="grp_trend_by",
                              format_func=lambda b: charts.GROUP_LABEL[b]) or "modality"
 t_metric = st.segmented_control("Measure", list(charts.TREND_METRICS), default="mean_engagement",
-                                 key="grp_trend_metric", format_func=lambda m: charts.TREND_METRICS[m][0]) \
-    or "mean_engagement"
-t = ui.fetch_aggregate(practice, "monthly_trends", f, by=t_by)
+                                 key="grp_trend_metric",
+                                 format_func=lambda m: (trend_spec or charts.TREND_METRICS[m])[0]
+                                 if m == "mean_engagement" else charts.TREND_METRICS[m][0]) or "mean_engagement"
+t = ui.fetch_aggregate(practice, "monthly_trends", f, by=t_by, measure=measure)
 if t is not None:
     if t.empty:
         ui.empty("No months to show for these filters.")
     elif t_metric == "share_goals_at_expected" and t["n_goals"].fillna(0).sum() == 0:
         st.info("No GAS ratings in this selection, so the goal-attainment trend is not shown.")
     else:
-        ui.chart(charts.group_trends(t, t_by, t_metric, modalities if t_by == "modality" else ages),
-                        key="grp_trend")
+        outcome_chosen = t_metric == "mean_engagement"
+        ui.chart(charts.group_trends(t, t_by, outcome if outcome_chosen else t_metric,
+                                     modalities if t_by == "modality" else ages,
+                                     trend_spec if outcome_chosen else None), key="grp_trend")

@@ -40,7 +40,9 @@ as_of = ui.fetch("as_of")
 thr = settings.get().flags
 st.caption(
     f"Flags are worked out as of the latest session loaded ({ui.day(as_of)}), for the children in the filters: "
-    f"falling engagement over the last {thr.engagement_window_weeks} weeks, goals stalled for "
+    f"falling engagement or any other outcome measure getting worse in its direction (a rising count of "
+    f"{ui.measure_meta(ui.measure()).label.lower() if ui.measure() != 'engagement' else 'protests'} where lower "
+    f"is better) over the last {thr.engagement_window_weeks} weeks, goals stalled for "
     f"{thr.gas_stall_weeks} weeks, attendance under {ui.pct(thr.attendance_min_rate)}, "
     f"no session for {thr.dropout_days} days, no goal rating for {thr.rating_gap_days} days. "
     "Thresholds live in settings.toml.")
@@ -163,6 +165,17 @@ if hidden:
 
 # ----------------------------------------------------------------------------- the table
 
+
+def _measure_title(m) -> str | None:
+    """A flag's measure as the catalogue names it ("Protests (protests per session)"); None for none."""
+    if m is None or (not isinstance(m, str) and pd.isna(m)) or str(m) in ("", "nan"):
+        return None
+    try:
+        return ui.measure_title(str(m))
+    except KeyError:
+        return str(m)
+
+
 view = view.copy()
 table = pd.DataFrame({
     "page": [ui.child_url(c) for c in view["child_id"]],
@@ -170,6 +183,7 @@ table = pd.DataFrame({
     "title": view["title"].astype(str), "status_text": view["status_text"], "assignee": view["assignee"],
     "note": view["note"], "reason": view["reason"], "since": view["since"],
     "last_action": view["last_action"], "n": pd.to_numeric(view["n"], errors="coerce").round().astype("Int64"),
+    "measure": view["measure"].map(_measure_title) if "measure" in view.columns else None,
     **{c: view[c] for c in ("therapist_id", "team", "modality", "age_group", "flag", "value", "threshold")
        if c in view.columns},
 }).reset_index(drop=True)
@@ -191,6 +205,8 @@ event = st.dataframe(
         "assignee": st.column_config.TextColumn("Assigned to"),
         "note": st.column_config.TextColumn("Note", width="medium"),
         "reason": st.column_config.TextColumn("Why", width="large"),
+        "measure": st.column_config.TextColumn("Measure", help="The outcome measure of a trend or reliable-change "
+                                                               "flag, with its unit (measures.toml)"),
         "since": st.column_config.DateColumn("Since", format="YYYY-MM-DD"),
         "last_action": st.column_config.TextColumn("Last action"),
         "n": st.column_config.NumberColumn("n", help="Sessions or ratings the flag rests on", format="%d"),

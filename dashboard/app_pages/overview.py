@@ -16,7 +16,9 @@ if practice:
     f = ui.practice_filters(f)
 ui.caption_filters(f)
 
-k = ui.fetch_aggregate(practice, "kpis", f)
+measure = ui.measure()                       # the outcome measure of the filter bar
+meta = ui.measure_meta(measure)
+k = ui.fetch_aggregate(practice, "kpis", f, measure=measure)
 cur, prev = k.get("current") or {}, k.get("previous") or {}
 if practice and cur.get("suppressed"):
     ui.empty(f"The practice's sessions in this selection belong to groups of fewer than {data.small_cell_min()} "
@@ -54,7 +56,12 @@ METRICS = [
     ("Attendance rate", ui.pct(cur.get("attendance_rate"), 1), delta("attendance_rate", "pct"), "normal",
      "Attended sessions as a share of scheduled sessions.", f"n = {ui.count(cur.get('sessions'))} scheduled sessions"),
     ("Mean engagement (1–5)", ui.num(cur.get("mean_engagement"), 2), delta("mean_engagement", "num"), "normal",
-     "Therapist-rated engagement of attended sessions.", f"n = {ui.count(cur.get('n_rated'))} rated sessions"),
+     "Therapist-rated engagement of attended sessions.", f"n = {ui.count(cur.get('n_rated'))} rated sessions")
+    if measure == "engagement" else
+    (f"Mean {meta.label.lower()} ({meta.unit})", ui.num(cur.get("mean_value"), 2), delta("mean_value", "num"),
+     "normal" if meta.higher_is_better else "inverse",
+     f"{meta.label} of attended sessions, in {meta.unit}; {meta.direction} is better.",
+     f"n = {ui.count(cur.get('n_values'))} sessions with a value"),
     ("Goals at or above expected", ui.pct(cur.get("share_goals_at_expected"), 0) if has_gas else "–",
      delta("share_goals_at_expected", "pct") if has_gas else None, "normal",
      f"Share of goals whose latest GAS level in the period is {cell(settings.get().gas.expected_level, 'level')} "
@@ -68,9 +75,17 @@ METRICS = [
 with layout.metric_row("overview"):  # wraps onto more rows on a narrow page: no label or value is cut
     for label, value, d, color, helptext, n_text in METRICS:
         layout.metric_card(label, value, d, delta_color=color, help=helptext, note=n_text)
+if not practice:  # episodes of care that ended in the period (children mart), planned and not apart
+    planned, dropped, other = (int(cur.get(k_) or 0) for k_ in ("discharged_planned", "discharged_dropped_out",
+                                                                  "discharged_other"))
+    st.caption(f"Discharges in the period: {planned} planned, {dropped} dropped out"
+               + (f", {other} other" if other else "") + " (children seen in the period whose episode of care ended "
+               "in it; a discharged child is never flagged as a possible drop-out).")
 
 st.subheader("Monthly trends", anchor=False)
-trends = ui.fetch_aggregate(practice, "monthly_trends", f)
+trends = ui.fetch_aggregate(practice, "monthly_trends", f, measure=measure)
+spec = None if measure == "engagement" else charts.measure_spec(meta.label, meta.unit)
+outcome_metric = "mean_engagement" if measure == "engagement" else "mean_value"
 if trends is not None:
     if trends.empty:
         ui.empty("No months to show for these filters.")
@@ -78,7 +93,7 @@ if trends is not None:
         with layout.chart_grid("trends") as grid:  # two a row where each gets 22rem, else one a row
             ui.chart(charts.sessions_bar(trends), key="t_sessions", where=grid)
             ui.chart(charts.trend_line(trends, "attendance_rate"), key="t_att", where=grid)
-            ui.chart(charts.trend_line(trends, "mean_engagement"), key="t_eng", where=grid)
+            ui.chart(charts.trend_line(trends, outcome_metric, spec), key="t_eng", where=grid)
             if trends["n_goals"].fillna(0).sum() > 0:
                 ui.chart(charts.trend_line(trends, "share_goals_at_expected"), key="t_gas", where=grid)
         if not trends["n_goals"].fillna(0).sum() > 0:
@@ -87,15 +102,18 @@ if trends is not None:
 st.subheader("By modality and by age group", anchor=False)
 metric = st.segmented_control(
     "Measure", list(charts.TREND_METRICS), default="mean_engagement", key="ov_metric",
-    format_func=lambda m: charts.TREND_METRICS[m][0])
+    format_func=lambda m: (spec or charts.TREND_METRICS[m])[0] if m == "mean_engagement" else charts.TREND_METRICS[m][0])
 metric = metric or "mean_engagement"
 for by, label in (("modality", "modality"), ("age_group", "age group")):
-    t = ui.fetch_aggregate(practice, "monthly_trends", f, by=by)
+    t = ui.fetch_aggregate(practice, "monthly_trends", f, by=by, measure=measure)
     if t.empty:
         ui.empty(f"No data by {label} for these filters.")
         continue
     order = None if by == "modality" else list((ui.options()).get("age_groups") or [])
-    ui.chart(charts.small_multiples(t, by, metric, order), key=f"sm_{by}")
+    if metric == "mean_engagement":  # the outcome measure's mean
+        ui.chart(charts.small_multiples(t, by, outcome_metric, order, spec), key=f"sm_{by}")
+    else:
+        ui.chart(charts.small_multiples(t, by, metric, order), key=f"sm_{by}")
 
 st.markdown("**Look closer at a group** (opens *Modalities and age groups* with that filter):")
 opts = ui.options()

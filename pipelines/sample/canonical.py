@@ -15,7 +15,10 @@ from pipelines import profiles
 
 from . import defects
 from .arrays import days, month_end, month_start
-from .constants import COLUMNS
+from .constants import COLUMNS as CONTRACT_COLUMNS
+from .wide_measures import WIDE_MEASURES
+
+COLUMNS = CONTRACT_COLUMNS + list(WIDE_MEASURES)   # the contract's columns, then the wide measure columns
 from .text import as_bool, line_array, quote_py, subset, text_columns, write_csv, write_lines
 
 # spelling variety, applied to a small share of sessions; every spelling must be one the

@@ -79,6 +79,9 @@ def plant_corrections(rng: np.random.Generator, table: pa.Table, cols: dict[str,
         set_cell(f1, "attendance", i, "no-show")
         set_cell(f1, "engagement", i, None)
         set_cell(f1, "duration_min", i, None)
+        for wide in ("on_task", "protests"):  # the wide measures of a session not attended: none either
+            if wide in f1:
+                set_cell(f1, wide, i, None)
         corrections.append({"column": "attendance", "row": int(r), "first": "no-show", "final": "attended",
                             "note": "first export had no engagement/duration for this row"})
     sid = cols["session_id"]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import engagement, goals, measures, people, rows, sessions, truth
+from . import engagement, goals, measures, people, rows, sessions, truth, wide_measures
 from .constants import COLUMNS
 
 
@@ -50,21 +50,26 @@ def build(children: int, months: int, seed: int, end: dt.date,
     ratings = goals.goal_ratings(rng, win, plan, ses, rating)
     meas = measures.measures(rng, win, kids, grp, ten, ses, att, specs)
 
+    wide = wide_measures.wide_measures(seed, win, ten, ses, att, how.app)  # a generator of its own
+
     child_ids, ther_ids, goal_ids = rows.id_columns(kids, plan)
     measure_of_session, score_of_session = meas.per_session(ses.n)
     table = rows.export_table(kids, ses, att, att_code, how, eng, plan, ratings, measure_of_session,
-                              score_of_session, child_ids, ther_ids, goal_ids)
+                              score_of_session, child_ids, ther_ids, goal_ids, wide)
     has_rows = np.bincount(ses.ci, minlength=N) > 0
+    cid = child_ids.to_pylist()
     planted = truth.planted_truth(seed, win, kids, grp, has_rows, table.num_rows, ses.n, eng, plan, ratings,
-                                  meas, child_ids.to_pylist(), goal_ids.to_pylist())
+                                  meas, cid, goal_ids.to_pylist())
+    planted["measures_planted"] = wide_measures.planted(wide, has_rows, cid)
     return table, planted
 
 
 def generate(children: int = 150, months: int = 12, seed: int = 7,
              end: dt.date = dt.date(2026, 10, 31)) -> tuple[pd.DataFrame, dict]:
-    """Canonical export rows (COLUMNS, in order) of a synthetic practice, and what was planted."""
+    """Canonical export rows (COLUMNS, in order, then the wide measures on_task and protests) of
+    a synthetic practice, and what was planted."""
     table, planted = build(children, months, seed, end)
     df = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype()}.get,
                          date_as_object=False, split_blocks=True, self_destruct=True)
     del table
-    return df[COLUMNS], planted
+    return df[COLUMNS + list(wide_measures.WIDE_MEASURES)], planted

@@ -13,6 +13,7 @@ from .engagement import Engagement
 from .goals import Goals, Ratings
 from .people import Children
 from .sessions import Delivery, Sessions
+from .wide_measures import WideMeasures
 
 
 def id_columns(kids: Children, goals: Goals) -> tuple[pa.Array, pa.Array, pa.Array]:
@@ -29,8 +30,9 @@ def id_columns(kids: Children, goals: Goals) -> tuple[pa.Array, pa.Array, pa.Arr
 def export_table(kids: Children, ses: Sessions, att: np.ndarray, att_code: np.ndarray, how: Delivery,
                  eng: Engagement, goals: Goals, ratings: Ratings, measure_of_session: np.ndarray,
                  score_of_session: np.ndarray, child_ids: pa.Array, ther_ids: pa.Array,
-                 goal_ids: pa.Array) -> pa.Table:
-    """The canonical export rows (constants.COLUMNS) as an arrow table.
+                 goal_ids: pa.Array, wide: WideMeasures | None = None) -> pa.Table:
+    """The canonical export rows (constants.COLUMNS, then the wide measure columns of ``wide``
+    when given: on_task, protests) as an arrow table.
 
     Sessions are numbered in date order (then child); a session's rows are ordered by goal
     number, its goal-less row first. Duration and engagement are empty unless attended; the
@@ -76,4 +78,5 @@ def export_table(kids: Children, ses: Sessions, att: np.ndarray, att_code: np.nd
         "goal_weight": int_col(goals.weight[np.maximum(row_goal, 0)], no_goal),
         "measure": take(list(MEASURE_NAMES), r_meas),
         "measure_score": pa.array(r_score, pa.float64(), mask=np.isnan(r_score)),
+        **(wide.columns(row_sess) if wide is not None else {}),
     })

@@ -1,14 +1,20 @@
--- one row per child with a session matching the filters (child filter ignored: the query lists the children): latest modality, therapist, team and age group there, session counts, attendance, engagement
+-- one row per child with a session matching the filters (child filter ignored: the query lists the children): latest modality, therapist, team and age group there, session counts, attendance, and the values of the session-level measure $measure (a catalogue id, default engagement)
 with
 
+measure_values as (
+    select session_id, value
+    from observations
+    where measure = coalesce($measure, 'engagement') and goal_id is null
+),
+
 filtered as (
-    select f.*, e.value as engagement
+    select f.*, e.value
     from filtered_rows(
         'sessions',
         date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
         teams := $teams, therapists := $therapists, approaches := $approaches, child := null
     ) as f
-    left join session_values('engagement') as e on e.session_id = f.session_id
+    left join measure_values as e on e.session_id = f.session_id
 ),
 
 children as (
@@ -22,8 +28,8 @@ children as (
         count(*) filter (where attended) as attended,
         count(*) filter (where cancelled) as cancelled,
         count(*) filter (where no_show) as no_show,
-        count(engagement) as n_rated,
-        avg(engagement) as mean_engagement,
+        count(value) as n_values,
+        avg(value) as mean_value,
         min(session_date) as first_session,
         max(session_date) as last_session,
         max(session_date) filter (where attended) as last_attended
@@ -42,8 +48,8 @@ select
     cancelled,
     no_show,
     attended / sessions as attendance_rate,
-    n_rated,
-    mean_engagement,
+    n_values,
+    mean_value,
     first_session,
     last_session,
     last_attended

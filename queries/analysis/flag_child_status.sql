@@ -1,4 +1,4 @@
--- one row per child with a session on or before $as_of: the figures behind the needs-attention flags (attendance window, drop-out, rating gap), relative to $as_of
+-- one row per child with a session on or before $as_of: the figures behind the needs-attention flags (attendance window, drop-out, rating gap, the discharge of its latest episode of care), relative to $as_of
 with
 
 upto as (
@@ -34,7 +34,7 @@ child_ratings as (
     group by child_id
 ),
 
-children as (
+caseload as (
     select
         child_id,
         arg_max(therapist_id, order_key) as therapist_id,
@@ -93,9 +93,12 @@ select
     coalesce(g.n_goals_met, 0) as n_goals_met,
     r.last_rating,
     date_diff('day', coalesce(r.last_rating, c.first_attended), $as_of) as days_since_rating,
-    s.attended_since_rating
-from children as c
+    s.attended_since_rating,
+    e.discharge_date,
+    e.discharge_kind
+from caseload as c
 left join child_goals as g using (child_id)
 left join child_ratings as r using (child_id)
 left join since_rating as s using (child_id)
+left join children as e using (child_id)
 order by c.child_id

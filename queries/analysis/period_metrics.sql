@@ -1,5 +1,15 @@
--- one row per period x group x group2 ($period = 'week' | 'month' | null for the whole range; $by, $by2 = a column or null; child filter ignored: these are group figures, not one child's): sessions, attendance, engagement with its child-clustered standard error, goals at the expected level (and how many children they belong to)
+-- one row per period x group x group2 ($period = 'week' | 'month' | null for the whole range; $by, $by2 = a column or null; child filter ignored: these are group figures, not one child's): sessions, attendance, the session-level measure $measure (a catalogue id, default engagement) with its child-clustered standard error and the share of values at or beyond the catalogue's good value in its direction, goals at the expected level (and how many children they belong to)
 with
+
+measure_values as (
+    select
+        o.session_id,
+        o.value,
+        case when c.good is not null then c.sign * o.value >= c.sign * c.good end as is_good
+    from observations as o
+    inner join measure_catalogue as c on c.measure = o.measure
+    where o.measure = coalesce($measure, 'engagement') and o.goal_id is null
+),
 
 filtered_sessions as (
     select
@@ -7,7 +17,8 @@ filtered_sessions as (
         f.attended,
         f.cancelled,
         f.no_show,
-        e.value as engagement,
+        e.value,
+        e.is_good,
         case when $period is not null then cast(date_trunc($period, f.session_date) as date) end as period_start,
         coalesce(group_value($by, f.modality, f.age_group, f.team, f.therapist_id, f.approach), 'all') as grp,
         coalesce(group_value($by2, f.modality, f.age_group, f.team, f.therapist_id, f.approach), 'all') as grp2
@@ -16,7 +27,7 @@ filtered_sessions as (
         date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
         teams := $teams, therapists := $therapists, approaches := $approaches, child := null
     ) as f
-    left join session_values('engagement') as e on e.session_id = f.session_id
+    left join measure_values as e on e.session_id = f.session_id
 ),
 
 filtered_ratings as (
@@ -45,9 +56,10 @@ child_cells as (
         count(*) filter (where attended) as attended,
         count(*) filter (where cancelled) as cancelled,
         count(*) filter (where no_show) as no_show,
-        count(engagement) as rated,
-        count(*) filter (where engagement >= 4) as rated_high,
-        coalesce(sum(engagement), 0) as engagement_total
+        count(value) as n_values,
+        count(*) filter (where is_good) as n_good,
+        count(is_good) as n_good_known,
+        coalesce(sum(value), 0) as value_total
     from filtered_sessions
     group by period_start, grp, grp2, child_id
 ),
@@ -59,18 +71,19 @@ session_cells as (
         grp2,
         count(*) as n_children,
         count(*) filter (where attended > 0) as active_children,
-        count(*) filter (where rated > 0) as n_children_rated,
+        count(*) filter (where n_values > 0) as n_children_values,
         sum(scheduled) as sessions,
         sum(attended) as attended,
         sum(cancelled) as cancelled,
         sum(no_show) as no_show,
-        sum(rated) as n_rated,
-        sum(rated_high) as n_rated_high,
-        sum(engagement_total) as engagement_total,
+        sum(n_values) as n_values,
+        sum(n_good) as n_good,
+        sum(n_good_known) as n_good_known,
+        sum(value_total) as value_total,
         -- for the child-clustered variance of the mean: sum over children of (S_c - n_c * mean)^2
-        sum(engagement_total * engagement_total) as sum_s2,
-        sum(engagement_total * rated) as sum_sn,
-        sum(rated * rated) as sum_n2
+        sum(value_total * value_total) as sum_s2,
+        sum(value_total * n_values) as sum_sn,
+        sum(n_values * n_values) as sum_n2
     from child_cells
     group by period_start, grp, grp2
 ),
@@ -112,14 +125,15 @@ combined as (
         grp2,
         coalesce(sum(n_children), 0) as n_children,
         coalesce(sum(active_children), 0) as active_children,
-        coalesce(sum(n_children_rated), 0) as n_children_rated,
+        coalesce(sum(n_children_values), 0) as n_children_values,
         coalesce(sum(sessions), 0) as sessions,
         coalesce(sum(attended), 0) as attended,
         coalesce(sum(cancelled), 0) as cancelled,
         coalesce(sum(no_show), 0) as no_show,
-        coalesce(sum(n_rated), 0) as n_rated,
-        coalesce(sum(n_rated_high), 0) as n_rated_high,
-        sum(engagement_total) as engagement_total,
+        coalesce(sum(n_values), 0) as n_values,
+        coalesce(sum(n_good), 0) as n_good,
+        coalesce(sum(n_good_known), 0) as n_good_known,
+        sum(value_total) as value_total,
         sum(sum_s2) as sum_s2,
         sum(sum_sn) as sum_sn,
         sum(sum_n2) as sum_n2,
@@ -136,8 +150,8 @@ rates as (
         attended / nullif(sessions, 0) as attendance_rate,
         cancelled / nullif(sessions, 0) as cancellation_rate,
         no_show / nullif(sessions, 0) as no_show_rate,
-        engagement_total / nullif(n_rated, 0) as mean_engagement,
-        n_rated_high / nullif(n_rated, 0) as share_high_engagement,
+        value_total / nullif(n_values, 0) as mean_value,
+        n_good / nullif(n_good_known, 0) as share_good,
         goals_at_expected / nullif(n_goals, 0) as share_goals_at_expected
     from combined
 )
@@ -155,16 +169,16 @@ select
     attendance_rate,
     cancellation_rate,
     no_show_rate,
-    n_rated,
-    n_children_rated,
-    mean_engagement,
-    -- CR1 cluster-robust (by child) standard error of the mean engagement
-    case when n_children_rated > 1 then
-        sqrt(greatest(n_children_rated / (n_children_rated - 1)
-            * (sum_s2 - 2 * mean_engagement * sum_sn + mean_engagement * mean_engagement * sum_n2), 0)) / n_rated
-    end as engagement_se,
-    n_rated_high,
-    share_high_engagement,
+    n_values,
+    n_children_values,
+    mean_value,
+    -- CR1 cluster-robust (by child) standard error of the mean value
+    case when n_children_values > 1 then
+        sqrt(greatest(n_children_values / (n_children_values - 1)
+            * (sum_s2 - 2 * mean_value * sum_sn + mean_value * mean_value * sum_n2), 0)) / n_values
+    end as value_se,
+    n_good,
+    share_good,
     n_goals,
     n_children_goals,
     goals_at_expected,
