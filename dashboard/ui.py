@@ -31,15 +31,14 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import data
+from dashboard.chart_box import CHART_CONFIG, TABLE_ROWS, chart, chart_table  # noqa: F401  (ui.chart, ...)
 from dashboard.measure_choice import (DEFAULT_MEASURE, MEASURE_PAGES, measure, measure_choices,  # noqa: F401
                                       measure_from_url, measure_meta, measure_selector, measure_title)  # pages: ui.*
 # the pages' ui.md_escape, ui.md_code (the text helpers live in dashboard.text)
 from dashboard.text import WORD_JOINER, md_code, md_escape, plotly_text as _plotly_text  # noqa: F401
-from reports import figure_table
 from reports.formats import count, day, is_missing, num, pct, to_date  # noqa: F401  (the pages' formats: ui.num, ...)
 
 PERIODS: dict[str, tuple[str, int | None]] = {
@@ -82,42 +81,9 @@ PAGE_FILES = {
     "access": "app_pages/access.py",
 }
 CHILD_URL_PATH = "child_progress"
-# charts offer no "download as PNG" (every export goes through an audited download button) and no
-# toolbar: its seven buttons per chart were seven tab stops each; zoom by dragging, double-click to reset
-CHART_CONFIG = {"displayModeBar": False, "modeBarButtonsToRemove": ["toImage"], "displaylogo": False}
-TABLE_ROWS = 500  # a chart's table shows at most this many rows (a box plot's table is its summary)
 
 
-# ----------------------------------------------------------------------------- charts and messages
-
-def chart(fig: Any, key: str, where: Any = None, **kwargs: Any) -> Any:
-    """A Plotly chart in ``where`` (default the page) and under it its figures as a table
-    (``chart_table``, the chart's text alternative), in one box that stays together in a
-    ``chart_grid``. No toolbar and no PNG download (``CHART_CONFIG``); the chart's own colours
-    (``theme=None``: ``reports.theme``, text of at least 4.5:1 contrast); its title as its
-    accessible name; any link tag in its text shown as text (``_plotly_text``)."""
-    box = (where or st).container(key=f"chartbox_{key}")
-    title = figure_table.plain(fig.layout.title.text or "") or None
-    out = box.plotly_chart(_plotly_text(fig.to_dict()), key=key, config=CHART_CONFIG, theme=None, alt=title,
-                           **kwargs)
-    chart_table(fig, box)
-    return out
-
-
-def chart_table(fig: Any, where: Any = None) -> None:
-    """The figures of ``fig`` as a table (``reports.figure_table.table``) in a closed expander
-    "Chart as a table": at most ``TABLE_ROWS`` rows, every cell text (``md_escape``)."""
-    t = figure_table.table(fig)
-    with (where or st).expander("Chart as a table"):
-        if t is None or t.empty:
-            st.caption("This chart has no figures to list.")
-            return
-        shown = t.head(TABLE_ROWS)
-        st.table(pd.DataFrame({md_escape(c): [md_escape(v) for v in shown[c]] for c in shown.columns}),
-                 hide_index=True)
-        if len(t) > len(shown):
-            st.caption(f"The first {len(shown):,} of {len(t):,} rows.")
-
+# ----------------------------------------------------------------------------- messages
 
 def empty(message: str) -> None:
     """The empty-selection message (never an exception, never a blank page)."""
