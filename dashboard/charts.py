@@ -26,6 +26,18 @@ GROUP_LABEL = {"modality": "Modality", "age_group": "Age group", "approach": "Ap
                "therapist_id": "Therapist", "team": "Team"}
 
 
+def _present(values: pd.Series) -> set:
+    """The distinct values of a column, once (not a ``set()`` per item of a comprehension)."""
+    return set(values.unique())
+
+
+def _order(values: pd.Series, groups: list[str]) -> list:
+    """The groups in ``groups``' order that occur in ``values``, then any other values (as
+    text) in sorted order."""
+    present = _present(values)
+    return [g for g in groups if g in present] + sorted({str(v) for v in present} - set(groups))
+
+
 def _month_axis(fig: go.Figure) -> None:
     fig.update_xaxes(dtick="M1", tickformat="%b %Y", title_text="Month")
 
@@ -94,7 +106,8 @@ def trend_line(t: pd.DataFrame, metric: str) -> go.Figure:
 def small_multiples(t: pd.DataFrame, by: str, metric: str, order: list[str] | None = None) -> go.Figure:
     label, axis, ncol, share = TREND_METRICS[metric]
     d = t.dropna(subset=[by]).sort_values([by, "month_start"]).copy()
-    groups = [g for g in (order or (theme.MODALITY_ORDER if by == "modality" else [])) if g in set(d[by])]
+    present = _present(d[by])
+    groups = [g for g in (order or (theme.MODALITY_ORDER if by == "modality" else [])) if g in present]
     groups += sorted(g for g in d[by].astype(str).unique() if g not in groups)
     d["n_label"] = d[ncol].fillna(0).astype(int).map(lambda n: f"{n:,} {N_LABEL[ncol]}")
     # two panels a row: four a row leave a panel about 100 px at 800 px, where the month labels collide
@@ -136,8 +149,9 @@ def grid_heatmap(g: pd.DataFrame, metric: str, modalities: list[str], ages: list
     to read a figure from them.
     """
     label, unit, share = GRID_METRICS[metric]
-    rows = [m for m in modalities if m in set(g["modality"])] or sorted(g["modality"].unique())
-    cols = [a for a in ages if a in set(g["age_group"])]
+    mods_present, ages_present = _present(g["modality"]), _present(g["age_group"])
+    rows = [m for m in modalities if m in mods_present] or sorted(g["modality"].unique())
+    cols = [a for a in ages if a in ages_present]
     cols += sorted(a for a in g["age_group"].unique() if a not in cols)
     idx = g.set_index(["modality", "age_group"])
     z, zgrey, text, hover = [], [], [], []
@@ -203,7 +217,8 @@ def group_trends(t: pd.DataFrame, by: str, metric: str, groups: list[str]) -> go
     label, axis, ncol, share = TREND_METRICS[metric]
     d = t.dropna(subset=[by]).sort_values("month_start").copy()
     d["n_label"] = d[ncol].fillna(0).astype(int).map(lambda n: f"{n:,} {N_LABEL[ncol]}")
-    order = [g for g in groups if g in set(d[by])] + sorted(set(d[by]) - set(groups))
+    present = _present(d[by])
+    order = [g for g in groups if g in present] + sorted(present - set(groups))
     fig = px.line(d, x="month_start", y=metric, color=by, markers=True, category_orders={by: order},
                   color_discrete_map=theme.color_map(by, order), custom_data=["n_label", by])
     fmt = ".1%" if share else ".2f"
@@ -225,22 +240,64 @@ def group_trends(t: pd.DataFrame, by: str, metric: str, groups: list[str]) -> go
 MAX_BOX_POINTS = 3000
 
 
+def box_stats(values: np.ndarray) -> dict[str, float]:
+    """What plotly.js draws for a box of ``values`` (its default ``quartilemethod="linear"``):
+    the quartiles by linear interpolation at rank ``n p - 0.5`` (0-based, clipped to the ends;
+    Hyndman & Fan 1996 type 5, numpy's ``method="hazen"``, plotly.js ``Lib.interp``), the
+    whiskers at the furthest values within 1.5 IQR of the box (Tukey 1977), never inside it.
+    Values beyond the whiskers are the outliers plotly draws as points."""
+    v = np.sort(np.asarray(values, dtype=float))
+    v = v[~np.isnan(v)]
+    if not len(v):
+        return {"q1": np.nan, "median": np.nan, "q3": np.nan, "lowerfence": np.nan, "upperfence": np.nan}
+    q1, med, q3 = np.quantile(v, [0.25, 0.5, 0.75], method="hazen")
+    iqr = q3 - q1
+    inside_lo = v[v >= q1 - 1.5 * iqr]
+    inside_hi = v[v <= q3 + 1.5 * iqr]
+    lf = min(q1, inside_lo[0]) if len(inside_lo) else q1
+    uf = max(q3, inside_hi[-1]) if len(inside_hi) else q3
+    return {"q1": float(q1), "median": float(med), "q3": float(q3), "lowerfence": float(lf),
+            "upperfence": float(uf)}
+
+
 def distribution_box(d: pd.DataFrame, value: str, by: str, groups: list[str], title: str, axis: str,
                      hover_cols: list[str]) -> go.Figure:
     """A box per group, with every point shown (one per child or goal) while there are at most
-    ``MAX_BOX_POINTS`` in all, else only the outliers (thousands of points make the page slow); n in the labels."""
-    order = [g for g in groups if g in set(d[by])] + sorted(set(d[by].astype(str)) - set(groups))
+    ``MAX_BOX_POINTS`` in all. Above that the boxes are drawn from their summaries
+    (``box_stats``: the quartiles and whiskers plotly.js would compute from the points) and
+    only the outliers are sent as points, as plotly's ``boxpoints="outliers"`` shows them:
+    the same picture without tens of thousands of points in the page. n in the labels."""
+    order = _order(d[by], groups)
     counts = d.groupby(by)[value].count()
     fig = go.Figure()
     cmap = theme.color_map(by, order)
-    points = "all" if len(d) <= MAX_BOX_POINTS else "outliers"
-    for g in order:
-        sub = d[d[by] == g]
-        n = int(counts.get(g, 0))
-        fig.add_box(y=sub[value], name=f"{g}<br>n={n}", marker_color=cmap.get(g, theme.GREY), boxpoints=points,
-                    jitter=0.4, pointpos=0, customdata=sub[hover_cols], line={"width": 1.5},
-                    hovertemplate="<br>".join(f"{c}: %{{customdata[{i}]}}" for i, c in enumerate(hover_cols))
-                                  + f"<br>{axis}: %{{y}}<extra>{g}, n={n}</extra>")
+    template = ("<br>".join(f"{c}: %{{customdata[{i}]}}" for i, c in enumerate(hover_cols))
+                + f"<br>{axis}: %{{y}}")
+    if len(d) <= MAX_BOX_POINTS:
+        for g in order:
+            sub = d[d[by] == g]
+            n = int(counts.get(g, 0))
+            fig.add_box(y=sub[value], name=f"{g}<br>n={n}", marker_color=cmap.get(g, theme.GREY), boxpoints="all",
+                        jitter=0.4, pointpos=0, customdata=sub[hover_cols], line={"width": 1.5},
+                        hovertemplate=template + f"<extra>{g}, n={n}</extra>")
+    else:
+        key = d[by].astype(str).to_numpy()
+        vals = pd.to_numeric(d[value], errors="coerce").to_numpy(dtype=float)
+        for g in order:
+            n = int(counts.get(g, 0))
+            mask = key == str(g)
+            st = box_stats(vals[mask])
+            sub = d[mask]
+            v = vals[mask]
+            out = sub[(v < st["lowerfence"]) | (v > st["upperfence"])]
+            hover = ["<br>".join(f"{c}: {x}" for c, x in zip(hover_cols, row)) for row in
+                     out[hover_cols].itertuples(index=False, name=None)]
+            name = f"{g}<br>n={n}"
+            fig.add_box(x=[name], name=name, q1=[st["q1"]], median=[st["median"]], q3=[st["q3"]],
+                        lowerfence=[st["lowerfence"]], upperfence=[st["upperfence"]],
+                        y=[out[value].tolist()], hovertext=[hover], marker_color=cmap.get(g, theme.GREY),
+                        boxpoints="all", jitter=0.4, pointpos=0, line={"width": 1.5},
+                        hovertemplate=f"%{{hovertext}}<br>{axis}: %{{y}}<extra>{g}, n={n}</extra>")
     theme.style(fig, title, x=GROUP_LABEL.get(by, by), y=axis, height=380)
     fig.update_layout(showlegend=False)
     # the table summarises each box (every point is one child or goal: the points stay in the chart)
@@ -254,7 +311,7 @@ def distribution_box(d: pd.DataFrame, value: str, by: str, groups: list[str], ti
 
 def gas_level_bars(d: pd.DataFrame, by: str, groups: list[str], level_col: str = "last_level") -> go.Figure:
     """Share of goals at each latest GAS level, one stacked bar per group (n goals in the labels)."""
-    order = [g for g in groups if g in set(d[by])] + sorted(set(d[by].astype(str)) - set(groups))
+    order = _order(d[by], groups)
     counts = d.groupby([by, level_col]).size().rename("n").reset_index()
     totals = d.groupby(by).size()
     fig = go.Figure()
@@ -335,9 +392,9 @@ def forest(rows: pd.DataFrame, x_title: str, title: str, confidence: float) -> g
 def paired_differences(p: pd.DataFrame, by: str, groups: list[str], x_title: str) -> go.Figure:
     """One point per child: its child-led minus directed difference, by group (colour = modality)."""
     d = p.dropna(subset=["diff"]).copy()
-    order = [g for g in groups if g in set(d[by])] + sorted(set(d[by].astype(str)) - set(groups))
-    mods = [m for m in theme.MODALITY_ORDER if m in set(d["modality"])] + \
-        sorted(set(d["modality"]) - set(theme.MODALITY_ORDER))
+    order = _order(d[by], groups)
+    mods_present = _present(d["modality"])
+    mods = [m for m in theme.MODALITY_ORDER if m in mods_present] + sorted(mods_present - set(theme.MODALITY_ORDER))
     counts = d.groupby(by).size()
     d["group_label"] = d[by].map(lambda g: f"{g} (n={int(counts.get(g, 0))})")
     cols = ["child_id", "n_child_led", "n_directed", "mean_child_led", "mean_directed"] + \
