@@ -138,3 +138,47 @@ def test_html_and_workbook_hold_every_table_row(packs, tmp_path):
                         assert f">{cell(v, t.columns[0].kind)}<" in text, (t.key, v)
                 checked += len(t.frame)
     assert checked > 20
+
+
+def _count_pairings(monkeypatch) -> dict:
+    """Each pairing of the children (``single_case_effects`` over their sessions) counted."""
+    from analytics import approach as approach_mod
+
+    seen = {"pairings": 0}
+    real = approach_mod.single_case_effects
+
+    def counting(*args, **kwargs):
+        seen["pairings"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(approach_mod, "single_case_effects", counting)
+    return seen
+
+
+def test_approach_page_pairs_the_children_once_and_shows_the_breakdowns_of_that_pairing(local, monkeypatch):
+    import streamlit as st
+
+    st.cache_data.clear()  # a cold page: no pairing answered from an earlier test's cache
+    seen = _count_pairings(monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"period": "all"})  # a filter: the pairs are computed, not read from the stored table
+    at.run()
+    at.switch_page("app_pages/approach.py").run()
+    assert not at.exception, at.exception[0].value
+    assert seen["pairings"] == 1
+    assert any("Each child's paired difference" in s.value for s in at.main.subheader)
+    table = next(d.value for d in at.dataframe if "mean_diff" in d.value.columns and "section" in d.value.columns)
+    con = warehouse.connect_reader(local)
+    try:
+        f = analytics.Filters(date_from=analytics.filter_options(con)["min_date"],
+                              date_to=analytics.filter_options(con)["max_date"])
+        want = analytics.approach_breakdowns(con, f, outcome="engagement")
+    finally:
+        con.close()
+    overall = table[table["section"] == "All children"].iloc[0]
+    assert overall["n_children"] == want[None]["n_children"].iloc[0]
+    assert overall["mean_diff"] == want[None]["mean_diff"].iloc[0]
+    assert (overall["ci_lo"], overall["ci_hi"]) == (want[None]["ci_lo"].iloc[0], want[None]["ci_hi"].iloc[0])
+    by_mod = table[table["section"] == "Modality"].set_index("group")["mean_diff"]
+    want_mod = want["modality"].set_index("modality")["mean_diff"]
+    assert by_mod.to_dict() == {str(k): v for k, v in want_mod.items() if k in set(by_mod.index)}
