@@ -40,18 +40,24 @@ from page_calls import PAGES, clear_streamlit_caches, dashboard_env, open_page, 
 THIS = Path(__file__).resolve()
 
 
-def render_page(page: str, timeout: float = 600) -> tuple[float, float | None, str | None]:
-    """(cold s, warm s, error) of one page; ``dashboard_env`` must be active."""
+def render_page(page: str, timeout: float = 600, cpu: dict | None = None) -> tuple[float, float | None, str | None]:
+    """(cold s, warm s, error) of one page, wall clock; ``dashboard_env`` must be active.
+    ``cpu``, when given, gets the process's CPU seconds (every thread: Streamlit's script
+    thread and DuckDB's) of each, as "cold" and "warm"."""
     clear_streamlit_caches()
     at = open_page(page, timeout=timeout)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     at.run()
     cold = time.perf_counter() - t0
+    if cpu is not None:
+        cpu["cold"] = time.process_time() - c0
     quiet_streamlit()  # loggers made during the run
     if at.exception:
         return cold, None, str(at.exception[0].value)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     at.run()
+    if cpu is not None:
+        cpu["warm"] = time.process_time() - c0
     return cold, time.perf_counter() - t0, None
 
 
@@ -63,7 +69,7 @@ def warm_up() -> None:
 
 def render_fresh(page: str, db: Path, root: Path | None) -> dict:
     """``render_page`` in a new Python process importing the project at ``root`` (default:
-    this checkout): {"cold": s, "warm": s, "error": str | None}."""
+    this checkout): {"cold": s, "warm": s, "cold_cpu": s, "warm_cpu": s, "error": str | None}."""
     env = dict(os.environ)
     if root is not None:
         env["BENCH_ROOT"] = str(root)
@@ -72,7 +78,8 @@ def render_fresh(page: str, db: Path, root: Path | None) -> dict:
     out = subprocess.run([sys.executable, str(THIS), "--one", page, "--db", str(db)], capture_output=True,
                          text=True, env=env, cwd=str(root or _root.ROOT))
     if out.returncode:
-        return {"cold": float("nan"), "warm": None, "error": out.stderr.strip()[-800:] or "failed"}
+        return {"cold": float("nan"), "warm": None, "cold_cpu": float("nan"), "warm_cpu": None,
+                "error": out.stderr.strip()[-800:] or "failed"}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -80,8 +87,10 @@ def _one(page: str, db: Path) -> int:
     quiet_streamlit()
     with dashboard_env(db):
         warm_up()
-        cold, warm, error = render_page(page)
-    print(json.dumps({"cold": cold, "warm": warm, "error": error, "root": str(_root.ROOT)}))
+        cpu: dict = {}
+        cold, warm, error = render_page(page, cpu=cpu)
+    print(json.dumps({"cold": cold, "warm": warm, "cold_cpu": cpu.get("cold"), "warm_cpu": cpu.get("warm"),
+                      "error": error, "root": str(_root.ROOT)}))
     return 0
 
 
@@ -92,9 +101,9 @@ def _ratio(new: float, old: float) -> str:
 def compare(db: Path, pages: list[str], runs: int, baseline: Path) -> int:
     """Old (``baseline``) and new code, alternated, a fresh process per render; prints medians."""
     print(f"warehouse {db}; baseline {baseline}; this checkout {_root.ROOT}; runs={runs}, "
-          "fresh process per render, old and new alternated")
-    print(f"{'page':<17}{'old cold s':>11}{'new cold s':>11}{'new/old':>9}{'old warm s':>12}{'new warm s':>11}"
-          f"{'new/old':>9}")
+          "fresh process per render, old and new alternated; medians of wall s, and of CPU s (all threads)")
+    head = "".join(f"{h:>11}" for h in ("old cold", "new cold", "new/old", "old warm", "new warm", "new/old"))
+    print(f"{'page':<17}{'':<5}{head}")
     failed = 0
     for page in pages:
         res: dict[str, list[dict]] = {"old": [], "new": []}
@@ -106,10 +115,12 @@ def compare(db: Path, pages: list[str], runs: int, baseline: Path) -> int:
             print(f"{page}: EXCEPTION {errors[0]}")
             failed += 1
             continue
-        m = {k: (statistics.median(r["cold"] for r in rs), statistics.median(r["warm"] for r in rs))
-             for k, rs in res.items()}
-        print(f"{page:<17}{m['old'][0]:>11.2f}{m['new'][0]:>11.2f}{_ratio(m['new'][0], m['old'][0]):>9}"
-              f"{m['old'][1]:>12.3f}{m['new'][1]:>11.3f}{_ratio(m['new'][1], m['old'][1]):>9}", flush=True)
+        for kind, (cold, warm) in (("wall", ("cold", "warm")), ("cpu", ("cold_cpu", "warm_cpu"))):
+            m = {k: (statistics.median(r[cold] for r in rs), statistics.median(r[warm] for r in rs))
+                 for k, rs in res.items()}
+            print(f"{page if kind == 'wall' else '':<17}{kind:<5}{m['old'][0]:>11.2f}{m['new'][0]:>11.2f}"
+                  f"{_ratio(m['new'][0], m['old'][0]):>11}{m['old'][1]:>11.3f}{m['new'][1]:>11.3f}"
+                  f"{_ratio(m['new'][1], m['old'][1]):>11}", flush=True)
     return 1 if failed else 0
 
 
