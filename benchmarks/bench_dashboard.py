@@ -1,7 +1,7 @@
 """Render time of each dashboard page (Streamlit AppTest) on the sample data (or ``--db``).
 
     python benchmarks/bench_dashboard.py [--runs 3] [--db PATH] [--pages team_meeting,approach]
-    python benchmarks/bench_dashboard.py --db PATH --baseline /tmp/base   # old vs new, side by side
+    python benchmarks/bench_dashboard.py --db NEW.duckdb --baseline /tmp/base --baseline-db OLD.duckdb
 
 Builds a warehouse from ``data/sample/canonical`` in a temp dir (or uses ``--db``), then
 renders each page ``--runs`` times and prints the median of each:
@@ -17,6 +17,10 @@ With ``--baseline PATH`` (another checkout of the project, e.g. ``git worktree a
 imported, then the Data page rendered once, then the page cold and warm), alternating the
 baseline's code and this checkout's on the same warehouse, so machine drift hits both alike;
 it prints both medians and their ratio (new / old). Without it the runs share one process.
+Each version should read a warehouse its own code built (``--baseline-db`` for the
+baseline's): the stored per-child tables are keyed by a hash of ``analytics/`` and ``stats/``
+(``analytics.freshness``), so code that differs there finds the other's tables stale and
+recomputes them on every page (the price of the first view after an upgrade, until a load).
 
 Page views go to a temporary audit log. Not a test: it prints numbers for the record.
 """
@@ -98,9 +102,11 @@ def _ratio(new: float, old: float) -> str:
     return f"{new / old:.2f}x" if old and old == old and new == new else "-"
 
 
-def compare(db: Path, pages: list[str], runs: int, baseline: Path) -> int:
-    """Old (``baseline``) and new code, alternated, a fresh process per render; prints medians."""
-    print(f"warehouse {db}; baseline {baseline}; this checkout {_root.ROOT}; runs={runs}, "
+def compare(db: Path, pages: list[str], runs: int, baseline: Path, baseline_db: Path | None = None) -> int:
+    """Old (``baseline``, on ``baseline_db``, default ``db``) and new code (on ``db``), alternated,
+    a fresh process per render; prints medians."""
+    old_db = baseline_db or db
+    print(f"warehouse {db} (baseline's: {old_db}); baseline {baseline}; this checkout {_root.ROOT}; runs={runs}, "
           "fresh process per render, old and new alternated; medians of wall s, and of CPU s (all threads)")
     head = "".join(f"{h:>11}" for h in ("old cold", "new cold", "new/old", "old warm", "new warm", "new/old"))
     print(f"{'page':<17}{'':<5}{head}")
@@ -108,7 +114,7 @@ def compare(db: Path, pages: list[str], runs: int, baseline: Path) -> int:
     for page in pages:
         res: dict[str, list[dict]] = {"old": [], "new": []}
         for _ in range(runs):
-            res["old"].append(render_fresh(page, db, baseline))
+            res["old"].append(render_fresh(page, old_db, baseline))
             res["new"].append(render_fresh(page, db, None))
         errors = [f"{k}: {r['error']}" for k, rs in res.items() for r in rs if r["error"]]
         if errors:
@@ -130,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", type=Path, help="an existing warehouse (default: build one from the sample)")
     ap.add_argument("--pages", help=f"comma-separated, default all: {','.join(PAGES)}")
     ap.add_argument("--baseline", type=Path, help="another checkout to time side by side (fresh processes)")
+    ap.add_argument("--baseline-db", type=Path, help="the warehouse the baseline reads (default: --db); built by "
+                                                      "the baseline's own code, so its stored tables are current")
     ap.add_argument("--one", metavar="PAGE", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
@@ -152,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                                                        after_build=stored.STEPS)
             print(f"warehouse built from {', '.join(f.name for f in files)} in {time.perf_counter() - t0:.1f}s")
         if args.baseline:
-            return compare(db, pages, args.runs, args.baseline.resolve())
+            return compare(db, pages, args.runs, args.baseline.resolve(), args.baseline_db)
         with dashboard_env(db):
             warm_up()
             print(f"{'page':<18}{'cold median s':>15}{'warm median s':>15}   runs={args.runs}")
