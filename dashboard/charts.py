@@ -32,8 +32,7 @@ def _present(values: pd.Series) -> set:
 
 
 def _order(values: pd.Series, groups: list[str]) -> list:
-    """The groups in ``groups``' order that occur in ``values``, then any other values (as
-    text) in sorted order."""
+    """The ``groups`` that occur in ``values``, in that order, then any other values as text, sorted."""
     present = _present(values)
     return [g for g in groups if g in present] + sorted({str(v) for v in present} - set(groups))
 
@@ -249,24 +248,20 @@ def box_stats(values: np.ndarray) -> dict[str, float]:
     v = np.sort(np.asarray(values, dtype=float))
     v = v[~np.isnan(v)]
     if not len(v):
-        return {"q1": np.nan, "median": np.nan, "q3": np.nan, "lowerfence": np.nan, "upperfence": np.nan}
+        return dict.fromkeys(("q1", "median", "q3", "lowerfence", "upperfence"), np.nan)
     q1, med, q3 = np.quantile(v, [0.25, 0.5, 0.75], method="hazen")
-    iqr = q3 - q1
-    inside_lo = v[v >= q1 - 1.5 * iqr]
-    inside_hi = v[v <= q3 + 1.5 * iqr]
+    inside_lo, inside_hi = v[v >= q1 - 1.5 * (q3 - q1)], v[v <= q3 + 1.5 * (q3 - q1)]
     lf = min(q1, inside_lo[0]) if len(inside_lo) else q1
     uf = max(q3, inside_hi[-1]) if len(inside_hi) else q3
-    return {"q1": float(q1), "median": float(med), "q3": float(q3), "lowerfence": float(lf),
-            "upperfence": float(uf)}
+    return {"q1": float(q1), "median": float(med), "q3": float(q3), "lowerfence": float(lf), "upperfence": float(uf)}
 
 
 def distribution_box(d: pd.DataFrame, value: str, by: str, groups: list[str], title: str, axis: str,
                      hover_cols: list[str]) -> go.Figure:
-    """A box per group, with every point shown (one per child or goal) while there are at most
-    ``MAX_BOX_POINTS`` in all. Above that the boxes are drawn from their summaries
-    (``box_stats``: the quartiles and whiskers plotly.js would compute from the points) and
-    only the outliers are sent as points, as plotly's ``boxpoints="outliers"`` shows them:
-    the same picture without tens of thousands of points in the page. n in the labels."""
+    """A box per group, every point shown (one per child or goal) while there are at most
+    ``MAX_BOX_POINTS`` in all; above that each box drawn from its summary (``box_stats``, what
+    plotly.js computes from the points) with only the outliers sent, as ``boxpoints="outliers"``
+    shows them: the same picture without tens of thousands of points. n in the labels."""
     order = _order(d[by], groups)
     counts = d.groupby(by)[value].count()
     fig = go.Figure()
@@ -286,12 +281,9 @@ def distribution_box(d: pd.DataFrame, value: str, by: str, groups: list[str], ti
         for g in order:
             n = int(counts.get(g, 0))
             mask = key == str(g)
-            st = box_stats(vals[mask])
-            sub = d[mask]
-            v = vals[mask]
-            out = sub[(v < st["lowerfence"]) | (v > st["upperfence"])]
-            hover = ["<br>".join(f"{c}: {x}" for c, x in zip(hover_cols, row)) for row in
-                     out[hover_cols].itertuples(index=False, name=None)]
+            st, v = box_stats(vals[mask]), vals[mask]
+            out = d[mask][(v < st["lowerfence"]) | (v > st["upperfence"])]
+            hover = ["<br>".join(f"{c}: {x}" for c, x in zip(hover_cols, r)) for r in out[hover_cols].to_numpy()]
             name = f"{g}<br>n={n}"
             fig.add_box(x=[name], name=name, q1=[st["q1"]], median=[st["median"]], q3=[st["q3"]],
                         lowerfence=[st["lowerfence"]], upperfence=[st["upperfence"]],
