@@ -46,7 +46,7 @@ session ratings with a child-clustered (CR1) standard error (Liang & Zeger 1986;
 
 from __future__ import annotations
 
-from analytics.approach import (approach_breakdowns, approach_effects, approach_gas, approach_gas_pairs,
+from analytics.approach import (approach_breakdowns, approach_effects, approach_summaries, approach_gas, approach_gas_pairs,
                                 approach_pairs, child_comparison)
 from analytics.attendance import attendance_detail
 from analytics.attention import FLAG_CODES, compute_flags, flags
@@ -69,5 +69,5 @@ __all__ = [
     "approach_breakdowns", "reliable_change", "flags", "goal_summary", "gas_reviews", "compute_flags",
     "build_tables", "rejects", "child_record", "child_goals", "child_goal_observations", "child_phases",
     "attendance_detail", "child_led_uptake", "approach_gap_by_quarter", "mastery_summary", "trial_sessions",
-    "measure_options",
+    "measure_options", "approach_summaries",
 ]

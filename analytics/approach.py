@@ -238,10 +238,20 @@ def approach_breakdowns(con, f: Filters = Filters(), outcome: str = "engagement"
         check_by(b, _PAIR_BY)
     outcome = measure or outcome
     if outcome == "gas":
-        pairs = approach_gas_pairs(con, f)
-        return {b: _summarise_pairs(pairs, b, "diff", with_nap=False) for b in by}
+        return approach_summaries(approach_gas_pairs(con, f), "gas", by)
     m = catalogue().get(outcome)
     if m is None or m.level != "session":
         raise ValueError(f"outcome must be 'gas' or a session-level measure of the catalogue; got {outcome!r}")
-    pairs = approach_pairs(con, f, outcome)
+    return approach_summaries(approach_pairs(con, f, outcome), outcome, by)
+
+
+def approach_summaries(pairs: pd.DataFrame, outcome: str = "engagement",
+                       by: tuple[str | None, ...] = (None, "modality", "age_group", "therapist_id")) -> dict:
+    """What ``approach_breakdowns`` returns, from children's pairs already fetched
+    (``approach_pairs`` for a session measure ``outcome``, ``approach_gas_pairs`` for "gas"):
+    ``{by: DataFrame}``, so a page that also draws the pairs pairs the children once."""
+    for b in by:
+        check_by(b, _PAIR_BY)
+    if outcome == "gas":
+        return {b: _summarise_pairs(pairs, b, "diff", with_nap=False) for b in by}
     return {b: _with_measure(_summarise_pairs(pairs, b, "diff", with_nap=True), outcome) for b in by}

@@ -12,7 +12,11 @@ order, each once (a repeat within a render is a cache hit). A ``Call`` is one of
 * ``categories``: ``data.practice_categories`` (``analytics.filter_options``);
 * ``status``: ``pipelines.load.status`` through ``data.status``;
 * ``pack``: ``reports.meeting_pack.build_pack(con, **kwargs)`` (the Team meeting page builds
-  its pack itself, on the viewer's scoped cursor).
+  its pack itself, on the viewer's scoped cursor);
+* ``summary``: ``analytics.approach._summarise_pairs(pairs, by, ...)`` made by a page itself on
+  pairs it fetched (the Child-led vs directed page summarises its one pairing per breakdown);
+  replayed on the result of the page's last ``approach_pairs`` / ``approach_gas_pairs`` call.
+  Summaries made inside another recorded call (``approach_breakdowns``) are part of that call.
 
 ``run_calls(db, calls)`` replays them as ``dashboard.data`` does on a cache miss (a cursor of
 one reader, limited to the recorded scope) on a **new** reader, twice: cold (the first time
@@ -50,7 +54,7 @@ PAGES = ["overview", "groups", "approach", "child_progress", "needs_attention", 
 
 @dataclass(frozen=True)
 class Call:
-    kind: str                     # call | practice | categories | status | pack
+    kind: str                     # call | practice | categories | status | pack | summary
     name: str                     # the analytics (or practice) function, or the entry point
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
@@ -72,7 +76,7 @@ class Call:
 
         parts = [show(a) for a in self.args] + [f"{k}={show(v)}" for k, v in sorted(self.kwargs.items())]
         prefix = {"call": "", "practice": "practice ", "categories": "practice ", "status": "",
-                  "pack": "meeting pack "}[self.kind]
+                  "pack": "meeting pack ", "summary": "page "}[self.kind]
         return f"{prefix}{self.name}({', '.join(parts)})"
 
 
@@ -135,19 +139,35 @@ def open_page(page: str, query: dict | None = None, timeout: float = 600):
 @contextlib.contextmanager
 def recording(calls: list[Call]):
     """``dashboard.data``'s entry points (and the pack build) wrapped to append to ``calls``."""
+    from analytics import approach
     from dashboard import data
     from reports import meeting_pack
 
     originals = {"call": data.call, "practice": data.practice, "practice_categories": data.practice_categories,
-                 "status": data.status, "build_pack": meeting_pack.build_pack}
+                 "status": data.status, "build_pack": meeting_pack.build_pack,
+                 "summarise": approach._summarise_pairs}
+    inside = [0]  # > 0 while a recorded call runs: its own summaries are part of it
 
     def call(name, *args, **kwargs):
         calls.append(Call("call", name, args, kwargs, data._viewer_scope()))
-        return originals["call"](name, *args, **kwargs)
+        inside[0] += 1
+        try:
+            return originals["call"](name, *args, **kwargs)
+        finally:
+            inside[0] -= 1
+
+    def summarise(pairs, by, diff_col, with_nap):
+        if not inside[0]:
+            calls.append(Call("summary", "_summarise_pairs", (by, diff_col, with_nap)))
+        return originals["summarise"](pairs, by, diff_col, with_nap)
 
     def practice(name, f, **kwargs):
         calls.append(Call("practice", name, (f,), kwargs))
-        return originals["practice"](name, f, **kwargs)
+        inside[0] += 1
+        try:
+            return originals["practice"](name, f, **kwargs)
+        finally:
+            inside[0] -= 1
 
     def practice_categories():
         calls.append(Call("categories", "filter_options"))
@@ -159,16 +179,22 @@ def recording(calls: list[Call]):
 
     def build_pack(con, **kwargs):
         calls.append(Call("pack", "build_pack", (), kwargs, data._viewer_scope()))
-        return originals["build_pack"](con, **kwargs)
+        inside[0] += 1
+        try:
+            return originals["build_pack"](con, **kwargs)
+        finally:
+            inside[0] -= 1
 
     data.call, data.practice, data.practice_categories, data.status = call, practice, practice_categories, status
     meeting_pack.build_pack = build_pack
+    approach._summarise_pairs = summarise
     try:
         yield calls
     finally:
         data.call, data.practice = originals["call"], originals["practice"]
         data.practice_categories, data.status = originals["practice_categories"], originals["status"]
         meeting_pack.build_pack = originals["build_pack"]
+        approach._summarise_pairs = originals["summarise"]
 
 
 def unique(calls: list[Call]) -> list[Call]:
@@ -203,15 +229,22 @@ def record(db: Path, pages: list[str] = PAGES, query: dict | None = None) -> dic
 # ---------------------------------------------------------------------------------------------- replay
 
 
-def run_call(con, call: Call, db: Path) -> Any:
-    """One recorded call, as ``dashboard.data`` makes it on a cache miss, on the reader ``con``."""
+PAIRS_CALLS = ("approach_pairs", "approach_gas_pairs")
+
+
+def run_call(con, call: Call, db: Path, pairs: Any = None) -> Any:
+    """One recorded call, as ``dashboard.data`` makes it on a cache miss, on the reader ``con``
+    (a ``summary`` on ``pairs``, the result of the page's last pairing call)."""
     import analytics
     from access import practice, scope
+    from analytics import approach
     from pipelines import load, warehouse
     from reports import meeting_pack
 
     if call.kind == "status":
         return load.status(Path(db))
+    if call.kind == "summary":
+        return approach._summarise_pairs(pairs, *call.args)
     cur = warehouse.cursor(con)
     try:
         if call.kind == "practice":
@@ -244,10 +277,13 @@ def run_calls(db: Path, calls: list[Call]) -> dict:
     res: dict = {"open_s": time.perf_counter() - t0, "cold": [], "warm": []}
     try:
         for phase in ("cold", "warm"):
+            pairs = None
             for c in calls:
                 t1 = time.perf_counter()
-                run_call(con, c, db)
+                out = run_call(con, c, db, pairs)
                 res[phase].append(time.perf_counter() - t1)
+                if c.kind == "call" and c.name in PAIRS_CALLS:
+                    pairs = out
     finally:
         con.close()
     return res

@@ -33,6 +33,17 @@ GROUP_LABEL = {"modality": "Modality", "age_group": "Age group", "approach": "Ap
                "therapist_id": "Therapist", "team": "Team"}
 
 
+def _present(values: pd.Series) -> set:
+    """The distinct values of a column, once (not a ``set()`` per item of a comprehension)."""
+    return set(values.unique())
+
+
+def _order(values: pd.Series, groups: list[str]) -> list:
+    """The ``groups`` that occur in ``values``, in that order, then any other values as text, sorted."""
+    present = _present(values)
+    return [g for g in groups if g in present] + sorted({str(v) for v in present} - set(groups))
+
+
 def _month_axis(fig: go.Figure) -> None:
     fig.update_xaxes(dtick="M1", tickformat="%b %Y", title_text="Month")
 
@@ -105,7 +116,8 @@ def small_multiples(t: pd.DataFrame, by: str, metric: str, order: list[str] | No
                     spec: tuple[str, str, str, bool] | None = None) -> go.Figure:
     label, axis, ncol, share = spec or TREND_METRICS[metric]
     d = t.dropna(subset=[by]).sort_values([by, "month_start"]).copy()
-    groups = [g for g in (order or (theme.MODALITY_ORDER if by == "modality" else [])) if g in set(d[by])]
+    present = _present(d[by])
+    groups = [g for g in (order or (theme.MODALITY_ORDER if by == "modality" else [])) if g in present]
     groups += sorted(g for g in d[by].astype(str).unique() if g not in groups)
     d["n_label"] = d[ncol].fillna(0).astype(int).map(lambda n: f"{n:,} {N_LABEL[ncol]}")
     # two panels a row: four a row leave a panel about 100 px at 800 px, where the month labels collide
@@ -147,8 +159,9 @@ def grid_heatmap(g: pd.DataFrame, metric: str, modalities: list[str], ages: list
     to read a figure from them. ``spec`` (label, unit, is a share): a metric not in ``GRID_METRICS``.
     """
     label, unit, share = spec or GRID_METRICS[metric]
-    rows = [m for m in modalities if m in set(g["modality"])] or sorted(g["modality"].unique())
-    cols = [a for a in ages if a in set(g["age_group"])]
+    mods_present, ages_present = _present(g["modality"]), _present(g["age_group"])
+    rows = [m for m in modalities if m in mods_present] or sorted(g["modality"].unique())
+    cols = [a for a in ages if a in ages_present]
     cols += sorted(a for a in g["age_group"].unique() if a not in cols)
     idx = g.set_index(["modality", "age_group"])
     z, zgrey, text, hover = [], [], [], []
@@ -215,7 +228,8 @@ def group_trends(t: pd.DataFrame, by: str, metric: str, groups: list[str],
     label, axis, ncol, share = spec or TREND_METRICS[metric]
     d = t.dropna(subset=[by]).sort_values("month_start").copy()
     d["n_label"] = d[ncol].fillna(0).astype(int).map(lambda n: f"{n:,} {N_LABEL[ncol]}")
-    order = [g for g in groups if g in set(d[by])] + sorted(set(d[by]) - set(groups))
+    present = _present(d[by])
+    order = [g for g in groups if g in present] + sorted(present - set(groups))
     fig = px.line(d, x="month_start", y=metric, color=by, markers=True, category_orders={by: order},
                   color_discrete_map=theme.color_map(by, order), custom_data=["n_label", by])
     fmt = ".1%" if share else ".2f"
@@ -237,22 +251,57 @@ def group_trends(t: pd.DataFrame, by: str, metric: str, groups: list[str],
 MAX_BOX_POINTS = 3000
 
 
+def box_stats(values: np.ndarray) -> dict[str, float]:
+    """What plotly.js draws for a box of ``values`` (its default ``quartilemethod="linear"``):
+    the quartiles by linear interpolation at rank ``n p - 0.5`` (0-based, clipped to the ends;
+    Hyndman & Fan 1996 type 5, numpy's ``method="hazen"``, plotly.js ``Lib.interp``), the
+    whiskers at the furthest values within 1.5 IQR of the box (Tukey 1977), never inside it.
+    Values beyond the whiskers are the outliers plotly draws as points."""
+    v = np.sort(np.asarray(values, dtype=float))
+    v = v[~np.isnan(v)]
+    if not len(v):
+        return dict.fromkeys(("q1", "median", "q3", "lowerfence", "upperfence"), np.nan)
+    q1, med, q3 = np.quantile(v, [0.25, 0.5, 0.75], method="hazen")
+    inside_lo, inside_hi = v[v >= q1 - 1.5 * (q3 - q1)], v[v <= q3 + 1.5 * (q3 - q1)]
+    lf = min(q1, inside_lo[0]) if len(inside_lo) else q1
+    uf = max(q3, inside_hi[-1]) if len(inside_hi) else q3
+    return {"q1": float(q1), "median": float(med), "q3": float(q3), "lowerfence": float(lf), "upperfence": float(uf)}
+
+
 def distribution_box(d: pd.DataFrame, value: str, by: str, groups: list[str], title: str, axis: str,
                      hover_cols: list[str]) -> go.Figure:
-    """A box per group, with every point shown (one per child or goal) while there are at most
-    ``MAX_BOX_POINTS`` in all, else only the outliers (thousands of points make the page slow); n in the labels."""
-    order = [g for g in groups if g in set(d[by])] + sorted(set(d[by].astype(str)) - set(groups))
+    """A box per group, every point shown (one per child or goal) while there are at most
+    ``MAX_BOX_POINTS`` in all; above that each box drawn from its summary (``box_stats``, what
+    plotly.js computes from the points) with only the outliers sent, as ``boxpoints="outliers"``
+    shows them: the same picture without tens of thousands of points. n in the labels."""
+    order = _order(d[by], groups)
     counts = d.groupby(by)[value].count()
     fig = go.Figure()
     cmap = theme.color_map(by, order)
-    points = "all" if len(d) <= MAX_BOX_POINTS else "outliers"
-    for g in order:
-        sub = d[d[by] == g]
-        n = int(counts.get(g, 0))
-        fig.add_box(y=sub[value], name=f"{g}<br>n={n}", marker_color=cmap.get(g, theme.GREY), boxpoints=points,
-                    jitter=0.4, pointpos=0, customdata=sub[hover_cols], line={"width": 1.5},
-                    hovertemplate="<br>".join(f"{c}: %{{customdata[{i}]}}" for i, c in enumerate(hover_cols))
-                                  + f"<br>{axis}: %{{y}}<extra>{g}, n={n}</extra>")
+    template = ("<br>".join(f"{c}: %{{customdata[{i}]}}" for i, c in enumerate(hover_cols))
+                + f"<br>{axis}: %{{y}}")
+    if len(d) <= MAX_BOX_POINTS:
+        for g in order:
+            sub = d[d[by] == g]
+            n = int(counts.get(g, 0))
+            fig.add_box(y=sub[value], name=f"{g}<br>n={n}", marker_color=cmap.get(g, theme.GREY), boxpoints="all",
+                        jitter=0.4, pointpos=0, customdata=sub[hover_cols], line={"width": 1.5},
+                        hovertemplate=template + f"<extra>{g}, n={n}</extra>")
+    else:
+        key = d[by].astype(str).to_numpy()
+        vals = pd.to_numeric(d[value], errors="coerce").to_numpy(dtype=float)
+        for g in order:
+            n = int(counts.get(g, 0))
+            mask = key == str(g)
+            st, v = box_stats(vals[mask]), vals[mask]
+            out = d[mask][(v < st["lowerfence"]) | (v > st["upperfence"])]
+            hover = ["<br>".join(f"{c}: {x}" for c, x in zip(hover_cols, r)) for r in out[hover_cols].to_numpy()]
+            name = f"{g}<br>n={n}"
+            fig.add_box(x=[name], name=name, q1=[st["q1"]], median=[st["median"]], q3=[st["q3"]],
+                        lowerfence=[st["lowerfence"]], upperfence=[st["upperfence"]],
+                        y=[out[value].tolist()], hovertext=[hover], marker_color=cmap.get(g, theme.GREY),
+                        boxpoints="all", jitter=0.4, pointpos=0, line={"width": 1.5},
+                        hovertemplate=f"%{{hovertext}}<br>{axis}: %{{y}}<extra>{g}, n={n}</extra>")
     theme.style(fig, title, x=GROUP_LABEL.get(by, by), y=axis, height=380)
     fig.update_layout(showlegend=False)
     # the table summarises each box (every point is one child or goal: the points stay in the chart)
@@ -266,7 +315,7 @@ def distribution_box(d: pd.DataFrame, value: str, by: str, groups: list[str], ti
 
 def gas_level_bars(d: pd.DataFrame, by: str, groups: list[str], level_col: str = "last_level") -> go.Figure:
     """Share of goals at each latest GAS level, one stacked bar per group (n goals in the labels)."""
-    order = [g for g in groups if g in set(d[by])] + sorted(set(d[by].astype(str)) - set(groups))
+    order = _order(d[by], groups)
     counts = d.groupby([by, level_col]).size().rename("n").reset_index()
     totals = d.groupby(by).size()
     fig = go.Figure()
@@ -347,9 +396,9 @@ def forest(rows: pd.DataFrame, x_title: str, title: str, confidence: float) -> g
 def paired_differences(p: pd.DataFrame, by: str, groups: list[str], x_title: str) -> go.Figure:
     """One point per child: its child-led minus directed difference, by group (colour = modality)."""
     d = p.dropna(subset=["diff"]).copy()
-    order = [g for g in groups if g in set(d[by])] + sorted(set(d[by].astype(str)) - set(groups))
-    mods = [m for m in theme.MODALITY_ORDER if m in set(d["modality"])] + \
-        sorted(set(d["modality"]) - set(theme.MODALITY_ORDER))
+    order = _order(d[by], groups)
+    mods_present = _present(d["modality"])
+    mods = [m for m in theme.MODALITY_ORDER if m in mods_present] + sorted(mods_present - set(theme.MODALITY_ORDER))
     counts = d.groupby(by).size()
     d["group_label"] = d[by].map(lambda g: f"{g} (n={int(counts.get(g, 0))})")
     cols = ["child_id", "n_child_led", "n_directed", "mean_child_led", "mean_directed"] + \
@@ -414,31 +463,6 @@ def child_timeline(t: pd.DataFrame, child_id: str) -> go.Figure:
             ("approach", "Approach", "text"), ("engagement", "Engagement (1–5)", "int"),
             ("therapist_id", "Therapist", "id"), ("modality", "Modality", "text")]
     return _table(fig, d, [c for c in cols if c[0] in d.columns])
-
-
-def goal_chart(g: pd.DataFrame, goal_id: str, domain: str | None, x_range: list | None = None, *,
-               expected_level: int) -> go.Figure:
-    """One goal's GAS levels over time, with the expected level (``[gas] expected_level``) dashed."""
-    d = g.sort_values("session_date")
-    fig = go.Figure()
-    fig.add_hline(y=expected_level, line={"color": theme.EXPECTED_LINE, "width": 1.2, "dash": "dash"},
-                  annotation_text=f"expected level ({cell(expected_level, 'level')})",
-                  annotation_position="top right",
-                  annotation_font={"size": 11})
-    fig.add_scatter(x=d["session_date"], y=d["gas_level"], mode="lines", line={"color": theme.GREY, "width": 1.5},
-                    showlegend=False, hoverinfo="skip")
-    colors = [theme.APPROACH_COLORS.get(a, theme.GREY) for a in d.get("approach", pd.Series(["mixed"] * len(d)))]
-    fig.add_scatter(x=d["session_date"], y=d["gas_level"], mode="markers", showlegend=False,
-                    marker={"size": 9, "color": colors, "line": {"width": 1, "color": "white"}},
-                    customdata=d[["approach"]] if "approach" in d else None,
-                    hovertemplate="%{x|%d %b %Y}<br>GAS level %{y:+d}<br>session: %{customdata[0]}<extra></extra>")
-    title = f"Goal {goal_id}" + (f" · {domain}" if domain else "") + f" (n={len(d)} ratings)"
-    theme.style(fig, title, x="Rating date", y="GAS level", height=260)
-    fig.update_yaxes(range=[-3.3, 2.4], tickvals=[-3, -2, -1, 0, 1, 2], ticktext=["-3", "-2", "-1", "0", "+1", "+2"],
-                     zeroline=False)
-    fig.update_xaxes(tickformat="%b %Y", range=x_range)
-    return _table(fig, d, [("session_date", "Rating date", "date"), ("gas_level", "GAS level", "level")]
-                  + ([("approach", "Session", "text")] if "approach" in d.columns else []))
 
 
 def gas_t_chart(t: pd.DataFrame, child_id: str) -> go.Figure:

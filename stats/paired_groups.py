@@ -20,7 +20,8 @@ numbers, computed per group *size* instead of per group:
   scipy's ``PermutationMethod`` enumerates); otherwise the normal approximation with
   the tie-corrected variance. The statistic is min(R+, R-).
 * d_z = mean(d) / sd(d) (ddof 1) (Cohen 1988; Lakens 2013) and its CI by inverting the
-  noncentral t with n - 1 df (Steiger & Fouladi 1997), solved by vectorised bisection.
+  noncentral t with n - 1 df (Steiger & Fouladi 1997), solved for all groups at once by
+  Chandrupatla's bracketed root finder from a normal-approximation bracket.
 
 Below ``min_n`` children nothing is estimated (NaN, with ``reason``), as in
 ``paired_summary``.
@@ -33,9 +34,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
+import scipy.optimize.elementwise  # noqa: F401  (optimize.elementwise.find_root)
 
-from stats.paired import DEFAULT_SEED, PairedSummary
+from stats.paired import DEFAULT_SEED, PairedSummary, index_dtype
 
 __all__ = ["paired_summary_grouped", "wilcoxon_grouped", "d_z_ci_grouped"]
 
@@ -141,11 +143,53 @@ def wilcoxon_grouped(d: np.ndarray, gid: np.ndarray, n_groups: int) -> tuple[np.
 # ----------------------------------------------------------------------------- d_z CI
 
 
-def d_z_ci_grouped(dz: np.ndarray, n: np.ndarray, confidence: float, iters: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """CI of d_z per group by inverting the noncentral t (df = n - 1, ncp = delta sqrt(n)).
+def _nct_cdf(ncp: np.ndarray, t_obs: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """``scipy.stats.nct.cdf(t_obs, df, ncp)``, with the limit where scipy returns NaN far in
+    the tails (e.g. t = 4.5, df = 19, ncp = -5.5, where the cdf is 1 to 10 digits)."""
+    c = stats.nct.cdf(t_obs, df, ncp)
+    return np.where(np.isnan(c), (ncp < t_obs).astype(float), c)
 
-    Vectorised bisection on ``scipy.stats.nct.cdf`` (decreasing in the noncentrality);
-    agrees with ``stats.paired`` (Brent's method) to about 1e-12.
+
+def _ncp_for(target: float, t_obs: np.ndarray, df: np.ndarray, xatol: float) -> np.ndarray:
+    """The noncentrality ``ncp`` with ``nct.cdf(t_obs; df, ncp) = target`` per element.
+
+    The cdf falls as ncp grows. Bracket: around the normal approximation of the noncentral
+    t (mean ncp, variance 1 + ncp^2 / (2 df); Johnson, Kotz & Balakrishnan 1995, ch. 31),
+    ncp ~ t - z_target sqrt(1 + t^2 / (2 df)), widened where it does not bracket; then
+    Chandrupatla's method (Chandrupatla 1997, *Advances in Engineering Software* 28(3),
+    145-149; ``scipy.optimize.elementwise.find_root``), vectorised over the groups: a dozen
+    cdf evaluations per limit instead of fifty-odd for bisection."""
+    f = lambda x, t, d: _nct_cdf(x, t, d) - target  # noqa: E731 (decreasing in x)
+    guess = t_obs - stats.norm.ppf(target) * np.sqrt(1.0 + t_obs**2 / (2.0 * df))
+    width = 0.25 + 0.1 * np.abs(guess) / np.sqrt(df)
+    lo, hi = guess - width, guess + width
+    for step in (1.0, 4.0, 10.0, 10.0, 20.0):  # widen only the elements the bracket misses
+        f_lo, f_hi = f(lo, t_obs, df), f(hi, t_obs, df)
+        bad_lo, bad_hi = f_lo < 0, f_hi > 0
+        if not (bad_lo.any() or bad_hi.any()):
+            break
+        lo, hi = np.where(bad_lo, lo - step * (1 + width), lo), np.where(bad_hi, hi + step * (1 + width), hi)
+    for _ in range(100):  # as before: widen by 10 until it brackets (never needed in practice)
+        bad_lo, bad_hi = f(lo, t_obs, df) < 0, f(hi, t_obs, df) > 0
+        if not (bad_lo.any() or bad_hi.any()):
+            break
+        lo, hi = np.where(bad_lo, lo - 10.0, lo), np.where(bad_hi, hi + 10.0, hi)
+    res = optimize.elementwise.find_root(f, (lo, hi), args=(t_obs, df),
+                                         tolerances={"xatol": xatol, "xrtol": 0.0, "fatol": 0.0, "frtol": 0.0})
+    return res.x
+
+
+def d_z_ci_grouped(dz: np.ndarray, n: np.ndarray, confidence: float, iters: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """CI of d_z per group by inverting the noncentral t (Steiger & Fouladi 1997; Cumming &
+    Finch 2001): with t = d_z sqrt(n) and df = n - 1, the limits are lambda_L / sqrt(n) and
+    lambda_U / sqrt(n) where ``nct.cdf(t; df, lambda_L) = 1 - alpha / 2`` and
+    ``nct.cdf(t; df, lambda_U) = alpha / 2``.
+
+    Solved for all groups at once by a bracketed root finder (``_ncp_for``: Chandrupatla's
+    method on ``scipy.stats.nct.cdf``) to ``2^-iters`` of a 20-wide bracket in the
+    noncentrality (about 2e-14 for the default 50, what the 50 bisection steps this
+    replaces reached), so the limits agree with those of bisection and with
+    ``stats.paired`` (Brent's method) to about 1e-12.
     """
     dz = np.asarray(dz, dtype=float)
     n = np.asarray(n, dtype=float)
@@ -157,33 +201,9 @@ def d_z_ci_grouped(dz: np.ndarray, n: np.ndarray, confidence: float, iters: int 
     t_obs = dz[ok] * np.sqrt(n[ok])
     df = n[ok] - 1
     alpha = 1.0 - confidence
-
-    def solve(target: float) -> np.ndarray:
-        def f(ncp: np.ndarray) -> np.ndarray:
-            c = stats.nct.cdf(t_obs, df, ncp)
-            # scipy's nct.cdf returns NaN far in the tails (e.g. t = 4.5, df = 19, ncp = -5.5,
-            # where the cdf is 1 to 10 digits); use the limit there
-            c = np.where(np.isnan(c), (ncp < t_obs).astype(float), c)
-            return c - target
-        lo, hi = t_obs - 10.0, t_obs + 10.0
-        for _ in range(100):
-            bad = f(lo) < 0
-            if not bad.any():
-                break
-            lo = np.where(bad, lo - 10.0, lo)
-        for _ in range(100):
-            bad = f(hi) > 0
-            if not bad.any():
-                break
-            hi = np.where(bad, hi + 10.0, hi)
-        for _ in range(iters):
-            mid = 0.5 * (lo + hi)
-            pos = f(mid) > 0
-            lo, hi = np.where(pos, mid, lo), np.where(pos, hi, mid)
-        return 0.5 * (lo + hi)
-
-    lo_out[ok] = solve(1 - alpha / 2) / np.sqrt(n[ok])
-    hi_out[ok] = solve(alpha / 2) / np.sqrt(n[ok])
+    xatol = 20.0 / 2.0**iters
+    lo_out[ok] = _ncp_for(1 - alpha / 2, t_obs, df, xatol) / np.sqrt(n[ok])
+    hi_out[ok] = _ncp_for(alpha / 2, t_obs, df, xatol) / np.sqrt(n[ok])
     return lo_out, hi_out
 
 
@@ -192,17 +212,18 @@ def d_z_ci_grouped(dz: np.ndarray, n: np.ndarray, confidence: float, iters: int 
 
 def _bootstrap_ci_same_size(mat: np.ndarray, resamples: int, seed: int | None, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Percentile CI of the mean for each row of ``mat`` (groups of equal size n), drawing
-    the resample indices exactly as ``stats.paired`` does for one group of size n."""
+    the resample indices exactly as ``stats.paired`` does for one group of size n (int32
+    indices: the same numbers as int64, ``index_dtype``; ``np.take`` gathers them)."""
     g, n = mat.shape
     rng = np.random.default_rng(seed)
     block = max(1, _BLOCK_ELEMENTS // n)
     means = np.empty((g, resamples))
     for start in range(0, resamples, block):
         k = min(block, resamples - start)
-        idx = rng.integers(0, n, size=(k, n))
+        idx = rng.integers(0, n, size=(k, n), dtype=index_dtype(n))
         step = max(1, _WORK_ELEMENTS // max(1, k * n))
         for a in range(0, g, step):
-            means[a : a + step, start : start + k] = mat[a : a + step][:, idx].mean(axis=2)
+            means[a : a + step, start : start + k] = np.take(mat[a : a + step], idx, axis=1).mean(axis=2)
     alpha = 1.0 - confidence
     q = np.quantile(means, [alpha / 2, 1 - alpha / 2], axis=1)
     return q[0], q[1]

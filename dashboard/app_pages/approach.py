@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, ui
+import analytics
+from dashboard import auth, charts, data, ui
 from pipelines import settings
 from reports import theme
 from stats import wording
@@ -47,8 +49,25 @@ if practice:  # de-identified practice figures: no breakdown by therapist
 MAX_FOREST_GROUPS = 25  # beyond this a breakdown is a sortable table, not rows of a plot
 blocks = []
 big_blocks = []
-# every breakdown from one pairing of the children (one cached call)
-by_group = ui.fetch_aggregate(practice, "approach_breakdowns", f, outcome=measure, by=tuple(b for b, _ in BY))
+
+
+@st.cache_data(show_spinner=False, max_entries=50, ttl=dt.timedelta(hours=6))
+def _breakdowns(_pairs: pd.DataFrame, key: tuple, by: tuple, outcome: str) -> dict:
+    """Every breakdown's within-child summary from the children's pairs fetched once
+    (``key`` names them: warehouse version, settings, viewer, filters, outcome): what
+    ``analytics.approach_breakdowns`` computes from its own pairing, without pairing the
+    children a second time for the per-child chart below."""
+    return analytics.approach_summaries(_pairs, outcome, by)
+
+
+# every breakdown from one pairing of the children (one cached call), which the per-child chart reuses
+if practice:
+    by_group = ui.fetch_aggregate(practice, "approach_breakdowns", f, outcome=measure, by=tuple(b for b, _ in BY))
+else:
+    fetched = ui.fetch("approach_gas_pairs", f) if measure == "gas" else ui.fetch("approach_pairs", f, measure=measure)
+    _r = data.reader()
+    by_group = _breakdowns(fetched, (_r.db, _r.version, data.settings_key(), auth.scope(), f, measure),
+                           tuple(b for b, _ in BY), measure)
 for by, section in BY:
     res = by_group[by]
     if res.empty:

@@ -32,21 +32,31 @@ def _pack(_r: data.Reader, db: str, version: tuple[int, int], cfg: str, viewer_s
                              suppress_small_cells=suppress)
 
 
-@st.cache_data(show_spinner=False, max_entries=10, ttl=dt.timedelta(hours=6))
-def _files(_pack: mp.MeetingPack, key: tuple) -> tuple[bytes, bytes]:
-    """(HTML, Excel) bytes of the pack; ``key`` identifies it (the pack itself is not hashed)."""
-    buf = io.BytesIO()
-    mp.write_excel(_pack, buf)
-    return mp.render_html(_pack).encode("utf-8"), buf.getvalue()
+class _Files:
+    """The pack's files, each made only when its download is clicked (``st.download_button``
+    runs a callable ``data`` on the click, outside the script run), never while the page
+    renders: the HTML and the workbook take seconds for a large team. The HTML is made once
+    and reused by the PDF (printed from it)."""
 
+    def __init__(self, pack: mp.MeetingPack) -> None:
+        self.pack = pack
+        self._html: bytes | None = None
 
-def _pdf_maker(html_bytes: bytes):
-    """The PDF, made only when the button is clicked (printing takes a few seconds)."""
-    def make() -> bytes:
+    def html(self) -> bytes:
+        if self._html is None:
+            self._html = mp.render_html(self.pack).encode("utf-8")
+        return self._html
+
+    def xlsx(self) -> bytes:
+        buf = io.BytesIO()
+        mp.write_excel(self.pack, buf)
+        return buf.getvalue()
+
+    def pdf(self) -> bytes:
+        """The PDF, printed from the HTML with headless Chromium (takes a few seconds)."""
         with tempfile.TemporaryDirectory(prefix="meeting-pack-") as tmp:
-            out = mp.render_pdf(html_bytes.decode("utf-8"), Path(tmp) / "pack.pdf")
+            out = mp.render_pdf(self.html().decode("utf-8"), Path(tmp) / "pack.pdf")
             return out.read_bytes()
-    return make
 
 
 def _choose(wkey: str, value: str) -> None:
@@ -120,8 +130,7 @@ st.caption(f"{ui.md_escape(pack.scope)} · {pack.period} · compared with {ui.da
            f"data up to {ui.day(pack.as_of)}")
 
 # ---- downloads
-html_bytes, xlsx_bytes = _files(pack, (r.db, r.version, data.settings_key(), viewer.scope, team, therapist, d_from,
-                                       d_to, bool(suppress)))
+files = _Files(pack)  # nothing is built here: each file when its button is clicked
 auth.log_view(PAGE, detail={"team": team, "therapist": therapist, "from": d_from, "to": d_to})
 flagged = pack.attention["child_id"] if "child_id" in pack.attention else []  # suppressed packs: counts only
 _what = {"team": team, "therapist": therapist, "from": str(d_from), "to": str(d_to), "suppressed": bool(suppress),
@@ -129,13 +138,13 @@ _what = {"team": team, "therapist": therapist, "from": str(d_from), "to": str(d_
 stem = pack.file_stem() + ("_shared" if suppress else "")
 downloads = st.container(horizontal=True)  # wraps: each button keeps its whole label
 downloads.download_button(
-    "Meeting pack (HTML)", auth.audited("meeting pack (HTML)", PAGE, lambda: html_bytes, **_what),
+    "Meeting pack (HTML)", auth.audited("meeting pack (HTML)", PAGE, files.html, **_what),
     file_name=f"{stem}.html", mime="text/html", icon=":material/download:", key="mp_dl_html", on_click="ignore",
     width="content", help="One self-contained file: interactive charts, opens without a network, prints one section "
                           "per page.")
 if mp.chromium_path():
     downloads.download_button(
-        "Meeting pack (PDF)", auth.audited("meeting pack (PDF)", PAGE, _pdf_maker(html_bytes), **_what),
+        "Meeting pack (PDF)", auth.audited("meeting pack (PDF)", PAGE, files.pdf, **_what),
         file_name=f"{stem}.pdf", mime="application/pdf", icon=":material/picture_as_pdf:", key="mp_dl_pdf",
         on_click="ignore", width="content",
         help="The same pack printed to PDF with headless Chromium (takes a few seconds).")
@@ -146,7 +155,7 @@ else:
         help="Install Chromium on the server to make the PDF: apt-get install chromium. "
              "Meanwhile, open the HTML pack and print it to PDF from the browser.")
 downloads.download_button(
-    "Tables (Excel)", auth.audited("meeting pack (Excel)", PAGE, lambda: xlsx_bytes, **_what),
+    "Tables (Excel)", auth.audited("meeting pack (Excel)", PAGE, files.xlsx, **_what),
     file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/table_view:", key="mp_dl_xlsx", on_click="ignore", width="content",
     help="One sheet per section; text cells are never read as formulas.")

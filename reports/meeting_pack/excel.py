@@ -13,7 +13,7 @@ import pandas as pd
 
 from reports import cells
 from reports.formats import is_missing
-from reports.meeting_pack.model import MeetingPack, Table
+from reports.meeting_pack.model import MeetingPack, Table, values
 
 
 _XL_FORMATS = {"int": "#,##0", "pct": "0.0%", "num1": "0.0", "num2": "0.00", "signed2": "+0.00;-0.00;0.00",
@@ -85,19 +85,23 @@ def _write_table(sh: _Sheet, t: Table) -> None:
     for j, (_, header, _) in enumerate(cols):
         sh.text(j, header, "header")
     sh.next()
-    for _, r in t.frame.iterrows():
-        for j, (name, _, kind) in enumerate(cols):
-            if name.startswith("__delta__"):
-                base = name[len("__delta__"):]
-                prev = next(c.prev for c in t.columns if c.name == base)
-                now, pv = r.get(base), r.get(prev)
-                if isinstance(now, str) or isinstance(pv, str) or is_missing(now) or is_missing(pv):
-                    sh.ws.write_blank(sh.row, j, None)
-                else:
-                    sh.ws.write_number(sh.row, j, float(now) - float(pv),
-                                       sh.f["pct_pp"] if kind == "pct_pp" else sh.f.get(kind))
+    data = []  # column by column (no Series per row), then written cell by cell
+    for name, _, kind in cols:
+        if name.startswith("__delta__"):
+            base = name[len("__delta__"):]
+            prev = next(c.prev for c in t.columns if c.name == base)
+            data.append([None if isinstance(a, str) or isinstance(b, str) or is_missing(a) or is_missing(b)
+                         else float(a) - float(b) for a, b in zip(values(t.frame, base), values(t.frame, prev))])
+        else:
+            data.append(values(t.frame, name))
+    for row in zip(*data):
+        for j, ((name, _, kind), v) in enumerate(zip(cols, row)):
+            if not name.startswith("__delta__"):
+                sh.value(j, v, kind)
+            elif v is None:
+                sh.ws.write_blank(sh.row, j, None)
             else:
-                sh.value(j, r.get(name), kind)
+                sh.ws.write_number(sh.row, j, v, sh.f["pct_pp"] if kind == "pct_pp" else sh.f.get(kind))
         sh.next()
     if t.note:
         sh.text(0, t.note, "muted")

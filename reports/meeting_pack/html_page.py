@@ -11,7 +11,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from reports.formats import cell, day, delta, is_missing, month
-from reports.meeting_pack.model import HIDDEN_TEXT, Col, MeetingPack, Table
+from reports.meeting_pack.model import HIDDEN_TEXT, Col, MeetingPack, Table, values
 
 
 _CSS = """
@@ -75,23 +75,30 @@ def _css_string(text: str) -> str:
     return '"' + "".join(c if (c.isalnum() and c.isascii()) or c == " " else f"\\{ord(c):06x} " for c in text) + '"'
 
 
-def _cell_html(r: pd.Series, c: Col) -> tuple[str, bool]:
-    v = r.get(c.name)
+def _cells_html(frame: pd.DataFrame, c: Col) -> tuple[list[str], bool]:
+    """Each row's cell content of column ``c`` (value, interval, n, previous value; escaped),
+    column by column, and whether the column is numeric."""
     numeric = c.kind not in ("text", "id", "date", "month", "bool")
-    parts = [html.escape(cell(v, c.kind))]
-    if c.ci and not isinstance(v, str) and not is_missing(v):
-        lo, hi = r.get(c.ci[0]), r.get(c.ci[1])
-        if not (is_missing(lo) or is_missing(hi) or isinstance(lo, str) or isinstance(hi, str)):
-            parts.append(f' <span class="ci">({html.escape(cell(lo, c.kind))} to {html.escape(cell(hi, c.kind))})</span>')
+    v = values(frame, c.name)
+    parts = [html.escape(cell(x, c.kind)) for x in v]
+    if c.ci:
+        lo, hi = values(frame, c.ci[0]), values(frame, c.ci[1])
+        parts = [p + f' <span class="ci">({html.escape(cell(a, c.kind))} to {html.escape(cell(b, c.kind))})</span>'
+                 if not isinstance(x, str) and not is_missing(x)
+                 and not (is_missing(a) or is_missing(b) or isinstance(a, str) or isinstance(b, str)) else p
+                 for p, x, a, b in zip(parts, v, lo, hi)]
     if c.n:
-        n = r.get(c.n)
-        parts.append(f'<span class="n">n = {html.escape(cell(n, "int"))} {html.escape(c.n_label)}</span>')
+        lab = html.escape(c.n_label)
+        parts = [p + f'<span class="n">n = {html.escape(cell(n, "int"))} {lab}</span>'
+                 for p, n in zip(parts, values(frame, c.n))]
     if c.prev:
-        pv = r.get(c.prev)
-        d = delta(v, pv, c.kind)
-        parts.append(f'<span class="prev">prev {html.escape(cell(pv, c.kind))}{" · " + html.escape(d) if d else ""}'
-                     "</span>")
-    return "".join(parts), numeric
+        out = []
+        for p, x, pv in zip(parts, v, values(frame, c.prev)):
+            d = delta(x, pv, c.kind)
+            out.append(p + f'<span class="prev">prev {html.escape(cell(pv, c.kind))}'
+                       f'{" · " + html.escape(d) if d else ""}</span>')
+        parts = out
+    return parts, numeric
 
 
 def _table_html(t: Table) -> str:
@@ -101,15 +108,16 @@ def _table_html(t: Table) -> str:
     else:
         head = "".join(f'<th class="{"num" if c.kind not in ("text", "id", "date", "month", "bool") else ""}">'
                        f"{html.escape(c.label)}</th>" for c in t.columns)
-        rows = []
-        for _, r in t.frame.iterrows():
-            cells = []
-            for c in t.columns:
-                content, numeric = _cell_html(r, c)
-                cls = "num" if numeric else ("nw" if c.kind in ("id", "date", "month") else "")
-                cells.append(f'<td class="{cls}">{content}</td>')
-            cls = ' class="total"' if bool(r.get("is_total", False)) else ""
-            rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
+        columns = []
+        for c in t.columns:  # column by column: one list of <td> per column
+            content, numeric = _cells_html(t.frame, c)
+            cls = "num" if numeric else ("nw" if c.kind in ("id", "date", "month") else "")
+            columns.append([f'<td class="{cls}">{x}</td>' for x in content])
+        total = [bool(x) for x in values(t.frame, "is_total")] if "is_total" in t.frame.columns else \
+            [False] * len(t.frame)
+        opening = {True: '<tr class="total">', False: "<tr>"}
+        rows = [opening[tot] + "".join(tds) + "</tr>" for tot, tds in zip(total, zip(*columns))] if columns \
+            else ["<tr></tr>"] * len(t.frame)
         out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
     if t.note:
         out.append(f'<p class="note">{html.escape(t.note)}</p>')
@@ -122,9 +130,15 @@ def _attention_html(p: MeetingPack) -> str:
     """One card per flagged child, most urgent first: who, figures in the period, each flag's reason."""
     if p.attention_children.empty:
         return '<p class="empty">No child flagged.</p>'
-    by_child = {c: d for c, d in p.attention.groupby("child_id", sort=False)}
+    items: dict = {}
+    a = p.attention
+    for child, title, sev, reason, since in zip(values(a, "child_id"), values(a, "title"), values(a, "severity_label"),
+                                                values(a, "reason"), values(a, "since")):
+        since = f" <span class=\"meta\">(since {html.escape(day(since))})</span>" if not is_missing(since) else ""
+        items.setdefault(child, []).append(
+            f"<li><b>{html.escape(str(title))}</b> [{html.escape(str(sev))}]: {html.escape(str(reason))}{since}</li>")
     cards = []
-    for _, r in p.attention_children.iterrows():
+    for r in p.attention_children.to_dict("records"):
         sev = str(r["severity_label"])
         meta = " · ".join(html.escape(str(x)) for x in (r["therapist_id"], r["modality"], f"age {r['age_group']}")
                           if not is_missing(x))
@@ -135,16 +149,10 @@ def _attention_html(p: MeetingPack) -> str:
         else:
             period = f"No session in the period (last: {day(r['last_session'])})." if not is_missing(
                 r["last_session"]) else "No session in the period."
-        items = []
-        for _, fr in by_child.get(r["child_id"], pd.DataFrame()).iterrows():
-            since = f" <span class=\"meta\">(since {html.escape(day(fr['since']))})</span>" if not is_missing(
-                fr["since"]) else ""
-            items.append(f"<li><b>{html.escape(str(fr['title']))}</b> [{html.escape(str(fr['severity_label']))}]: "
-                         f"{html.escape(str(fr['reason']))}{since}</li>")
         cards.append(
             f'<div class="child {html.escape(sev)}"><div class="head">{html.escape(str(r["child_id"]))}'
             f'<span class="sev">{html.escape(sev)}</span> <span class="meta">{meta}</span></div>'
-            f'<div class="meta">{html.escape(period)}</div><ul>{"".join(items)}</ul></div>')
+            f'<div class="meta">{html.escape(period)}</div><ul>{"".join(items.get(r["child_id"], []))}</ul></div>')
     return "\n".join(cards)
 
 
