@@ -32,10 +32,7 @@ trimmed as (
         nullif(trim(measure_score), '') as measure_score_raw,
         nullif(trim(trials_correct), '') as trials_correct_raw,
         nullif(trim(trials_total), '') as trials_total_raw,
-        [{'measure': c.measure, 'column': c."column", 'raw': nullif(trim(c.raw), '')} for c in measure_cells] as cells,
-        hash(session_id, child_id, therapist_id, team, session_date, session_number, start_time, modality,
-            approach, date_of_birth, age_years, attendance, duration_min, setting, goal_id, goal_domain,
-            goal_weight, measure, value, measure_score, trials_correct, trials_total, measure_cells) as row_fingerprint
+        [{'measure': c.measure, 'column': c."column", 'raw': nullif(trim(c.raw), '')} for c in measure_cells] as cells
     from raw_rows
 ),
 
@@ -216,8 +213,7 @@ row_keys as (
     select
         _line,
         session_id,
-        coalesce(goal_id, '') || case when $long_form then chr(31) || coalesce(measure_id, measure_raw, '') else '' end as row_key,
-        row_fingerprint
+        coalesce(goal_id, '') || case when $long_form then chr(31) || coalesce(measure_id, measure_raw, '') else '' end as row_key
     from dated
     where session_id is not null
 ),
@@ -231,13 +227,18 @@ repeated_keys as (
 ),
 
 repeated_rows as (
-    -- among rows with a repeated key: the first line carrying the same full content
+    -- among rows with a repeated key: the first line carrying the same full content (its fingerprint: a hash of
+    -- the row as read, computed for these few rows only)
     select
         r._line,
         k.first_key_line,
-        min(r._line) over (partition by r.session_id, r.row_key, r.row_fingerprint) as first_copy_line
+        min(r._line) over (partition by r.session_id, r.row_key, hash(w.session_id, w.child_id, w.therapist_id, w.team,
+            w.session_date, w.session_number, w.start_time, w.modality, w.approach, w.date_of_birth, w.age_years,
+            w.attendance, w.duration_min, w.setting, w.goal_id, w.goal_domain, w.goal_weight, w.measure, w.value,
+            w.measure_score, w.trials_correct, w.trials_total, w.measure_cells)) as first_copy_line
     from row_keys as r
     inner join repeated_keys as k using (session_id, row_key)
+    inner join raw_rows as w on w._line = r._line
 ),
 
 in_file as (
@@ -338,6 +339,5 @@ select
     date_of_birth,
     try_cast(floor(age_years_num) as integer) as age_years,
     observations,
-    row_fingerprint,
     errors
 from checked
