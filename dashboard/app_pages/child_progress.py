@@ -166,7 +166,11 @@ else:
                 else:
                     st.caption("The goals source gives no goal text or level descriptions for this goal, so it is "
                                "shown by its id and domain.")
-            ui.chart(story_figures.goal_figure(g, obs, phases, expected, x_range=[lo_d, hi_d]), key=f"goal_{i}")
+            if ui.is_missing(g.get("current")):
+                st.caption("Not rated in this period, so there is no chart. Switch on *Whole history* to see its "
+                           "ratings.")
+            else:
+                ui.chart(story_figures.goal_figure(g, obs, phases, expected, x_range=[lo_d, hi_d]), key=f"goal_{i}")
     gas_t = ui.fetch("child_gas_t", child)
     if not gas_t.empty:
         ui.chart(charts.gas_t_chart(gas_t, child), key="gas_t")
@@ -182,8 +186,7 @@ if comp is not None:
     else:
         nap, lo, hi = comp.get("nap"), comp.get("nap_lo"), comp.get("nap_hi")
         st.markdown(f"**{ui.md_escape(story_words.comparison_sentence(comp, child))}** "
-                    f"({n_cl} child-led and {n_dir} directed rated sessions; observational: the therapist chose the "
-                    "approach, so this is not a causal effect.)")
+                    "(observational: the therapist chose the approach, so this is not a causal effect.)")
         reading = wording.difference(nap, lo, hi, null=0.5, test=None, who="this child's sessions")
         with st.expander("How this is computed"):
             mdiff = comp.get("mean_difference", comp.get("mean_diff"))
