@@ -405,7 +405,13 @@ def test_comparison_sentence_says_what_is_compared_in_plain_words():
     assert s == ("Comparing each child-led session with each directed one, C0008's engagement was higher in the "
                  "child-led session about 9 times in 10 (13 child-led and 36 directed sessions).")
     assert "directed session about 7 times in 10" in words.comparison_sentence({**comp, "nap": 0.3}, "C0008")
+    # an interval that includes 0.5 (stats.wording: compatible with no difference) says it could be chance
+    unsure = {**comp, "nap": 0.74, "nap_lo": 0.45, "nap_hi": 0.91, "n_child_led": 16, "n_directed": 5}
+    assert words.comparison_sentence(unsure, "C0008").endswith(
+        "about 7 times in 10 (16 child-led and 5 directed sessions; with this few sessions that could still be chance).")
+    assert "chance" not in words.comparison_sentence({**comp, "nap_lo": 0.75, "nap_hi": 0.95}, "C0008")
     fam = words.parent_comparison(comp, "Sam")
     assert "about 9 times in 10" in fam and "pairs" not in fam
+    assert "cannot be sure yet" in words.parent_comparison(unsure, "Sam")
     found = [t for t in STAT_TERMS if re.search(r"(?<![A-Za-z])" + re.escape(t) + r"(?![A-Za-z])", fam)]
     assert not found, found

@@ -118,6 +118,12 @@ def _times_in_10(nap: float) -> int:
     return int(round(nap * 10))
 
 
+def _maybe_chance(comp: dict) -> bool:
+    """Whether NAP's interval includes 0.5 (``stats.wording``: compatible with no difference)."""
+    r = wording.difference(comp.get("nap"), comp.get("nap_lo"), comp.get("nap_hi"), null=0.5, test=None)
+    return r.kind == wording.NO_DIFFERENCE
+
+
 def comparison_sentence(comp: dict, who: str = "the child") -> str | None:
     """One sentence a parent could follow, saying what NAP is: "Comparing each child-led session
     with each directed one, engagement was higher in the child-led session about 9 times in 10
@@ -127,7 +133,8 @@ def comparison_sentence(comp: dict, who: str = "the child") -> str | None:
     if nap is None or not n_cl or not n_d:
         return None
     k = _times_in_10(nap)
-    counts = f"({n_cl} child-led and {n_d} directed session{'s' if n_d != 1 else ''})"
+    counts = (f"({n_cl} child-led and {n_d} directed session{'s' if n_d != 1 else ''}"
+              + ("; with this few sessions that could still be chance)" if k != 5 and _maybe_chance(comp) else ")"))
     if k == 5:
         return (f"Comparing each child-led session with each directed one, {who}'s engagement was higher in the "
                 f"child-led session about as often as in the directed one {counts}.")
@@ -203,7 +210,8 @@ def parent_comparison(comp: dict, who: str) -> str | None:
     if nap is None or not comp.get("n_child_led") or not comp.get("n_directed"):
         return None
     k = _times_in_10(nap)
-    how = f"comparing each session where {who} chose the activity with each one where the therapist chose"
+    how = (f"comparing each session where {who} chose the activity with each one where the therapist chose"
+           + ("; with this few sessions we cannot be sure yet" if k != 5 and _maybe_chance(comp) else ""))
     if k >= 6:
         return f"{who} was usually more engaged when choosing the activity (about {k} times in 10, {how})."
     if k <= 4:
