@@ -83,3 +83,28 @@ def test_typed_name_goes_into_the_file_only(db):
     from access import audit
     log = audit.read(path=audit.audit_path(db), action="export", child_id=CHILD)
     assert len(log) >= 2 and '"display_name_typed": true' in str(log["detail"].iloc[0]).replace("True", "true")
+
+
+def test_gas_t_chart_follows_the_sidebar_period(db):
+    """The page says it shows the sidebar's period: the GAS T-score chart did show every review
+    month of the child's history under "Showing the sidebar's period"."""
+    import json
+
+    def review_months(at: AppTest) -> list[str]:
+        for c in at.get("plotly_chart"):
+            spec = json.loads(c.proto.spec)
+            if "GAS T-score" in str(spec["layout"].get("title", {}).get("text", "")):
+                return sorted({str(x)[:7] for t in spec["data"] for x in (t.get("x") or [])})
+        return []
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"child": CHILD, "period": "3m"})
+    at.run()
+    at.switch_page("app_pages/child_progress.py").run()
+    assert not at.exception, at.exception[0].value
+    shown = " ".join(c.value for c in at.caption)
+    assert "Showing the sidebar's period" in shown and "#progress-report" in shown
+    months = review_months(at)
+    whole = review_months(_open())
+    assert whole and len(months) < len(whole), (months, whole)
+    assert all(m >= "2026-07" for m in months), months

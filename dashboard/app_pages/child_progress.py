@@ -103,7 +103,7 @@ fc = Filters() if whole else Filters(date_from=f.date_from, date_to=f.date_to)
 shows = ("Showing the whole history (the sidebar's period is ignored)" if whole else
          f"Showing the sidebar's period: sessions from {ui.day(f.date_from)} to {ui.day(f.date_to)} "
          "(switch on *Whole history* for all of them)")
-st.caption(shows)
+st.caption(shows + " · [Make a progress report for this child ↓](#progress-report)")
 
 timeline = ui.fetch("child_timeline", child, fc)
 if timeline.empty:
@@ -155,7 +155,9 @@ else:
     for i, (_, g) in enumerate(goals.iterrows()):
         with st.container(border=True, key=f"goal_panel_{i}"):
             status = story_words.STATUS_WORDS.get(g["status"], str(g["status"]))
-            st.markdown(f"**{ui.md_escape(story_words.goal_sentence(g, expected))}** · *{ui.md_escape(status)}*")
+            rated = not ui.is_missing(g.get("current"))
+            st.markdown(f"**{ui.md_escape(story_words.goal_sentence(g, expected))}**"
+                        + (f" · *{ui.md_escape(status)}*" if rated else ""))
             st.caption(ui.md_escape(f"Trend: {story_words.trend_text(g, conf)}. Status: {g['status_reason']}."))
             if g["kind"] != "trials":
                 if g["has_text"]:
@@ -166,12 +168,20 @@ else:
                 else:
                     st.caption("The goals source gives no goal text or level descriptions for this goal, so it is "
                                "shown by its id and domain.")
-            if ui.is_missing(g.get("current")):
+            if not rated:
                 st.caption("Not rated in this period, so there is no chart. Switch on *Whole history* to see its "
                            "ratings.")
             else:
                 ui.chart(story_figures.goal_figure(g, obs, phases, expected, x_range=[lo_d, hi_d]), key=f"goal_{i}")
     gas_t = ui.fetch("child_gas_t", child)
+    if not whole and not gas_t.empty:     # the review months of the period shown, like every chart here
+        month_end = pd.to_datetime(gas_t["month_end"])
+        keep = pd.Series(True, index=gas_t.index)
+        if f.date_from is not None:
+            keep &= month_end >= pd.Timestamp(f.date_from)
+        if f.date_to is not None:
+            keep &= month_end <= pd.Timestamp(f.date_to) + pd.offsets.MonthEnd(0)
+        gas_t = gas_t[keep]
     if not gas_t.empty:
         ui.chart(charts.gas_t_chart(gas_t, child), key="gas_t")
 
@@ -242,7 +252,7 @@ if rc is not None:
             "n_administrations": st.column_config.NumberColumn("n given", format="%d")})
 
 # --- the progress report ------------------------------------------------------------------------
-st.subheader("Progress report", anchor=False)
+st.subheader("Progress report", anchor="progress-report")
 st.caption("For reviews, payers and the family: the period shown above, as HTML (opens anywhere, no network), PDF or "
            "Word. What you type here goes into the file only: it is not saved, logged or kept after you leave "
            "the page.")
