@@ -415,3 +415,28 @@ def test_comparison_sentence_says_what_is_compared_in_plain_words():
     assert "cannot be sure yet" in words.parent_comparison(unsure, "Sam")
     found = [t for t in STAT_TERMS if re.search(r"(?<![A-Za-z])" + re.escape(t) + r"(?![A-Za-z])", fam)]
     assert not found, found
+
+
+def test_phase_labels_stay_inside_and_the_family_chart_has_no_approach_lines(con):
+    """A phase label near the right edge reads leftwards (it was cut off: "child-led fro"); the
+    family chart shows the goal's own phases but not the approach's ("directed from here")."""
+    from reports.child_report import figures
+
+    rep = cr.build_report(con, CHILD)
+    ph = rep.phases
+    assert (ph["kind"] == "approach").any()
+    g = rep.goals.set_index("goal_id").loc[TEXT_GOAL].copy()
+    g["goal_id"] = TEXT_GOAL
+    dates = pd.to_datetime(ph["date"])
+    lo, hi = dates.min() - pd.Timedelta(days=60), dates.max() + pd.Timedelta(days=5)
+    fig = figures.goal_figure(g, rep.observations, ph, rep.expected_level, x_range=[lo, hi])
+    labels = set(ph["label"].astype(str))
+    drawn = [a for a in fig.layout.annotations if a.text in labels and a.yref == "paper"]
+    assert drawn
+    for a in drawn:
+        share = (pd.Timestamp(a.x) - lo) / (hi - lo)
+        assert a.xanchor == ("right" if share > 0.75 else "left"), (a.text, share, a.xanchor)
+    assert any(a.xanchor == "right" for a in drawn)          # the last phase sits at the right edge
+    fam = figures.goal_figure(g, rep.observations, ph, rep.expected_level, x_range=[lo, hi], parent=True)
+    approach = set(ph.loc[ph["kind"] == "approach", "label"].astype(str))
+    assert not [a.text for a in fam.layout.annotations if a.text in approach]

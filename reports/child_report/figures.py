@@ -49,12 +49,17 @@ def goal_figure(goal: pd.Series, obs: pd.DataFrame, phases: pd.DataFrame, expect
                       annotation_text=("what we aim for" if parent else f"expected level ({expected:+d})".replace("+0", "0")),
                       annotation_position=side, annotation_font={"size": big - 1},
                       annotation_bgcolor="rgba(255,255,255,0.85)")
-    shown = phases[(phases["kind"] == "approach") | (phases["goal_id"] == goal["goal_id"])] if len(phases) else phases
+    # phase lines: the approach changing (not in the family version: its charts show no approach)
+    # and this goal starting, being met or stopped; a label near the right edge reads leftwards
+    mine = phases["goal_id"] == goal["goal_id"] if len(phases) else None
+    shown = (phases if not len(phases) else phases[mine] if parent else phases[(phases["kind"] == "approach") | mine])
     for i, (_, p) in enumerate(shown.iterrows()):
-        fig.add_vline(x=pd.Timestamp(p["date"]), line={"color": theme.GREY, "width": 1, "dash": "dot"})
-        fig.add_annotation(x=pd.Timestamp(p["date"]), y=1 - 0.09 * (i % 3), yref="paper", text=str(p["label"]),
-                           showarrow=False,
-                           xanchor="left", yanchor="top", font={"size": big - 2, "color": theme.AXIS_TEXT})
+        x = pd.Timestamp(p["date"])
+        right = not d.empty and _late(x, d, x_range, 0.75)
+        fig.add_vline(x=x, line={"color": theme.GREY, "width": 1, "dash": "dot"})
+        fig.add_annotation(x=x, y=1 - 0.09 * (i % 3), yref="paper", text=str(p["label"]), showarrow=False,
+                           xanchor="right" if right else "left", yanchor="top",
+                           font={"size": big - 2, "color": theme.AXIS_TEXT})
     fig.add_scatter(x=d["session_date"], y=y, mode="lines", line={"color": theme.GREY, "width": 1.5},
                     showlegend=False, hoverinfo="skip")
     if parent:
@@ -135,10 +140,11 @@ def _status_at(goal: pd.Series, d: pd.DataFrame) -> pd.Timestamp | None:
     return pd.Timestamp(d["session_date"].iloc[-1])
 
 
-def _late(at: pd.Timestamp, d: pd.DataFrame, x_range: list | None) -> bool:
-    """Whether ``at`` is in the right half of the axis (``x_range``, else the ratings' span)."""
+def _late(at: pd.Timestamp, d: pd.DataFrame, x_range: list | None, share: float = 0.5) -> bool:
+    """Whether ``at`` lies beyond ``share`` of the axis (``x_range``, else the ratings' span):
+    by default, in its right half."""
     lo, hi = (pd.Timestamp(v) for v in (x_range or [d["session_date"].iloc[0], d["session_date"].iloc[-1]]))
-    return hi > lo and (at - lo) / (hi - lo) > 0.5
+    return hi > lo and (at - lo) / (hi - lo) > share
 
 
 def _mark_status(fig: go.Figure, goal: pd.Series, d: pd.DataFrame, y: pd.Series, size: int, parent: bool,
