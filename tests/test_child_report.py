@@ -440,3 +440,11 @@ def test_phase_labels_stay_inside_and_the_family_chart_has_no_approach_lines(con
     fam = figures.goal_figure(g, rep.observations, ph, rep.expected_level, x_range=[lo, hi], parent=True)
     approach = set(ph.loc[ph["kind"] == "approach", "label"].astype(str))
     assert not [a.text for a in fam.layout.annotations if a.text in approach]
+
+
+def test_status_words_write_dates_as_the_rest_of_the_report(con):
+    """"Status: last rated on 27 Oct 2026", like every other date in the report (it read 2026-10-27)."""
+    g = analytics.child_goals(con, CHILD)
+    reasons = " ".join(g["status_reason"].astype(str))
+    assert re.search(r"\b\d{1,2} [A-Z][a-z]{2} \d{4}\b", reasons), reasons
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", reasons), reasons
