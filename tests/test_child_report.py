@@ -430,8 +430,9 @@ def test_phase_labels_stay_inside_and_the_family_chart_has_no_approach_lines(con
     dates = pd.to_datetime(ph["date"])
     lo, hi = dates.min() - pd.Timedelta(days=60), dates.max() + pd.Timedelta(days=5)
     fig = figures.goal_figure(g, rep.observations, ph, rep.expected_level, x_range=[lo, hi])
-    labels = set(ph["label"].astype(str))
+    labels = {figures.phase_label(p) for _, p in ph.iterrows()}
     drawn = [a for a in fig.layout.annotations if a.text in labels and a.yref == "paper"]
+    assert not [a.text for a in drawn if TEXT_GOAL in a.text]      # the chart is the goal's: no id on its lines
     assert drawn
     for a in drawn:
         share = (pd.Timestamp(a.x) - lo) / (hi - lo)

@@ -57,7 +57,7 @@ def goal_figure(goal: pd.Series, obs: pd.DataFrame, phases: pd.DataFrame, expect
         x = pd.Timestamp(p["date"])
         right = not d.empty and _late(x, d, x_range, 0.75)
         fig.add_vline(x=x, line={"color": theme.GREY, "width": 1, "dash": "dot"})
-        fig.add_annotation(x=x, y=1 - 0.09 * (i % 3), yref="paper", text=str(p["label"]), showarrow=False,
+        fig.add_annotation(x=x, y=1 - 0.09 * (i % 3), yref="paper", text=phase_label(p, parent), showarrow=False,
                            xanchor="right" if right else "left", yanchor="top",
                            font={"size": big - 2, "color": theme.AXIS_TEXT})
     fig.add_scatter(x=d["session_date"], y=y, mode="lines", line={"color": theme.GREY, "width": 1.5},
@@ -76,7 +76,7 @@ def goal_figure(goal: pd.Series, obs: pd.DataFrame, phases: pd.DataFrame, expect
              (str(goal["goal_text"]) if not is_missing(goal.get("goal_text")) else f"Goal {goal['goal_id']}"))
     theme.style(fig, title, x=None if parent else "Session date",
                 y=("Correct (%)" if trials else ("Progress" if parent else "GAS level")),
-                height=(400 if parent and not trials else 330 if parent else 280) - (0 if titled else 40))
+                height=(360 if parent and not trials else 330 if parent else 280) - (0 if titled else 40))
     fig.update_layout(font={"size": big + 1}, showlegend=False)
     if not titled:
         fig.update_layout(title=None, margin={"t": 24})
@@ -129,6 +129,19 @@ def _wrap(text: str, n: int = 26, lines: int = 2) -> str:
 
 
 LABELLED = (cs.MET, cs.MASTERED, cs.STALLED, cs.NO_RECENT)
+# a goal's own phase lines on its chart: no goal id (the chart is that goal's)
+GOAL_PHASE_WORDS = {"goal started": "goal started", "goal met": "goal met", "goal discontinued": "goal stopped"}
+FAMILY_PHASE_WORDS = {"goal started": "we started this goal", "goal met": "goal reached",
+                      "goal discontinued": "we stopped this goal"}
+
+
+def phase_label(p: pd.Series, parent: bool = False) -> str:
+    """The label of one phase line: the approach's ("directed from here") or the goal's own
+    ("goal started"; for a family "we started this goal")."""
+    kind = str(p["kind"])
+    if kind == "approach":
+        return str(p["label"])
+    return (FAMILY_PHASE_WORDS if parent else GOAL_PHASE_WORDS).get(kind, str(p["label"]))
 
 
 def _status_at(goal: pd.Series, d: pd.DataFrame) -> pd.Timestamp | None:
