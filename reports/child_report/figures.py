@@ -36,6 +36,7 @@ def goal_figure(goal: pd.Series, obs: pd.DataFrame, phases: pd.DataFrame, expect
     # the target line's label goes to the side away from the status label (which sits beside its point)
     at = _status_at(goal, d)
     side = "top right" if at is not None and not _late(at, d, x_range) else "top left"
+    shift = 8 if side == "top left" else 0            # clear of the y tick labels
     if trials:
         pct = goal.get("mastery_percent")
         if not is_missing(pct):
@@ -43,12 +44,12 @@ def goal_figure(goal: pd.Series, obs: pd.DataFrame, phases: pd.DataFrame, expect
             fig.add_hline(y=float(pct), line={"color": theme.EXPECTED_LINE, "width": 1.2, "dash": "dash"},
                           annotation_text=("the aim" if parent else f"mastery: {crit}"),
                           annotation_position=side, annotation_font={"size": big - 1},
-                          annotation_bgcolor="rgba(255,255,255,0.85)")
+                          annotation_bgcolor="rgba(255,255,255,0.85)", annotation_xshift=shift)
     else:
         fig.add_hline(y=expected, line={"color": theme.EXPECTED_LINE, "width": 1.2, "dash": "dash"},
                       annotation_text=("what we aim for" if parent else f"expected level ({expected:+d})".replace("+0", "0")),
                       annotation_position=side, annotation_font={"size": big - 1},
-                      annotation_bgcolor="rgba(255,255,255,0.85)")
+                      annotation_bgcolor="rgba(255,255,255,0.85)", annotation_xshift=shift)
     # phase lines: the approach changing (not in the family version: its charts show no approach)
     # and this goal starting, being met or stopped; a label near the right edge reads leftwards
     mine = phases["goal_id"] == goal["goal_id"] if len(phases) else None
