@@ -90,10 +90,13 @@ def test_gas_t_chart_follows_the_sidebar_period(db):
     month of the child's history under "Showing the sidebar's period"."""
     import json
 
+    axes = []
+
     def review_months(at: AppTest) -> list[str]:
         for c in at.get("plotly_chart"):
             spec = json.loads(c.proto.spec)
             if "GAS T-score" in str(spec["layout"].get("title", {}).get("text", "")):
+                axes.append(spec["layout"]["xaxis"])
                 return sorted({str(x)[:7] for t in spec["data"] for x in (t.get("x") or [])})
         return []
 
@@ -108,3 +111,5 @@ def test_gas_t_chart_follows_the_sidebar_period(db):
     whole = review_months(_open())
     assert whole and len(months) < len(whole), (months, whole)
     assert all(m >= "2026-07" for m in months), months
+    # three review months under a month format: one tick a month, not "Aug 2026, Aug 2026, Sep 2026, ..."
+    assert axes[0].get("dtick") == "M1" or "%d" in axes[0].get("tickformat", ""), axes[0]

@@ -183,7 +183,10 @@ else:
             keep &= month_end <= pd.Timestamp(f.date_to) + pd.offsets.MonthEnd(0)
         gas_t = gas_t[keep]
     if not gas_t.empty:
-        ui.chart(charts.gas_t_chart(gas_t, child), key="gas_t")
+        fig_t = charts.gas_t_chart(gas_t, child)
+        months = pd.to_datetime(gas_t["review_month"].astype(str), errors="coerce")
+        fig_t.update_xaxes(**story_figures.date_ticks([months.min(), months.max() + pd.Timedelta(days=27)]))
+        ui.chart(fig_t, key="gas_t")
 
 # --- approach comparison ----------------------------------------------------------------------
 st.subheader("Child-led vs directed, for this child", anchor=False)
@@ -242,8 +245,8 @@ if rc is not None:
         st.caption("Jacobson & Truax reliable change: first against latest administration. A change larger than "
                    "the threshold (1.96 × the standard error of the difference) is unlikely to be measurement error.")
         st.dataframe(mine[show], hide_index=True, width="stretch", column_config={
-            "first_date": st.column_config.DateColumn("first given", format="YYYY-MM-DD"),
-            "last_date": st.column_config.DateColumn("latest", format="YYYY-MM-DD"),
+            "first_date": st.column_config.DateColumn("first given", format="D MMM YYYY"),
+            "last_date": st.column_config.DateColumn("latest", format="D MMM YYYY"),
             "first_score": st.column_config.NumberColumn("first score", format="%.1f"),
             "last_score": st.column_config.NumberColumn("latest score", format="%.1f"),
             "change": st.column_config.NumberColumn(format="%+.1f"),
