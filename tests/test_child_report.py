@@ -395,6 +395,12 @@ def test_status_label_sits_on_the_side_of_the_point_with_room(con):
     fig = figures.goal_figure(g, early, rep.phases.iloc[0:0], rep.expected_level, x_range=late)
     label = [a for a in fig.layout.annotations if "no recent rating" in (a.text or "")]
     assert label[0].xanchor == "right" and label[0].ax < 0
+    # the family's larger type, the point mid-axis: no side has room for one line, so it breaks
+    at = pd.Timestamp(early["session_date"].iloc[-1])
+    fig = figures.goal_figure(g, early, rep.phases.iloc[0:0], rep.expected_level, parent=True, width=680,
+                              x_range=[at - pd.Timedelta(days=90), at + pd.Timedelta(days=107)])
+    label = [a for a in fig.layout.annotations if "not checked lately" in (a.text or "")]
+    assert "<br>" in label[0].text and label[0].xanchor == "left", label[0].text
 
 
 def test_comparison_sentence_says_what_is_compared_in_plain_words():

@@ -35,7 +35,9 @@ def goal_figure(goal: pd.Series, obs: pd.DataFrame, phases: pd.DataFrame, expect
     big = 16 if parent else 12
     # the target line's label goes to the side away from the status label (which sits beside its point)
     at = _status_at(goal, d)
-    side = "top right" if at is not None and not _late(at, d, x_range) else "top left"
+    left, status_text = (_place(at, _status_words(goal, at, parent), d, x_range, big, parent, width)
+                         if at is not None else (False, ""))
+    side = "top right" if at is not None and not left else "top left"
     shift = 8 if side == "top left" else 0            # clear of the y tick labels
     if trials:
         pct = goal.get("mastery_percent")
@@ -72,7 +74,7 @@ def goal_figure(goal: pd.Series, obs: pd.DataFrame, phases: pd.DataFrame, expect
                     customdata=d[["approach"]].fillna("").to_numpy(),
                     hovertemplate=("%{x|%d %b %Y}<br>" + ("%{y:.0f}% correct" if trials else "level %{y:+d}")
                                    + ("" if parent else "<br>session: %{customdata[0]}") + "<extra></extra>"))
-    _mark_status(fig, goal, d, y, big, parent, x_range)
+    _mark_status(fig, goal, d, y, big, parent, left, status_text)
     title = (words.goal_title(goal) if not parent else
              (str(goal["goal_text"]) if not is_missing(goal.get("goal_text")) else f"Goal {goal['goal_id']}"))
     theme.style(fig, title, x=None if parent else "Session date",
@@ -161,12 +163,43 @@ def _late(at: pd.Timestamp, d: pd.DataFrame, x_range: list | None, share: float 
     return hi > lo and (at - lo) / (hi - lo) > share
 
 
+def _status_words(goal: pd.Series, at: pd.Timestamp, parent: bool) -> str:
+    """The status label's text: "met 1 Oct 2026", "no recent rating (last 23 Jul 2026)"."""
+    status = goal.get("status")
+    label = {cs.MET: "reached" if parent else "met", cs.MASTERED: "reached" if parent else "mastered",
+             cs.STALLED: "slow lately" if parent else "stalled",
+             cs.NO_RECENT: "not checked lately" if parent else "no recent rating"}.get(status, "")
+    if status in (cs.MET, cs.MASTERED) and not is_missing(goal.get("first_met_date")):
+        return f"{label} {day(at)}"
+    return f"{label} (last {day(at)})"
+
+
+def _place(at: pd.Timestamp, text: str, d: pd.DataFrame, x_range: list | None, size: int, parent: bool,
+           width: int | None) -> tuple[bool, str]:
+    """Where the status label goes: (to the left of its point?, its text). Right of the point
+    when the room there (on an estimated plot width) fits the text, else left when that fits or
+    has more room; a label that fits neither side on one line is broken before its "(last ...)"."""
+    lo, hi = (pd.Timestamp(v) for v in (x_range or [d["session_date"].iloc[0], d["session_date"].iloc[-1]]))
+    share = (at - lo) / (hi - lo) if hi > lo else 0.5
+    plot = (width or 700) - (230 if parent else 100)          # less the y axis's tick labels and title
+    right, left = (1 - share) * plot, share * plot
+
+    def need(t: str) -> float:                                  # bold text, and the arrow's offset
+        return max(len(line) for line in t.split("<br>")) * size * 0.62 + 30
+
+    if max(right, left) < need(text) and " (" in text:
+        text = text.replace(" (", "<br>(", 1)
+    if right >= need(text):
+        return False, text
+    return left >= need(text) or left > right, text
+
+
 def _mark_status(fig: go.Figure, goal: pd.Series, d: pd.DataFrame, y: pd.Series, size: int, parent: bool,
-                 x_range: list | None = None) -> None:
+                 late: bool = False, text: str = "") -> None:
     """The status on the chart: a ring and a label at the point it refers to (the first met
-    rating; the latest rating of a stalled goal or one not rated lately). The label sits on the
-    side of the point with more room on the axis (``x_range``, else the ratings' span), so it
-    stays inside the plot area."""
+    rating; the latest rating of a stalled goal or one not rated lately). The label reads to the
+    right of the point unless ``late`` (``_reads_left``: too little room there), so it stays
+    inside the plot area."""
     status = goal.get("status")
     color = STATUS_COLORS.get(status, theme.BLUE)
     label = {cs.MET: "reached" if parent else "met", cs.MASTERED: "reached" if parent else "mastered",
@@ -181,18 +214,17 @@ def _mark_status(fig: go.Figure, goal: pd.Series, d: pd.DataFrame, y: pd.Series,
         at = pd.Timestamp(goal["first_met_date"])
         hit = d["session_date"] == at
         yy = float(y[hit.to_numpy()].iloc[0]) if hit.any() else float(y.iloc[-1])
-        text = f"{label} {day(at)}"
+        text = text or f"{label} {day(at)}"
     else:
         at, yy = pd.Timestamp(d["session_date"].iloc[-1]), float(y.iloc[-1])
-        text = f"{label} (last {day(at)})"
+        text = text or f"{label} (last {day(at)})"
         if status == cs.STALLED and len(d) > 1:
             since = pd.Timestamp(goal.get("status_date") or at) - pd.Timedelta(weeks=12)
             fig.add_vrect(x0=max(since, pd.Timestamp(d["session_date"].iloc[0])), x1=at,
                           fillcolor=theme.VERMILLION, opacity=0.08, line_width=0)
     fig.add_scatter(x=[at], y=[yy], mode="markers", showlegend=False, hoverinfo="skip",
                     marker={"size": 20, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": color}})
-    late = _late(at, d, x_range)
     low = yy < (50 if goal.get("kind") == "trials" else 0.5)
-    fig.add_annotation(x=at, y=yy, text=f"<b>{text}</b>", showarrow=True, arrowhead=0, ax=-20 if late else 20,
+    fig.add_annotation(x=at, y=yy, text="<br>".join(f"<b>{t}</b>" for t in text.split("<br>")), showarrow=True, arrowhead=0, ax=-20 if late else 20,
                        ay=-30 if low else 30, xanchor="right" if late else "left",
                        font={"size": size, "color": color}, bgcolor="rgba(255,255,255,0.85)")
