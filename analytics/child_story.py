@@ -255,5 +255,6 @@ def _missing(v: object) -> bool:
 
 
 def _day(v: object) -> str:
+    """A date in words as the page and report write it: "5 Jan 2026" (empty when missing)."""
     d = as_date(v)
-    return d.isoformat() if isinstance(d, dt.date) else ""
+    return f"{d.day} {d:%b %Y}" if isinstance(d, dt.date) else ""

@@ -53,7 +53,7 @@ def test_child_page_tells_the_story_with_goal_panels_and_the_sentence_first(db):
     body = " ".join(m.value for m in at.markdown)
     assert "Goal G0008-1" in body and "baseline" in body
     assert "How this is computed" in [e.label for e in at.expander]
-    assert any(k in body for k in ("of 10 pairs of sessions", "about the same"))
+    assert "Comparing each child-led session with each directed one" in body and "pairs of sessions" not in body
     assert "Vannest" in body and "Scruggs" in body       # the methods' references, behind the expander
     assert any(c.proto.id for c in at.get("plotly_chart"))
 
@@ -83,3 +83,33 @@ def test_typed_name_goes_into_the_file_only(db):
     from access import audit
     log = audit.read(path=audit.audit_path(db), action="export", child_id=CHILD)
     assert len(log) >= 2 and '"display_name_typed": true' in str(log["detail"].iloc[0]).replace("True", "true")
+
+
+def test_gas_t_chart_follows_the_sidebar_period(db):
+    """The page says it shows the sidebar's period: the GAS T-score chart did show every review
+    month of the child's history under "Showing the sidebar's period"."""
+    import json
+
+    axes = []
+
+    def review_months(at: AppTest) -> list[str]:
+        for c in at.get("plotly_chart"):
+            spec = json.loads(c.proto.spec)
+            if "GAS T-score" in str(spec["layout"].get("title", {}).get("text", "")):
+                axes.append(spec["layout"]["xaxis"])
+                return sorted({str(x)[:7] for t in spec["data"] for x in (t.get("x") or [])})
+        return []
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"child": CHILD, "period": "3m"})
+    at.run()
+    at.switch_page("app_pages/child_progress.py").run()
+    assert not at.exception, at.exception[0].value
+    shown = " ".join(c.value for c in at.caption)
+    assert "Showing the sidebar's period" in shown and "#progress-report" in shown
+    months = review_months(at)
+    whole = review_months(_open())
+    assert whole and len(months) < len(whole), (months, whole)
+    assert all(m >= "2026-07" for m in months), months
+    # three review months under a month format: one tick a month, not "Aug 2026, Aug 2026, Sep 2026, ..."
+    assert axes[0].get("dtick") == "M1" or "%d" in axes[0].get("tickformat", ""), axes[0]

@@ -176,7 +176,7 @@ def test_trial_goal_has_percent_correct_and_mastery_from_its_criterion(con):
     assert [s["y0"] for s in fig.to_plotly_json()["layout"]["shapes"] if s.get("y0") == s.get("y1")] == [80.0]
     assert any("mastered" in str(a["text"]) for a in fig.to_plotly_json()["layout"]["annotations"])
     seen, _ = visible(cr.render_html(rep))
-    assert "baseline 30% correct, now 90%" in seen and "mastery: 80% over 3 consecutive sessions" in seen
+    assert "Baseline 30% correct, now 90%" in seen and "mastery: 80% over 3 consecutive sessions" in seen
 
 
 def test_report_model_matches_the_analytics_layer(con):
@@ -190,8 +190,12 @@ def test_report_model_matches_the_analytics_layer(con):
     assert rep.comparison["nap"] == pytest.approx(comp["nap"])
     html_text = cr.render_html(rep)
     k = int(round(comp["nap"] * 10))
-    assert (f"In {k} of 10 pairs of sessions, engagement was higher when the child chose the activity" if k != 5
-            else "engagement was about the same") in html_text
+    n_cl, n_d = comp["n_child_led"], comp["n_directed"]
+    assert "Comparing each child-led session with each directed one" in html_text
+    assert (f"higher in the child-led session about {k} times in 10" if k > 5 else
+            f"higher in the directed session about {10 - k} times in 10" if k < 5 else "about as often") in html_text
+    assert f"({n_cl} child-led and {n_d} directed session" in html_text
+    assert "pairs of sessions" not in html_text
     for method in ("Parker, R. I., &amp; Vannest, K. J. (2009)", "Tau-U", "Scruggs", "How this is computed"):
         assert method in html_text
 
@@ -340,3 +344,114 @@ def test_cli_refuses_unknown_child_and_format(story_db, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "C9999" in err and "--format" in err and "Traceback" not in err
     assert not list(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------------------------ chart layout
+
+def test_goal_chart_date_ticks_never_repeat_a_month(con):
+    """Month labels one per month (or fewer) on a span of months, day labels on a short one: a
+    tick every two weeks under a month format wrote "Aug 2026, Aug 2026, Sep 2026, ..."."""
+    from reports.child_report import figures
+
+    rep = cr.build_report(con, CHILD)
+    g = rep.goals.set_index("goal_id").loc[TEXT_GOAL].copy()
+    g["goal_id"] = TEXT_GOAL
+    for days, dtick in ((120, "M1"), (365, "M2"), (730, "M3")):
+        lo = pd.Timestamp("2026-01-01")
+        fig = figures.goal_figure(g, rep.observations, rep.phases, rep.expected_level,
+                                  x_range=[lo, lo + pd.Timedelta(days=days)])
+        ax = fig.layout.xaxis
+        assert ax.tickformat == "%b %Y" and ax.dtick == dtick, (days, ax.tickformat, ax.dtick)
+    fig = figures.goal_figure(g, rep.observations, rep.phases, rep.expected_level,
+                              x_range=[lo, lo + pd.Timedelta(days=40)])
+    assert "%d" in fig.layout.xaxis.tickformat          # a short span: days, each label distinct
+    # no rating to draw: still a date axis (it read -1, 0, 1, ... 6 in the PDF)
+    fig = figures.goal_figure(g, rep.observations.iloc[0:0], rep.phases, rep.expected_level,
+                              x_range=[lo, lo + pd.Timedelta(days=120)])
+    assert fig.layout.xaxis.type == "date"
+
+
+def test_status_label_sits_on_the_side_of_the_point_with_room(con):
+    """A goal last rated early in the period: its "no recent rating (last ...)" label goes to the
+    right of the point (into the empty plot), not to the left over the y axis."""
+    from analytics import child_story as cs
+    from reports.child_report import figures
+
+    rep = cr.build_report(con, CHILD)
+    g = rep.goals.set_index("goal_id").loc[TEXT_GOAL].copy()
+    g["goal_id"], g["status"] = TEXT_GOAL, cs.NO_RECENT
+    obs = rep.observations[(rep.observations["goal_uid"] == g["goal_uid"]) & (rep.observations["measure"] == "gas")
+                           & rep.observations["value"].notna()].sort_values("session_date")
+    early = obs.iloc[:2]                                   # rated twice, then not again
+    first = pd.Timestamp(early["session_date"].iloc[0])
+    span = [first - pd.Timedelta(days=7), first + pd.Timedelta(days=300)]
+    fig = figures.goal_figure(g, early, rep.phases.iloc[0:0], rep.expected_level, x_range=span)
+    label = [a for a in fig.layout.annotations if "no recent rating" in (a.text or "")]
+    assert len(label) == 1
+    assert label[0].xanchor == "left" and label[0].ax > 0, (label[0].xanchor, label[0].ax)
+    # and a goal last rated near the end of the period: the label goes to the left of the point
+    late = [pd.Timestamp(early["session_date"].iloc[-1]) - pd.Timedelta(days=300),
+            pd.Timestamp(early["session_date"].iloc[-1]) + pd.Timedelta(days=7)]
+    fig = figures.goal_figure(g, early, rep.phases.iloc[0:0], rep.expected_level, x_range=late)
+    label = [a for a in fig.layout.annotations if "no recent rating" in (a.text or "")]
+    assert label[0].xanchor == "right" and label[0].ax < 0
+    # the family's larger type, the point mid-axis: no side has room for one line, so it breaks
+    at = pd.Timestamp(early["session_date"].iloc[-1])
+    fig = figures.goal_figure(g, early, rep.phases.iloc[0:0], rep.expected_level, parent=True, width=680,
+                              x_range=[at - pd.Timedelta(days=90), at + pd.Timedelta(days=107)])
+    label = [a for a in fig.layout.annotations if "not checked lately" in (a.text or "")]
+    assert "<br>" in label[0].text and label[0].xanchor == "left", label[0].text
+
+
+def test_comparison_sentence_says_what_is_compared_in_plain_words():
+    from reports.child_report import words
+
+    comp = {"nap": 0.87, "n_child_led": 13, "n_directed": 36}
+    s = words.comparison_sentence(comp, "C0008")
+    assert s == ("Comparing each child-led session with each directed one, C0008's engagement was higher in the "
+                 "child-led session about 9 times in 10 (13 child-led and 36 directed sessions).")
+    assert "directed session about 7 times in 10" in words.comparison_sentence({**comp, "nap": 0.3}, "C0008")
+    # an interval that includes 0.5 (stats.wording: compatible with no difference) says it could be chance
+    unsure = {**comp, "nap": 0.74, "nap_lo": 0.45, "nap_hi": 0.91, "n_child_led": 16, "n_directed": 5}
+    assert words.comparison_sentence(unsure, "C0008").endswith(
+        "about 7 times in 10 (16 child-led and 5 directed sessions; with this few sessions that could still be chance).")
+    assert "chance" not in words.comparison_sentence({**comp, "nap_lo": 0.75, "nap_hi": 0.95}, "C0008")
+    fam = words.parent_comparison(comp, "Sam")
+    assert "about 9 times in 10" in fam and "pairs" not in fam
+    assert "cannot be sure yet" in words.parent_comparison(unsure, "Sam")
+    found = [t for t in STAT_TERMS if re.search(r"(?<![A-Za-z])" + re.escape(t) + r"(?![A-Za-z])", fam)]
+    assert not found, found
+
+
+def test_phase_labels_stay_inside_and_the_family_chart_has_no_approach_lines(con):
+    """A phase label near the right edge reads leftwards (it was cut off: "child-led fro"); the
+    family chart shows the goal's own phases but not the approach's ("directed from here")."""
+    from reports.child_report import figures
+
+    rep = cr.build_report(con, CHILD)
+    ph = rep.phases
+    assert (ph["kind"] == "approach").any()
+    g = rep.goals.set_index("goal_id").loc[TEXT_GOAL].copy()
+    g["goal_id"] = TEXT_GOAL
+    dates = pd.to_datetime(ph["date"])
+    lo, hi = dates.min() - pd.Timedelta(days=60), dates.max() + pd.Timedelta(days=5)
+    fig = figures.goal_figure(g, rep.observations, ph, rep.expected_level, x_range=[lo, hi])
+    labels = {figures.phase_label(p) for _, p in ph.iterrows()}
+    drawn = [a for a in fig.layout.annotations if a.text in labels and a.yref == "paper"]
+    assert not [a.text for a in drawn if TEXT_GOAL in a.text]      # the chart is the goal's: no id on its lines
+    assert drawn
+    for a in drawn:
+        share = (pd.Timestamp(a.x) - lo) / (hi - lo)
+        assert a.xanchor == ("right" if share > 0.75 else "left"), (a.text, share, a.xanchor)
+    assert any(a.xanchor == "right" for a in drawn)          # the last phase sits at the right edge
+    fam = figures.goal_figure(g, rep.observations, ph, rep.expected_level, x_range=[lo, hi], parent=True)
+    approach = set(ph.loc[ph["kind"] == "approach", "label"].astype(str))
+    assert not [a.text for a in fam.layout.annotations if a.text in approach]
+
+
+def test_status_words_write_dates_as_the_rest_of_the_report(con):
+    """"Status: last rated on 27 Oct 2026", like every other date in the report (it read 2026-10-27)."""
+    g = analytics.child_goals(con, CHILD)
+    reasons = " ".join(g["status_reason"].astype(str))
+    assert re.search(r"\b\d{1,2} [A-Z][a-z]{2} \d{4}\b", reasons), reasons
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", reasons), reasons

@@ -323,3 +323,32 @@ def test_sessions_without_session_data_offer_no_empty_filter_value(practice_pair
     for key in ("modalities", "age_groups", "teams", "therapists", "approaches", "children"):
         assert opts[key] and None not in opts[key], key
     assert opts["approaches"] == ["child-led", "directed", "mixed"]
+
+
+def test_the_practice_goals_read_as_therapists_write_them():
+    """Each GAS goal of the multi-source sample has a goal text (not "Social goal 1") and
+    level descriptions of its own (not the generic "much less than expected"); a child's goals
+    differ; trial goals carry a baseline, target and mastery criterion."""
+    import re
+
+    with open(PRACTICE / "goals.csv", encoding="utf-8") as fh:
+        goals = list(csv.DictReader(fh))
+    gas = [g for g in goals if g["measure"] == "gas"]
+    trials = [g for g in goals if g["measure"] == "goal_trials"]
+    assert gas and trials
+    levels = ("level_m2", "level_m1", "level_0", "level_p1", "level_p2")
+    generic = {"much less than expected", "somewhat less than expected", "expected level of outcome",
+               "somewhat more than expected", "much more than expected"}
+    for g in gas:
+        assert not re.search(r"goal \d+$", g["goal_text"]), g
+        assert all(g[c] for c in levels) and not {g[c] for c in levels} & generic, g
+        assert len({g[c] for c in levels}) == 5, g
+    by_child: dict[str, list[str]] = {}
+    for g in gas:
+        by_child.setdefault(g["child_id"], []).append(g["goal_text"])
+    assert all(len(t) == len(set(t)) for t in by_child.values())
+    assert len({g["goal_text"] for g in gas}) >= 30            # a bank, not one goal per domain
+    for g in trials:
+        assert g["goal_text"] and g["baseline"].endswith("% correct") and g["target"].endswith("% correct")
+        assert re.fullmatch(r"\d+% in \d+ consecutive sessions", g["mastery_criterion"]), g
+    assert len({g["goal_text"] for g in trials}) > 1

@@ -103,7 +103,7 @@ fc = Filters() if whole else Filters(date_from=f.date_from, date_to=f.date_to)
 shows = ("Showing the whole history (the sidebar's period is ignored)" if whole else
          f"Showing the sidebar's period: sessions from {ui.day(f.date_from)} to {ui.day(f.date_to)} "
          "(switch on *Whole history* for all of them)")
-st.caption(shows)
+st.caption(shows + " · [Make a progress report for this child ↓](#progress-report)")
 
 timeline = ui.fetch("child_timeline", child, fc)
 if timeline.empty:
@@ -155,7 +155,9 @@ else:
     for i, (_, g) in enumerate(goals.iterrows()):
         with st.container(border=True, key=f"goal_panel_{i}"):
             status = story_words.STATUS_WORDS.get(g["status"], str(g["status"]))
-            st.markdown(f"**{ui.md_escape(story_words.goal_sentence(g, expected))}** · *{ui.md_escape(status)}*")
+            rated = not ui.is_missing(g.get("current"))
+            st.markdown(f"**{ui.md_escape(story_words.goal_sentence(g, expected))}**"
+                        + (f" · *{ui.md_escape(status)}*" if rated else ""))
             st.caption(ui.md_escape(f"Trend: {story_words.trend_text(g, conf)}. Status: {g['status_reason']}."))
             if g["kind"] != "trials":
                 if g["has_text"]:
@@ -166,10 +168,25 @@ else:
                 else:
                     st.caption("The goals source gives no goal text or level descriptions for this goal, so it is "
                                "shown by its id and domain.")
-            ui.chart(story_figures.goal_figure(g, obs, phases, expected, x_range=[lo_d, hi_d]), key=f"goal_{i}")
+            if not rated:
+                st.caption("Not rated in this period, so there is no chart. Switch on *Whole history* to see its "
+                           "ratings.")
+            else:
+                ui.chart(story_figures.goal_figure(g, obs, phases, expected, x_range=[lo_d, hi_d]), key=f"goal_{i}")
     gas_t = ui.fetch("child_gas_t", child)
+    if not whole and not gas_t.empty:     # the review months of the period shown, like every chart here
+        month_end = pd.to_datetime(gas_t["month_end"])
+        keep = pd.Series(True, index=gas_t.index)
+        if f.date_from is not None:
+            keep &= month_end >= pd.Timestamp(f.date_from)
+        if f.date_to is not None:
+            keep &= month_end <= pd.Timestamp(f.date_to) + pd.offsets.MonthEnd(0)
+        gas_t = gas_t[keep]
     if not gas_t.empty:
-        ui.chart(charts.gas_t_chart(gas_t, child), key="gas_t")
+        fig_t = charts.gas_t_chart(gas_t, child)
+        months = pd.to_datetime(gas_t["review_month"].astype(str), errors="coerce")
+        fig_t.update_xaxes(**story_figures.date_ticks([months.min(), months.max() + pd.Timedelta(days=27)]))
+        ui.chart(fig_t, key="gas_t")
 
 # --- approach comparison ----------------------------------------------------------------------
 st.subheader("Child-led vs directed, for this child", anchor=False)
@@ -182,8 +199,7 @@ if comp is not None:
     else:
         nap, lo, hi = comp.get("nap"), comp.get("nap_lo"), comp.get("nap_hi")
         st.markdown(f"**{ui.md_escape(story_words.comparison_sentence(comp, child))}** "
-                    f"({n_cl} child-led and {n_dir} directed rated sessions; observational: the therapist chose the "
-                    "approach, so this is not a causal effect.)")
+                    "(observational: the therapist chose the approach, so this is not a causal effect.)")
         reading = wording.difference(nap, lo, hi, null=0.5, test=None, who="this child's sessions")
         with st.expander("How this is computed"):
             mdiff = comp.get("mean_difference", comp.get("mean_diff"))
@@ -229,8 +245,8 @@ if rc is not None:
         st.caption("Jacobson & Truax reliable change: first against latest administration. A change larger than "
                    "the threshold (1.96 × the standard error of the difference) is unlikely to be measurement error.")
         st.dataframe(mine[show], hide_index=True, width="stretch", column_config={
-            "first_date": st.column_config.DateColumn("first given", format="YYYY-MM-DD"),
-            "last_date": st.column_config.DateColumn("latest", format="YYYY-MM-DD"),
+            "first_date": st.column_config.DateColumn("first given", format="D MMM YYYY"),
+            "last_date": st.column_config.DateColumn("latest", format="D MMM YYYY"),
             "first_score": st.column_config.NumberColumn("first score", format="%.1f"),
             "last_score": st.column_config.NumberColumn("latest score", format="%.1f"),
             "change": st.column_config.NumberColumn(format="%+.1f"),
@@ -239,7 +255,7 @@ if rc is not None:
             "n_administrations": st.column_config.NumberColumn("n given", format="%d")})
 
 # --- the progress report ------------------------------------------------------------------------
-st.subheader("Progress report", anchor=False)
+st.subheader("Progress report", anchor="progress-report")
 st.caption("For reviews, payers and the family: the period shown above, as HTML (opens anywhere, no network), PDF or "
            "Word. What you type here goes into the file only: it is not saved, logged or kept after you leave "
            "the page.")

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from .goal_bank import gas_goal, trial_goal
 from .text import text_columns
 
 APPOINTMENT_COLUMNS = ["appointment_id", "child_id", "clinician_id", "team", "date", "start_time", "service_code",
@@ -128,7 +129,7 @@ def write_practice(table: pa.Table, truth: dict, out: Path) -> list[dict]:
                                   "trials_correct": [str(x) for x in correct], "trials_total": "10"}))
         met = next((s["session_date"].iloc[k] for k in range(2, len(s)) if min(correct[k - 2:k + 1]) >= 8), None)
         mastery[f"{c}/{gid}"] = {"criterion": MASTERY, "first_met": met}
-        trial_goals.append({"goal_id": gid, "child_id": c, "goal_text": "Produces /s/ in words in structured play",
+        trial_goals.append({"goal_id": gid, "child_id": c, "goal_text": trial_goal(c),
                             "goal_domain": "communication", "measure": "goal_trials", "baseline": "20% correct",
                             "target": "80% correct", "mastery_criterion": MASTERY,
                             "start_date": s["session_date"].iloc[0], "met_date": met or ""})
@@ -172,12 +173,13 @@ def write_practice(table: pa.Table, truth: dict, out: Path) -> list[dict]:
     goals = rows[rows["goal_id"].notna() & (rows["goal_id"] != "")]
     goals = goals.groupby(["child_id", "goal_id"], as_index=False).agg(
         goal_domain=("goal_domain", "last"), goal_weight=("goal_weight", "last"), start_date=("session_date", "min"))
-    goals["goal_text"] = [f"{d.capitalize()} goal {g.split('-')[-1]}" for d, g in zip(goals["goal_domain"], goals["goal_id"])]
+    # goal texts and goal-specific level descriptions from a small bank per domain (goal_bank.py)
+    bank = [gas_goal(d, c, g) for d, c, g in zip(goals["goal_domain"], goals["child_id"], goals["goal_id"])]
+    goals["goal_text"] = [b[0] if b else f"{d.capitalize()} goal {g.split('-')[-1]}"
+                          for b, d, g in zip(bank, goals["goal_domain"], goals["goal_id"])]
     goals["measure"] = "gas"
-    for col, text in (("level_m2", "much less than expected"), ("level_m1", "somewhat less than expected"),
-                      ("level_0", "expected level of outcome"), ("level_p1", "somewhat more than expected"),
-                      ("level_p2", "much more than expected")):
-        goals[col] = text
+    for k, col in enumerate(("level_m2", "level_m1", "level_0", "level_p1", "level_p2")):
+        goals[col] = [b[1][k] if b else "" for b in bank]
     goals = pd.concat([goals, pd.DataFrame(trial_goals)], ignore_index=True).sort_values(["child_id", "goal_id"])
     files.append(_write(out / "goals.csv", GOAL_COLUMNS, goals))
 

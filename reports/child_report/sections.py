@@ -160,9 +160,10 @@ def _therapist_sections(report: ChildReport, who: str, x_range, narrative, plan)
     for _, r in g.iterrows():
         details, levels = _goal_details(r, report)
         goals.goals.append(GoalBlock(
-            words.goal_title(r), words.goal_sentence(r, report.expected_level), details, levels,
+            words.goal_title(r), words.goal_sentence(r, report.expected_level, titled=False), details, levels,
+            None if is_missing(r.get("current")) else
             figures.goal_figure(r, report.observations, report.phases, report.expected_level, x_range=x_range,
-                                width=680),
+                                width=680, titled=False),
             words.STATUS_WORDS.get(r["status"], ""), STATUS_CLASS.get(r["status"], "")))
     if not g.empty:
         goals.notes.append("On each chart: the dashed line is the expected level (or the mastery line); dotted lines "
@@ -213,8 +214,9 @@ def _parent_sections(report: ChildReport, who: str, Who: str, x_range, narrative
         goals.goals.append(GoalBlock(
             str(r["goal_text"]) if not is_missing(r.get("goal_text")) else f"Goal {r['goal_id']}",
             words.parent_goal_sentence(r, who),
-            figure=figures.goal_figure(r, report.observations, report.phases, report.expected_level,
-                                       x_range=x_range, parent=True, width=680)))
+            figure=None if is_missing(r.get("current")) else
+            figures.goal_figure(r, report.observations, report.phases, report.expected_level,
+                                x_range=x_range, parent=True, width=680, titled=False)))
     out.append(goals)
     well = Section("going-well", "What is going well", bullets=words.going_well(g, Who) if len(g) else [])
     a = report.attendance

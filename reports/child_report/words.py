@@ -71,25 +71,29 @@ def _pct(v: Any) -> str:
     return "–" if is_missing(v) else f"{float(v):.0f}%"
 
 
-def goal_sentence(goal: pd.Series | dict, expected: int) -> str:
-    """The goal in plain words first: baseline, now, and the expected level or mastery."""
+def goal_sentence(goal: pd.Series | dict, expected: int, *, titled: bool = True) -> str:
+    """The goal in plain words first: baseline, now, and the expected level or mastery
+    ("Goal G0008-1, social: ... — baseline -1, now +1 (...)."; without ``titled``, from
+    "Baseline" on, for a place whose heading names the goal already)."""
+    def head(rest: str) -> str:
+        return f"{goal_title(goal)} — {rest}" if titled else rest[:1].upper() + rest[1:]
+
     if is_missing(goal.get("current")):
-        return f"{goal_title(goal)} — not rated in this period."
+        return head("not rated in this period.")
     if goal.get("kind") == "trials":
         crit = goal.get("mastery_criterion")
         tail = (f"; mastery: {crit}" if not is_missing(crit) else "")
         when = goal.get("first_met_date")
         met = (f" (mastery criterion met on {day(when)})" if goal.get("status") == cs.MASTERED and not is_missing(when)
                else "")
-        return (f"{goal_title(goal)} — baseline {_pct(goal['baseline'])} correct, now {_pct(goal['current'])}"
-                f"{met}{tail}.")
+        return head(f"baseline {_pct(goal['baseline'])} correct, now {_pct(goal['current'])}{met}{tail}.")
     b, c = int(goal["baseline"]), int(goal["current"])
     when = goal.get("first_met_date")
     if goal.get("status") == cs.MET and not is_missing(when):
         tail = f" (expected level {expected:+d} met on {day(when)})" if expected else f" (expected level 0 met on {day(when)})"
     else:
         tail = f" (expected level {expected:+d})" if expected else " (expected level 0)"
-    return f"{goal_title(goal)} — baseline {b:+d}, now {c:+d}{tail}.".replace("+0", "0")
+    return head(f"baseline {b:+d}, now {c:+d}{tail}.".replace("+0", "0"))
 
 
 def trend_text(goal: pd.Series | dict, confidence: float) -> str:
@@ -109,17 +113,36 @@ STATUS_WORDS = {cs.MET: "met", cs.MASTERED: "mastered", cs.STALLED: "stalled", c
                 cs.NO_RATING: "not rated in this period", cs.STOPPED: "discontinued", cs.IN_PROGRESS: "in progress"}
 
 
+def _times_in_10(nap: float) -> int:
+    """NAP as "about k times in 10" (0-10): the share of child-led x directed comparisons won by the child-led session."""
+    return int(round(nap * 10))
+
+
+def _maybe_chance(comp: dict) -> bool:
+    """Whether NAP's interval includes 0.5 (``stats.wording``: compatible with no difference)."""
+    r = wording.difference(comp.get("nap"), comp.get("nap_lo"), comp.get("nap_hi"), null=0.5, test=None)
+    return r.kind == wording.NO_DIFFERENCE
+
+
 def comparison_sentence(comp: dict, who: str = "the child") -> str | None:
-    """One sentence a parent could follow: "In 8 of 10 pairs of sessions, engagement was higher
-    when the child chose the activity." None when the comparison cannot be made."""
+    """One sentence a parent could follow, saying what NAP is: "Comparing each child-led session
+    with each directed one, engagement was higher in the child-led session about 9 times in 10
+    (13 child-led and 36 directed sessions)." None when the comparison cannot be made."""
     nap = wording.number(comp.get("nap"))
-    if nap is None or not comp.get("n_child_led") or not comp.get("n_directed"):
+    n_cl, n_d = int(comp.get("n_child_led") or 0), int(comp.get("n_directed") or 0)
+    if nap is None or not n_cl or not n_d:
         return None
-    k = int(round(nap * 10))
+    k = _times_in_10(nap)
+    counts = (f"({n_cl} child-led and {n_d} directed session{'s' if n_d != 1 else ''}"
+              + ("; with this few sessions that could still be chance)" if k != 5 and _maybe_chance(comp) else ")"))
     if k == 5:
-        return (f"In child-led and directed sessions alike, {who}'s engagement was about the same: higher in the "
-                "child-led session in about half of the pairs of sessions.")
-    return f"In {k} of 10 pairs of sessions, engagement was higher when {who} chose the activity."
+        return (f"Comparing each child-led session with each directed one, {who}'s engagement was higher in the "
+                f"child-led session about as often as in the directed one {counts}.")
+    if k > 5:
+        return (f"Comparing each child-led session with each directed one, {who}'s engagement was higher in the "
+                f"child-led session about {k} times in 10 {counts}.")
+    return (f"Comparing each child-led session with each directed one, {who}'s engagement was higher in the "
+            f"directed session about {10 - k} times in 10 {counts}.")
 
 
 def comparison_detail(comp: dict, confidence: float) -> str:
@@ -158,8 +181,8 @@ def parent_goal_sentence(goal: pd.Series | dict, who: str) -> str:
         return f"{_cap(what)}: we did not check this goal in this period."
     if goal.get("kind") == "trials":
         b, c = goal["baseline"], goal["current"]
-        got = (f"{who} got about {float(b):.0f} out of 100 tries right at first and about {float(c):.0f} out of 100 "
-               "now")
+        got = (f"at first {who} got about {float(b) / 10:.0f} in 10 tries right, now about {float(c) / 10:.0f} "
+               "in 10")
         end = ("; this goal is reached." if status == cs.MASTERED else "; we keep practising.")
         return f"{_cap(what)}: {got}{end}"
     start, now = level_text(goal, goal["baseline"], plain=True), level_text(goal, goal["current"], plain=True)
@@ -181,17 +204,19 @@ def parent_goal_sentence(goal: pd.Series | dict, who: str) -> str:
 
 
 def parent_comparison(comp: dict, who: str) -> str | None:
-    """The comparison for a family, without any statistic."""
+    """The comparison for a family, without any statistic: how often a session where the child
+    chose beat one where the therapist chose."""
     nap = wording.number(comp.get("nap"))
     if nap is None or not comp.get("n_child_led") or not comp.get("n_directed"):
         return None
-    k = int(round(nap * 10))
+    k = _times_in_10(nap)
+    how = (f"comparing each session where {who} chose the activity with each one where the therapist chose"
+           + ("; with this few sessions we cannot be sure yet" if k != 5 and _maybe_chance(comp) else ""))
     if k >= 6:
-        return (f"{who} was usually more engaged when choosing the activity: in {k} of 10 pairs of sessions, "
-                "engagement was higher when they chose.")
+        return f"{who} was usually more engaged when choosing the activity (about {k} times in 10, {how})."
     if k <= 4:
-        return (f"{who} was usually more engaged when the therapist chose the activity: in {10 - k} of 10 pairs of "
-                "sessions, engagement was higher then.")
+        return (f"{who} was usually more engaged when the therapist chose the activity (about {10 - k} times in 10, "
+                f"{how}).")
     return f"{who} was about as engaged whether they or the therapist chose the activity."
 
 
@@ -201,7 +226,8 @@ def going_well(goals: pd.DataFrame, who: str) -> list[str]:
     for _, g in goals.iterrows():
         if is_missing(g.get("current")):
             continue
-        name = g["goal_text"] if not is_missing(g.get("goal_text")) else f"the {g.get('domain') or ''} goal".replace("  ", " ")
+        name = (f"the goal \u201c{_low(str(g['goal_text']))}\u201d" if not is_missing(g.get("goal_text"))
+                else f"the {g.get('domain') or ''} goal".replace("  ", " "))
         if g["status"] in (cs.MET, cs.MASTERED):
             out.append(f"{who} reached {name}.")
         elif not is_missing(g.get("baseline")) and float(g["current"]) > float(g["baseline"]):
@@ -221,6 +247,11 @@ def next_steps(goals: pd.DataFrame) -> list[str]:
         else:
             out.append(f"{_cap(str(name))}: we will keep working on it.")
     return out
+
+
+def _low(s: str) -> str:
+    """A goal text inside a sentence: its first letter in lower case (unless it starts an acronym)."""
+    return s[:1].lower() + s[1:] if s[:2] and not s[:2].isupper() else s
 
 
 def _cap(s: str) -> str:
