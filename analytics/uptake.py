@@ -53,17 +53,17 @@ def _quarters(lo: dt.date, hi: dt.date) -> list[tuple[dt.date, dt.date]]:
     return out
 
 
-def approach_gap_by_quarter(con, f: Filters = Filters()) -> pd.DataFrame:
+def approach_gap_by_quarter(con, f: Filters = Filters(), measure: str = "engagement") -> pd.DataFrame:
     """One row per calendar quarter of the period: quarter ('2026 Q3'), date_from, date_to (the
     quarter clipped to the period), partial, and the within-child child-led vs directed
-    comparison of that quarter's sessions (``approach_effects``: n_children, mean_diff with
+    comparison of ``measure`` in that quarter's sessions (``approach_effects``: n_children, mean_diff with
     ci_lo / ci_hi, mean_nap, estimated, reason). A quarter without enough children keeps its
     n and reason and no estimate, as ``approach_effects`` does."""
     rf = resolve(con, f)
     rows = []
     for q_lo, q_hi in _quarters(rf.date_from, rf.date_to):
         lo, hi = max(q_lo, rf.date_from), min(q_hi, rf.date_to)
-        e = approach_effects(con, replace(rf, date_from=lo, date_to=hi))
+        e = approach_effects(con, replace(rf, date_from=lo, date_to=hi), measure=measure)
         r = e.iloc[0].to_dict() if not e.empty else {"n_children": 0, "estimated": False,
                                                      "reason": "no sessions in this quarter"}
         rows.append({"quarter": f"{q_lo.year} Q{(q_lo.month - 1) // 3 + 1}", "date_from": lo, "date_to": hi,

@@ -48,7 +48,7 @@ def uptake_chart(d: pd.DataFrame, by: str | None) -> go.Figure:
         ("n_children", "Children", "int"), ("partial_text", "Partial month", "text")])
 
 
-def gap_chart(q: pd.DataFrame, unit: str = "points (1–5)") -> go.Figure:
+def gap_chart(q: pd.DataFrame, unit: str = "points (1–5)", label: str = "Engagement") -> go.Figure:
     """The within-child child-led minus directed difference per quarter with its interval
     (``analytics.approach_gap_by_quarter`` rows); quarters without an estimate are listed in
     the table with their reason, partial quarters hollow, n under each point."""
@@ -67,7 +67,7 @@ def gap_chart(q: pd.DataFrame, unit: str = "points (1–5)") -> go.Figure:
         hovertemplate=(f"%{{x}}<br>difference: %{{y:+.2f}} {unit}<br>{ci}: %{{customdata[1]:+.2f}} to "
                        "%{customdata[2]:+.2f}<br>n children: %{customdata[0]}<extra></extra>"))
     fig.update_traces(mode="markers+text", selector={"type": "scatter"})
-    theme.style(fig, "Is the gap changing? Child-led minus directed, per quarter", x="Quarter",
+    theme.style(fig, f"Is the gap changing? {label}, child-led minus directed, per quarter", x="Quarter",
                 y=f"Difference ({unit})", height=340)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(q["quarter"]))
     fig.update_layout(showlegend=False)

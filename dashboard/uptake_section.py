@@ -8,11 +8,12 @@ from typing import Any
 import streamlit as st
 
 from dashboard import layout, ui, uptake_charts
+from pipelines import measures
 
 BY_LABELS = {"all": "Whole selection", "team": "Team", "therapist_id": "Therapist"}
 
 
-def draw(f: Any) -> None:
+def draw(f: Any, measure: str = "engagement") -> None:
     """The section: a choice of breakdown (whole selection, team, therapist; ``?uptake_by=`` in
     the URL), the monthly child-led share with intervals, and the quarterly gap with n."""
     st.subheader("Child-led uptake", anchor=False)
@@ -30,11 +31,12 @@ def draw(f: Any) -> None:
     if d.empty:
         ui.empty("No attended session with a recorded approach matches these filters.")
         return
-    q = ui.fetch("approach_gap_by_quarter", f)
+    q = ui.fetch("approach_gap_by_quarter", f, measure=measure)
+    m = measures.catalogue()[measure]
     with layout.chart_grid("uptake") as grid:
         ui.chart(uptake_charts.uptake_chart(d, by), key=f"uptake_{choice}", where=grid)
-        ui.chart(uptake_charts.gap_chart(q), key="uptake_gap", where=grid)
+        ui.chart(uptake_charts.gap_chart(q, m.unit, m.label), key="uptake_gap", where=grid)
     st.caption("Left: the share of attended sessions with a recorded approach that were child-led (hollow: a month "
-               "the period covers only in part). Right: the within-child difference in engagement between child-led "
+               f"the period covers only in part). Right: the within-child difference in {m.label.lower()} between child-led "
                "and directed sessions, computed separately for each quarter's sessions, with its interval and the "
                "number of children it rests on; a quarter with too few children has no point (see the table).")

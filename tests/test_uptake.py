@@ -94,3 +94,41 @@ def test_the_quarterly_gap_is_the_comparison_of_each_quarters_sessions(con):
         else:
             assert not row["estimated"] and isinstance(row["reason"], str) and row["reason"]
     assert q["estimated"].any()
+
+
+# ----------------------------------------------------------------------------- the pages
+
+def _page(db, monkeypatch, page: str, query: dict | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    import test_dashboard_support as support
+    monkeypatch.setenv("PIPELINES_DB", str(db))
+    at = AppTest.from_file(str(support.ROOT / "dashboard" / "streamlit_app.py"), default_timeout=90)
+    if query:
+        at.query_params.update(query)
+    at.run()
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, at.exception[0].value
+    return at
+
+
+def test_the_approach_page_shows_uptake_and_the_quarterly_gap(dashboard_db, monkeypatch):
+    at = _page(dashboard_db, monkeypatch, "approach", {"period": "12m"})
+    assert "Child-led uptake" in [s.value for s in at.subheader]
+    tables = [e for e in at.expander if e.label == "Chart as a table"]
+    assert tables, "the uptake charts have their tables"
+    assert at.session_state["uptake_by"] == "all"
+
+
+def test_the_uptake_breakdown_is_kept_in_the_url(dashboard_db, monkeypatch):
+    at = _page(dashboard_db, monkeypatch, "approach", {"uptake_by": "team"})
+    assert at.session_state["uptake_by"] == "team"
+    at = _page(dashboard_db, monkeypatch, "approach", {"uptake_by": "nonsense"})
+    assert at.session_state["uptake_by"] == "all" and "uptake_by" not in at.query_params
+
+
+def test_the_overview_has_the_monthly_child_led_share(dashboard_db, monkeypatch):
+    at = _page(dashboard_db, monkeypatch, "overview")
+    import json
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert "Child-led sessions per month" in titles, titles

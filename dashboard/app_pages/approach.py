@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 import analytics
-from dashboard import auth, charts, data, ui
+from dashboard import auth, charts, data, ui, uptake_section
 from pipelines import settings
 from reports import theme
 from stats import wording
@@ -201,3 +201,8 @@ elif measure != "gas":
                     "mean_child_led": st.column_config.NumberColumn(format="%.2f"),
                     "mean_directed": st.column_config.NumberColumn(format="%.2f"),
                     "nap": st.column_config.NumberColumn("NAP", format="%.2f")})
+
+if practice:
+    st.caption("Child-led uptake is shown for your own children only (switch to *My children*).")
+else:
+    uptake_section.draw(f, session_measure)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, layout, ui
+from dashboard import charts, data, layout, ui, uptake_charts
 from access.practice import previous_whole_months
 from pipelines import settings
 from reports.formats import cell
@@ -96,6 +96,10 @@ if trends is not None:
             ui.chart(charts.trend_line(trends, outcome_metric, spec), key="t_eng", where=grid)
             if trends["n_goals"].fillna(0).sum() > 0:
                 ui.chart(charts.trend_line(trends, "share_goals_at_expected"), key="t_gas", where=grid)
+            if not practice:  # the child-led share per month (the Child-led vs directed page has its detail)
+                uptake = ui.fetch("child_led_uptake", f)
+                if not uptake.empty:
+                    ui.chart(uptake_charts.uptake_chart(uptake, None), key="t_uptake", where=grid)
         if not trends["n_goals"].fillna(0).sum() > 0:
             st.info("No GAS ratings in this selection, so the goal-attainment trend is not shown.")
 
