@@ -94,8 +94,10 @@ def trend_line(t: pd.DataFrame, metric: str, spec: tuple[str, str, str, bool] | 
         add_ci_band(fig, d["month_start"], d[ci_cols[0]], d[ci_cols[1]],
                     name=ci_name(settings.get().comparison.confidence))
     fmt = ".1%" if share else ".2f"
+    partial = d["partial"].fillna(False).astype(bool) if "partial" in d.columns else pd.Series(False, index=d.index)
     fig.add_scatter(x=d["month_start"], y=d[metric], mode="lines+markers", name=label,
                     line={"color": theme.BLUE, "width": 2}, customdata=d[[ncol]],
+                    marker={"symbol": ["circle-open" if p else "circle" for p in partial], "size": 8},
                     hovertemplate=f"%{{x|%b %Y}}<br>{label}: %{{y:{fmt}}}<br>n = %{{customdata[0]:,}} "
                                   f"{N_LABEL[ncol]}<extra></extra>")
     theme.style(fig, f"{label} per month", y=axis, height=320)
@@ -109,7 +111,11 @@ def trend_line(t: pd.DataFrame, metric: str, spec: tuple[str, str, str, bool] | 
     if ci_cols and set(ci_cols) <= set(d.columns):
         ci = ci_name(settings.get().comparison.confidence)
         cols += [(ci_cols[0], f"{ci} low", "num2"), (ci_cols[1], f"{ci} high", "num2")]
-    return _table(fig, d, cols + [(ncol, f"n ({N_LABEL[ncol]})", "int")])
+    cols += [(ncol, f"n ({N_LABEL[ncol]})", "int")]
+    if partial.any():  # a month the period covers only in part: hollow, and said in the table
+        d = d.assign(partial_text=partial.map({True: "yes", False: ""}))
+        cols += [("partial_text", "Partial month", "text")]
+    return _table(fig, d, cols)
 
 
 def small_multiples(t: pd.DataFrame, by: str, metric: str, order: list[str] | None = None,

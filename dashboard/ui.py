@@ -7,8 +7,10 @@ why (a team or therapist outside the viewer's scope: "Team X is not among the te
 see; showing your teams"):
 
 =============  ===========================================================================
-``period``     ``2w``, ``4w``, ``3m`` (default), ``6m``, ``12m``, ``all`` or ``custom``;
-               relative periods end at the latest session loaded
+``period``     ``2w``, ``4w``, ``3m`` (default), ``6m``, ``12m`` (rolling, ending at the latest
+               session loaded), ``month``, ``quarter``, ``year`` (so far), ``last_month``,
+               ``last_quarter``, ``last_year`` (calendar), ``all`` or ``custom``
+``compare``    ``year_before`` (the same dates a year earlier); default: the period just before
 ``from``       ``YYYY-MM-DD`` (with ``to``: a custom period; implies ``period=custom``)
 ``to``         ``YYYY-MM-DD``
 ``modality``   repeated for several values: ``?modality=OT&modality=speech``
@@ -33,7 +35,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, periods
 from dashboard.chart_box import CHART_CONFIG, TABLE_ROWS, chart, chart_table  # noqa: F401  (ui.chart, ...)
 from dashboard.measure_choice import (DEFAULT_MEASURE, MEASURE_PAGES, measure, measure_choices,  # noqa: F401
                                       measure_from_url, measure_meta, measure_selector, measure_title)  # pages: ui.*
@@ -41,16 +43,10 @@ from dashboard.measure_choice import (DEFAULT_MEASURE, MEASURE_PAGES, measure, m
 from dashboard.text import WORD_JOINER, md_code, md_escape, plotly_text as _plotly_text  # noqa: F401
 from reports.formats import count, day, is_missing, num, pct, to_date  # noqa: F401  (the pages' formats: ui.num, ...)
 
-PERIODS: dict[str, tuple[str, int | None]] = {
-    "2w": ("Last 2 weeks", 14),
-    "4w": ("Last 4 weeks", 28),
-    "3m": ("Last 3 months", 91),
-    "6m": ("Last 6 months", 182),
-    "12m": ("Last 12 months", 364),
-    "all": ("All data", None),
-    "custom": ("Custom dates", None),
-}
-DEFAULT_PERIOD = "3m"
+# key -> (label, rolling days or None): the periods of dashboard.periods (calendar ones too)
+PERIODS: dict[str, tuple[str, int | None]] = {k: (v[0], v[1]) for k, v in periods.PERIODS.items()}
+DEFAULT_PERIOD = periods.DEFAULT_PERIOD
+COMPARE, DEFAULT_COMPARE = periods.COMPARE, periods.DEFAULT_COMPARE
 # url key -> (widget key, filter_options key, label, Filters field)
 MULTI: dict[str, tuple[str, str, str, str]] = {
     "modality": ("f_modality", "modalities", "Modality", "modalities"),
@@ -59,7 +55,7 @@ MULTI: dict[str, tuple[str, str, str, str]] = {
     "therapist": ("f_therapist", "therapists", "Therapist", "therapists"),
     "approach": ("f_approach", "approaches", "Approach", "approaches"),
 }
-FILTER_URL_KEYS = ("period", "from", "to", *MULTI, "measure")
+FILTER_URL_KEYS = ("period", "from", "to", "compare", *MULTI, "measure")
 # page (url path) -> the filters its figures ignore (hidden in the bar, kept for the other pages),
 # why, and whether it opens on the viewer's own team when no team or therapist is chosen
 PAGE_FILTERS: dict[str, dict[str, Any]] = {
@@ -161,7 +157,8 @@ def _options() -> dict | None:
 
 
 def _default_state() -> dict[str, Any]:
-    return {"period": DEFAULT_PERIOD, "from": None, "to": None, **{k: [] for k in MULTI}, "measure": DEFAULT_MEASURE}
+    return {"period": DEFAULT_PERIOD, "from": None, "to": None, "compare": DEFAULT_COMPARE, **{k: [] for k in MULTI},
+            "measure": DEFAULT_MEASURE}
 
 
 def _parse_date(raw: str, key: str, warnings: list[str]) -> dt.date | None:
@@ -196,6 +193,12 @@ def state_from_url(qp: dict[str, list[str]], opts: dict, shown: str | None = Non
             state["period"] = p
         else:
             warnings.append(f"Ignored from the link: period {md_escape(p)} is unknown (use {', '.join(PERIODS)}).")
+    if qp.get("compare"):
+        c = qp["compare"][-1]
+        if c in COMPARE:
+            state["compare"] = c
+        else:
+            warnings.append(f"Ignored from the link: compare {md_escape(c)} is unknown (use {', '.join(COMPARE)}).")
     d_from = _parse_date(qp["from"][-1], "from", warnings) if qp.get("from") else None
     d_to = _parse_date(qp["to"][-1], "to", warnings) if qp.get("to") else None
     if d_from or d_to:
@@ -233,6 +236,8 @@ def state_to_url(state: dict[str, Any]) -> dict[str, list[str]]:
         out["to"] = [state["to"].isoformat()]
     elif state["period"] not in (DEFAULT_PERIOD, "custom"):
         out["period"] = [state["period"]]
+    if state.get("compare", DEFAULT_COMPARE) != DEFAULT_COMPARE:
+        out["compare"] = [state["compare"]]
     for key in MULTI:
         if state.get(key):
             out[key] = list(state[key])
@@ -242,6 +247,7 @@ def state_to_url(state: dict[str, Any]) -> dict[str, list[str]]:
 
 def _apply_state(state: dict[str, Any], opts: dict) -> None:
     st.session_state["f_period"] = state["period"]
+    st.session_state["f_compare"] = state.get("compare") or DEFAULT_COMPARE
     lo, hi = to_date(opts.get("min_date")), to_date(opts.get("max_date"))
     if state["period"] == "custom" and state.get("from") and state.get("to"):
         st.session_state["f_range"] = (_clamp(state["from"], lo, hi), _clamp(state["to"], lo, hi))
@@ -261,6 +267,7 @@ def _clamp(d: dt.date, lo: dt.date | None, hi: dt.date | None) -> dt.date:
 def _current_state() -> dict[str, Any]:
     state = _default_state()
     state["period"] = st.session_state.get("f_period", DEFAULT_PERIOD)
+    state["compare"] = st.session_state.get("f_compare", DEFAULT_COMPARE)
     if state["period"] == "custom":
         rng = st.session_state.get("f_range") or ()
         if len(rng) >= 1:
@@ -279,6 +286,7 @@ def _clear_warnings() -> None:
 def _reset() -> None:
     _clear_warnings()
     st.session_state["f_period"] = DEFAULT_PERIOD
+    st.session_state["f_compare"] = DEFAULT_COMPARE
     for wkey, *_rest in MULTI.values():
         st.session_state[wkey] = []
     st.session_state["f_measure"] = DEFAULT_MEASURE
@@ -315,14 +323,29 @@ def _own_team_default(page: str | None, spec: dict[str, Any], opts: dict) -> Non
 
 
 def period_dates(state: dict[str, Any], opts: dict) -> tuple[dt.date | None, dt.date | None]:
+    """(first, last) day of the state's period for the data's dates (``dashboard.periods``)."""
     lo, hi = to_date(opts.get("min_date")), to_date(opts.get("max_date"))
     period = state["period"]
     if period == "custom" and state.get("from") and state.get("to"):
         return state["from"], state["to"]
-    days = PERIODS.get(period, (None, None))[1]
-    if days and hi:
-        return hi - dt.timedelta(days=days - 1), hi
-    return lo, hi
+    return periods.period_range(period, lo, hi)
+
+
+def partial_months(month_start: Any, f: Any) -> Any:
+    """For each month start, whether the period of ``f`` covers that month only in part."""
+    return periods.partial_months(month_start, f.date_from, f.date_to)
+
+
+def comparison() -> Any:
+    """This run's comparison Filters (the period the headline figures are compared with:
+    ``dashboard.periods.comparison_range``), or None when there is no data."""
+    return st.session_state.get("comparison")
+
+
+def comparison_words() -> str:
+    """What the comparison period is, in words ("the period just before")."""
+    state = st.session_state.get("filter_state") or {}
+    return COMPARE.get(state.get("compare", DEFAULT_COMPARE), COMPARE[DEFAULT_COMPARE])
 
 
 def filter_bar(page: str | None = None) -> None:
@@ -330,6 +353,7 @@ def filter_bar(page: str | None = None) -> None:
     hides). Stores the Filters for this run in ``st.session_state['filters']``."""
     st.session_state["filters"] = None
     st.session_state["filter_state"] = None
+    st.session_state["comparison"] = None
     spec = PAGE_FILTERS.get(page or "", {})
     hidden = set(spec.get("hide", ()))
     opts = _options()
@@ -354,8 +378,13 @@ def filter_bar(page: str | None = None) -> None:
         lo, hi = to_date(opts["min_date"]), to_date(opts["max_date"])
         st.selectbox("Period", list(PERIODS), key="f_period", format_func=lambda p: PERIODS[p][0],
                      on_change=_clear_warnings,
-                     help="Relative periods end at the latest session loaded. Figures compare with "
-                          "the period of the same length just before.")
+                     help="Rolling periods end at the latest session loaded; calendar periods are the "
+                          "month, quarter or year (\"so far\": the one still running).")
+        st.selectbox("Compare with", list(COMPARE), key="f_compare", format_func=lambda c: COMPARE[c],
+                     on_change=_clear_warnings,
+                     help="The period the headline figures' changes are measured against: the one just before "
+                          "(for a calendar period, the same span of the month, quarter or year before), or the "
+                          "same dates a year earlier.")
         if st.session_state["f_period"] == "custom":
             rng = st.session_state.get("f_range")
             if not rng:
@@ -389,6 +418,9 @@ def filter_bar(page: str | None = None) -> None:
     fields = {f: tuple(state[k]) for k, (_w, _o, _l, f) in MULTI.items()}
     st.session_state["filter_state"] = state
     st.session_state["filters"] = Filters(date_from=d_from, date_to=d_to, **fields)
+    if d_from and d_to:
+        c_from, c_to = periods.comparison_range(state["period"], d_from, d_to, state.get("compare", DEFAULT_COMPARE))
+        st.session_state["comparison"] = Filters(date_from=c_from, date_to=c_to, **fields)
 
 
 def filters():

@@ -16,9 +16,10 @@ OPTS = {"modalities": ["CBT", "OT", "speech", "play"], "age_groups": ["0-2", "3-
 def test_round_trip():
     state = {"period": "custom", "from": dt.date(2026, 1, 1), "to": dt.date(2026, 3, 31),
              "modality": ["OT", "speech"], "age": ["3-5"], "team": ["=cmd|' /C calc'!A0"], "therapist": [],
-             "approach": ["child-led"], "measure": "on_task"}
+             "approach": ["child-led"], "measure": "on_task", "compare": "year_before"}
     url = ui.state_to_url(state)
     assert url["from"] == ["2026-01-01"] and url["modality"] == ["OT", "speech"] and "therapist" not in url
+    assert url["compare"] == ["year_before"]
     assert url["measure"] == ["on_task"]
     back, warnings = ui.state_from_url(url, OPTS)
     assert warnings == []

@@ -18,7 +18,11 @@ ui.caption_filters(f)
 
 measure = ui.measure()                       # the outcome measure of the filter bar
 meta = ui.measure_meta(measure)
-k = ui.fetch_aggregate(practice, "kpis", f, measure=measure)
+pf = previous_whole_months(f) if practice else (ui.comparison() or f.previous_period())
+if practice:
+    k = ui.fetch_aggregate(practice, "kpis", f, measure=measure)
+else:
+    k = ui.fetch("kpis", f, previous=pf, measure=measure)
 cur, prev = k.get("current") or {}, k.get("previous") or {}
 if practice and cur.get("suppressed"):
     ui.empty(f"The practice's sessions in this selection belong to groups of fewer than {data.small_cell_min()} "
@@ -28,23 +32,22 @@ if not cur.get("sessions"):
     ui.empty("No sessions match these filters. Widen the period or clear a filter in the sidebar.")
     st.stop()
 
-pf = previous_whole_months(f) if practice else f.previous_period()
 has_prev = bool(prev.get("sessions"))
+against = "the whole months just before" if practice else ui.comparison_words()
 st.caption(
-    f"Change is against {ui.day(pf.date_from)} – {ui.day(pf.date_to)}"
-    + ("" if has_prev else " (no sessions then, so no change is shown)"))
+    f"Change is against {ui.day(pf.date_from)} – {ui.day(pf.date_to)} ({against})"
+    + ("" if has_prev else ": no sessions then, so no change is shown"))
 
 
 def delta(key: str, kind: str) -> str | None:
+    """The change shown under a key number, or None (no arrow) when there is nothing to compare or
+    the change rounds to zero at the precision shown."""
     a, b = cur.get(key), prev.get(key)
     if not has_prev or ui.is_missing(a) or ui.is_missing(b):
         return None
     d = float(a) - float(b)
-    if kind == "pct":
-        return f"{100 * d:+.1f} pp"
-    if kind == "int":
-        return f"{int(round(d)):+,}"
-    return f"{d:+.2f}"
+    text = f"{100 * d:+.1f} pp" if kind == "pct" else f"{int(round(d)):+,}" if kind == "int" else f"{d:+.2f}"
+    return None if text.lstrip("+-").split(" ")[0].strip("0.") == "" else text
 
 
 has_gas = bool(cur.get("n_goals"))
@@ -90,6 +93,10 @@ if trends is not None:
     if trends.empty:
         ui.empty("No months to show for these filters.")
     else:
+        trends = trends.assign(partial=ui.partial_months(trends["month_start"], f))
+        if trends["partial"].any():
+            st.caption("Hollow points are months the period covers only in part (fewer sessions, so a wider spread); "
+                       "each point's n is in its hover and in the chart's table.")
         with layout.chart_grid("trends") as grid:  # two a row where each gets 22rem, else one a row
             ui.chart(charts.sessions_bar(trends), key="t_sessions", where=grid)
             ui.chart(charts.trend_line(trends, "attendance_rate"), key="t_att", where=grid)
