@@ -20,7 +20,7 @@ One module per question the pages ask:
                       (one child's story: the child page and the progress report)
 ``approach``          ``approach_*``, ``child_comparison`` (child-led vs directed)
 ``uptake``            ``child_led_uptake``, ``approach_gap_by_quarter`` (how much is child-led; is the gap changing)
-``outcomes``          ``reliable_change``
+``outcomes``          ``reliable_change``, ``outcome_shares`` (practice outcomes on standardised measures)
 ``attention``         ``flags``, ``compute_flags`` (needs attention)
 ``data_quality``      ``rejects``
 ``stored``            ``build_tables`` and ``STEPS``: practice-wide results stored at load time
@@ -56,7 +56,7 @@ from analytics.children import (child_gas_t, child_goal_ratings, child_list, chi
                                 mastery_summary, trial_sessions)
 from analytics.data_quality import rejects
 from analytics.filters import BY_OPTIONS, Filters, as_of, filter_options, measure_options, resolve
-from analytics.outcomes import reliable_change
+from analytics.outcomes import outcome_shares, reliable_change
 from analytics.practice import child_periods, group_grid, kpis, kpis_by, monthly_trends
 from analytics.stored import STEPS, build_tables
 from analytics.trends import child_trends
@@ -69,5 +69,5 @@ __all__ = [
     "approach_breakdowns", "reliable_change", "flags", "goal_summary", "gas_reviews", "compute_flags",
     "build_tables", "rejects", "child_record", "child_goals", "child_goal_observations", "child_phases",
     "attendance_detail", "child_led_uptake", "approach_gap_by_quarter", "mastery_summary", "trial_sessions",
-    "measure_options", "approach_summaries",
+    "measure_options", "approach_summaries", "outcome_shares",
 ]

@@ -47,3 +47,40 @@ def reliable_change(con, f: Filters = Filters(), measure: str | None = None) -> 
     if measure is not None:
         df = df[df["measure"] == measure].reset_index(drop=True)
     return df
+
+
+OUTCOME_CLASSES = ("reliably improved", "no reliable change", "reliably deteriorated")
+
+
+def outcome_shares(con, f: Filters = Filters(), by: str | None = "modality") -> pd.DataFrame:
+    """Practice outcomes on standardised measures: one row per measure x group (``by``:
+    modality, age_group, team, therapist_id, or None = all children) x class of
+    ``OUTCOME_CLASSES``: measure, label (measures.toml), group, outcome, n_children (children
+    with a first and a latest administration in the filter: the denominator), n_outcome,
+    share, share_lo / share_hi (Wilson 1927 score interval at ``comparison.confidence``;
+    children are independent units here, each counted once per measure). The class is
+    ``reliable_change``'s (Jacobson & Truax 1991): the change beyond 1.96 standard errors of
+    a difference, in the measure's direction."""
+    from pipelines import settings
+    from stats.proportion import wilson_interval
+
+    cols = ["measure", "label", "group", "outcome", "n_children", "n_outcome", "share", "share_lo", "share_hi"]
+    rc = reliable_change(con, f)
+    rc = rc[rc["classification"].isin(OUTCOME_CLASSES)]
+    if rc.empty:
+        return pd.DataFrame(columns=cols)
+    rc = rc.assign(group="all" if by is None else rc[by].astype(object).fillna("not recorded"))
+    counts = (rc.groupby(["measure", "group", "classification"]).size()
+              .unstack("classification").reindex(columns=list(OUTCOME_CLASSES)).fillna(0).astype("int64"))
+    n = counts.sum(axis=1)
+    out = (counts.stack().rename("n_outcome").reset_index().rename(columns={"classification": "outcome"}))
+    out["n_children"] = out.set_index(["measure", "group"]).index.map(n).astype("int64")
+    out["share"] = out["n_outcome"] / out["n_children"]
+    lo, hi = wilson_interval(out["share"].to_numpy(float), out["n_children"].to_numpy(float),
+                             settings.get().comparison.confidence)
+    out["share_lo"], out["share_hi"] = lo, hi
+    cat = measures.catalogue()
+    out["label"] = out["measure"].map(lambda m: cat[m].label if m in cat else m)
+    order = {c: i for i, c in enumerate(OUTCOME_CLASSES)}
+    out = out.assign(_o=out["outcome"].map(order)).sort_values(["measure", "group", "_o"], kind="stable")
+    return out[cols].reset_index(drop=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, layout, ui
+from dashboard import charts, data, layout, outcomes_section, ui
 from pipelines import settings
 from reports import theme
 
@@ -122,3 +122,5 @@ if t is not None:
         ui.chart(charts.group_trends(t, t_by, outcome if outcome_chosen else t_metric,
                                      modalities if t_by == "modality" else ages,
                                      trend_spec if outcome_chosen else None), key="grp_trend")
+
+outcomes_section.draw(f, practice)
