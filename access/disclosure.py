@@ -51,7 +51,7 @@ from pipelines import settings
 # a group's figures and the count of children each rests on (columns of the analytics frames)
 ENGAGEMENT_COLS = ("mean_engagement", "engagement_se", "engagement_ci_lo", "engagement_ci_hi",
                    "share_high_engagement", "n_rated", "n_rated_high")
-GAS_COLS = ("median_gas_t",)
+GAS_COLS = ("median_gas_t", "mean_gas_t", "gas_t_ci_lo", "gas_t_ci_hi")
 GOAL_COLS = ("n_goals", "goals_at_expected", "share_goals_at_expected")
 # the figures of the chosen measure (analytics' generic columns; for engagement both names are present)
 VALUE_COLS = ("mean_value", "value_se", "value_ci_lo", "value_ci_hi", "share_good", "n_values", "n_good")

@@ -93,12 +93,7 @@ def _kpi_block(con, f: Filters, measure: str = "engagement") -> dict:
     if measure == "engagement":
         out.update({old: out[new] for new, old in ENGAGEMENT_ALIASES.items() if new in out})
     goals = _db.query(con, "goal_latest", f.params())
-    if goals.empty:
-        out["median_gas_t"], out["n_children_gas"] = float("nan"), 0
-    else:
-        t = gas_t_scores(goals, "child_id", level="last_level", weight="goal_weight", rho=settings.get().gas.rho)
-        out["median_gas_t"] = float(t["t_score"].median())
-        out["n_children_gas"] = int(t["t_score"].notna().sum())
+    out.update(mean_gas_t(goals))
     out.update(_discharges(con, f))
     out["date_from"], out["date_to"] = f.date_from, f.date_to
     return out
@@ -136,6 +131,28 @@ def kpis_by(con, f: Filters, by: str, measure: str = "engagement") -> pd.DataFra
     return m
 
 
+def mean_gas_t(goals: pd.DataFrame) -> dict:
+    """The children's GAS T-scores (Kiresuk & Sherman 1968, from each goal's latest rating in
+    ``goals``): median_gas_t, mean_gas_t with gas_t_ci_lo / gas_t_ci_hi (mean -+ t(n - 1) s /
+    sqrt(n) over children, each child once, at ``comparison.confidence``; NaN below two
+    children) and n_children_gas. The mean moves smoothly as children join or improve, where
+    the median jumps between children."""
+    out = {"median_gas_t": float("nan"), "mean_gas_t": float("nan"), "gas_t_ci_lo": float("nan"),
+           "gas_t_ci_hi": float("nan"), "n_children_gas": 0}
+    if goals.empty:
+        return out
+    t = gas_t_scores(goals, "child_id", level="last_level", weight="goal_weight",
+                     rho=settings.get().gas.rho)["t_score"].dropna()
+    n = len(t)
+    out["n_children_gas"] = n
+    if n:
+        out["median_gas_t"], out["mean_gas_t"] = float(t.median()), float(t.mean())
+    if n > 1:
+        half = sps.t.ppf(1 - (1 - settings.get().comparison.confidence) / 2, n - 1) * float(t.std(ddof=1)) / np.sqrt(n)
+        out["gas_t_ci_lo"], out["gas_t_ci_hi"] = out["mean_gas_t"] - half, out["mean_gas_t"] + half
+    return out
+
+
 def kpis(con, f: Filters = Filters(), previous: Filters | None = None, measure: str = "engagement") -> dict:
     """Headline figures for the filter and the period of the same length before it (or the
     filter ``previous``, e.g. the same number of whole months before).
@@ -152,8 +169,9 @@ def kpis(con, f: Filters = Filters(), previous: Filters | None = None, measure: 
     discharged_planned / discharged_dropped_out / discharged_other (episodes of care of
     the children seen in the period that ended in it, by discharge kind),
     share_goals_at_expected (goals whose latest rating in the period is at or above the
-    expected level) with n_goals, median_gas_t (median over children of the Kiresuk &
-    Sherman GAS T-score of each goal's latest rating in the period) with n_children_gas,
+    expected level) with n_goals, median_gas_t and mean_gas_t with gas_t_ci_lo/hi (over
+    children, of the Kiresuk & Sherman GAS T-score of each goal's latest rating in the
+    period: ``mean_gas_t``) with n_children_gas,
     and the period's date_from / date_to. Missing dates are taken from the data.
     """
     rf = resolve(con, f)

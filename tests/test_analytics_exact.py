@@ -581,3 +581,22 @@ def test_shared_reader_across_threads_and_cursors(kpi_db, reader):
     cur.execute("use wh")
     assert [fn(cur) for fn in calls] == serial
     cur.close()
+
+
+def test_mean_gas_t_with_its_interval_over_children():
+    # three children, one goal each at levels -1, 0, +2 (weight 1): T = 50 + 10 * level / sqrt(1) ... by gas_t_score
+    import pandas as pd
+    from scipy import stats as sps
+
+    from analytics.practice import mean_gas_t
+    goals = pd.DataFrame({"child_id": ["A", "B", "C"], "goal_uid": ["A/1", "B/1", "C/1"], "last_level": [-1, 0, 2],
+                          "goal_weight": [1.0, 1.0, 1.0]})
+    t = [stats.gas_t_score([lv], [1.0]) for lv in (-1, 0, 2)]
+    got = mean_gas_t(goals)
+    m, s = sum(t) / 3, pd.Series(t).std(ddof=1)
+    half = sps.t.ppf(0.975, 2) * s / 3 ** 0.5
+    assert got["n_children_gas"] == 3 and got["mean_gas_t"] == pytest.approx(m)
+    assert (got["gas_t_ci_lo"], got["gas_t_ci_hi"]) == pytest.approx((m - half, m + half))
+    assert got["median_gas_t"] == pytest.approx(t[1])
+    one = mean_gas_t(goals.head(1))
+    assert one["n_children_gas"] == 1 and pd.isna(one["gas_t_ci_lo"])

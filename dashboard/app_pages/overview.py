@@ -70,10 +70,14 @@ METRICS = [
      f"Share of goals whose latest GAS level in the period is {cell(settings.get().gas.expected_level, 'level')} "
      "(expected) or above.",
      f"n = {ui.count(cur.get('n_goals'))} goals" if has_gas else "no GAS ratings in this selection"),
-    ("Median GAS T-score", ui.num(cur.get("median_gas_t"), 1) if has_gas else "–",
-     delta("median_gas_t", "num") if has_gas else None, "normal",
-     "Median of the children's GAS T-scores (Kiresuk & Sherman; 50 = goals met as expected on average).",
-     f"n = {ui.count(cur.get('n_children_gas'))} children" if has_gas else "no GAS ratings in this selection"),
+    ("Mean GAS T-score", ui.num(cur.get("mean_gas_t"), 1) if has_gas else "–",
+     delta("mean_gas_t", "num") if has_gas else None, "normal",
+     "Mean of the children's GAS T-scores (Kiresuk & Sherman 1968), each child once, from each goal's latest "
+     "rating in the period; 50 = goals met as expected on average, 10 points = one SD. The interval is "
+     "mean ± t · SD / √n over children.",
+     (f"{ui.num(cur.get('gas_t_ci_lo'), 1)}–{ui.num(cur.get('gas_t_ci_hi'), 1)} (95% CI), "
+      f"median {ui.num(cur.get('median_gas_t'), 1)}, n = {ui.count(cur.get('n_children_gas'))} children")
+     if has_gas else "no GAS ratings in this selection"),
 ]
 with layout.metric_row("overview"):  # wraps onto more rows on a narrow page: no label or value is cut
     for label, value, d, color, helptext, n_text in METRICS:
