@@ -95,7 +95,7 @@ def archive_rows(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, r
 
 # the raw tables and their keys (pipelines.warehouse.SCHEMA)
 KEYS = {"src_sessions": ("session_id",), "src_observations": ("session_ref", "measure", "goal_key"),
-        "src_goals": ("goal_uid",), "src_children": ("child_id", "episode_id"),
+        "src_goals": ("goal_uid", "source"), "src_children": ("child_id", "episode_id"),
         "src_session_data": ("session_ref",), "src_charges": ("session_ref", "service_code")}
 _BOOK = "$file_id as file_id, $load_seq as load_seq, line, $order as export_order"
 

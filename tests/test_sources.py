@@ -352,3 +352,25 @@ def test_the_practice_goals_read_as_therapists_write_them():
         assert g["goal_text"] and g["baseline"].endswith("% correct") and g["target"].endswith("% correct")
         assert re.fullmatch(r"\d+% in \d+ consecutive sessions", g["mastery_criterion"]), g
     assert len({g["goal_text"] for g in trials}) > 1
+
+
+def test_a_later_session_export_keeps_the_goals_files_text_and_levels(tmp_path):
+    # the goals file describes G1; a NEWER one-file export rates it (domain, weight): neither wipes the other
+    db = tmp_path / "w.duckdb"
+    goals = write(tmp_path / "goals_2026-01.csv",
+                  ["goal_id", "child_id", "goal_text", "goal_domain", "measure", "level_m2", "level_m1", "level_0",
+                   "level_p1", "level_p2", "mastery_criterion"],
+                  [["G1", "C1", "Takes turns in a 2-person game with one prompt", "social", "gas", "does not take turns",
+                    "takes turns with hand-over-hand help", "takes turns with one prompt", "takes turns without prompts",
+                    "takes turns with a peer without prompts", ""]])
+    load(db, goals, profile="canonical_goals")
+    sessions = write(tmp_path / "export_2026-03.csv",
+                     ["session_id", "child_id", "therapist_id", "team", "session_date", "modality", "approach",
+                      "attendance", "engagement", "goal_id", "goal_domain", "gas_level", "goal_weight"],
+                     [["S1", "C1", "T01", "North", "2026-03-02", "speech", "child-led", "attended", "4", "G1",
+                       "communication", "0", "2"]])
+    load(db, sessions)
+    row = q(db, "select goal_text, level_0, level_p2, goal_domain, goal_weight from goals where goal_uid = 'C1/G1'")
+    assert row == [("Takes turns in a 2-person game with one prompt", "takes turns with one prompt",
+                    "takes turns with a peer without prompts", "social", 2.0)]
+    assert q(db, "select count(*) from goal_ratings where goal_id = 'G1'")[0][0] == 1

@@ -5,9 +5,41 @@ children_known as (
     select child_id from children
 ),
 
-known as (
-    select * from src_goals
+ranked as (
+    -- each source keeps its own row of a goal (src_goals is keyed by goal and source): the goals source first,
+    -- then the newest export, so a session export's domain and weight never wipe the goal's text and levels
+    select
+        *,
+        row_number() over (
+            partition by goal_uid order by source = 'goals' desc, export_order desc, load_seq desc
+        ) as rank_in_goal
+    from src_goals
     where child_id in (select child_id from children_known)
+),
+
+known as (
+    select
+        goal_uid,
+        any_value(child_id) as child_id,
+        any_value(goal_id) as goal_id,
+        arg_min(goal_text, rank_in_goal) filter (where goal_text is not null) as goal_text,
+        arg_min(goal_domain, rank_in_goal) filter (where goal_domain is not null) as goal_domain,
+        arg_min(level_m3, rank_in_goal) filter (where level_m3 is not null) as level_m3,
+        arg_min(level_m2, rank_in_goal) filter (where level_m2 is not null) as level_m2,
+        arg_min(level_m1, rank_in_goal) filter (where level_m1 is not null) as level_m1,
+        arg_min(level_0, rank_in_goal) filter (where level_0 is not null) as level_0,
+        arg_min(level_p1, rank_in_goal) filter (where level_p1 is not null) as level_p1,
+        arg_min(level_p2, rank_in_goal) filter (where level_p2 is not null) as level_p2,
+        arg_min(baseline, rank_in_goal) filter (where baseline is not null) as baseline,
+        arg_min(target, rank_in_goal) filter (where target is not null) as target,
+        arg_min(mastery_criterion, rank_in_goal) filter (where mastery_criterion is not null) as mastery_criterion,
+        arg_min(measure, rank_in_goal) filter (where measure is not null) as measure,
+        arg_min(goal_weight, rank_in_goal) filter (where goal_weight is not null) as goal_weight,
+        arg_min(start_date, rank_in_goal) filter (where start_date is not null) as start_date,
+        arg_min(met_date, rank_in_goal) filter (where met_date is not null) as met_date,
+        arg_min(discontinued_date, rank_in_goal) filter (where discontinued_date is not null) as discontinued_date
+    from ranked
+    group by goal_uid
 ),
 
 observed as (
