@@ -106,7 +106,7 @@ def test_gas_t_chart_follows_the_sidebar_period(db):
     at.switch_page("app_pages/child_progress.py").run()
     assert not at.exception, at.exception[0].value
     shown = " ".join(c.value for c in at.caption)
-    assert "Showing the sidebar's period" in shown and "#progress-report" in shown
+    assert "Showing the sidebar's period" in shown and "progress report" in shown
     months = review_months(at)
     whole = review_months(_open())
     assert whole and len(months) < len(whole), (months, whole)

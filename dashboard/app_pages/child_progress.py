@@ -103,7 +103,7 @@ fc = Filters() if whole else Filters(date_from=f.date_from, date_to=f.date_to)
 shows = ("Showing the whole history (the sidebar's period is ignored)" if whole else
          f"Showing the sidebar's period: sessions from {ui.day(f.date_from)} to {ui.day(f.date_to)} "
          "(switch on *Whole history* for all of them)")
-st.caption(shows + " · [Make a progress report for this child ↓](#progress-report)")
+st.caption(shows + " · the progress report for reviews, payers and the family is at the end of this page")
 
 timeline = ui.fetch("child_timeline", child, fc)
 if timeline.empty:
