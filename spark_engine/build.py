@@ -228,6 +228,7 @@ def build(paths: list[str | Path], out: str | Path, spark=None, profile: str | N
         else:
             df = spark.createDataFrame([], "x int")
         _conform(spark, df, table, types).localCheckpoint().createOrReplaceTempView(table)
+    raw_tables = list(incoming_sql)
     # files and rejects
     rejects, file_rows = _rejects_and_files(spark, staged, types)
     timings["files_s"] = time.perf_counter() - t0
@@ -241,6 +242,8 @@ def build(paths: list[str | Path], out: str | Path, spark=None, profile: str | N
             df = df.localCheckpoint()
             written[name] = _write(df, target, name, table_meta)
         df.createOrReplaceTempView(name)
+    for name in raw_tables:  # the raw tables too: status counts them, and the parity test compares them
+        written[name] = _write(spark.table(name), target, name, table_meta)
     for name, df in (("rejects", rejects), ("files", file_rows)):
         df = df.localCheckpoint()
         df.createOrReplaceTempView(name)

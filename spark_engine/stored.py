@@ -47,7 +47,7 @@ def compute(spark, target: Path, table_meta: dict, per_child: Callable, groups: 
     ``table_meta``; its tables come back as Arrow tables (dates as DATE)."""
     from pyspark.sql import functions as F
 
-    marts = [n for n in table_meta if n not in ("rejects", "files")]
+    marts = [n for n in table_meta if n not in ("rejects", "files") and not n.startswith("src_")]
     child_tables = [n for n in marts if "child_id" in dict(table_meta[n]["columns"])]
     small = {n: spark.table(n).toArrow() for n in marts if n not in child_tables}
     facts_row = spark.sql("select (select count(*) from sessions) as n, (select max(session_date) from sessions) "

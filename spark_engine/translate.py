@@ -114,24 +114,13 @@ def _spark(sql_text: str) -> exp.Expression:
 
 
 def java_format(fmt: str) -> str:
-    """A strftime format (``%d/%m/%Y``) as the Java pattern Spark parses with (``dd/MM/yyyy``),
-    each directive as sqlglot maps it between the two dialects; other letters quoted."""
-    mapping = Spark.INVERSE_TIME_MAPPING
-    directives = DuckDB.TIME_MAPPING
-    out, i = [], 0
-    while i < len(fmt):
-        for length in (3, 2):
-            tok = fmt[i:i + length]
-            if tok in directives:
-                py = directives[tok]
-                out.append(mapping.get(py, py))
-                i += length
-                break
-        else:
-            ch = fmt[i]
-            out.append(f"'{ch}'" if ch.isalpha() else ch)
-            i += 1
-    return "".join(out)
+    """A strftime format (``%d/%m/%Y``) as the Java pattern Spark parses with (``d/M/yyyy``):
+    what sqlglot writes for DuckDB's ``strptime`` in Spark (1 or 2 digits, as DuckDB reads them)."""
+    written = sqlglot.parse_one(f"strptime(x, {exp.Literal.string(fmt).sql('duckdb')})", read="duckdb").sql("spark")
+    m = re.search(r"'((?:[^']|'')*)'\)$", written)
+    if m is None:
+        raise ValueError(f"cannot write the date format {fmt!r} for Spark ({written})")
+    return m.group(1).replace("''", "'")
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:

@@ -1,10 +1,10 @@
 """The Spark engine builds the same marts and stored statistics as DuckDB, row for row.
 
 The sample practice (``data/sample/canonical``: two overlapping exports with corrections and
-malformed rows) and a generated practice of about 300,000 rows (``@pytest.mark.spark_large``;
+malformed rows), a small vendor export (another profile, day-first dates) and a generated practice of about 300,000 rows (``@pytest.mark.spark_large``;
 it runs in CI, about 6 minutes here) are built with the normal pipeline (DuckDB, with
 ``analytics.STEPS``) and with ``spark_engine`` in local mode; every table the Spark build
-writes is compared with the warehouse's: the same columns with the same DuckDB types, the same
+writes (marts, stored statistics, raw tables, rejects, files) is compared with the warehouse's: the same columns with the same DuckDB types, the same
 number of rows, and row for row (sorted by the table's non-float columns) equal values --
 exact for keys, counts, text and dates, within 1e-9 for floats. Skipped, with the reason,
 without pyspark, sqlglot or Java.
@@ -22,7 +22,7 @@ import pytest
 
 import analytics
 from pipelines import load as loader
-from pipelines import warehouse
+from pipelines import upsert, warehouse
 from spark_support import require_spark, spark_marts
 
 require_spark()
@@ -120,7 +120,8 @@ def _check_all(db: Path, marts: Path) -> None:
                                            {"t": t}).fetchall()[0][0]]
     finally:
         duck.close()
-    missing = [t for t in marts_expected + stored_expected + ["rejects", "files"] if t not in tables]
+    raw_expected = list(upsert.KEYS)
+    missing = [t for t in marts_expected + stored_expected + raw_expected + ["rejects", "files"] if t not in tables]
     assert not missing, f"not built by Spark: {missing}"
     problems = [p for t in tables for p in compare_table(db, marts, t)]
     assert not problems, "\n".join(problems)
@@ -153,6 +154,21 @@ def test_a_changed_value_is_caught(sample_db, sample_marts, tmp_path):
     pq.write_table(rows.set_column(rows.schema.get_field_index("team"), "team", pa.array(teams)), file)
     problems = compare_table(sample_db, copy, "children")
     assert problems and "children.team: 1 rows differ" in problems[0]
+
+
+def test_vendor_export_same_on_spark_and_duckdb(tmp_path_factory):
+    """A practice-management system's export (profiles/vendor_pms.toml: ';'-separated, dd/mm/yyyy
+    dates, title-case values, a name column dropped at load) through both engines."""
+    from pipelines import sample
+
+    out = tmp_path_factory.mktemp("vendor_practice")
+    sample.write_sample(out, children=40, months=6, seed=5, formats=("vendor",))
+    files = [out / "vendor"]
+    today = dt.date(2026, 11, 1)
+    db = tmp_path_factory.mktemp("vendor_db") / "practice.duckdb"
+    report = loader.load(files, db=db, today=today, after_build=analytics.STEPS)
+    assert {f.status for f in report.files} == {"loaded"}, [f.message for f in report.files]
+    _check_all(db, spark_marts(files, today))
 
 
 @pytest.fixture(scope="module")
