@@ -71,17 +71,13 @@ def _schema_types() -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def _spark_type(duck_type: str) -> str:
-    return translate.spark_type(duck_type)
-
-
 def _conform(spark, df, table: str, types: dict[str, list[tuple[str, str]]]):
     """``df`` with exactly ``table``'s columns in order, each cast to its type (missing ones null):
     what ``insert into <table> by name`` does."""
     from pyspark.sql import functions as F
 
     have = set(df.columns)
-    return df.select(*[(F.col(c) if c in have else F.lit(None)).cast(_spark_type(t)).alias(c)
+    return df.select(*[(F.col(c) if c in have else F.lit(None)).cast(translate.spark_type(t)).alias(c)
                        for c, t in types[table]])
 
 
@@ -124,6 +120,9 @@ def _stage_file(spark, job: Job, file_id: int, stg_sql: str) -> tuple[_Staged | 
         raw = con.sql("select * from raw_rows order by _line").to_arrow_table()
     except ingest.UnusableFile as exc:
         return None, FileReport(job.name, "failed", str(exc), sn.sha256), sn.sha256
+    except duckdb.Error as exc:  # as pipelines.load says it: the file fails alone
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return None, FileReport(job.name, "failed", f"{job.name}: could not be read ({first})", sn.sha256), sn.sha256
     finally:
         con.close()
     p = res.profile
@@ -184,90 +183,94 @@ def build(paths: list[str | Path], out: str | Path, spark=None, profile: str | N
     version = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
     target = out / version
     target.mkdir(parents=True, exist_ok=False)
-    types = _schema_types()
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    chosen = load_profile(profile) if profile else None
-    jobs = [Job(f, f.name, chosen, None, today or dt.date.today(), export_order=export_date,
-                order_from=GIVEN if export_date else None) for f in expand(paths)]
-    _settings_tables(spark)
-    stg_sql = translate.model_sql("stg_sessions")
-    incoming_sql = {t: translate.spark_sql(q) for t, q in upsert.INCOMING.items()}
-    reports: list[FileReport] = []
-    staged: list[_Staged] = []
-    seen: dict[str, str] = {}
-    for job in jobs:
-        if not job.path.exists():
-            reports.append(FileReport(job.name, "failed", f"{job.name}: no such file ({job.path})"))
-            continue
-        echo(f"reading {job.name}")
-        try:
-            sn_sha = ingest.sniff(job.path).sha256
-        except ingest.UnusableFile as exc:
-            reports.append(FileReport(job.name, "failed", str(exc)))
-            continue
-        if sn_sha in seen:
-            reports.append(FileReport(job.name, "skipped", f"already loaded (same content as {seen[sn_sha]})", sn_sha))
-            continue
-        st, rep, sha = _stage_file(spark, job, len(staged) + 1, stg_sql)
-        reports.append(rep)
-        if st is None:
-            continue
-        seen[sha] = job.name
-        staged.append(st)
-    # the raw tables: per key the newest export's row (export order, then the later load)
-    for table, select_sql in incoming_sql.items():
-        parts = [_incoming(spark, st, select_sql) for st in staged]
-        if parts:
-            df = parts[0]
-            for p in parts[1:]:
-                df = df.unionByName(p, allowMissingColumns=True)
-            w = Window.partitionBy(*upsert.KEYS[table]).orderBy(F.col("export_order").desc(),
-                                                                F.col("load_seq").desc())
-            df = df.withColumn("_n", F.row_number().over(w)).where("_n = 1").drop("_n")
-        else:
-            df = spark.createDataFrame([], "x int")
-        _conform(spark, df, table, types).localCheckpoint().createOrReplaceTempView(table)
-    raw_tables = list(incoming_sql)
-    # files and rejects
-    rejects, file_rows = _rejects_and_files(spark, staged, types)
-    timings["files_s"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    written: dict[str, int] = {}
-    table_meta: dict[str, dict] = {}
-    for name in transform.model_order():
-        echo(f"model {name}")
-        df = spark.sql(translate.model_sql(name))
-        if queries.path(name).parent.name == "marts":
+    try:
+        types = _schema_types()
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        chosen = load_profile(profile) if profile else None
+        jobs = [Job(f, f.name, chosen, None, today or dt.date.today(), export_order=export_date,
+                    order_from=GIVEN if export_date else None) for f in expand(paths)]
+        _settings_tables(spark)
+        stg_sql = translate.model_sql("stg_sessions")
+        incoming_sql = {t: translate.spark_sql(q) for t, q in upsert.INCOMING.items()}
+        reports: list[FileReport] = []
+        staged: list[_Staged] = []
+        seen: dict[str, str] = {}
+        for job in jobs:
+            if not job.path.exists():
+                reports.append(FileReport(job.name, "failed", f"{job.name}: no such file ({job.path})"))
+                continue
+            echo(f"reading {job.name}")
+            try:
+                sn_sha = ingest.sniff(job.path).sha256
+            except ingest.UnusableFile as exc:
+                reports.append(FileReport(job.name, "failed", str(exc)))
+                continue
+            if sn_sha in seen:
+                reports.append(FileReport(job.name, "skipped", f"already loaded (same content as {seen[sn_sha]})", sn_sha))
+                continue
+            st, rep, sha = _stage_file(spark, job, len(staged) + 1, stg_sql)
+            reports.append(rep)
+            if st is None:
+                continue
+            seen[sha] = job.name
+            staged.append(st)
+        # the raw tables: per key the newest export's row (export order, then the later load)
+        for table, select_sql in incoming_sql.items():
+            parts = [_incoming(spark, st, select_sql) for st in staged]
+            if parts:
+                df = parts[0]
+                for p in parts[1:]:
+                    df = df.unionByName(p, allowMissingColumns=True)
+                w = Window.partitionBy(*upsert.KEYS[table]).orderBy(F.col("export_order").desc(),
+                                                                    F.col("load_seq").desc())
+                df = df.withColumn("_n", F.row_number().over(w)).where("_n = 1").drop("_n")
+            else:
+                df = spark.createDataFrame([], "x int")
+            _conform(spark, df, table, types).localCheckpoint().createOrReplaceTempView(table)
+        raw_tables = list(incoming_sql)
+        # files and rejects
+        rejects, file_rows = _rejects_and_files(spark, staged, types)
+        timings["files_s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        written: dict[str, int] = {}
+        table_meta: dict[str, dict] = {}
+        for name in transform.model_order():
+            echo(f"model {name}")
+            df = spark.sql(translate.model_sql(name))
+            if queries.path(name).parent.name == "marts":
+                df = df.localCheckpoint()
+                written[name] = _write(df, target, name, table_meta)
+            df.createOrReplaceTempView(name)
+        for name in raw_tables:  # the raw tables too: status counts them, and the parity test compares them
+            written[name] = _write(spark.table(name), target, name, table_meta)
+        for name, df in (("rejects", rejects), ("files", file_rows)):
             df = df.localCheckpoint()
+            df.createOrReplaceTempView(name)
             written[name] = _write(df, target, name, table_meta)
-        df.createOrReplaceTempView(name)
-    for name in raw_tables:  # the raw tables too: status counts them, and the parity test compares them
-        written[name] = _write(spark.table(name), target, name, table_meta)
-    for name, df in (("rejects", rejects), ("files", file_rows)):
-        df = df.localCheckpoint()
-        df.createOrReplaceTempView(name)
-        written[name] = _write(df, target, name, table_meta)
-    for name in ("age_group_bands", "measure_definitions"):
-        written[name] = _write(spark.table(name), target, name, table_meta)
-    timings["models_s"] = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    if per_child is not None:
-        echo("stored statistics per child")
-        for name, df in stored.compute(spark, target, table_meta, per_child, groups=child_groups).items():
-            written[name] = _write_arrow(df, target, name, table_meta)
-    _write_tables_file(target, table_meta)
-    if finish is not None:
-        from spark_engine import serving
-
-        con = serving.connect_version(target)
-        try:
-            written["analytics_meta"] = _write_arrow(stored.as_arrow(finish(con)),
-                                                     target, "analytics_meta", table_meta)
-        finally:
-            con.close()
+        for name in ("age_group_bands", "measure_definitions"):
+            written[name] = _write(spark.table(name), target, name, table_meta)
+        timings["models_s"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        if per_child is not None:
+            echo("stored statistics per child")
+            for name, df in stored.compute(spark, target, table_meta, per_child, groups=child_groups).items():
+                written[name] = _write_arrow(df, target, name, table_meta)
         _write_tables_file(target, table_meta)
-    timings["statistics_s"] = time.perf_counter() - t2
+        if finish is not None:
+            from spark_engine import serving
+
+            con = serving.connect_version(target)
+            try:
+                written["analytics_meta"] = _write_arrow(stored.as_arrow(finish(con)),
+                                                         target, "analytics_meta", table_meta)
+            finally:
+                con.close()
+            _write_tables_file(target, table_meta)
+        timings["statistics_s"] = time.perf_counter() - t2
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)  # never published: CURRENT still names the last good build
+        raise
     _publish(out, version)
     loaded = {r["original_name"]: r for r in (file_rows.toPandas().to_dict("records") if staged else [])}
     for rep in reports:

@@ -12,6 +12,11 @@ from pathlib import Path
 from pipelines import warehouse
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 def _missing_extra() -> str | None:
     import shutil
 
@@ -46,13 +51,22 @@ def load(args, files: list[Path], audit, audit_unavailable, err) -> int:
         err(f"{exc}; nothing was loaded")
         return 1
     echo = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr))
-    spark = session.get(master=args.master)
+    try:
+        spark = session.get(master=args.master)
+    except Exception as exc:  # noqa: BLE001 - no JVM, a master that does not answer: one line
+        err(f"Spark could not start on {args.master or session.LOCAL} ({type(exc).__name__}: {_first_line(exc)}); "
+            "nothing was written")
+        return 1
     try:
         result = build.build(files, out, spark=spark, profile=args.profile, export_date=args.export_date,
                              per_child=stored.compute_tables, finish=stored.meta_table, echo=echo)
+        serving.write_serving_db(out)
+    except Exception as exc:  # noqa: BLE001 - the build is not published; the last good marts stay current
+        err(f"the Spark build stopped ({type(exc).__name__}: {_first_line(exc)}); the marts in {out} are as they "
+            "were (the previous build stays current)")
+        return 1
     finally:
         spark.stop()
-    serving.write_serving_db(out)
     for f in result.files:
         mark = {"loaded": "loaded ", "skipped": "skipped", "failed": "FAILED "}[f.status]
         print(f"{mark} {f.message if f.status == 'failed' else Path(f.path).name + ': ' + f.message}")

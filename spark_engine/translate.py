@@ -116,7 +116,7 @@ def _spark(sql_text: str) -> exp.Expression:
 def java_format(fmt: str) -> str:
     """A strftime format (``%d/%m/%Y``) as the Java pattern Spark parses with (``d/M/yyyy``):
     what sqlglot writes for DuckDB's ``strptime`` in Spark (1 or 2 digits, as DuckDB reads them)."""
-    written = sqlglot.parse_one(f"strptime(x, {exp.Literal.string(fmt).sql('duckdb')})", read="duckdb").sql("spark")
+    written = sqlglot.parse_one(f"strptime(x, {exp.Literal.string(fmt).sql('duckdb')})", read="duckdb").sql(Spark4)
     m = re.search(r"'((?:[^']|'')*)'\)$", written)
     if m is None:
         raise ValueError(f"cannot write the date format {fmt!r} for Spark ({written})")
@@ -128,11 +128,11 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if name == "datepart" and len(node.expressions) == 2 and node.expressions[0].name.lower() == "year" \
             and _call_name(node.expressions[1]) == "age":
         later, earlier = node.expressions[1].expressions
-        a, b = later.sql("spark"), earlier.sql("spark")
+        a, b = later.sql(Spark4), earlier.sql(Spark4)
         return _spark(f"(year({a}) - year({b}) - case when month({a}) < month({b}) or "
                       f"(month({a}) = month({b}) and day({a}) < day({b})) then 1 else 0 end)")
     if name == "isfinite":
-        x = node.expressions[0].sql("spark")
+        x = node.expressions[0].sql(Spark4)
         return _spark(f"(not (isnan({x}) or abs({x}) = double('Infinity')))")
     if isinstance(node, exp.RegexpFullMatch) or name == "regexp_full_match":
         x, pattern = (node.this, node.expression) if isinstance(node, exp.RegexpFullMatch) else node.expressions
@@ -151,30 +151,30 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         args = node.expressions
         if len(args) == 1:
             return _fn("duckdb_hash", args[0])
-        fields = ", ".join(f"'c{i}', {a.sql('spark')}" for i, a in enumerate(args))
+        fields = ", ".join(f"'c{i}', {a.sql(Spark4)}" for i, a in enumerate(args))
         return _spark(f"xxhash64(to_json(named_struct({fields}), map('ignoreNullFields', 'false')))")
     if isinstance(node, exp.Array) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Comprehension):
         node = node.expressions[0]
-        var = node.args["expression"].sql("spark")
-        it = node.args["iterator"].sql("spark")
-        body = node.this.sql("spark")
+        var = node.args["expression"].sql(Spark4)
+        it = node.args["iterator"].sql(Spark4)
+        body = node.this.sql(Spark4)
         cond = node.args.get("condition")
         mapped = it if body == var else f"transform({it}, {var} -> {body})"
         if cond is not None:
             # filter first (the condition is on the element), then map
-            filtered = f"filter({it}, {var} -> {cond.sql('spark')})"
+            filtered = f"filter({it}, {var} -> {cond.sql(Spark4)})"
             mapped = filtered if body == var else f"transform({filtered}, {var} -> {body})"
         return _spark(mapped)
     agg = node.this if isinstance(node, exp.Filter) else node
     if isinstance(agg, exp.ArrayAgg) and isinstance(agg.this, exp.Order) and not (
             agg is node and isinstance(node.parent, exp.Filter)):  # with a filter: rewritten at the Filter
         # list(x order by k) [filter (where c)]: the (k, x) pairs sorted, then x
-        value = agg.this.this.sql("spark")
+        value = agg.this.this.sql(Spark4)
         keys = agg.this.expressions
         if len(keys) != 1 or keys[0].args.get("desc"):
             raise NotImplementedError(f"list(... order by ...) with one ascending key only: {node.sql('duckdb')}")
-        key = keys[0].this.sql("spark")
-        where = f" filter (where {node.expression.this.sql('spark')})" if isinstance(node, exp.Filter) else ""
+        key = keys[0].this.sql(Spark4)
+        where = f" filter (where {node.expression.this.sql(Spark4)})" if isinstance(node, exp.Filter) else ""
         return _spark(f"transform(array_sort(collect_list(named_struct('k', {key}, 'v', {value})){where}), "
                       f"p -> p.v)")
     return node
