@@ -107,8 +107,13 @@ class _Staged:
     entry: dict
 
 
-def _stage_file(spark, job: Job, file_id: int, stg_sql: str) -> tuple[_Staged | None, FileReport, str | None]:
-    """Read one file with ``pipelines.ingest`` and stage it on Spark; (staged, report, sha256)."""
+def _stage_file(spark, job: Job, file_id: int, stg_sql: str, scratch: Path
+                ) -> tuple[_Staged | None, FileReport, str | None]:
+    """Read one file with ``pipelines.ingest`` and stage it on Spark; (staged, report, sha256).
+
+    The rows read go to Spark through a Parquet file in ``scratch`` (a scan Spark splits across
+    its executors), not as an in-memory relation of the driver's, which the optimizer copies
+    row by row on the driver (out of memory at a few hundred thousand rows)."""
     try:
         sn = ingest.sniff(job.path)
     except ingest.UnusableFile as exc:
@@ -127,8 +132,9 @@ def _stage_file(spark, job: Job, file_id: int, stg_sql: str) -> tuple[_Staged | 
         con.close()
     p = res.profile
     order, order_from = export_order(job)
-    raw_df = spark.createDataFrame(raw) if raw.num_rows else spark.createDataFrame(
-        [], translate.arrow_schema_ddl(raw.schema))
+    scratch.mkdir(parents=True, exist_ok=True)
+    pq.write_table(raw, scratch / f"raw_rows_{file_id}.parquet")
+    raw_df = spark.read.parquet(str(scratch / f"raw_rows_{file_id}.parquet"))
     raw_df.createOrReplaceTempView("raw_rows")
     syn = upsert.synonyms(p)
     spark.createDataFrame(pd.DataFrame(syn, columns=["field", "raw", "value"]) if syn else
@@ -183,6 +189,7 @@ def build(paths: list[str | Path], out: str | Path, spark=None, profile: str | N
     version = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
     target = out / version
     target.mkdir(parents=True, exist_ok=False)
+    scratch = target / "_scratch"   # the rows read, for Spark to scan; removed before publishing
     try:
         types = _schema_types()
         timings: dict[str, float] = {}
@@ -209,7 +216,7 @@ def build(paths: list[str | Path], out: str | Path, spark=None, profile: str | N
             if sn_sha in seen:
                 reports.append(FileReport(job.name, "skipped", f"already loaded (same content as {seen[sn_sha]})", sn_sha))
                 continue
-            st, rep, sha = _stage_file(spark, job, len(staged) + 1, stg_sql)
+            st, rep, sha = _stage_file(spark, job, len(staged) + 1, stg_sql, scratch)
             reports.append(rep)
             if st is None:
                 continue
@@ -271,6 +278,7 @@ def build(paths: list[str | Path], out: str | Path, spark=None, profile: str | N
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)  # never published: CURRENT still names the last good build
         raise
+    shutil.rmtree(scratch, ignore_errors=True)
     _publish(out, version)
     loaded = {r["original_name"]: r for r in (file_rows.toPandas().to_dict("records") if staged else [])}
     for rep in reports:

@@ -38,7 +38,9 @@ def get(master: str | None = None, app_name: str = "therapy-progress-marts", dri
     if local or shuffle_partitions:
         b = b.config("spark.sql.shuffle.partitions", str(shuffle_partitions or 2))
     if local:
-        b = b.config("spark.ui.showConsoleProgress", "false")
+        # one small JVM holds driver and executors: broadcasting a "small" side (estimated from
+        # checkpointed data) can exhaust it, so joins shuffle instead
+        b = b.config("spark.ui.showConsoleProgress", "false").config("spark.sql.autoBroadcastJoinThreshold", "-1")
     spark = b.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     register_functions(spark)

@@ -218,9 +218,3 @@ def duckdb_type(spark_data_type) -> str:
         return "TIMESTAMP"
     return exp.DataType.build(text, dialect="spark").sql(dialect="duckdb")
 
-
-def arrow_schema_ddl(schema) -> str:
-    """An Arrow schema as a Spark DDL string (an empty file's columns)."""
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    return from_arrow_schema(schema).simpleString()[len("struct<"):-1]
