@@ -6,7 +6,9 @@ once (a network's exports, rebuilt from scratch by each run):
 1. each file is read by ``pipelines.ingest`` (the same readers, header mapping, profiles,
    encodings and parse rejects) into ``raw_rows`` and handed to Spark as Arrow;
 2. ``queries/staging/stg_sessions.sql`` types and checks it on Spark (``translate``), with the
-   parameters ``pipelines.upsert`` binds;
+   parameters ``pipelines.upsert`` binds (exports of the sessions source: the canonical and
+   vendor_pms profiles; a file of another source - appointments, session data, goals, children,
+   charges - fails with the reason and loads with the DuckDB engine; their raw tables are empty);
 3. ``pipelines.upsert.INCOMING`` (what the good rows say, per raw table) runs per file, and per
    key the row of the newest export stays (export order, then load order: the upsert's rule);
 4. the intermediate and mart models run in ``pipelines.transform.model_order()`` (any model
@@ -131,6 +133,11 @@ def _stage_file(spark, job: Job, file_id: int, stg_sql: str, scratch: Path
     finally:
         con.close()
     p = res.profile
+    if p.reads != "sessions":  # said, never dropped silently: the other sources load with the DuckDB engine
+        return None, FileReport(job.name, "failed", f"{job.name}: a {p.reads} export (profile {p.name}); the Spark "
+                                "engine builds from exports of the sessions source (one row per session, as the "
+                                "canonical and vendor_pms profiles read) - load this file with the DuckDB engine",
+                                sn.sha256), sn.sha256
     order, order_from = export_order(job)
     scratch.mkdir(parents=True, exist_ok=True)
     pq.write_table(raw, scratch / f"raw_rows_{file_id}.parquet")
@@ -236,8 +243,15 @@ def build(paths: list[str | Path], out: str | Path, spark=None, profile: str | N
                 df = spark.createDataFrame([], "x int")
             _conform(spark, df, table, types).localCheckpoint().createOrReplaceTempView(table)
         raw_tables = list(incoming_sql)
+        for table in upsert.KEYS:  # the raw tables only other sources fill (session data, charges): empty here
+            if table not in incoming_sql:
+                _conform(spark, spark.createDataFrame([], "x int"), table, types).createOrReplaceTempView(table)
+                raw_tables.append(table)
         # files and rejects
         rejects, file_rows = _rejects_and_files(spark, staged, types)
+        rejects, file_rows = rejects.localCheckpoint(), file_rows.localCheckpoint()
+        rejects.createOrReplaceTempView("rejects")  # before the models: unlinked_rows names each row's file
+        file_rows.createOrReplaceTempView("files")
         timings["files_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         written: dict[str, int] = {}
@@ -252,8 +266,6 @@ def build(paths: list[str | Path], out: str | Path, spark=None, profile: str | N
         for name in raw_tables:  # the raw tables too: status counts them, and the parity test compares them
             written[name] = _write(spark.table(name), target, name, table_meta)
         for name, df in (("rejects", rejects), ("files", file_rows)):
-            df = df.localCheckpoint()
-            df.createOrReplaceTempView(name)
             written[name] = _write(df, target, name, table_meta)
         for name in ("age_group_bands", "measure_definitions"):
             written[name] = _write(spark.table(name), target, name, table_meta)
