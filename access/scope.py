@@ -181,9 +181,15 @@ def scope_children(con, scope: Scope) -> list[str]:
     return [r[0] for r in rows]
 
 
+# the warehouse's tables and views: a warehouse served from Parquet marts holds its marts as views
+# (spark_engine.serving), and a view with child_id is scoped like a table
+_RELATIONS = ("(select database_name, schema_name, table_name from duckdb_tables() union all "
+              "select database_name, schema_name, view_name from duckdb_views() where not internal)")
+
+
 def _facts(cur) -> dict[str, Any]:
     r = cur.execute("select count(*), max(session_date) from sessions").fetchall()[0]
-    has_files = cur.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+    has_files = cur.execute(f"select count(*) from {_RELATIONS} where database_name = current_database() "
                             "and schema_name = 'main' and table_name = 'files'").fetchall()[0][0]
     seq = cur.execute("select max(load_seq) from files").fetchall()[0][0] if has_files else None
     as_of = r[1].date() if isinstance(r[1], dt.datetime) else r[1]
@@ -218,7 +224,7 @@ def scope_meta(con, scope: Scope) -> ScopeMeta:
     cur = base_cursor(con)
     try:
         rows = cur.execute(
-            "select t.table_name, bool_or(c.column_name = 'child_id') from duckdb_tables() t "
+            f"select t.table_name, bool_or(c.column_name = 'child_id') from {_RELATIONS} t "
             "join duckdb_columns() c on c.database_name = t.database_name and c.schema_name = t.schema_name "
             "and c.table_name = t.table_name "
             "where t.database_name = current_database() and t.schema_name = 'main' group by t.table_name"

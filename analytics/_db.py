@@ -23,12 +23,14 @@ def sql(con, text: str, params: dict | None = None) -> pd.DataFrame:
 
 
 def has_tables(con, *names: str) -> bool:
-    """Whether every table in ``names`` exists in the warehouse ``con`` reads."""
+    """Whether every table (or view) in ``names`` exists in the warehouse ``con`` reads."""
     cur = warehouse.cursor(con)
     try:
+        # a view counts: a warehouse served from Parquet marts holds them as views (spark_engine.serving)
         found = {r[0] for r in cur.execute(
             "select table_name from duckdb_tables() where database_name = current_database() "
-            "and schema_name = 'main'").fetchall()}
+            "and schema_name = 'main' union all select view_name from duckdb_views() where not internal "
+            "and database_name = current_database() and schema_name = 'main'").fetchall()}
     finally:
         cur.close()
     return all(n in found for n in names)

@@ -56,6 +56,52 @@ def _write_table(con, name: str, df: pd.DataFrame) -> None:
         con.unregister(view)
 
 
+def compute_tables(con) -> dict[str, pd.DataFrame]:
+    """The per-child tables of ``TABLES`` (all but ``analytics_meta``), computed from ``con``'s marts.
+
+    Each row depends only on its own child's rows and the practice's as-of date (``as_of``:
+    practice-wide also on a connection carrying ``practice_facts``), so the Spark engine runs
+    this same function per group of children (``spark_engine.stored``).
+    """
+    when = as_of(con)
+    empty = Filters()
+    cfg = settings.get()
+    cmp_ = cfg.comparison
+    goals = _db.query(con, "goal_summary", {"expected_level": cfg.gas.expected_level,
+                                            "stall_days": 7 * cfg.flags.gas_stall_weeks})
+    rc = reliable_change_compute(con, empty)
+    trends = child_trends_all(con, when)
+    recent = trends.loc[trends["recent_n"] > 0, ["child_id", "recent_n", "recent_slope_per_week", "recent_slope_lo",
+                                                 "recent_slope_hi", "recent_kendall_tau", "recent_p_value", "measure"]]
+    recent.columns = TREND_COLUMNS + ["measure"]
+    return {
+        # everything is up to the latest session, so the whole-history inputs are the as-of ones
+        "child_flags": flags_with_inputs(con, when, goals=goals, rc=rc, recent=recent),
+        "child_trends": trends,
+        "child_approach_effects": single_case_effects(_db.query(con, "approach_sessions", empty.params()),
+                                                      cmp_.min_sessions_per_approach, cmp_.confidence),
+        "gas_reviews": gas_reviews_compute(con),
+        "goal_progress": goals,
+        "measure_change": rc,
+    }
+
+
+def meta_table(con) -> pd.DataFrame:
+    """The ``analytics_meta`` row: as-of date, build time, settings key, the data version."""
+    when = as_of(con)
+    counts = data_version(con)
+    meta = pd.DataFrame({
+        "as_of": [pd.Timestamp(when) if when else pd.NaT],
+        "built_at": [pd.Timestamp(dt.datetime.now())],
+        "settings_key": [settings_key()],
+        "settings_json": [json.dumps(settings.get().as_dict(), sort_keys=True, default=str)],
+        "sessions": [counts["sessions"]],
+        "max_load_seq": [counts["max_load_seq"]],
+    })
+    meta["as_of"] = meta["as_of"].astype("datetime64[us]")
+    return meta
+
+
 def build_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Compute the practice-wide analytics tables (one of ``STEPS``, run by the load).
 
@@ -63,40 +109,10 @@ def build_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     new cursor would not see uncommitted tables). Returns the tables written.
     """
     c = warehouse.SameConnection(con)
-    when = as_of(c)
-    empty = Filters()
-    cfg = settings.get()
-    cmp_ = cfg.comparison
-    goals = _db.query(c, "goal_summary", {"expected_level": cfg.gas.expected_level,
-                                          "stall_days": 7 * cfg.flags.gas_stall_weeks})
-    rc = reliable_change_compute(c, empty)
-    trends = child_trends_all(c, when)
-    recent = trends.loc[trends["recent_n"] > 0, ["child_id", "recent_n", "recent_slope_per_week", "recent_slope_lo",
-                                                 "recent_slope_hi", "recent_kendall_tau", "recent_p_value", "measure"]]
-    recent.columns = TREND_COLUMNS + ["measure"]
-    tables = {
-        # everything is up to the latest session, so the whole-history inputs are the as-of ones
-        "child_flags": flags_with_inputs(c, when, goals=goals, rc=rc, recent=recent),
-        "child_trends": trends,
-        "child_approach_effects": single_case_effects(_db.query(c, "approach_sessions", empty.params()),
-                                                      cmp_.min_sessions_per_approach, cmp_.confidence),
-        "gas_reviews": gas_reviews_compute(c),
-        "goal_progress": goals,
-        "measure_change": rc,
-    }
+    tables = compute_tables(c)
     for name, df in tables.items():
         _write_table(c, name, df)
-    counts = data_version(c)
-    meta = pd.DataFrame({
-        "as_of": [pd.Timestamp(when) if when else pd.NaT],
-        "built_at": [pd.Timestamp(dt.datetime.now())],
-        "settings_key": [settings_key()],
-        "settings_json": [json.dumps(cfg.as_dict(), sort_keys=True, default=str)],
-        "sessions": [counts["sessions"]],
-        "max_load_seq": [counts["max_load_seq"]],
-    })
-    meta["as_of"] = meta["as_of"].astype("datetime64[us]")
-    _write_table(c, "analytics_meta", meta)
+    _write_table(c, "analytics_meta", meta_table(c))
     return list(tables) + ["analytics_meta"]
 
 

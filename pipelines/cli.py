@@ -66,6 +66,10 @@ def cmd_load(args: argparse.Namespace) -> int:
     if not files:
         _err("no export files found in " + ", ".join(map(str, args.paths)))
         return 2
+    if args.engine == "spark":
+        from spark_engine import cli as spark_cli
+
+        return spark_cli.load(args, files, _audit, AuditUnavailable, _err)
     db = Path(args.db or warehouse.default_db_path())
     detail = {"files": [f.name for f in files]}
     if args.export_date:
@@ -280,6 +284,12 @@ def cmd_effects(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve_from(args: argparse.Namespace) -> int:
+    from spark_engine import cli as spark_cli
+
+    return spark_cli.serve_from(args, _err)
+
+
 def cmd_meeting_pack(args: argparse.Namespace) -> int:
     from reports import meeting_pack as mp
 
@@ -384,6 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--export-date", type=_export_date, metavar="YYYY-MM-DD[THH:MM]",
                    help="when these files were exported (all files of this call): rows of a newer export win; "
                         "default: a date in the file name (YYYY-MM-DD, YYYYMMDD, YYYY-MM), else the file's time")
+    s.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="duckdb: load into the warehouse (--db); spark: build every model from these files on "
+                        "Spark and write Parquet marts to --out (needs requirements-spark.txt and Java)")
+    s.add_argument("--out", metavar="MARTS_DIR", help="with --engine spark: the folder of the Parquet marts")
+    s.add_argument("--master", metavar="URL", help="with --engine spark: the Spark master (default local[2])")
     s.set_defaults(func=cmd_load)
 
     s = sub.add_parser("status", help="what the warehouse holds")
@@ -425,6 +440,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--measure", metavar="ID", help="one measure of measures.toml (default: every session-level one)")
     s.add_argument("--json", action="store_true", help="a JSON array of the rows (full precision)")
     s.set_defaults(func=cmd_effects)
+
+
+    s = sub.add_parser("serve-from", help="run the dashboard on Parquet marts (made by load --engine spark)")
+    s.add_argument("marts", metavar="MARTS_DIR", help="the folder load --engine spark --out wrote")
+    s.add_argument("--db", type=Path, help="the serving file to write (default MARTS_DIR/serving.duckdb)")
+    s.add_argument("--port", type=int, default=8501, help="the dashboard's port (default 8501)")
+    s.add_argument("--write-only", action="store_true",
+                   help="write the serving file and print how to point a dashboard at it; do not start one")
+    s.set_defaults(func=cmd_serve_from)
 
     s = sub.add_parser("meeting-pack", help="team meeting pack: pack.html, pack.pdf (needs Chromium) and pack.xlsx")
     s.add_argument("--team", help="team name (or give --therapist alone)")
