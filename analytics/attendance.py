@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analytics import _db
-from analytics.filters import Filters, resolve
+from analytics.filters import Filters, age_rank, resolve
 from pipelines import settings
 from stats.proportion import clustered_rate_interval
 
@@ -53,6 +53,8 @@ def attendance_detail(con, f: Filters = Filters(), by: str = "month") -> pd.Data
     df["outcome_label"] = df["outcome"].map(lambda o: OUTCOMES[o][0])
     df["partial"] = _partial_months(df["group"], rf) if by == "month" else False
     order = {o: i for i, o in enumerate(OUTCOMES)}
+    if by == "age_group":  # the bands' order (0-2, 3-5, 6-12, 13-18), not the labels' alphabetical one
+        df["grp_order"] = age_rank(df["group"])
     df = df.assign(_o=df["outcome"].map(order)).sort_values(["grp_order", "group", "_o"], kind="stable")
     return df[cols].reset_index(drop=True)
 

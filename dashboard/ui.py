@@ -343,9 +343,14 @@ def comparison() -> Any:
 
 
 def comparison_words() -> str:
-    """What the comparison period is, in words ("the period just before")."""
+    """What the comparison period is, in words ("the period just before", "the same days of the
+    quarter before" for a calendar period still running)."""
     state = st.session_state.get("filter_state") or {}
-    return COMPARE.get(state.get("compare", DEFAULT_COMPARE), COMPARE[DEFAULT_COMPARE])
+    compare = state.get("compare", DEFAULT_COMPARE)
+    _label, _days, unit, back = periods.PERIODS.get(state.get("period", DEFAULT_PERIOD), periods.PERIODS["all"])
+    if compare == DEFAULT_COMPARE and unit:
+        return f"the same days of the {unit} before" if back == 0 else f"the {unit} before"
+    return COMPARE.get(compare, COMPARE[DEFAULT_COMPARE])
 
 
 def filter_bar(page: str | None = None) -> None:

@@ -37,7 +37,7 @@ def uptake_chart(d: pd.DataFrame, by: str | None) -> go.Figure:
                            f"<br>{ci}: %{{customdata[3]:.0%}} – %{{customdata[4]:.0%}}"
                            "<br>n children: %{customdata[2]:,}<extra></extra>"))
     who = "" if by is None else f" by {GROUP_LABEL.get(by, by).lower()}"
-    theme.style(fig, f"Child-led sessions per month{who}", y="Child-led (% of attended sessions)", height=340)
+    theme.style(fig, f"Child-led sessions per month{who}", y="Child-led share", height=360)
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
     fig.update_xaxes(dtick="M1", tickformat="%b %Y", title_text="Month")
     d = d.assign(partial_text=d["partial"].map({True: "yes", False: ""}))

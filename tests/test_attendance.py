@@ -227,3 +227,10 @@ def test_the_breakdown_is_kept_in_the_url(dashboard_db, monkeypatch):
     at = _page(dashboard_db, monkeypatch, {"by": "nonsense"})
     assert at.session_state["att_by"] == "month"
     assert "by" not in at.query_params
+
+
+def test_age_groups_come_in_band_order(con):
+    d = analytics.attendance_detail(con, analytics.Filters(), by="age_group")
+    bands = [label for label, _lo, _hi in settings.get().age_groups]
+    shown = list(dict.fromkeys(d["group"]))
+    assert shown == [b for b in bands if b in shown] and len(shown) > 2

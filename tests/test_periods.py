@@ -106,6 +106,7 @@ def test_the_headline_change_is_against_the_quarter_before(dashboard_db, monkeyp
         k = analytics.kpis(c, at.session_state["filters"], previous=cmp_)
     finally:
         c.close()
+    assert any("(the quarter before)" in c.value for c in at.caption)
     d = k["current"]["sessions"] - k["previous"]["sessions"]
     shown = next(m for m in at.metric if m.label == "Sessions")
     assert shown.proto.delta == (f"{d:+,}" if d else "")
@@ -127,3 +128,22 @@ def test_partial_months_are_hollow_on_the_trend_chart(dashboard_db, monkeypatch)
     line = next(s for s in specs if s["layout"]["title"]["text"].startswith("Attendance rate"))
     symbols = line["data"][-1]["marker"]["symbol"]
     assert symbols[0] == "circle-open" and symbols[-1] == "circle-open" and set(symbols[1:-1]) == {"circle"}
+
+
+def test_this_quarter_so_far_is_compared_with_the_same_days_of_the_quarter_before(dashboard_db, monkeypatch):
+    at = _overview(dashboard_db, monkeypatch, {"period": "quarter"})
+    cmp_ = at.session_state["comparison"]
+    assert (cmp_.date_from, cmp_.date_to) == (D(2026, 7, 1), D(2026, 7, 30))
+    assert any("(the same days of the quarter before)" in c.value for c in at.caption)
+
+
+def test_the_meeting_pack_compares_with_the_period_the_filter_bar_names(dashboard_db, monkeypatch):
+    monkeypatch.setenv("PIPELINES_DB", str(dashboard_db))
+    at = AppTest.from_file(str(support.ROOT / "dashboard" / "streamlit_app.py"), default_timeout=120)
+    at.query_params.update({"team": "North", "period": "last_quarter"})
+    at.run()
+    at.switch_page("app_pages/team_meeting.py").run()
+    assert not at.exception, at.exception[0].value
+    text = " ".join(str(e.value) for kind in ("markdown", "caption") for e in getattr(at, kind))
+    # last quarter (Jul-Sep) against the quarter before (Apr-Jun), as on the overview; not 92 days before (31 Mar)
+    assert "1 Apr 2026" in text and "31 Mar 2026" not in text, text[:500]

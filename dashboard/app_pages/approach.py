@@ -38,7 +38,7 @@ if session_measure != "engagement":  # labels and units from the catalogue, neve
                                               f"({meta.unit}; {meta.direction} is better)"), "gas": MEASURES["gas"]}
 if st.session_state.get("ap_measure") not in MEASURES:
     st.session_state["ap_measure"] = session_measure
-measure = st.segmented_control("Outcome", list(MEASURES), default=session_measure, key="ap_measure",
+measure = st.segmented_control("Outcome", list(MEASURES), key="ap_measure",  # its value: the session state above
                                format_func=lambda m: MEASURES[m][0]) or session_measure
 m_label, x_title = MEASURES[measure]
 UNITS = {"engagement": "points", "gas": "GAS levels"}

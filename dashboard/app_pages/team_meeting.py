@@ -26,10 +26,11 @@ PAGE = "Team meeting pack"
 
 @st.cache_data(show_spinner=False, max_entries=30, ttl=dt.timedelta(hours=6))
 def _pack(_r: data.Reader, db: str, version: tuple[int, int], cfg: str, viewer_scope, team: str | None,
-          therapist: str | None, d_from: dt.date, d_to: dt.date, suppress: bool) -> mp.MeetingPack:
+          therapist: str | None, d_from: dt.date, d_to: dt.date, suppress: bool,
+          previous: tuple[dt.date, dt.date] | None = None) -> mp.MeetingPack:
     with data.scoped_cursor(_r, viewer_scope) as con:  # the pack holds only children in the viewer's scope
         return mp.build_pack(con, team=team, therapist=therapist, date_from=d_from, date_to=d_to,
-                             suppress_small_cells=suppress)
+                             suppress_small_cells=suppress, previous=previous)
 
 
 class _Files:
@@ -119,8 +120,9 @@ st.session_state["_mp_shared_url"] = st.query_params.get("shared")
 r = data.reader()
 try:
     with st.spinner("Building the meeting pack ..."):
+        cmp_ = ui.comparison()  # the period the filter bar compares with, as on every other page
         pack = _pack(r, r.db, r.version, data.settings_key(), viewer.scope, team, therapist, d_from, d_to,
-                     bool(suppress))
+                     bool(suppress), (cmp_.date_from, cmp_.date_to) if cmp_ is not None else None)
 except mp.PackError as exc:
     st.error(ui.md_escape(exc), icon=":material/error:")
     st.stop()

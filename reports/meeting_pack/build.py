@@ -53,12 +53,14 @@ def _validate(con, team: str | None, therapist: str | None, date_from: Any, date
 
 
 def build_pack(con, team: str | None = None, therapist: str | None = None, date_from: Any = None,
-               date_to: Any = None, suppress_small_cells: bool = False) -> MeetingPack:
+               date_to: Any = None, suppress_small_cells: bool = False,
+               previous: tuple[dt.date, dt.date] | None = None) -> MeetingPack:
     """The meeting pack for a team (or a therapist, or a therapist within a team) and a period.
 
     ``date_from`` / ``date_to`` are inclusive dates (``YYYY-MM-DD`` text is accepted);
     without them the period is the last 4 weeks ending at the latest session loaded. The
-    previous period is the one of the same length just before. Raises ``PackError`` (a
+    previous period is ``previous`` (first, last day: the dashboard passes the one its filter
+    bar compares with, so page and pack agree), else the one of the same length just before. Raises ``PackError`` (a
     one-line message) for an unknown team or therapist, a therapist with no sessions in the
     team, dates that do not parse, a start after the end or a period outside the data.
     """
@@ -66,7 +68,7 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
     team, therapist, d_from, d_to, _opts = _validate(con, team, therapist, date_from, date_to)
     f = analytics.Filters(date_from=d_from, date_to=d_to, teams=(team,) if team else (),
                           therapists=(therapist,) if therapist else ())
-    prev = f.previous_period()
+    prev = replace(f, date_from=previous[0], date_to=previous[1]) if previous else f.previous_period()
     as_of = analytics.as_of(con)
     months = cfg.meeting_pack.trend_months
     first_month = (pd.Timestamp(d_to).to_period("M") - (months - 1)).to_timestamp().date()
@@ -88,7 +90,7 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
                               analytics.child_trends(con, prev), cfg, trend_from, d_to)
 
     # ---- 3. caseload by therapist
-    caseload = _caseload(con, f, therapist)
+    caseload = _caseload(con, f, therapist, prev)
 
     # ---- 4. trends
     tf = replace(f, date_from=first_month)
@@ -247,7 +249,7 @@ CASELOAD_FIGURES = ["n_children", "active_children", "sessions", "attended", "at
                     "child_led_share", "share_goals_at_expected", "n_goals", "median_gas_t", "n_children_gas"]
 
 
-def _caseload(con, f: analytics.Filters, therapist: str | None) -> pd.DataFrame:
+def _caseload(con, f: analytics.Filters, therapist: str | None, prev: analytics.Filters) -> pd.DataFrame:
     """One row per therapist with sessions in the scope in the period or the previous one,
     then the whole scope; each figure for the period and the previous period (``*_prev``).
 
@@ -261,7 +263,7 @@ def _caseload(con, f: analytics.Filters, therapist: str | None) -> pd.DataFrame:
         kc = {str(r["therapist_id"]): r for r in kc.to_dict("records")}
         return {str(r["therapist_id"]): (r, kc.get(str(r["therapist_id"]), {})) for r in k.to_dict("records")}
 
-    current, previous = by_therapist(scope), by_therapist(scope.previous_period())
+    current, previous = by_therapist(scope), by_therapist(replace(prev, therapists=scope.therapists))
     rows = []
     for t in sorted(set(current) | set(previous)):
         k, kc = current.get(t, ({}, {}))
@@ -271,8 +273,8 @@ def _caseload(con, f: analytics.Filters, therapist: str | None) -> pd.DataFrame:
         row.update({f"{c}_prev": v for c, v in _kpi_row(kp, kcp).items()})
         rows.append(row)
     if not therapist:
-        k = analytics.kpis(con, f)
-        kc = analytics.kpis(con, replace(f, approaches=("child-led",)))
+        k = analytics.kpis(con, f, previous=prev)
+        kc = analytics.kpis(con, replace(f, approaches=("child-led",)), previous=replace(prev, approaches=("child-led",)))
         row = {"therapist_id": "All", "is_total": True}
         row.update(_kpi_row(k["current"], kc["current"]))
         row.update({f"{c}_prev": v for c, v in _kpi_row(k["previous"] or {}, kc["previous"] or {}).items()})
