@@ -105,3 +105,13 @@ def partial_months(month_start, d_from: dt.date | None, d_to: dt.date | None):
     if d_to is not None:
         out |= end > pd.Timestamp(d_to)
     return out.to_numpy()
+
+
+def comparison_words(period: str, compare: str = DEFAULT_COMPARE) -> str:
+    """What ``period`` is compared with, in words: "the period just before", "the quarter before"
+    (a whole calendar period), "the same days of the quarter before" (one still running), "the
+    same dates a year earlier"."""
+    _label, _days, unit, back = PERIODS.get(period, PERIODS["all"])
+    if compare == DEFAULT_COMPARE and unit:
+        return f"the same days of the {unit} before" if back == 0 else f"the {unit} before"
+    return COMPARE.get(compare, COMPARE[DEFAULT_COMPARE])

@@ -331,11 +331,6 @@ def period_dates(state: dict[str, Any], opts: dict) -> tuple[dt.date | None, dt.
     return periods.period_range(period, lo, hi)
 
 
-def partial_months(month_start: Any, f: Any) -> Any:
-    """For each month start, whether the period of ``f`` covers that month only in part."""
-    return periods.partial_months(month_start, f.date_from, f.date_to)
-
-
 def comparison() -> Any:
     """This run's comparison Filters (the period the headline figures are compared with:
     ``dashboard.periods.comparison_range``), or None when there is no data."""
@@ -343,14 +338,9 @@ def comparison() -> Any:
 
 
 def comparison_words() -> str:
-    """What the comparison period is, in words ("the period just before", "the same days of the
-    quarter before" for a calendar period still running)."""
+    """What the comparison period is, in words (``dashboard.periods.comparison_words``)."""
     state = st.session_state.get("filter_state") or {}
-    compare = state.get("compare", DEFAULT_COMPARE)
-    _label, _days, unit, back = periods.PERIODS.get(state.get("period", DEFAULT_PERIOD), periods.PERIODS["all"])
-    if compare == DEFAULT_COMPARE and unit:
-        return f"the same days of the {unit} before" if back == 0 else f"the {unit} before"
-    return COMPARE.get(compare, COMPARE[DEFAULT_COMPARE])
+    return periods.comparison_words(state.get("period", DEFAULT_PERIOD), state.get("compare", DEFAULT_COMPARE))
 
 
 def filter_bar(page: str | None = None) -> None:

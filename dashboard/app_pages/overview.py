@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, layout, ui, uptake_charts
+from dashboard import charts, data, layout, periods, ui, uptake_charts
 from access.practice import previous_whole_months
 from pipelines import settings
 from reports.formats import cell
@@ -97,7 +97,7 @@ if trends is not None:
     if trends.empty:
         ui.empty("No months to show for these filters.")
     else:
-        trends = trends.assign(partial=ui.partial_months(trends["month_start"], f))
+        trends = trends.assign(partial=periods.partial_months(trends["month_start"], f.date_from, f.date_to))
         if trends["partial"].any():
             st.caption("Hollow points are months the period covers only in part (fewer sessions, so a wider spread); "
                        "each point's n is in its hover and in the chart's table.")
