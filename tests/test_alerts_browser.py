@@ -7,13 +7,7 @@ the action is in the alert store and the audit log. A screenshot goes to
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
@@ -31,48 +25,14 @@ CODE = "possible_dropout"
 sync_api = browser_support.sync_api()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     work = tmp_path_factory.mktemp("alerts_browser")
     db, _ = support.build_warehouse(work / "practice.duckdb", work)
     files = {"alerts": work / "alerts.sqlite", "audit": work / "audit.sqlite"}
-    port = _free_port()
-    env = dict(os.environ, PIPELINES_DB=str(db), PIPELINES_ALERTS=str(files["alerts"]),
-               PIPELINES_AUDIT=str(files["audit"]))
-    log = open(work / "streamlit.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=support.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.seek(0)
-                pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
-            time.sleep(0.3)
+    env = {"PIPELINES_DB": str(db), "PIPELINES_ALERTS": str(files["alerts"]), "PIPELINES_AUDIT": str(files["audit"])}
+    with browser_support.streamlit_server(env, work / "streamlit.log") as base:
         yield {"base": base, **files}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,7 @@ landing archive beside it do not. Screenshot: artifacts/screenshots/child_report
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
@@ -25,45 +20,12 @@ NAME = "Octavia Bramblewick"
 CHILD = "C0008"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, sample_db):
     work = tmp_path_factory.mktemp("report_browser")
     db = copy_warehouse(sample_db, work / "wh" / sample_db.name)   # its own audit log
-    port = _free_port()
-    log = open(work / "streamlit.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=support.ROOT, env=dict(os.environ, PIPELINES_DB=str(db)), stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.seek(0)
-                pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
-            time.sleep(0.3)
+    with browser_support.streamlit_server({"PIPELINES_DB": str(db)}, work / "streamlit.log") as base:
         yield base, db
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_report_from_the_page_holds_the_typed_name_and_nothing_else_does(served, tmp_path):

@@ -21,13 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -231,43 +225,11 @@ def test_hostile_therapist_in_the_access_warnings_is_text(use_hostile):
 
 # ----------------------------------------------------------------------------- a real browser
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def _server(db: Path, work: Path):
-    port = _free_port()
-    env = dict(os.environ, PIPELINES_DB=str(db), PIPELINES_AUDIT=str(work / "browser_audit.sqlite"))
-    log = open(work / "streamlit.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=support.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.seek(0)
-                pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
-            time.sleep(0.3)
+    env = {"PIPELINES_DB": str(db), "PIPELINES_AUDIT": str(work / "browser_audit.sqlite")}
+    with browser_support.streamlit_server(env, work / "streamlit.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_in_a_browser_no_injected_link_or_image(hostile_db, tmp_path):
