@@ -21,11 +21,11 @@ import json
 import math
 import os
 import re
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines import toml_files
 from pipelines.settings import SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,26 +132,8 @@ _CACHE: dict[tuple[str, int, int], dict[str, Measure]] = {}
 def catalogue(file: str | Path | None = None) -> dict[str, Measure]:
     """The measures of ``file`` (default ``path()``) by id, in file order; read again when the file changes."""
     p = Path(file) if file else path()
-    try:
-        st = p.stat()
-    except OSError as exc:
-        raise MeasuresError(f"{shown(p)}: the measures catalogue cannot be read ({exc.strerror or exc})"
-                            + (f"; ${ENV} names it" if not file and os.environ.get(ENV) else "")) from None
-    key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        return hit
-    try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise MeasuresError(f"{shown(p)}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MeasuresError(f"{shown(p)}: the measures catalogue cannot be read ({exc})") from None
-    out = parse(doc, shown(p))
-    if len(_CACHE) > 32:
-        _CACHE.clear()
-    _CACHE[key] = out
-    return out
+    return toml_files.read_cached(p, _CACHE, parse, shown=shown(p), what="the measures catalogue", error=MeasuresError,
+                                  hint=f"; ${ENV} names it" if not file and os.environ.get(ENV) else "")
 
 
 def _number(value: Any, where: str, key: str) -> float:

@@ -18,10 +18,11 @@ import hashlib
 import json
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from pipelines import toml_files
 
 DEFAULT = Path(__file__).resolve().parent.parent / "settings.toml"
 ENV = "PIPELINES_SETTINGS"
@@ -290,26 +291,8 @@ def _shown(p: Path) -> str:
 def get(file: str | Path | None = None) -> Settings:
     """The settings of ``file`` (default ``path()``), read again whenever the file changes."""
     p = Path(file) if file else path()
-    try:
-        st = p.stat()
-    except OSError as exc:
-        raise SettingsError(f"{_shown(p)}: the settings file cannot be read ({exc.strerror or exc})"
-                            + (f"; ${ENV} names it" if not file and os.environ.get(ENV) else "")) from None
-    key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        return hit
-    try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{_shown(p)}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{_shown(p)}: the settings file cannot be read ({exc})") from None
-    s = parse(doc, _shown(p))
-    if len(_CACHE) > 32:
-        _CACHE.clear()
-    _CACHE[key] = s
-    return s
+    return toml_files.read_cached(p, _CACHE, parse, shown=_shown(p), what="the settings file", error=SettingsError,
+                                  hint=f"; ${ENV} names it" if not file and os.environ.get(ENV) else "")
 
 
 def age_groups() -> list[tuple[str, int, int]]:
