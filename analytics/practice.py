@@ -203,7 +203,9 @@ def monthly_trends(con, f: Filters = Filters(), by: str | None = None, measure: 
     n_values, n_children_values, mean_value, value_se, value_ci_lo/hi (child-clustered 95%
     CI) of the session-level ``measure``, n_good, share_good (for engagement also the old
     names n_rated, mean_engagement, engagement_ci_lo/hi, share_high_engagement, ...), n_goals, goals_at_expected,
-    share_goals_at_expected (latest rating of each goal within the month).
+    share_goals_at_expected (status as of the month's end, or the period's end for its
+    last month: each goal rated in the filter's dates up to then, by its latest rating so far; so
+    the last month's point is the ``kpis()`` headline and n_goals never falls within a period).
     """
     check_by(by)
     df = _metrics(con, f, "month", by, None, measure).rename(columns={"period_start": "month_start"})

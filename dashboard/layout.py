@@ -17,11 +17,15 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.text import md_escape
+
 # the page's one stylesheet: every box in a chart grid is at least 22rem wide (or the whole width),
 # so a grid of charts (``chart_grid``) wraps to one a row where two would be cut. Streamlit's
 # ``st-key-<key>`` class is its documented hook for styling a keyed container; the grid's items
 # are its direct children.
-PAGE_CSS = "<style>[class*='st-key-grid_'] > div { min-width: min(100%, 22rem); }</style>"
+# A static table (``static_table``) breaks a long word rather than run past its container's edge.
+PAGE_CSS = ("<style>[class*='st-key-grid_'] > div { min-width: min(100%, 22rem); }"
+            "[class*='st-key-table_'] th, [class*='st-key-table_'] td { overflow-wrap: anywhere; }</style>")
 
 
 def page_style() -> None:
@@ -43,6 +47,19 @@ def metric_row(key: str) -> Iterator[Any]:
     so no label or value is ever cut off."""
     with st.container(horizontal=True, key=f"metrics_{key}", gap="small") as row:
         yield row
+
+
+def static_table(frame: Any, key: str, caption: str | None = None) -> None:
+    """A table drawn with the page's text (a markdown table: no grid component that fills in
+    seconds after the run) whose text wraps within the page's width, so no column is cut off
+    at 800 px. Cells are markdown: escape text not meant as markdown (``text.md_escape``:
+    it escapes ``|`` too); the headers are escaped here."""
+    def row(cells: Any) -> str:
+        return "| " + " | ".join(str(c).replace("\n", " ") for c in cells) + " |"
+
+    lines = [row(md_escape(c) for c in frame.columns), row(["---"] * len(frame.columns)), *(row(r) for r in frame.itertuples(index=False))]
+    with st.container(key=f"table_{key}"):
+        st.markdown("\n".join(lines))
 
 
 def metric_card(label: str, value: Any, delta: Any = None, *, note: str | None = None, **kwargs: Any) -> None:

@@ -168,7 +168,9 @@ def test_monthly_trends_and_grid(kpi_db, reader):
     assert (jan["sessions"], jan["attended"], jan["cancelled"], jan["no_show"]) == (6, 3, 2, 1)
     assert (feb["sessions"], feb["attended"]) == (2, 2) and feb["attendance_rate"] == 1.0
     assert feb["mean_engagement"] == pytest.approx(4.5) and feb["share_high_engagement"] == 1.0
-    assert feb["n_goals"] == 2 and feb["share_goals_at_expected"] == pytest.approx(0.5)  # C1/G1 +1, C2/G1 -1
+    # status as of February's end: C1/G1 +1 (re-rated), C1/G2 0 (from January), C2/G1 -1 = the headline
+    assert feb["n_goals"] == 3 and feb["share_goals_at_expected"] == pytest.approx(2 / 3)
+    assert jan["n_goals"] == 3 and jan["share_goals_at_expected"] == pytest.approx(1 / 3)
     by = analytics.monthly_trends(con, by="modality")
     assert set(by["modality"]) == {"OT", "CBT"} and (by["group"] == by["modality"]).all()
     assert by.loc[(by["modality"] == "OT") & (by["month_start"] == "2026-01-01"), "sessions"].item() == 4

@@ -196,3 +196,33 @@ def test_a_bookmarked_meeting_link_shows_one_period_and_its_team(server, browser
         assert sidebar.locator("[data-testid='stMultiSelect']").filter(has_text="Modality").count() == 0
         assert "Team North ·" in page.locator("[data-testid='stMain']").inner_text()
         assert "team=North" in page.url and "period=4w" in page.url
+
+
+# every table on the page: the grid of st.dataframe (its scroller), st.table and markdown tables
+TABLES = """() => [...document.querySelectorAll("[data-testid='stMain'] [data-testid='stDataFrame'], "
+  + "[data-testid='stMain'] [data-testid='stTable'], [data-testid='stMain'] [data-testid='stMarkdownContainer'] table")]
+  .filter(e => e.getClientRects().length && e.getBoundingClientRect().width > 0)
+  .map(e => { const box = e.closest("[data-testid='stElementContainer']") || e.parentElement;
+    const s = e.querySelector('.dvn-scroller') || e; const b = box.getBoundingClientRect(), r = e.getBoundingClientRect();
+    return {kind: e.dataset.testid || 'markdown table', text: (e.textContent || '').trim().slice(0, 40),
+            scroll: s.scrollWidth, client: s.clientWidth, right: Math.round(r.right), box: Math.round(b.right),
+            rows: e.querySelectorAll('tr').length}; })"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_meeting_tables_come_with_the_run_and_fit_the_page(server, browser, width):  # noqa: F811
+    """Issue 16: the Team meeting page's tables filled in seconds after the run (canvas grids) and
+    cut columns off on the right at 1280 and 800 px. Now they are there when the run ends, and
+    no table is wider than its container (nothing to scroll sideways, nothing past the edge)."""
+    with window(browser, width) as page:
+        page.goto(f"{server}/team_meeting?team=North&period=last_quarter", wait_until="domcontentloaded")
+        page.wait_for_selector("h1", timeout=60_000)
+        page.wait_for_selector(IDLE, timeout=120_000)
+        page.wait_for_timeout(200)
+        now = page.evaluate(TABLES)
+        assert sum(t["kind"] == "markdown table" and t["rows"] > 1 for t in now) >= 4, now
+        assert "Flagged children and their flags" in page.locator("[data-testid='stMain']").inner_text()
+        test_browser._settle(page)
+        page.wait_for_timeout(1500)  # anything drawn later (a grid) has drawn by now
+        wide = [t for t in page.evaluate(TABLES) if t["scroll"] > t["client"] + 1 or t["right"] > t["box"] + 1]
+        assert not wide, wide

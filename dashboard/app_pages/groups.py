@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, layout, outcomes_section, ui
+from dashboard import charts, data, layout, outcomes_section, ranking, ui
 from pipelines import settings
 from reports import theme
 
@@ -30,6 +30,16 @@ grid = ui.fetch_aggregate(practice, "group_grid", f, measure=measure)
 if grid.empty:
     ui.empty("No sessions match these filters. Widen the period or clear a filter in the sidebar.")
     st.stop()
+
+st.subheader("Which group is worst?", anchor=False)
+st.caption(f"Mean {meta.label.lower()} ({meta.unit}; {meta.direction} is better) per group in this selection, best "
+           "first, with its 95% interval (child-clustered) and n. The worst is named only when its interval does not "
+           f"overlap the best one's; groups with fewer than {min_n} children with a value are left out.")
+for r_by, r_label, r_plural in (("modality", "modality", "modalities"), ("age_group", "age group", "age groups")):
+    r_df = ui.fetch_aggregate(practice, "kpis_by", f, by=r_by, measure=measure)
+    rk = ranking.rank_groups(r_df, r_by, r_label, r_plural, higher_is_better=meta.higher_is_better, min_children=min_n)
+    left = f" Left out (too few children): {', '.join(rk.left_out)}." if rk.left_out else ""
+    st.markdown(f"**By {r_label}:** {ui.md_escape(rk.line)}  \n{ui.md_escape(rk.verdict + left)}")
 
 st.subheader("Modality × age group", anchor=False)
 n_low = int(grid["below_min_n"].fillna(False).sum()) if "below_min_n" in grid else 0

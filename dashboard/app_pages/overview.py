@@ -67,8 +67,9 @@ METRICS = [
      f"n = {ui.count(cur.get('n_values'))} sessions with a value"),
     ("Goals at or above expected", ui.pct(cur.get("share_goals_at_expected"), 0) if has_gas else "–",
      delta("share_goals_at_expected", "pct") if has_gas else None, "normal",
-     f"Share of goals whose latest GAS level in the period is {cell(settings.get().gas.expected_level, 'level')} "
-     "(expected) or above.",
+     f"Share of the goals rated in the period whose latest GAS level is {cell(settings.get().gas.expected_level, 'level')} "
+     "(expected) or above, as of the period's end. The monthly chart counts the same way as of each month's end "
+     "(a goal counts from its first rating on, at its latest rating so far), so its last point is this figure.",
      f"n = {ui.count(cur.get('n_goals'))} goals" if has_gas else "no GAS ratings in this selection"),
     ("Mean GAS T-score", ui.num(cur.get("mean_gas_t"), 1) if has_gas else "–",
      delta("mean_gas_t", "num") if has_gas else None, "normal",

@@ -16,9 +16,10 @@ import io
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, ui
+from dashboard import auth, data, layout, ui
 from reports import meeting_pack as mp
 
 PAGE = "Team meeting pack"
@@ -168,30 +169,48 @@ if suppress:
             f"{ui.md_escape(pack.small_text)}, and children are counted, not listed; a figure shown as *hidden* "
             "is hidden so that a small one cannot be worked out from a total.", icon=":material/shield:")
 
-# ---- the sections, as in the pack
+# ---- the sections, as in the pack (static tables: drawn with the page, text wrapped to its width)
+
+
+def _attention_rows(pack: mp.MeetingPack, children_table) -> pd.DataFrame:
+    """One row per flagged child, in the pack's order (most urgent first), with every flag of
+    the child and its reason in one cell, beside the child's figures as the pack's "Flagged
+    children" table prints them; cells are markdown (the child a link to its page, text escaped)."""
+    figs = mp.table_text(children_table).set_index("Child")
+    flags = pack.attention.assign(child_id=pack.attention["child_id"].astype(str))
+    order = list(dict.fromkeys([*map(str, pack.attention_children.get("child_id", [])), *flags["child_id"]]))
+    rows = []
+    for c in order:
+        fl = flags[flags["child_id"] == c]
+        if fl.empty:
+            continue
+        fig = figs.loc[c] if c in figs.index else None
+        rows.append({
+            "Child": f"[{ui.md_escape(c)} ↗]({ui.child_url(c)})",
+            "Severity": ui.md_escape(fl["severity_label"].iloc[0]),
+            "Flags and why": " ".join(f"**{ui.md_escape(t)}** (since {ui.day(d)}): {ui.md_escape(r)}"
+                                      for t, d, r in zip(fl["title"], fl["since"], fl["reason"])),
+            "Therapist": ui.md_escape(fl["therapist_id"].iloc[0]),
+            "Sessions (attended)": "–" if fig is None else
+            ui.md_escape(f"{fig['Sessions in period']} ({fig['Attended']})"),
+            "Mean engagement": "–" if fig is None else ui.md_escape(fig["Mean engagement"]),
+            "Last session": "–" if fig is None else ui.md_escape(fig["Last session"]),
+        })
+    return pd.DataFrame(rows)
+
+
 for i, sec in enumerate(pack.sections, start=1):
     st.subheader(f"{i} · {ui.md_escape(sec.title)}", anchor=False)
     for line in sec.summary:  # plain text from the pack: team and therapist names, ids
         st.markdown(ui.md_escape(line))
+    tables = sec.tables
     if sec.key == "attention" and not pack.suppress_small_cells and len(pack.attention):
-        view = pack.attention.copy()
-        view.insert(0, "page", [ui.child_url(str(c)) for c in view["child_id"]])
-        st.dataframe(
-            view[["page", "child_id", "severity_label", "title", "reason", "since", "therapist_id", "modality",
-                  "age_group"]],
-            hide_index=True, width="stretch", key="mp_attention",
-            column_config={
-                "page": st.column_config.LinkColumn("Child page", display_text="open ↗", width="small"),
-                "child_id": st.column_config.TextColumn("Child", width="small"),
-                "severity_label": st.column_config.TextColumn("Severity", width="small"),
-                "title": st.column_config.TextColumn("Flag"),
-                "reason": st.column_config.TextColumn("Why", width="large"),
-                "since": st.column_config.DateColumn("Since", format="YYYY-MM-DD"),
-                "therapist_id": st.column_config.TextColumn("Therapist"),
-                "age_group": st.column_config.TextColumn("Age group")})
-        tables = [t for t in sec.tables if t.key == "attention_children"]
-    else:
-        tables = sec.tables
+        # one row per child with all its flags (the pack's two tables, flags and children, in one)
+        kids = next((t for t in sec.tables if t.key == "attention_children"), None)
+        if kids is not None:
+            st.markdown("**Flagged children and their flags** (most urgent first; the child opens its page)")
+            layout.static_table(_attention_rows(pack, kids), "mp_attention")
+        tables = [t for t in sec.tables if t.key not in ("attention_children", "attention_flags")]
     if sec.key == "trends":
         for key, fig in sec.figures:
             ui.chart(fig, key=f"mp_fig_{key}", width="content")
@@ -200,7 +219,7 @@ for i, sec in enumerate(pack.sections, start=1):
         if t.frame is None or t.frame.empty:
             st.caption(ui.md_escape(t.empty))
         else:
-            st.dataframe(mp.table_text(t), hide_index=True, width="stretch", key=f"mp_tbl_{t.key}")
+            layout.static_table(mp.table_text(t).map(ui.md_escape), f"mp_{t.key}")
         if t.note:
             st.caption(ui.md_escape(t.note))
     if sec.key != "trends":

@@ -1,4 +1,4 @@
--- one row per period x group x group2 ($period = 'week' | 'month' | null for the whole range; $by, $by2 = a column or null; child filter ignored: these are group figures, not one child's): sessions, attendance, the session-level measure $measure (a catalogue id, default engagement) with its child-clustered standard error and the share of values at or beyond the catalogue's good value in its direction, goals at the expected level (and how many children they belong to)
+-- one row per period x group x group2 ($period = 'week' | 'month' | null for the whole range; $by, $by2 = a column or null; child filter ignored: these are group figures, not one child's): sessions, attendance, the session-level measure $measure (a catalogue id, default engagement) with its child-clustered standard error and the share of values at or beyond the catalogue's good value in its direction, goals at the expected level as of the period's end (each goal rated in the dates so far, by its latest rating up to the end of the period row; and how many children they belong to)
 with
 
 measure_values as (
@@ -88,16 +88,40 @@ session_cells as (
     group by period_start, grp, grp2
 ),
 
-goal_latest as (
+-- the months a point is drawn for: each goal's status as of a month's end is its latest rating up to then
+period_list as (
+    select distinct period_start from filtered_sessions
+    union
+    select distinct period_start from filtered_ratings
+),
+
+goal_period_latest as (
     select
         period_start,
         grp,
         grp2,
         goal_uid,
         any_value(child_id) as child_id,
-        arg_max(gas_level, order_key) as latest_level
+        max(order_key) as last_key,
+        arg_max(gas_level, order_key) as last_level
     from filtered_ratings
     group by period_start, grp, grp2, goal_uid
+),
+
+-- a goal rated in the filter's dates counts from its first rating to the period's end, at its
+-- latest rating so far (with $period null: one row, the latest rating in the dates)
+goal_latest as (
+    select
+        p.period_start,
+        g.grp,
+        g.grp2,
+        g.goal_uid,
+        any_value(g.child_id) as child_id,
+        arg_max(g.last_level, g.last_key) as latest_level
+    from period_list as p
+    inner join goal_period_latest as g
+        on g.period_start is not distinct from p.period_start or g.period_start < p.period_start
+    group by p.period_start, g.grp, g.grp2, g.goal_uid
 ),
 
 goal_cells as (

@@ -74,7 +74,7 @@ def _goals_figure(t: pd.DataFrame, small: int) -> go.Figure:
                 customdata=[_n_text(v, small) for v in d["n_goals"]],
                 hovertemplate="%{x|%b %Y}<br>%{y:.0%} of goals at or above expected<br>n = %{customdata} goals"
                               "<extra></extra>")
-    _style(fig, "Goals at or above the expected GAS level, per month (latest rating in the month)",
+    _style(fig, "Goals at or above the expected GAS level, per month (each goal rated so far, latest rating by the month's end)",
            "Share of goals rated (%)", 330)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.1])
     fig.update_layout(showlegend=False)

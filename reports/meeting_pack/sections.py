@@ -162,7 +162,7 @@ def pack_sections(p: MeetingPack, cfg: Settings, flags: pd.DataFrame, trend_from
         Col("share_goals_at_expected", "Goals at/above expected", "pct", n="n_goals", n_label="goals",
             prev="share_goals_at_expected_prev")],
         note="Children: with a scheduled session. Attendance: attended of scheduled sessions. Child-led share: of "
-             f"attended sessions. Goals: latest rating in the period at or above the expected level. "
+             f"attended sessions. Goals: latest rating in the period at or above the expected level (per month: as of the month's end). "
              f"{conf:.0%} CI of mean engagement with child-clustered standard errors. \u201cAll\u201d "
              "is the whole scope."))
     if "caseload_engagement" in p.figures:
