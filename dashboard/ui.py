@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from dashboard import data, periods
+from dashboard import data, date_boxes, periods
 from dashboard.chart_box import CHART_CONFIG, TABLE_ROWS, chart, chart_table  # noqa: F401  (ui.chart, ...)
 from dashboard.measure_choice import (DEFAULT_MEASURE, MEASURE_PAGES, measure, measure_choices,  # noqa: F401
                                       measure_from_url, measure_meta, measure_selector, measure_title)  # pages: ui.*
@@ -386,8 +386,7 @@ def filter_bar(page: str | None = None) -> None:
                 st.session_state["f_range"] = (max(lo, hi - dt.timedelta(days=90)), hi)
             else:
                 st.session_state["f_range"] = tuple(_clamp(d, lo, hi) for d in rng)
-            st.date_input("Dates", key="f_range", min_value=lo, max_value=hi, format="YYYY-MM-DD",
-                          on_change=_clear_warnings)
+            date_boxes.draw(lo, hi, _clear_warnings)
         for key, (wkey, opt_key, label, _f) in MULTI.items():
             options = [str(v) for v in opts.get(opt_key) or []]
             st.session_state[wkey] = [v for v in st.session_state.get(wkey) or [] if v in options]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -356,7 +357,9 @@ def test_supervisor_meeting_pack_is_their_team_and_their_children(env, sessions,
         for col in ("child_id", "Child"):
             if col in d.value:
                 shown |= set(d.value[col].astype(str))
-    assert shown <= in_scope(sessions, user)
+    for m in at.markdown:  # the page's tables are markdown tables: a child's link reads [C0001 ↗](...)
+        shown |= {c.replace("\\", "") for c in re.findall(r"\[(\S+) ↗\]", str(m.value))}
+    assert shown and shown <= in_scope(sessions, user)
     assert not [c for c in set(sessions["child_id"]) - in_scope(sessions, user) if c in all_text(at)]
     at.session_state["_export_makers"]["meeting pack (Excel)"]()
     detail = json.loads(audit.read(env, action="export")["detail"].iloc[0])

@@ -1,0 +1,48 @@
+"""The custom period's From and To dates in the sidebar, as two text boxes (YYYY-MM-DD).
+
+Not ``st.date_input``: its typed text reached the app only when the calendar pop-up closed
+(a click elsewhere), so Enter did nothing, and that first click, on a page link say, only closed
+the pop-up. A text box sends its value on Enter and on leaving it, and has no pop-up. The
+dates live in ``st.session_state["f_range"]`` (a (from, to) tuple) as before; the address
+keeps them (``?period=custom&from=...&to=...``, ``dashboard.ui``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import streamlit as st
+
+KEYS = ("f_from_text", "f_to_text")
+
+
+def _typed(lo: dt.date, hi: dt.date, also: Callable[[], None]) -> None:
+    """The boxes into ``f_range``: within lo..hi and in order; a box that does not read as
+    YYYY-MM-DD keeps its date and a warning says so."""
+    ss = st.session_state
+    old = ss.get("f_range") or (lo, hi)
+    got = []
+    for wkey, label, prev in ((KEYS[0], "From", old[0]), (KEYS[1], "To", old[-1])):
+        text = str(ss.get(wkey) or "").strip()
+        try:
+            got.append(min(max(dt.date.fromisoformat(text), lo), hi))
+        except ValueError:
+            ss["_date_error"] = f"{label}: “{text}” is not a date written YYYY-MM-DD; {prev.isoformat()} is kept."
+            got.append(prev)
+    ss["f_range"] = (min(got), max(got))
+    also()
+
+
+def draw(lo: dt.date, hi: dt.date, also: Callable[[], None]) -> None:
+    """From and To boxes showing ``f_range`` (set it first); a change applies on Enter and calls ``also``."""
+    rng = st.session_state["f_range"]
+    for wkey, d in zip(KEYS, (rng[0], rng[-1])):
+        st.session_state[wkey] = d.isoformat()
+    c_from, c_to = st.columns(2)
+    c_from.text_input("From", key=KEYS[0], on_change=_typed, args=(lo, hi, also), max_chars=10,
+                      help="YYYY-MM-DD; Enter applies it")
+    c_to.text_input("To", key=KEYS[1], on_change=_typed, args=(lo, hi, also), max_chars=10,
+                    help="YYYY-MM-DD; Enter applies it")
+    if msg := st.session_state.pop("_date_error", None):
+        st.warning(msg, icon=":material/event_busy:")
