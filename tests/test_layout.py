@@ -116,7 +116,8 @@ def url(at: AppTest, key: str) -> list[str]:
 
 
 def sidebar_keys(at: AppTest) -> set[str]:
-    return {w.key for kind in ("multiselect", "selectbox", "date_input") for w in getattr(at.sidebar, kind)}
+    return {w.key for kind in ("multiselect", "selectbox", "date_input", "text_input")
+            for w in getattr(at.sidebar, kind)}
 
 
 def captions(at: AppTest) -> str:

@@ -186,7 +186,7 @@ def _attention_rows(pack: mp.MeetingPack, children_table) -> pd.DataFrame:
             continue
         fig = figs.loc[c] if c in figs.index else None
         rows.append({
-            "Child": f"[{ui.md_escape(c)} ↗]({ui.child_url(c)})",
+            "Child": ui.md_escape(c),  # text, not a link: no link is ever rendered from pack text
             "Severity": ui.md_escape(fl["severity_label"].iloc[0]),
             "Flags and why": " ".join(f"**{ui.md_escape(t)}** (since {ui.day(d)}): {ui.md_escape(r)}"
                                       for t, d, r in zip(fl["title"], fl["since"], fl["reason"])),
@@ -208,7 +208,7 @@ for i, sec in enumerate(pack.sections, start=1):
         # one row per child with all its flags (the pack's two tables, flags and children, in one)
         kids = next((t for t in sec.tables if t.key == "attention_children"), None)
         if kids is not None:
-            st.markdown("**Flagged children and their flags** (most urgent first; the child opens its page)")
+            st.markdown("**Flagged children and their flags** (most urgent first; a child's record is on *Child progress*)")
             layout.static_table(_attention_rows(pack, kids), "mp_attention")
         tables = [t for t in sec.tables if t.key not in ("attention_children", "attention_flags")]
     if sec.key == "trends":
