@@ -65,3 +65,26 @@ def rank_groups(df: pd.DataFrame, by: str, label: str, plural: str, *, higher_is
         verdict = (f"The {plural} cannot be told apart: the intervals of the best ({best[0]}) and the worst "
                    f"({worst[0]}) overlap.")
     return Ranking(line, verdict, worst[0] if apart else None, tuple(left))
+
+
+def uptake_change(d: pd.DataFrame) -> str | None:
+    """Is the child-led share rising? One sentence from ``analytics.child_led_uptake`` (whole
+    selection): the first and the last whole month with their intervals and n, and "rising" /
+    "falling" only when the two intervals do not overlap (else: no change can be told). None
+    with fewer than two whole months with an interval."""
+    whole = d[~d["partial"].astype(bool) & d["share_lo"].notna() & d["share_hi"].notna()].sort_values("month_start")
+    if len(whole) < 2:
+        return None
+    a, b = whole.iloc[0], whole.iloc[-1]
+
+    def one(r) -> str:
+        return (f"{pd.Timestamp(r['month_start']):%b %Y} {100 * r['share']:.0f}% ({100 * r['share_lo']:.0f}–"
+                f"{100 * r['share_hi']:.0f}%; {int(r['sessions']):,} sessions, {int(r['n_children']):,} children)")
+
+    if b["share_lo"] > a["share_hi"]:
+        verdict = "rising: the two intervals do not overlap"
+    elif b["share_hi"] < a["share_lo"]:
+        verdict = "falling: the two intervals do not overlap"
+    else:
+        verdict = "no change can be told: the two intervals overlap"
+    return f"Child-led share, first and last whole month: {one(a)} → {one(b)}; {verdict}."

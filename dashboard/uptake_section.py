@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import layout, ui, uptake_charts
+from dashboard import layout, ranking, ui, uptake_charts
 from pipelines import measures
 
 BY_LABELS = {"all": "Whole selection", "team": "Team", "therapist_id": "Therapist"}
@@ -31,6 +31,8 @@ def draw(f: Any, measure: str = "engagement") -> None:
     if d.empty:
         ui.empty("No attended session with a recorded approach matches these filters.")
         return
+    if by is None and (said := ranking.uptake_change(d)):  # "is uptake rising?" in one line
+        st.markdown(ui.md_escape(said))
     q = ui.fetch("approach_gap_by_quarter", f, measure=measure)
     m = measures.catalogue()[measure]
     with layout.chart_grid("uptake") as grid:

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 import analytics
 import test_dashboard_support as support
-from dashboard.ranking import rank_groups
+from dashboard.ranking import rank_groups, uptake_change
 from pipelines import settings, warehouse
 
 APP = str(support.ROOT / "dashboard" / "streamlit_app.py")
@@ -77,3 +77,40 @@ def test_groups_page_ranks_as_analytics_says(dashboard_db, monkeypatch, by, labe
         assert f"{worst[by]} is the worst {label}" in plain
     else:
         assert "cannot be told apart" in plain and f"({best[by]})" in plain and f"({worst[by]})" in plain
+
+
+def _uptake(rows):
+    return pd.DataFrame(rows, columns=["month_start", "share", "share_lo", "share_hi", "sessions", "n_children",
+                                       "partial"]).assign(month_start=lambda d: pd.to_datetime(d["month_start"]))
+
+
+def test_uptake_rising_only_when_the_months_are_apart():
+    rows = [("2026-01-01", 0.9, 0.0, 1.0, 5, 2, True),          # partial: not the first whole month
+            ("2026-02-01", 0.30, 0.25, 0.35, 300, 60, False), ("2026-03-01", 0.40, 0.33, 0.47, 310, 61, False),
+            ("2026-04-01", 0.45, 0.40, 0.50, 320, 62, False)]
+    said = uptake_change(_uptake(rows))
+    assert said.startswith("Child-led share, first and last whole month: Feb 2026 30% (25–35%; 300 sessions, 60 ")
+    assert "Apr 2026 45% (40–50%" in said and "rising" in said
+    rows[-1] = ("2026-04-01", 0.38, 0.33, 0.43, 320, 62, False)
+    assert "no change can be told" in uptake_change(_uptake(rows))
+    rows[-1] = ("2026-04-01", 0.20, 0.15, 0.24, 320, 62, False)
+    assert "falling" in uptake_change(_uptake(rows))
+    assert uptake_change(_uptake(rows[:2])) is None                # one whole month only
+
+
+def test_approach_page_says_whether_uptake_is_rising(dashboard_db, monkeypatch):
+    monkeypatch.setenv("PIPELINES_DB", str(dashboard_db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"period": "12m"})
+    at.run()
+    at.switch_page("app_pages/approach.py").run()
+    assert not at.exception, at.exception
+    f = at.session_state["filters"]
+    con = warehouse.connect_reader(dashboard_db)
+    try:
+        expected = uptake_change(analytics.child_led_uptake(con, f))
+    finally:
+        con.close()
+    assert expected
+    shown = [str(m.value).replace("\\", "") for m in at.markdown if "Child-led share, first and last" in str(m.value)]
+    assert shown == [expected]
