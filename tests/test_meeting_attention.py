@@ -43,7 +43,7 @@ def test_each_flagged_child_once_with_all_its_flags(dashboard_db, monkeypatch):
     tables = [t for t in tables if "Severity" in t[0]]    # the flags' tables (wins and others have no severity)
     assert len(tables) == 1, "flagged children are in one table"
     header, *body = tables[0]
-    assert header[:3] == ["Child", "Severity", "Flags and why"]
+    assert header == ["Child", "Severity", "Flags and why", "In the period"]
     kids = [r[0].replace("\\", "") for r in body]
     assert len(kids) == len(set(kids))                                       # one row per child
     assert kids == list(dict.fromkeys(map(str, pack.attention_children["child_id"])))   # most urgent first

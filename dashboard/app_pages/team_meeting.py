@@ -173,9 +173,10 @@ if suppress:
 
 
 def _attention_rows(pack: mp.MeetingPack, children_table) -> pd.DataFrame:
-    """One row per flagged child, in the pack's order (most urgent first), with every flag of
-    the child and its reason in one cell, beside the child's figures as the pack's "Flagged
-    children" table prints them; cells are markdown (the child a link to its page, text escaped)."""
+    """One row per flagged child, in the pack's order (most urgent first): every flag of the
+    child with its reason in one cell, the child's therapist and figures (as the pack's
+    "Flagged children" table prints them) in another; four columns, so they fit 450 px.
+    Cells are markdown, every text escaped."""
     figs = mp.table_text(children_table).set_index("Child")
     flags = pack.attention.assign(child_id=pack.attention["child_id"].astype(str))
     order = list(dict.fromkeys([*map(str, pack.attention_children.get("child_id", [])), *flags["child_id"]]))
@@ -190,11 +191,9 @@ def _attention_rows(pack: mp.MeetingPack, children_table) -> pd.DataFrame:
             "Severity": ui.md_escape(fl["severity_label"].iloc[0]),
             "Flags and why": " ".join(f"**{ui.md_escape(t)}** (since {ui.day(d)}): {ui.md_escape(r)}"
                                       for t, d, r in zip(fl["title"], fl["since"], fl["reason"])),
-            "Therapist": ui.md_escape(fl["therapist_id"].iloc[0]),
-            "Sessions (attended)": "–" if fig is None else
-            ui.md_escape(f"{fig['Sessions in period']} ({fig['Attended']})"),
-            "Mean engagement": "–" if fig is None else ui.md_escape(fig["Mean engagement"]),
-            "Last session": "–" if fig is None else ui.md_escape(fig["Last session"]),
+            "In the period": "–" if fig is None else ui.md_escape(
+                f"{fl['therapist_id'].iloc[0]} · {fig['Sessions in period']} sessions, {fig['Attended']} attended · "
+                f"engagement {fig['Mean engagement']} · last session {fig['Last session']}"),
         })
     return pd.DataFrame(rows)
 
