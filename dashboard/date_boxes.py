@@ -2,7 +2,9 @@
 
 Not ``st.date_input``: its typed text reached the app only when the calendar pop-up closed
 (a click elsewhere), so Enter did nothing, and that first click, on a page link say, only closed
-the pop-up. A text box sends its value on Enter and on leaving it, and has no pop-up. The
+the pop-up. Here the boxes are a form: Enter (or *Apply dates*) sends both dates; leaving a box
+sends nothing, so the next click (a page link) is the only thing the app hears. A date typed
+but not applied is dropped when the page changes. The
 dates live in ``st.session_state["f_range"]`` (a (from, to) tuple) as before; the address
 keeps them (``?period=custom&from=...&to=...``, ``dashboard.ui``).
 """
@@ -35,14 +37,17 @@ def _typed(lo: dt.date, hi: dt.date, also: Callable[[], None]) -> None:
 
 
 def draw(lo: dt.date, hi: dt.date, also: Callable[[], None]) -> None:
-    """From and To boxes showing ``f_range`` (set it first); a change applies on Enter and calls ``also``."""
+    """From and To boxes showing ``f_range`` (set it first), in a form: Enter in a box (or
+    *Apply dates*) applies both and calls ``also``. Leaving a box sends nothing, so a click
+    on a page link right after typing is never raced by a rerun of this page."""
     rng = st.session_state["f_range"]
     for wkey, d in zip(KEYS, (rng[0], rng[-1])):
         st.session_state[wkey] = d.isoformat()
-    c_from, c_to = st.columns(2)
-    c_from.text_input("From", key=KEYS[0], on_change=_typed, args=(lo, hi, also), max_chars=10,
-                      help="YYYY-MM-DD; Enter applies it")
-    c_to.text_input("To", key=KEYS[1], on_change=_typed, args=(lo, hi, also), max_chars=10,
-                    help="YYYY-MM-DD; Enter applies it")
+    with st.form("f_dates", border=False, enter_to_submit=True):
+        c_from, c_to = st.columns(2)
+        c_from.text_input("From", key=KEYS[0], max_chars=10, help="YYYY-MM-DD; Enter applies it")
+        c_to.text_input("To", key=KEYS[1], max_chars=10, help="YYYY-MM-DD; Enter applies it")
+        st.form_submit_button("Apply dates", on_click=_typed, args=(lo, hi, also), width="stretch",
+                              icon=":material/event:")
     if msg := st.session_state.pop("_date_error", None):
         st.warning(msg, icon=":material/event_busy:")
