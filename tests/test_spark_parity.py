@@ -223,3 +223,26 @@ def test_generated_300k_practice_same_on_spark_and_duckdb(large_practice, tmp_pa
     report = loader.load([files], db=db, today=today, after_build=analytics.STEPS)
     assert not [f.message for f in report.files if f.status == "failed"]
     _check_all(db, spark_marts([files], today))
+
+
+def test_a_bad_file_fails_alone_when_read_on_the_executors(tmp_path):
+    """Files read in parallel on the executors: an unreadable file fails with its name and reason,
+    a copy of a file already read is skipped, the others load -- as the DuckDB load reports them."""
+    import shutil
+
+    from spark_engine import build
+    from spark_support import spark_session
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    shutil.copy(SAMPLE / "vendors" / "webpt_appointments.csv", folder / "a_appointments.csv")
+    shutil.copy(SAMPLE / "vendors" / "webpt_appointments.csv", folder / "b_same_again.csv")
+    (folder / "c_notes.csv").write_text("colour,flavour\nred,sweet\n")
+    today = dt.date(2026, 11, 1)
+    duck = loader.load([folder], db=tmp_path / "w.duckdb", today=today)
+    spark = build.build([folder], tmp_path / "marts", spark=spark_session(), today=today)
+    said = {f.path: (f.status, f.message) for f in duck.files}
+    assert {f.path: f.status for f in spark.files} == {p: s for p, (s, _) in said.items()} == {
+        "a_appointments.csv": "loaded", "b_same_again.csv": "skipped", "c_notes.csv": "failed"}
+    bad = next(f for f in spark.files if f.status == "failed")
+    assert bad.message == said["c_notes.csv"][1] and "c_notes.csv" in bad.message, bad.message
