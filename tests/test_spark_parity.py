@@ -1,7 +1,9 @@
 """The Spark engine builds the same marts and stored statistics as DuckDB, row for row.
 
 The sample practice (``data/sample/canonical``: two overlapping exports with corrections and
-malformed rows), a small vendor export (another profile, day-first dates) and a generated practice of about 300,000 rows (``@pytest.mark.spark_large``;
+malformed rows), a small vendor export (another profile, day-first dates), every file of the
+multi-source practice (``data/sample/practice``) and of the vendor set (``data/sample/vendors``:
+appointments, session data, goals, children, charges) and a generated practice of about 300,000 rows (``@pytest.mark.spark_large``;
 it runs in CI: 4 min 38 s here, the DuckDB load, the Spark build and the comparison) are built with the normal pipeline (DuckDB, with
 ``analytics.STEPS``) and with ``spark_engine`` in local mode; every table the Spark build
 writes (marts, stored statistics, raw tables, rejects, files) is compared with the warehouse's: the same columns with the same DuckDB types, the same
