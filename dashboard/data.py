@@ -32,6 +32,7 @@ from access import disclosure, practice as practice_mod, scope as scope_mod, upl
 from pipelines import load as loader
 from pipelines import unload as unloader
 from pipelines import profiles, settings, warehouse
+from spark_engine import serving  # no pyspark: the serving file's views
 from analytics import Filters  # noqa: F401  (re-exported for the pages)
 
 SAMPLE_DIR = warehouse.ROOT / "data" / "sample" / "canonical"
@@ -266,6 +267,30 @@ def status() -> dict | None:
     return _status(r.db, r.version)
 
 
+@st.cache_data(show_spinner=False, max_entries=20)
+def _served_from(_r: Reader, db: str, version: tuple[int, int]) -> str | None:
+    with cursor(_r) as cur:
+        return serving.served_from(cur)
+
+
+def served_from() -> str | None:
+    """The Parquet marts folder the dashboard serves (``python -m pipelines serve-from``); None
+    when it reads a warehouse that uploads load into. Loads of served marts run on the Spark pipeline."""
+    r = reader()
+    return None if r is None else _served_from(r, r.db, r.version)
+
+
+SERVED_MESSAGE = ("This dashboard serves Parquet marts built by the Spark pipeline ({marts}), so exports are not "
+                  "loaded or undone here: loads run on the Spark pipeline (`python -m pipelines load FILES "
+                  "--engine spark --out {marts}`), and the pages show the new build when it is published.")
+
+
+def _refuse_when_served(what: str) -> None:
+    marts = served_from()
+    if marts is not None:
+        raise PermissionError(f"{what} is not possible here: " + SERVED_MESSAGE.format(marts=marts))
+
+
 def rejects() -> pd.DataFrame | None:
     """Rejected rows with their reasons (file, line, column, value, reason); None without a warehouse."""
     if reader() is None:
@@ -293,6 +318,7 @@ def load_uploaded(files: list[tuple[str, bytes]], profile: str | None) -> loader
     """
     if not _viewer_scope().is_everything:
         raise PermissionError("only a clinical lead can load data")
+    _refuse_when_served("Loading exports")
     return uploads.load_uploaded(files, db_path(), profile, after_build=stored.STEPS)
 
 
@@ -302,6 +328,7 @@ def unload_file(sha256: str) -> loader.LoadReport:
     the page records the audit event first."""
     if not _viewer_scope().is_everything:
         raise PermissionError("only a clinical lead can undo a load")
+    _refuse_when_served("Undoing a load")
     return unloader.unload(sha256, db_path(), after_build=stored.STEPS)
 
 

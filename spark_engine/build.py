@@ -4,16 +4,18 @@ The same steps as ``pipelines.load`` + ``pipelines.transform``, for a whole set 
 once (a network's exports, rebuilt from scratch by each run):
 
 1. each file is read by ``pipelines.ingest`` (the same readers, header mapping, profiles,
-   encodings and parse rejects) into ``raw_rows`` and handed to Spark as Arrow;
-2. ``queries/staging/stg_sessions.sql`` types and checks it on Spark (``translate``), with the
-   parameters ``pipelines.upsert`` binds (exports of the sessions source: the canonical and
-   vendor_pms profiles; a file of another source - appointments, session data, goals, children,
-   charges - fails with the reason and loads with the DuckDB engine; their raw tables are empty);
-3. ``pipelines.upsert.INCOMING`` (what the good rows say, per raw table) runs per file, and per
-   key the row of the newest export stays (export order, then load order: the upsert's rule);
+   encodings and parse rejects) into ``raw_rows``, in parallel on the executors (one task per
+   file, ``read_export``), its rows handed to Spark as a Parquet file;
+2. the staging model of its source (``queries/staging/stg_<source>.sql``: sessions,
+   appointments, session data, goals, children, charges) types and checks it on Spark
+   (``translate``), with the parameters and temp tables ``pipelines.upsert.load_one`` binds;
+3. ``pipelines.upsert.INCOMING`` / ``SOURCE_INCOMING`` (what the good rows of a file of that
+   source say, per raw table) runs per file, and per key the row of the newest export stays,
+   whichever source gave it (export order, then load order: ``upsert_rows``' rule);
 4. the intermediate and mart models run in ``pipelines.transform.model_order()`` (any model
-   added to ``queries/`` comes along), the marts are written as Parquet, partitioned by
-   ``month_start`` where a mart has it, with ``files`` and ``rejects``;
+   added to ``queries/`` comes along: ``int_session_links``, ``unlinked_rows``), the marts are
+   written as Parquet, partitioned by ``month_start`` where a mart has it (an empty one as one
+   file), with ``files`` and ``rejects``;
 5. the stored statistics (``stored``) run per group of children with ``applyInPandas``.
 
 The output is versioned: ``<out>/<version>/<table>/`` and ``<out>/CURRENT`` (the version, replaced
@@ -23,6 +25,7 @@ atomically when everything is written), so readers (``serving``) never see half 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -103,68 +106,121 @@ class _Staged:
     file_id: int
     load_seq: int
     order: dt.datetime
-    staged: object        # Spark DataFrame (stg_sessions of this file)
+    source: str           # the profile's source (sessions, appointments, session_data, goals, children, charges)
+    staged: object        # Spark DataFrame (stg_<source> of this file)
     raw: object           # Spark DataFrame (raw_rows)
     parse_rejects: list
     entry: dict
+    ignored: list[str]    # the file's columns no model uses (``files.ignored_columns``)
 
 
-def _stage_file(spark, job: Job, file_id: int, stg_sql: str, scratch: Path
-                ) -> tuple[_Staged | None, FileReport, str | None]:
-    """Read one file with ``pipelines.ingest`` and stage it on Spark; (staged, report, sha256).
+def _text_view(spark, name: str, columns: list[str], rows: list[tuple]) -> None:
+    """Temp view ``name`` of text columns ``columns`` holding ``rows`` (none: an empty view)."""
+    frame = pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame({c: pd.Series([], dtype=str)
+                                                                         for c in columns})
+    spark.createDataFrame(frame, ", ".join(f"{c} string" for c in columns)).createOrReplaceTempView(name)
 
-    The rows read go to Spark through a Parquet file in ``scratch`` (a scan Spark splits across
-    its executors), not as an in-memory relation of the driver's, which the optimizer copies
-    row by row on the driver (out of memory at a few hundred thousand rows)."""
+
+def incoming_selects(source: str) -> dict[str, str]:
+    """What a file of ``source`` upserts, per raw table: ``pipelines.upsert``'s selects, as Spark SQL."""
+    selects = upsert.INCOMING if source == "sessions" else upsert.SOURCE_INCOMING[source]
+    return {t: _spark_select(q) for t, q in selects.items()}
+
+
+@functools.cache
+def _spark_select(text: str) -> str:
+    return translate.spark_sql(text)
+
+
+@functools.cache
+def _staging_sql(source: str) -> str:
+    return translate.model_sql(f"stg_{source}")
+
+
+@dataclass
+class _Read:
+    """One export as read by ``read_export`` (on an executor): its rows in a Parquet file, or why not."""
+    failed: FileReport | None
+    sha256: str = ""
+    res: ingest.ReadResult | None = None
+    fmt: str = "ISO"
+    raw_path: str = ""
+
+
+def read_export(index: int, job: Job, scratch: str) -> _Read:
+    """Read export ``job`` with ``pipelines.ingest`` (sniff, encodings, profile, parse rejects) and
+    its date format, its rows written to ``<scratch>/raw_rows_<index>.parquet``. Needs no Spark: it
+    runs on an executor (``_read_all``), one task per file. A file that cannot be read comes back
+    with its reason (the file fails alone, as ``pipelines.load`` says it)."""
+    if not job.path.exists():
+        return _Read(FileReport(job.name, "failed", f"{job.name}: no such file ({job.path})"))
     try:
         sn = ingest.sniff(job.path)
     except ingest.UnusableFile as exc:
-        return None, FileReport(job.name, "failed", str(exc)), None
+        return _Read(FileReport(job.name, "failed", str(exc)))
     con = duckdb.connect()
     try:
         res = ingest.read_into(con, sn, job.profile, job.sheet, display_name=job.name)
         fmt = decide_date_format(con, res.profile, job.name)
         raw = con.sql("select * from raw_rows order by _line").to_arrow_table()
     except ingest.UnusableFile as exc:
-        return None, FileReport(job.name, "failed", str(exc), sn.sha256), sn.sha256
-    except duckdb.Error as exc:  # as pipelines.load says it: the file fails alone
+        return _Read(FileReport(job.name, "failed", str(exc), sn.sha256), sn.sha256)
+    except duckdb.Error as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return None, FileReport(job.name, "failed", f"{job.name}: could not be read ({first})", sn.sha256), sn.sha256
+        return _Read(FileReport(job.name, "failed", f"{job.name}: could not be read ({first})", sn.sha256), sn.sha256)
     finally:
         con.close()
+    Path(scratch).mkdir(parents=True, exist_ok=True)
+    raw_path = str(Path(scratch) / f"raw_rows_{index}.parquet")
+    pq.write_table(raw, raw_path)
+    return _Read(None, sn.sha256, res, fmt, raw_path)
+
+
+def _read_all(spark, jobs: list[Job], scratch: Path, parallel: bool) -> list[_Read]:
+    """Every export read by ``read_export``: in parallel on the executors (one task per file; the
+    scratch folder must be reachable by driver and executors, as the marts folder is), or one
+    after another on the driver. In the order of ``jobs``."""
+    if parallel and len(jobs) > 1:
+        where = str(scratch)
+        tasks = spark.sparkContext.parallelize(list(enumerate(jobs)), numSlices=len(jobs))
+        return tasks.map(lambda ij: read_export(ij[0], ij[1], where)).collect()
+    return [read_export(i, job, str(scratch)) for i, job in enumerate(jobs)]
+
+
+def _stage_file(spark, job: Job, read: _Read, file_id: int) -> _Staged:
+    """Stage one export read by ``read_export`` on Spark through the staging model of its source
+    (``queries/staging/stg_<source>.sql``, bound as ``pipelines.upsert.load_one`` binds it).
+
+    The rows read reach Spark as the Parquet file ``read_export`` wrote (a scan Spark splits
+    across its executors), not as an in-memory relation of the driver's, which the optimizer
+    copies row by row on the driver (out of memory at a few hundred thousand rows)."""
+    res, fmt = read.res, read.fmt
     p = res.profile
-    if p.reads != "sessions":  # said, never dropped silently: the other sources load with the DuckDB engine
-        return None, FileReport(job.name, "failed", f"{job.name}: a {p.reads} export (profile {p.name}); the Spark "
-                                "engine builds from exports of the sessions source (one row per session, as the "
-                                "canonical and vendor_pms profiles read) - load this file with the DuckDB engine",
-                                sn.sha256), sn.sha256
     order, order_from = export_order(job)
-    scratch.mkdir(parents=True, exist_ok=True)
-    pq.write_table(raw, scratch / f"raw_rows_{file_id}.parquet")
-    raw_df = spark.read.parquet(str(scratch / f"raw_rows_{file_id}.parquet"))
+    raw_df = spark.read.parquet(read.raw_path)
     raw_df.createOrReplaceTempView("raw_rows")
-    syn = upsert.synonyms(p)
-    spark.createDataFrame(pd.DataFrame(syn, columns=["field", "raw", "value"]) if syn else
-                          pd.DataFrame({"field": pd.Series([], dtype=str), "raw": pd.Series([], dtype=str),
-                                        "value": pd.Series([], dtype=str)}),
-                          "field string, raw string, value string").createOrReplaceTempView("value_synonyms")
+    _text_view(spark, "value_synonyms", ["field", "raw", "value"], upsert.synonyms(p))
+    _text_view(spark, "service_codes", ["code", "therapist_id", "modality"], p.service_code_rows())
     derive = p.derive.get("session_date") if "session_date" not in res.header_map.mapping else None
-    params = queries.bind("stg_sessions", {
+    model = f"stg_{p.reads}"
+    params = queries.bind(model, {
         "date_format": translate.java_format(fmt) if fmt != "ISO" else "ISO", "date_label": date_label(fmt),
         "today": job.today, "long_form": res.header_map.long_form, "catalogue_name": measures.shown(),
         "derive_start": dt.date.fromisoformat(derive["start"]) if derive else None,
         "derive_step": derive["step_days"] if derive else None,
-        "derive_session_id": "session_id" in p.derive and "session_id" not in res.header_map.mapping})
-    staged = spark.sql(stg_sql, args=params).localCheckpoint()
-    rep = FileReport(job.name, "loaded", "", sn.sha256, res.rows_read, 0, 0, p.name, res.header_map.dropped,
+        "derive_session_id": "session_id" in p.derive and "session_id" not in res.header_map.mapping,
+        "removed_values": p.removed_values() if "removed_flag" in res.header_map.mapping else []})
+    staged = spark.sql(_staging_sql(p.reads), args=params).localCheckpoint()
+    rep = FileReport(job.name, "loaded", "", read.sha256, res.rows_read, 0, 0, p.name, res.header_map.dropped,
                      order.isoformat(), order_from)
-    entry = {"sha256": sn.sha256, "original_name": job.name, "kind": res.kind, "profile": p.as_dict(),
+    entry = {"sha256": read.sha256, "original_name": job.name, "kind": res.kind, "profile": p.as_dict(),
              "sheet": res.sheet, "today": job.today.isoformat(), "export_order": order.isoformat(),
              "order_from": order_from, "engine": "spark"}
     rejects = res.parse_rejects
     if res.header_map.dropped:
         rejects = [(line, col, upsert.REDACTED, reason) for line, col, _raw, reason in rejects]
-    return _Staged(rep, file_id, file_id, order, staged, raw_df.localCheckpoint(), rejects, entry), rep, sn.sha256
+    return _Staged(rep, file_id, file_id, order, p.reads, staged, raw_df.localCheckpoint(), rejects, entry,
+                   list(res.header_map.ignored))
 
 
 def _incoming(spark, st: _Staged, select_sql: str):
@@ -175,7 +231,8 @@ def _incoming(spark, st: _Staged, select_sql: str):
 def build(paths: list[str | Path], out: str | Path, spark=None, profile: str | None = None,
           today: dt.date | None = None, export_date: dt.datetime | None = None,
           per_child: Callable | None = None, finish: Callable | None = None,
-          echo: Callable[[str], None] | None = None, child_groups: int | None = None) -> SparkBuild:
+          echo: Callable[[str], None] | None = None, child_groups: int | None = None,
+          parallel_read: bool = True) -> SparkBuild:
     """Build every model from the export files (and folders) ``paths`` on ``spark`` (default: a
     local session, ``session.get``) and write the Parquet marts under ``out``.
 
@@ -183,6 +240,7 @@ def build(paths: list[str | Path], out: str | Path, spark=None, profile: str | N
     connection holding some children's rows (``analytics.stored.compute_tables``, handed down by
     the entry point: this layer does not import analytics); ``finish(con) -> DataFrame`` the
     ``analytics_meta`` row from the served marts. Without them only the marts are written.
+    ``parallel_read``: the exports are read on the executors, one task per file (``_read_all``).
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -205,36 +263,33 @@ def build(paths: list[str | Path], out: str | Path, spark=None, profile: str | N
         jobs = [Job(f, f.name, chosen, None, today or dt.date.today(), export_order=export_date,
                     order_from=GIVEN if export_date else None) for f in expand(paths)]
         _settings_tables(spark)
-        stg_sql = translate.model_sql("stg_sessions")
-        incoming_sql = {t: translate.spark_sql(q) for t, q in upsert.INCOMING.items()}
         reports: list[FileReport] = []
         staged: list[_Staged] = []
         seen: dict[str, str] = {}
-        for job in jobs:
-            if not job.path.exists():
-                reports.append(FileReport(job.name, "failed", f"{job.name}: no such file ({job.path})"))
-                continue
-            echo(f"reading {job.name}")
-            try:
-                sn_sha = ingest.sniff(job.path).sha256
-            except ingest.UnusableFile as exc:
-                reports.append(FileReport(job.name, "failed", str(exc)))
-                continue
-            if sn_sha in seen:
-                reports.append(FileReport(job.name, "skipped", f"already loaded (same content as {seen[sn_sha]})", sn_sha))
-                continue
-            st, rep, sha = _stage_file(spark, job, len(staged) + 1, stg_sql, scratch)
-            reports.append(rep)
-            if st is None:
-                continue
-            seen[sha] = job.name
-            staged.append(st)
-        # the raw tables: per key the newest export's row (export order, then the later load)
-        for table, select_sql in incoming_sql.items():
-            parts = [_incoming(spark, st, select_sql) for st in staged]
-            if parts:
-                df = parts[0]
-                for p in parts[1:]:
+        echo(f"reading {len(jobs)} file{'s' if len(jobs) != 1 else ''}"
+             + (" on the executors" if parallel_read and len(jobs) > 1 else ""))
+        for job, read in zip(jobs, _read_all(spark, jobs, scratch, parallel_read)):
+            if read.failed is not None:
+                reports.append(read.failed)
+            elif read.sha256 in seen:
+                reports.append(FileReport(job.name, "skipped", f"already loaded (same content as {seen[read.sha256]})",
+                                          read.sha256))
+            else:
+                echo(f"staging {job.name}")
+                st = _stage_file(spark, job, read, len(staged) + 1)
+                reports.append(st.report)
+                seen[read.sha256] = job.name
+                staged.append(st)
+        # the raw tables: per key the newest export's row (export order, then the later load),
+        # whichever source gave it (pipelines.upsert.upsert_rows' rule, for all files at once)
+        parts: dict[str, list] = {t: [] for t in upsert.KEYS}
+        for st in staged:
+            for table, select_sql in incoming_selects(st.source).items():
+                parts[table].append(_incoming(spark, st, select_sql))
+        for table, given in parts.items():
+            if given:
+                df = given[0]
+                for p in given[1:]:
                     df = df.unionByName(p, allowMissingColumns=True)
                 w = Window.partitionBy(*upsert.KEYS[table]).orderBy(F.col("export_order").desc(),
                                                                     F.col("load_seq").desc())
@@ -242,11 +297,7 @@ def build(paths: list[str | Path], out: str | Path, spark=None, profile: str | N
             else:
                 df = spark.createDataFrame([], "x int")
             _conform(spark, df, table, types).localCheckpoint().createOrReplaceTempView(table)
-        raw_tables = list(incoming_sql)
-        for table in upsert.KEYS:  # the raw tables only other sources fill (session data, charges): empty here
-            if table not in incoming_sql:
-                _conform(spark, spark.createDataFrame([], "x int"), table, types).createOrReplaceTempView(table)
-                raw_tables.append(table)
+        raw_tables = list(upsert.KEYS)
         # files and rejects
         rejects, file_rows = _rejects_and_files(spark, staged, types)
         rejects, file_rows = rejects.localCheckpoint(), file_rows.localCheckpoint()
@@ -331,7 +382,7 @@ def _rejects_and_files(spark, staged: list[_Staged], types):
                            "profile": r.profile, "sheet": st.entry["sheet"],
                            "loaded_at": dt.datetime.now().replace(microsecond=0), "rows_read": r.rows_read,
                            "rows_loaded": int(counts["ok"] or 0), "rows_rejected": int(counts["bad"] or 0) + bad_lines,
-                           "dropped_columns": r.dropped_columns, "ignored_columns": [],
+                           "dropped_columns": r.dropped_columns, "ignored_columns": st.ignored,
                            "export_order": st.order, "order_from": r.order_from, "entry": json.dumps(st.entry)})
     if rej_parts:
         rejects = rej_parts[0]
@@ -345,13 +396,15 @@ def _rejects_and_files(spark, staged: list[_Staged], types):
 
 
 def _write(df, target: Path, name: str, table_meta: dict) -> int:
-    """Write a Spark DataFrame as Parquet under ``target/name`` (by month when it has ``month_start``)."""
+    """Write a Spark DataFrame as Parquet under ``target/name`` (by month when it has ``month_start``
+    and rows: an empty table is one file with its columns, as Spark writes no file for no partition)."""
     cols = [(f.name, translate.duckdb_type(f.dataType)) for f in df.schema.fields]
-    part = PARTITION_COLUMN in df.columns
+    n = int(df.count())
+    part = PARTITION_COLUMN in df.columns and n > 0
     w = df.write.mode("overwrite")
     (w.partitionBy(PARTITION_COLUMN) if part else w).parquet(str(target / name))
     table_meta[name] = {"columns": cols, "partitioned_by": PARTITION_COLUMN if part else None}
-    return int(df.count())
+    return n
 
 
 def _write_arrow(table: pa.Table, target: Path, name: str, table_meta: dict) -> int:

@@ -26,6 +26,7 @@ from pipelines import transform, warehouse
 TABLES_FILE = "_tables.json"
 CURRENT = "CURRENT"
 SERVING_DB = "serving.duckdb"
+SERVING_META = "serving_meta"  # (marts, version): which marts folder and build the file serves
 
 
 def _ident(name: str) -> str:
@@ -67,6 +68,20 @@ def _prepare(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     con.execute("create or replace table warehouse_meta (schema_version integer not null)")
     meta = json.loads((target / TABLES_FILE).read_text())
     con.execute("insert into warehouse_meta values ($v)", {"v": meta.get("schema_version", warehouse.SCHEMA_VERSION)})
+    con.execute(f"create or replace table {SERVING_META} (marts varchar not null, version varchar not null)")
+    con.execute(f"insert into {SERVING_META} values ($m, $v)",
+                {"m": str(target.parent.resolve()), "v": target.name})
+
+
+def served_from(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The marts folder a serving file (``write_serving_db``) serves; None for a warehouse that
+    ``pipelines.load`` writes (where uploads and undo run)."""
+    found = con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                        "and schema_name = 'main' and table_name = $t", {"t": SERVING_META}).fetchall()[0][0]
+    if not found:
+        return None
+    rows = con.execute(f"select marts from {SERVING_META}").fetchall()
+    return rows[0][0] if rows else None
 
 
 def connect_version(target: Path) -> duckdb.DuckDBPyConnection:

@@ -16,6 +16,8 @@ a model, so a new model written in the same SQL comes along:
   same number on both engines; ``hash(a, b, ...)`` of several (a row's fingerprint, compared
   for equality only) is ``xxhash64`` of the row as JSON with its nulls, which tells
   ``(null, 'x')`` from ``('x', null)`` as DuckDB's does;
+* ``try_cast(x as time)`` of a date-and-time text (DuckDB: its time of day) reads the text as a
+  timestamp when it is no time;
 * ``isfinite``, ``regexp_full_match``, ``try_strptime`` (strftime formats in literals become
   Java patterns; a format given as a parameter is converted by ``java_format`` before binding),
   list comprehensions (``transform``/``filter`` with lambdas), ``list(x order by k)``
@@ -145,6 +147,11 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(fmt, exp.Literal):
             fmt = exp.Literal.string(java_format(fmt.this))
         return _fn("try_to_timestamp", x, fmt)
+    if isinstance(node, exp.TryCast) and node.to.is_type(exp.DataType.Type.TIME):
+        # DuckDB casts a date-and-time text to its time of day ('2026-03-02 09:00:00' -> 09:00);
+        # Spark's cast to TIME takes a time only, so the text is read as a timestamp too
+        x = node.this.sql(Spark4)
+        return _spark(f"coalesce(try_cast({x} as time), cast(try_cast({x} as timestamp_ntz) as time))")
     if name == "__list_len":
         return _fn("size", *node.expressions)
     if name == "hash":

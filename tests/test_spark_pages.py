@@ -73,3 +73,28 @@ def test_a_therapist_sees_only_their_children_on_the_served_marts(db, sample_db)
         duck.close()
     assert seen == expected and seen < everyone
     assert flagged <= expected
+
+
+def _data_page(path: Path, use_db, monkeypatch, tmp_path):
+    from test_dashboard_pages import open_page
+
+    use_db(path)
+    monkeypatch.setenv("PIPELINES_AUDIT", str(tmp_path / "audit.sqlite"))
+    at = open_page("data_loads")
+    assert not at.exception, at.exception[0].value
+    return at
+
+
+def test_served_marts_hide_uploads_and_undo(db, sample_db, use_db, monkeypatch, tmp_path):
+    """Serving Parquet marts, the Data page has no upload form and no "Undo a load" (a load into
+    the serving file would write a warehouse over the views): it says loads run on the Spark
+    pipeline, and still shows the history and rejected rows. On a warehouse both are there."""
+    at = _data_page(db, use_db, monkeypatch, tmp_path)
+    said = " ".join(str(i.value) for i in at.info)
+    assert not at.get("file_uploader") and not at.get("form_submit_button"), said
+    assert "Undo a load" not in [e.label for e in at.expander]
+    assert "loads run on the Spark pipeline" in said and "--engine spark" in said, said
+    assert at.dataframe, "the load history is still shown"
+    at = _data_page(sample_db, use_db, monkeypatch, tmp_path)
+    assert at.get("file_uploader") and "Undo a load" in [e.label for e in at.expander]
+    assert "Spark pipeline" not in " ".join(str(i.value) for i in at.info)

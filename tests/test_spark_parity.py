@@ -1,7 +1,9 @@
 """The Spark engine builds the same marts and stored statistics as DuckDB, row for row.
 
 The sample practice (``data/sample/canonical``: two overlapping exports with corrections and
-malformed rows), a small vendor export (another profile, day-first dates) and a generated practice of about 300,000 rows (``@pytest.mark.spark_large``;
+malformed rows), a small vendor export (another profile, day-first dates), every file of the
+multi-source practice (``data/sample/practice``) and of the vendor set (``data/sample/vendors``:
+appointments, session data, goals, children, charges) and a generated practice of about 300,000 rows (``@pytest.mark.spark_large``;
 it runs in CI: 4 min 38 s here, the DuckDB load, the Spark build and the comparison) are built with the normal pipeline (DuckDB, with
 ``analytics.STEPS``) and with ``spark_engine`` in local mode; every table the Spark build
 writes (marts, stored statistics, raw tables, rejects, files) is compared with the warehouse's: the same columns with the same DuckDB types, the same
@@ -171,6 +173,41 @@ def test_vendor_export_same_on_spark_and_duckdb(tmp_path_factory):
     _check_all(db, spark_marts(files, today))
 
 
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+
+
+def _duckdb_build(files: list[Path], today: dt.date, tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("duck") / "practice.duckdb"
+    report = loader.load(files, db=db, today=today, after_build=analytics.STEPS)
+    assert report.files and {f.status for f in report.files} == {"loaded"}, [f.message for f in report.files]
+    return db
+
+
+@pytest.mark.parametrize("folder", ["practice", "vendors"])
+def test_every_source_same_on_spark_and_duckdb(folder, sample_truth, tmp_path_factory):
+    """Every file of a folder of the bundled sample, whatever its source (appointments, session
+    data, goals, children, charges; each profile chosen from its headers), through both engines:
+    the multi-source practice (``data/sample/practice``) and the vendor set (``data/sample/vendors``).
+    Every source's raw table is filled, and int_session_links and unlinked_rows come along."""
+    files = [SAMPLE / folder]
+    today = dt.date.fromisoformat(sample_truth["end"]) + dt.timedelta(days=1)
+    db = _duckdb_build(files, today, tmp_path_factory)
+    marts = spark_marts(files, today)
+    _check_all(db, marts)
+    # the Spark build read every file (none failed) and filled the raw tables those files fill
+    con = serving.connect_version(serving.build_dir(marts))
+    try:
+        assert con.execute("select count(*) from files").fetchall()[0][0] == len(loader.expand(files))
+        duck = warehouse.connect_reader(db)
+        try:
+            filled = [t for t in upsert.KEYS if duck.execute(f"select count(*) from {t}").fetchall()[0][0]]
+        finally:
+            duck.close()
+        assert filled and all(con.execute(f"select count(*) from {t}").fetchall()[0][0] for t in filled)
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="module")
 def large_practice(tmp_path_factory) -> tuple[Path, dt.date]:
     from pipelines import sample
@@ -188,3 +225,26 @@ def test_generated_300k_practice_same_on_spark_and_duckdb(large_practice, tmp_pa
     report = loader.load([files], db=db, today=today, after_build=analytics.STEPS)
     assert not [f.message for f in report.files if f.status == "failed"]
     _check_all(db, spark_marts([files], today))
+
+
+def test_a_bad_file_fails_alone_when_read_on_the_executors(tmp_path):
+    """Files read in parallel on the executors: an unreadable file fails with its name and reason,
+    a copy of a file already read is skipped, the others load -- as the DuckDB load reports them."""
+    import shutil
+
+    from spark_engine import build
+    from spark_support import spark_session
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    shutil.copy(SAMPLE / "vendors" / "webpt_appointments.csv", folder / "a_appointments.csv")
+    shutil.copy(SAMPLE / "vendors" / "webpt_appointments.csv", folder / "b_same_again.csv")
+    (folder / "c_notes.csv").write_text("colour,flavour\nred,sweet\n")
+    today = dt.date(2026, 11, 1)
+    duck = loader.load([folder], db=tmp_path / "w.duckdb", today=today)
+    spark = build.build([folder], tmp_path / "marts", spark=spark_session(), today=today)
+    said = {f.path: (f.status, f.message) for f in duck.files}
+    assert {f.path: f.status for f in spark.files} == {p: s for p, (s, _) in said.items()} == {
+        "a_appointments.csv": "loaded", "b_same_again.csv": "skipped", "c_notes.csv": "failed"}
+    bad = next(f for f in spark.files if f.status == "failed")
+    assert bad.message == said["c_notes.csv"][1] and "c_notes.csv" in bad.message, bad.message

@@ -51,36 +51,40 @@ else:
             st.caption(f"The latest session loaded is {age} days old: load a newer export to bring the figures "
                        "up to date.")
 
+served = data.served_from() if s is not None else None  # Parquet marts (serve-from): no loads here
 st.subheader("Load export files", anchor=False)
-st.caption("CSV, Excel (.xlsx) or Parquet exports from the practice-management system. They go through the same "
-           "pipeline as `python -m pipelines load`: names are dropped, rows are checked, rows already loaded are "
-           "replaced by the newer version, and bad rows are kept aside with the reason.")
-with st.form("upload", clear_on_submit=True):
-    files = st.file_uploader("Export files", type=["csv", "xlsx", "parquet"], accept_multiple_files=True,
-                             key="uploads", help=f"Up to {data.upload_limit_mb():g} MB per file. The type is "
-                             "checked from the content, not the name; Excel is read without running macros "
-                             "or formulas.")
-    profiles = data.profile_names()
-    profile = st.selectbox("Mapping profile", ["(choose from the headers)"] + profiles, key="upload_profile",
-                           help="How the file's columns and values map to the contract (profiles/*.toml). "
-                                "Left on the first option, the best-fitting profile is chosen per file.")
-    submitted = st.form_submit_button("Load", icon=":material/upload:", type="primary")
-if submitted:
-    if not files:
-        st.warning("Choose one or more files first.")
-    else:
-        chosen = None if profile.startswith("(") else profile
-        names = [u.name for u in files]
-        # recorded before anything is loaded; when the log cannot be written this stops the page
-        auth.log("upload", page=PAGE, detail={"files": names, **({"profile": chosen} if chosen else {})})
-        with st.spinner(f"Loading {len(files)} file{'s' if len(files) != 1 else ''} ..."):
-            try:
-                report = data.load_uploaded([(u.name, u.getvalue()) for u in files], chosen)
-            except Exception as exc:  # noqa: BLE001 - any failure is shown, the warehouse is unchanged
-                st.session_state["last_report"] = {"error": str(exc)}
-            else:
-                st.session_state["last_report"] = report.as_dict()
-        st.rerun()
+if served is not None:
+    st.info(data.SERVED_MESSAGE.format(marts=served), icon=":material/cloud:")
+else:
+    st.caption("CSV, Excel (.xlsx) or Parquet exports from the practice-management system. They go through the same "
+               "pipeline as `python -m pipelines load`: names are dropped, rows are checked, rows already loaded are "
+               "replaced by the newer version, and bad rows are kept aside with the reason.")
+    with st.form("upload", clear_on_submit=True):
+        files = st.file_uploader("Export files", type=["csv", "xlsx", "parquet"], accept_multiple_files=True,
+                                 key="uploads", help=f"Up to {data.upload_limit_mb():g} MB per file. The type is "
+                                 "checked from the content, not the name; Excel is read without running macros "
+                                 "or formulas.")
+        profiles = data.profile_names()
+        profile = st.selectbox("Mapping profile", ["(choose from the headers)"] + profiles, key="upload_profile",
+                               help="How the file's columns and values map to the contract (profiles/*.toml). "
+                                    "Left on the first option, the best-fitting profile is chosen per file.")
+        submitted = st.form_submit_button("Load", icon=":material/upload:", type="primary")
+    if submitted:
+        if not files:
+            st.warning("Choose one or more files first.")
+        else:
+            chosen = None if profile.startswith("(") else profile
+            names = [u.name for u in files]
+            # recorded before anything is loaded; when the log cannot be written this stops the page
+            auth.log("upload", page=PAGE, detail={"files": names, **({"profile": chosen} if chosen else {})})
+            with st.spinner(f"Loading {len(files)} file{'s' if len(files) != 1 else ''} ..."):
+                try:
+                    report = data.load_uploaded([(u.name, u.getvalue()) for u in files], chosen)
+                except Exception as exc:  # noqa: BLE001 - any failure is shown, the warehouse is unchanged
+                    st.session_state["last_report"] = {"error": str(exc)}
+                else:
+                    st.session_state["last_report"] = report.as_dict()
+            st.rerun()
 
 
 def _undo(loaded: list[dict]) -> None:
@@ -170,7 +174,8 @@ if s is not None:
         st.dataframe(data.cells(hist.drop(columns=["sha256"], errors="ignore")), hide_index=True, width="stretch",
                      column_config={"name": "file", "loaded_at": "loaded at", "rows_read": "rows read",
                                     "rows_loaded": "rows loaded", "rows_rejected": "rows rejected"})
-        _undo(s.get("file_list") or [])
+        if served is None:
+            _undo(s.get("file_list") or [])
 
     st.subheader("Rejected rows (every file loaded)", anchor=False)
     rej = data.rejects()
