@@ -34,7 +34,7 @@ def better_text(m: Measure) -> str:
     return "higher is better" if m.sign > 0 else "lower is better"
 
 
-def pack_measures(con, f: analytics.Filters) -> list[Measure]:
+def pack_measures(con) -> list[Measure]:
     """The session-level measures (not standardised) with a value in the warehouse, engagement
     first then in catalogue order; the caller keeps those with values in the period."""
     cat = catalogue()
@@ -96,7 +96,7 @@ def measure_frames(con, f: analytics.Filters, prev: analytics.Filters, tf: analy
     getting worse / better over the recent window, per measure), ``effects`` (the pooled
     within-child comparison over the trend months ``tf``, per measure) and ``monthly`` (per
     measure and month over ``tf``); every row has measure, label, unit and better."""
-    measures = pack_measures(con, f)
+    measures = pack_measures(con)
     summary, trends, effects, monthly = [], [], [], []
     for m in measures:
         row = _summary_row(con, f, prev, m)
