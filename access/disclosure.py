@@ -28,8 +28,10 @@ shared beyond the team (``reports.meeting_pack``, ``suppress_small_cells=True``)
    figures, trends, the grid, its margins and every breakdown are sums over the cells shown.
    Any two practice figures then differ by cells that are shown (each with at least k
    children): no subtraction, and no combination of subtractions, brings a left-out cell
-   back. Within a cell that is kept, its engagement ratings are left out when they belong to
-   1 to k-1 children, and its goal ratings when those do. Practice totals are therefore those
+   back. Within a cell that is kept, the values of each session measure (engagement, time on
+   task, protests, ...) are left out when they belong to 1 to k-1 children -- per measure:
+   a cell's engagement may be shown while its on-task values are left out -- and its goal
+   ratings when those do. Practice totals are therefore those
    of the groups shown, a little below the practice's own.
 
 What rule 3 does not cover: counts of distinct children (a child seen in two months or two
@@ -177,16 +179,19 @@ def secondary_suppression(df: pd.DataFrame, partitions: list[list[str]], k: int 
 
 
 def practice_cells(cells: pd.DataFrame, k: int | None = None) -> pd.DataFrame:
-    """Rule 3: which cells (one row per modality x age group x month, with ``n_children``,
-    ``n_children_rated``, ``n_children_goals``) enter the practice figures.
+    """Rule 3: which cells enter the practice figures. ``cells`` has one row per modality x
+    age group x month x session measure (``measure``; missing for a cell with no value of
+    any measure), with ``n_children`` (the cell's), ``n_children_values`` (those with a value
+    of the measure) and ``n_children_goals`` (the cell's, with a goal rating).
 
-    Adds ``keep_sessions`` (the cell's children are not small), ``keep_engagement`` (and
-    its rated children are not small) and ``keep_goals`` (and the children with a goal
-    rating are not small).
+    Adds ``keep_sessions`` (the cell's children are not small), ``keep_values`` (and its
+    children with a value of the measure are not small) and ``keep_goals`` (and the
+    children with a goal rating are not small).
     """
     k = small_cell_min() if k is None else int(k)
     out = cells.copy()
     out["keep_sessions"] = ~small_mask(out["n_children"], k)
-    out["keep_engagement"] = out["keep_sessions"] & ~small_mask(out["n_children_rated"], k)
+    out["keep_values"] = (out["keep_sessions"] & out["measure"].notna().to_numpy()
+                          & ~small_mask(out["n_children_values"], k))
     out["keep_goals"] = out["keep_sessions"] & ~small_mask(out["n_children_goals"], k)
     return out

@@ -36,27 +36,35 @@ class PracticeConnection(ScopedConnection):
     """The whole practice seen through the practice cells (``access.disclosure`` rule 3).
 
     Its cursor's ``sessions`` keep only the sessions of cells that enter practice figures, its
-    ``observations`` only the engagement ratings of those cells whose rated children are
-    enough, its ``goal_ratings`` only the ratings of cells whose goal-rated children are
-    enough, and every other table holding children is empty (other measures too: their
-    small cells are not worked out yet). ``cells`` is ``disclosure.practice_cells``
-    of the practice (one row per modality x age group x month, with the keep flags).
+    ``observations`` only the session values of those cells whose children with a value of
+    that measure are enough (per measure: engagement, on task, protests ...), its
+    ``goal_ratings`` only the ratings of cells whose goal-rated children are enough, and
+    every other table holding children is empty. ``cells`` is ``disclosure.practice_cells``
+    of the practice (one row per modality x age group x month x measure, with the keep flags).
     """
 
     cells: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def _new_cursor(self) -> duckdb.DuckDBPyConnection:
         cur = warehouse.cursor(self.base)
-        c = self.cells
+        keys = ["modality", "age_group", "month_start"]
+        c = self.cells.drop_duplicates(keys)  # one row per cell: its sessions and goal ratings
+        v = self.cells[self.cells["measure"].notna()]  # one row per cell and measure: its values
         try:
             cur.execute(
                 "create temp table _practice_cells as select unnest($modality::varchar[]) as modality, "
                 "unnest($age_group::varchar[]) as age_group, unnest($month_start::date[]) as month_start, "
-                "unnest($keep_sessions::boolean[]) as keep_sessions, "
-                "unnest($keep_engagement::boolean[]) as keep_engagement, unnest($keep_goals::boolean[]) as keep_goals",
+                "unnest($keep_sessions::boolean[]) as keep_sessions, unnest($keep_goals::boolean[]) as keep_goals",
                 {"modality": _texts(c["modality"]), "age_group": _texts(c["age_group"]),
-                 "month_start": [None if pd.isna(d) else pd.Timestamp(d).date() for d in c["month_start"]],
-                 **{k: [bool(v) for v in c[k]] for k in ("keep_sessions", "keep_engagement", "keep_goals")}})
+                 "month_start": _dates(c["month_start"]),
+                 **{k: [bool(x) for x in c[k]] for k in ("keep_sessions", "keep_goals")}})
+            cur.execute(
+                "create temp table _practice_values as select unnest($modality::varchar[]) as modality, "
+                "unnest($age_group::varchar[]) as age_group, unnest($month_start::date[]) as month_start, "
+                "unnest($measure::varchar[]) as measure, unnest($keep_values::boolean[]) as keep_values",
+                {"modality": _texts(v["modality"]), "age_group": _texts(v["age_group"]),
+                 "month_start": _dates(v["month_start"]), "measure": _texts(v["measure"]),
+                 "keep_values": [bool(x) for x in v["keep_values"]]})
             on = ("on t.modality is not distinct from c.modality and t.age_group is not distinct from c.age_group "
                   "and t.month_start = c.month_start")
             for name in self.tables:
@@ -65,9 +73,9 @@ class PracticeConnection(ScopedConnection):
                 if name == "sessions":
                     body = (f"select t.* from {source} as t join temp.main._practice_cells as c {on} "
                             "where c.keep_sessions")
-                elif name == "observations":  # the engagement ratings of cells whose rated children are enough
-                    body = (f"select t.* from {source} as t join temp.main._practice_cells as c {on} "
-                            f"where c.keep_engagement and t.measure = 'engagement'")
+                elif name == "observations":  # each measure's values of cells whose children with one are enough
+                    body = (f"select t.* from {source} as t join temp.main._practice_values as c {on} "
+                            "and t.measure = c.measure where c.keep_values and t.goal_id is null")
                 elif name == "goal_ratings":
                     body = f"select t.* from {source} as t join temp.main._practice_cells as c {on} where c.keep_goals"
                 else:
@@ -83,6 +91,10 @@ def _texts(values: pd.Series) -> list[str | None]:
     return [None if pd.isna(v) else str(v) for v in values]
 
 
+def _dates(values: pd.Series) -> list[dt.date | None]:
+    return [None if pd.isna(d) else pd.Timestamp(d).date() for d in values]
+
+
 def practice_connection(con, k: int | None = None) -> PracticeConnection:
     """A ``PracticeConnection`` of the warehouse reader ``con`` (or one of its cursors)."""
     meta = scope_meta(con, Scope.everything())
@@ -94,8 +106,8 @@ def practice_connection(con, k: int | None = None) -> PracticeConnection:
         finally:
             cur.close()
     else:
-        cells = pd.DataFrame(columns=["modality", "age_group", "month_start", "n_children", "n_children_rated",
-                                      "n_children_goals"])
+        cells = pd.DataFrame(columns=["modality", "age_group", "month_start", "measure", "n_children",
+                                      "n_children_values", "n_children_goals"])
     cells["month_start"] = pd.to_datetime(cells["month_start"])
     return PracticeConnection(con, Scope.everything(), [], tables, dict(meta.practice_facts), meta.catalog,
                               cells=disclosure.practice_cells(cells, k))

@@ -383,6 +383,39 @@ def test_practice_figures_for_a_therapist_hide_small_cells(env, people):
     assert any("hidden to protect the children" in c.value for c in at.caption)
 
 
+def test_practice_view_of_another_measure_shows_its_values_with_small_cells_hidden(env, db, people):
+    """Issue 13: the practice view carries every session measure. A supervisor's link to the
+    practice grid of on-task time shows its values (from the practice cells shown), hidden
+    where the cell is small, and the values are on task's, not engagement's."""
+    at = run_as(people["supervisor"].email, "groups", {"period": "all", "view": "practice", "measure": "on_task"})
+    assert not at.exception, at.exception[0].value
+    assert at.session_state["filter_state"]["measure"] == "on_task"
+    table = next(d.value for d in at.dataframe if "n_children" in d.value.columns and "mean_value" in d.value.columns)
+    assert (table["measure"].astype(str).isin(["on_task", "hidden"])).all()
+    hidden = table["n_children"].astype(str) == "hidden"
+    assert hidden.any() and not hidden.all()
+    assert (table.loc[hidden, "mean_value"].astype(str) == "hidden").all()
+    shown = table[~hidden]
+    values = pd.to_numeric(shown["mean_value"], errors="coerce")
+    assert values.notna().any(), "on-task values reach the practice view"
+    assert values.dropna().between(0, 100).all() and values.max() > 5  # percentages, not 1-5 ratings
+    few = pd.to_numeric(shown["n_children_values"], errors="coerce")
+    assert not ((few > 0) & (few < 5)).any()  # a figure never rests on 1-4 children with a value
+    # the figures are the practice view's own: the same as practice_aggregate gives
+    from access import practice as practice_mod
+
+    con = warehouse.connect_reader(db)
+    try:
+        opts = analytics.filter_options(con)
+        grid = practice_mod.practice_aggregate(con, "group_grid", Filters(date_from=opts["min_date"],
+                                               date_to=opts["max_date"]), measure="on_task")
+    finally:
+        con.close()
+    want = grid[~grid["suppressed"]].set_index(["modality", "age_group"])["mean_value"]
+    got = pd.to_numeric(shown.set_index(["modality", "age_group"])["mean_value"], errors="coerce")
+    pd.testing.assert_series_equal(got.astype(float).sort_index(), want.astype(float).sort_index(), check_names=False)
+
+
 def test_tables_offer_no_unaudited_download():
     """Streamlit's own table toolbar (CSV download, copy) is off in the project's config, so every
     export goes through an audited download button."""

@@ -40,7 +40,7 @@ SAMPLE = ROOT / "data" / "sample" / "canonical"
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-TITLES = ["Needs attention", "Wins", "Caseload by therapist", "Team trends"]
+TITLES = ["Needs attention", "Wins", "Caseload by therapist", "Team trends", "Outcome measures"]
 PLANTED_TEAM = '=HYPERLINK("http://example.invalid","x")'
 PLANTED = {"team": PLANTED_TEAM, "therapist": "+T1", "children": ["-C1", "@C2"]}
 TINY_END = dt.date(2026, 10, 30)
@@ -271,7 +271,7 @@ def test_html_is_self_contained(files, pack):
 
 def test_excel_has_a_sheet_per_section_and_the_numbers(files, pack):
     wb = openpyxl.load_workbook(files["xlsx"])
-    assert wb.sheetnames == ["About", "Needs attention", "Wins", "Caseload", "Team trends"]
+    assert wb.sheetnames == ["About", "Needs attention", "Wins", "Caseload", "Team trends", "Outcome measures"]
     ws = wb["Caseload"]
     header_row = next(r for r in ws.iter_rows() if r[0].value == "Therapist")
     headers = [c.value for c in header_row]
@@ -492,11 +492,11 @@ def test_pdf_starts_each_section_on_a_new_page(chromium, files, pack, tmp_path):
             before = squash[hits[0]].split(heading)[0]
             before = re.sub(r"page\d+of\d+", "", before).replace(re.sub(r"\s+", "", f"{pack.scope} · {pack.period}"), "")
             assert before == "", (title, before[:200])
-    assert starts == sorted(starts) and len(set(starts)) == 4, starts
-    assert starts[0] == 0 and len(pages) >= 4
+    assert starts == sorted(starts) and len(set(starts)) == len(TITLES), starts
+    assert starts[0] == 0 and len(pages) >= len(TITLES)
     # the numbers are there with their units and n, and the charts drew (their titles are text in the PDF)
     assert "n = " in pages[starts[2]] and "%" in pages[starts[2]]
-    rest = re.sub(r"\s+", "", "".join(pages[starts[3]:]))
+    rest = re.sub(r"\s+", "", "".join(pages[starts[3]:starts[4]]))
     for title in ("Mean engagement per month (1–5), with 95% CI", "Engagement in child-led and directed sessions"):
         assert re.sub(r"\s+", "", title) in rest, title
 

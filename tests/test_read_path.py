@@ -117,7 +117,8 @@ def test_html_and_workbook_hold_every_table_row(packs, tmp_path):
     in its section's sheet of the workbook (its first value in column A, below the header)."""
     import html as html_lib
 
-    names = {"attention": "Needs attention", "wins": "Wins", "caseload": "Caseload", "trends": "Team trends"}
+    names = {"attention": "Needs attention", "wins": "Wins", "caseload": "Caseload", "trends": "Team trends",
+             "measures": "Outcome measures"}
     checked = 0
     for i, pack in enumerate(packs):
         text = html_lib.unescape(mp.render_html(pack))

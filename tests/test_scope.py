@@ -323,7 +323,8 @@ def _months(f: Filters) -> list[pd.Timestamp]:
     return list(pd.date_range(f.date_from, f.date_to, freq="MS"))
 
 
-def test_differencing_the_practice_view_recovers_no_hidden_cell(con):
+@pytest.mark.parametrize("measure", ["engagement", "on_task"])
+def test_differencing_the_practice_view_recovers_no_hidden_cell(con, measure):
     """The attack of issue 11: a supervisor asks the practice view for every combination of
     modalities and age groups (headline figures of the period and of the period before, and
     the monthly figures), then tries to get every hidden group back by subtraction -- the
@@ -332,7 +333,9 @@ def test_differencing_the_practice_view_recovers_no_hidden_cell(con):
     figures (exact rank test). No hidden group may come back exactly.
 
     Hidden groups: the grid's hidden cells (modality x age group over the period) and every
-    modality x age group x month with fewer than ``small_cell_min`` children.
+    modality x age group x month with fewer than ``small_cell_min`` children; for the
+    measure's values (``n_values``) also every such cell with fewer than that many children
+    with a value of the measure (issue 13: the same attack on a second measure, on task).
     """
     k = disclosure.small_cell_min()
     opts = analytics.filter_options(con)
@@ -343,10 +346,13 @@ def test_differencing_the_practice_view_recovers_no_hidden_cell(con):
     col = {x: i for i, x in enumerate(atoms)}
     raw = con.execute(
         "select modality, age_group, month_start, count(distinct child_id) as n_children, count(*) as sessions, "
-        "count(*) filter (where attended) as attended, count(e.value) as n_rated from wh.sessions "
+        "count(*) filter (where attended) as attended, count(e.value) as n_rated, count(o.value) as n_values, "
+        "count(distinct child_id) filter (where o.value is not null) as n_children_values from wh.sessions "
         "left join (select session_id, value from wh.observations where measure = 'engagement') as e "
-        "using (session_id) where session_date between $lo and $hi group by all",
-        {"lo": prev_m[0].date(), "hi": f0.date_to}).df()
+        "using (session_id) left join (select session_id, value from wh.observations where measure = $m "
+        "and goal_id is null) as o using (session_id) where session_date between $lo and $hi group by all",
+        {"lo": prev_m[0].date(), "hi": f0.date_to, "m": measure}).df()
+    assert raw["n_values"].sum() > 0, f"the sample has values of {measure}"
     raw["month_start"] = pd.to_datetime(raw["month_start"])
     truth = {(r.modality, r.age_group, r.month_start): r for r in raw.itertuples()}
 
@@ -366,21 +372,21 @@ def test_differencing_the_practice_view_recovers_no_hidden_cell(con):
     for ms in _subsets(mods):
         for as_ in _subsets(ages):
             f = replace(f0, modalities=ms, age_groups=as_)
-            kp = practice.practice_aggregate(con, "kpis", f)
+            kp = practice.practice_aggregate(con, "kpis", f, measure=measure)
             for block, months in ((kp["current"], cur_m), (kp["previous"], prev_m)):
                 if block and not block["suppressed"] and block.get("sessions") is not None:
                     shown.append((vec(ms, as_, months), block))
             if len(ms) == 1 or len(as_) == 1 or (len(ms) == len(mods) and len(as_) == len(ages)):
-                t = practice.practice_aggregate(con, "monthly_trends", f)
+                t = practice.practice_aggregate(con, "monthly_trends", f, measure=measure)
                 for r in t[~t["suppressed"]].to_dict("records"):
                     shown.append((vec(ms, as_, [pd.Timestamp(r["month_start"])]), r))
     for by, key in (("modality", 0), ("age_group", 1)):
-        t = practice.practice_aggregate(con, "monthly_trends", f0, by=by)
+        t = practice.practice_aggregate(con, "monthly_trends", f0, by=by, measure=measure)
         for r in t[~t["suppressed"]].to_dict("records"):
             ms = [r[by]] if key == 0 else mods
             as_ = [r[by]] if key == 1 else ages
             shown.append((vec(ms, as_, [pd.Timestamp(r["month_start"])]), r))
-    grid = practice.practice_aggregate(con, "group_grid", f0)
+    grid = practice.practice_aggregate(con, "group_grid", f0, measure=measure)
     for r in grid[~grid["suppressed"]].to_dict("records"):
         shown.append((vec([r["modality"]], [r["age_group"]], cur_m), {**r, "sessions": r["n_sessions"]}))
 
@@ -390,11 +396,21 @@ def test_differencing_the_practice_view_recovers_no_hidden_cell(con):
     targets.update({f"{m} x {a} in {mo:%b %Y}": vec([m], [a], [mo]) for (m, a, mo), r in truth.items()
                     if 0 < r.n_children < k})
     assert len(targets) >= 10, "the sample should have hidden groups to attack"
+    # the measure's values of a cell with enough children but few with a value of the measure
+    value_targets = {f"{measure} values of {m} x {a} in {mo:%b %Y}": vec([m], [a], [mo])
+                     for (m, a, mo), r in truth.items() if r.n_children >= k and 0 < r.n_children_values < k}
+    if measure != "engagement":
+        assert value_targets, f"the sample should have cells with few children with a value of {measure}"
+    # n_rated is engagement's name for its n_values; another measure's figures carry n_values only
+    fields = {f: targets for f in ADDITIVE if f != "n_rated" or measure == "engagement"} | \
+        {"n_values": {**targets, **value_targets}}
 
+    assert any(not pd.isna(fig.get("n_values")) and (fig.get("n_values") or 0) > 0 for _, fig in shown), \
+        f"the practice view shows values of {measure}"
     recovered = []
     # attack 1: the difference of two shown selections that differ by exactly the hidden group
     index = {tuple(np.flatnonzero(v)): fig for v, fig in shown}
-    for name, t in targets.items():
+    for name, t in {**targets, **value_targets}.items():
         for v, fig in shown:
             rest = v - t
             if rest.min() < 0 or not rest.any():
@@ -402,22 +418,27 @@ def test_differencing_the_practice_view_recovers_no_hidden_cell(con):
             other = index.get(tuple(np.flatnonzero(rest)))
             if other is None:
                 continue
-            for field in (*ADDITIVE, "n_children"):
+            for field in (("n_values",) if name in value_targets else (*ADDITIVE, "n_values", "n_children")):
+                if not true_value(t, field):  # a zero discloses nobody (disclosure rule 1): no measure there
+                    continue
                 if fig.get(field) is None or other.get(field) is None or pd.isna(fig[field]) or pd.isna(other[field]):
                     continue
                 if np.isclose(float(fig[field]) - float(other[field]), true_value(t, field)):
                     recovered.append(f"{name}: {field} by subtraction")
                     break
     # attack 2: any linear combination of the shown sums (exact: the group is in their row space)
-    for field in ADDITIVE:
+    for field, field_targets in fields.items():
         rows = [(v, float(fig[field])) for v, fig in shown if fig.get(field) is not None and not pd.isna(fig[field])]
         a = np.array([v for v, _ in rows])
         b = np.array([x for _, x in rows])
         rank = np.linalg.matrix_rank(a)
         x, *_ = np.linalg.lstsq(a, b, rcond=None)
-        for name, t in targets.items():
+        for name, t in field_targets.items():
+            if not true_value(t, field):  # a zero discloses nobody
+                continue
             if np.linalg.matrix_rank(np.vstack([a, t])) == rank:  # the figures determine this group's sum
                 if np.isclose(float(t @ x), true_value(t, field), atol=0.5):
                     recovered.append(f"{name}: {field} by a combination of {len(rows)} figures")
-    assert not recovered, f"{len(set(r.split(':')[0] for r in recovered))} of {len(targets)} hidden groups " \
+    assert not recovered, f"{len(set(r.split(':')[0] for r in recovered))} of {len(targets) + len(value_targets)} " \
+                          "hidden groups " \
                           f"recovered: {sorted(set(recovered))[:12]}"

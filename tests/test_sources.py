@@ -289,13 +289,48 @@ def test_four_files_give_the_same_practice_as_the_single_file(practice_pair):
             == q(multi, "select session_id, approach from sessions where attended order by 1"))
     for sql in ("select session_id, goal_id, gas_level, goal_weight, goal_domain from goal_ratings order by all",
                 "select session_id, value from observations where measure = 'engagement' order by all",
-                "select session_id, measure, measure_score from measures order by all"):
+                "select session_id, measure, measure_score from measures order by all",
+                # every session measure, on task and protests included (issue 13, item 7), value for value
+                "select session_id, child_id, measure, value from observations where goal_id is null order by all"):
         assert q(single, sql) == q(multi, sql), sql
+    per_measure = dict(q(multi, "select measure, count(*) from observations where goal_id is null group by 1"))
+    assert per_measure.get("on_task", 0) > 1000 and per_measure.get("protests", 0) > 1000, per_measure
     # beside them: trial goals with their counts, and the planted unlinked rows explained
     assert q(multi, "select count(*) from observations where measure = 'goal_trials' and trials_total = 10")[0][0] > 0
     got = q(multi, "select file, line, reason from unlinked_rows order by line")
     assert got == [(u["file"], u["line"], u["reason"]) for u in truth["unlinked"]]
     assert any(u["reason"].startswith("2 appointments for") for u in truth["unlinked"])
+
+
+def test_the_planted_measure_effects_are_recovered_from_the_four_files(practice_pair):
+    """truth.json's planted on-task and protest effects (``measures_planted``) come back from
+    the multi-source load as from the single file: the same children measured, the same
+    within-child comparison, the planted mean inside its interval, in each measure's direction."""
+    single, multi, truth = practice_pair
+    planted = truth["measures_planted"]
+    cons = [warehouse.connect_reader(db) for db in (single, multi)]
+    try:
+        for m in ("on_task", "protests"):
+            got = set(r[0] for r in cons[1].execute(
+                "select distinct child_id from observations where measure = $m", {"m": m}).fetchall())
+            assert got == set(planted[m]["children"]), m
+            one, four = (analytics.approach_effects(c, measure=m).iloc[0] for c in cons)
+            for col in ("n_children", "mean_diff", "ci_lo", "ci_hi", "mean_nap", "nap_ci_lo"):
+                assert four[col] == pytest.approx(one[col]), (m, col)
+            pairs = analytics.approach_pairs(cons[1], measure=m)
+            elig = pairs[pairs["eligible"].astype(bool)]
+            assert bool(four["estimated"]) and int(four["n_children"]) == len(elig) >= 25
+            if m == "on_task":
+                expected = elig["child_id"].map(planted[m]["children"]).mean()
+                assert four["mean_diff"] > 0
+            else:
+                expected = elig["child_id"].map(lambda c: planted[m]["children"][c]["expected_difference"]).mean()
+                assert four["sign"] == -1 and four["mean_diff"] < 0      # fewer protests child-led: better
+            assert four["ci_lo"] <= expected <= four["ci_hi"], (m, four["ci_lo"], expected, four["ci_hi"])
+            assert four["nap_ci_lo"] > 0.5                               # child-led better in the measure's direction
+    finally:
+        for c in cons:
+            c.close()
 
 
 def test_discharges_and_mastery_of_the_practice(practice_pair):

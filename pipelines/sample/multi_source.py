@@ -5,7 +5,8 @@ as the single-file canonical export, written as the four files a practice really
 (``canonical_children``).
 
 Written from the model's clean export rows (``model.build``), so loading the four files gives
-the same sessions, GAS ratings, engagement and standardised measures as the single clean file;
+the same sessions, GAS ratings, engagement, on task, protests and standardised measures as the
+single clean file;
 beside them it carries what only this shape can: trial-based goals (percent correct, mastery),
 discharges with their reason, and planted rows that link to no appointment (``truth_keys``
 says which, with the reason the pipeline must give). Kept apart from the single-file writers
@@ -23,6 +24,7 @@ import pyarrow as pa
 
 from .goal_bank import gas_goal, trial_goal
 from .text import text_columns
+from .wide_measures import WIDE_MEASURES
 
 APPOINTMENT_COLUMNS = ["appointment_id", "child_id", "clinician_id", "team", "date", "start_time", "service_code",
                        "status", "duration_min", "location"]
@@ -116,6 +118,12 @@ def write_practice(table: pa.Table, truth: dict, out: Path) -> list[dict]:
     std = rows[rows["measure"].notna() & (rows["measure"] != "")]
     data.append(pd.DataFrame({"session_id": std["session_id"], "measure": std["measure"],
                               "value": std["measure_score"]}))
+    # the wide session measures of the single file (on task, protests), the same text, one row each
+    for m in WIDE_MEASURES:
+        if m in eng.columns:
+            w = rows.drop_duplicates("session_id")
+            w = w[w[m].notna() & (w[m] != "")]
+            data.append(pd.DataFrame({"session_id": w["session_id"], "measure": m, "value": w[m]}))
 
     # trial-based goals: one articulation goal for every fourth speech child, 10 trials a session
     speech = ses[(ses["modality"] == "speech") & (ses["attendance"] == "attended")]
@@ -139,7 +147,8 @@ def write_practice(table: pa.Table, truth: dict, out: Path) -> list[dict]:
     sd["appointment_id"] = sd["session_id"].where(~sd["no_id"], "")
     sd["date"] = sd["session_date"]
     sd["start_time"] = sd["start_time"].where(sd["no_id"], "")
-    sd["order"] = sd["measure"].map({"engagement": 0, "gas": 1, "goal_trials": 2}).fillna(3)
+    sd["order"] = sd["measure"].map({"engagement": 0, "on_task": 0.3, "protests": 0.6, "gas": 1,
+                                     "goal_trials": 2}).fillna(3)
     sd = sd.sort_values(["session_date", "session_id", "order", "goal_id"], na_position="first")
 
     # planted rows that link to no appointment, with the reason the pipeline must give

@@ -1,7 +1,7 @@
 """Team meeting pack: the supervisor's agenda for a team (or a therapist) and a period.
 
 ``build_pack`` asks the analytics layer (``analytics``; no SQL and no statistics
-here) for four sections, in this order:
+here) for five sections, in this order:
 
 1. **Needs attention**: the children ``analytics.flags`` flags for the scope as of the
    period's end, most urgent first, with the reasons and the child's figures in the period.
@@ -16,6 +16,13 @@ here) for four sections, in this order:
 4. **Team trends**: engagement and goal attainment per month over the last months, and
    child-led vs directed engagement (per month, with intervals, and the within-child
    paired estimate), with n everywhere.
+5. **Outcome measures** (``measures.py``): every session-level measure of the catalogue
+   (``measures.toml``; not the standardised ones, whose change is the reliable change of the
+   Wins) with a value in the period, each with its label, unit and direction: the period's
+   mean with its interval and n against the previous period, the children whose recent
+   trend is getting worse or better in the measure's direction (the Mann-Kendall test of
+   the "getting worse" flag), the within-child child-led vs directed comparison pooled per
+   measure (each child once per measure) and the mean per month.
 
 ``render_html`` writes one self-contained HTML file (plotly.js inlined, no network needed;
 print CSS puts each section on a new page), ``render_pdf`` prints that HTML with headless
@@ -27,8 +34,9 @@ Privacy: only pseudonymous ids (child, therapist) appear. With ``suppress_small_
 small_cell_min`` children is shown as ``"<N"``, and child-level lists become counts. Where
 rows are shown beside their total (therapists beside "All", the kinds of flag beside "Any
 flag", the kinds of win beside "All", child-led and directed sessions within a month's
-total), a second row is hidden too (shown as ``"hidden"``) until "total minus the rows
-shown" rests on at least N children, so a "<N" row cannot be worked out by subtraction.
+total, the kinds of trend beside the children with a trend of a measure), a second row is
+hidden too (shown as ``"hidden"``) until "total minus the rows shown" rests on at least N
+children, so a "<N" row cannot be worked out by subtraction.
 The rules live in ``access.disclosure`` (rules 1 and 2).
 """
 

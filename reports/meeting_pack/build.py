@@ -15,10 +15,12 @@ from pipelines import settings
 from pipelines.settings import Settings
 from reports.formats import ratio
 from reports.meeting_pack.figures import pack_figures
+from reports.meeting_pack.measures import measure_frames, measures_section
 from reports.meeting_pack.model import MeetingPack, PackError, default_period, parse_date
 from reports.meeting_pack.sections import pack_sections
 from reports.meeting_pack.suppress import (count_rows, suppress_attention, suppress_by_approach, suppress_caseload,
-                                           suppress_effect, suppress_monthly)
+                                           suppress_effect, suppress_measure_monthly, suppress_measure_summary,
+                                           suppress_measure_trends, suppress_monthly)
 from stats.rci import IMPROVED
 
 
@@ -100,6 +102,9 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
     by_app = by_app_all[shown_app].reset_index(drop=True)
     effect = analytics.approach_effects(con, tf)
 
+    # ---- 5. every session-level outcome measure with values in the period
+    per_measure = measure_frames(con, f, prev, tf, trend_from, cfg)
+
     if suppress_small_cells:
         attention, attention_children = suppress_attention(attention, small), pd.DataFrame()
         goals_met = count_rows(goals_met, "win", small)
@@ -109,6 +114,10 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
         trends = suppress_monthly(trends, small)
         by_app = suppress_by_approach(by_app_all, shown_app, small)
         effect = suppress_effect(effect, small)
+        per_measure = {"summary": suppress_measure_summary(per_measure["summary"], small),
+                       "trends": suppress_measure_trends(per_measure["trends"], small),
+                       "effects": suppress_effect(per_measure["effects"], small),
+                       "monthly": suppress_measure_monthly(per_measure["monthly"], small)}
 
     pack = MeetingPack(
         team=team, therapist=therapist, date_from=d_from, date_to=d_to, prev_from=prev.date_from,
@@ -117,9 +126,11 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
         generated_at=dt.datetime.now().replace(microsecond=0),
         attention=attention, attention_children=attention_children, goals_met=goals_met,
         reliable_improvements=reliable, engagement_rises=rises, caseload=caseload, trends=trends,
-        trends_by_approach=by_app, approach_effect=effect, figures={}, sections=[])
+        trends_by_approach=by_app, approach_effect=effect, figures={}, sections=[],
+        measure_summary=per_measure["summary"], measure_trends=per_measure["trends"],
+        measure_effects=per_measure["effects"], measure_monthly=per_measure["monthly"])
     pack.figures = pack_figures(pack)
-    pack.sections = pack_sections(pack, cfg, flags, trend_from)
+    pack.sections = pack_sections(pack, cfg, flags, trend_from) + [measures_section(pack, cfg, trend_from)]
     return pack
 
 

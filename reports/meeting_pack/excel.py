@@ -147,7 +147,7 @@ def write_excel(pack: MeetingPack, path: str | Path | io.BytesIO) -> None:
                 "muted")
         sh.finish()
         sheet_names = {"attention": "Needs attention", "wins": "Wins", "caseload": "Caseload",
-                       "trends": "Team trends"}
+                       "trends": "Team trends", "measures": "Outcome measures"}
         for sec in pack.sections:
             sh = _Sheet(wb, sheet_names.get(sec.key, sec.key[:31]), formats)
             sh.text(0, f"{sec.title} · {pack.scope} · {pack.period}", "title")

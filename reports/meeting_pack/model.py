@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import analytics
 from reports.formats import cell, day, delta, is_missing
 
-SECTION_KEYS = ("attention", "wins", "caseload", "trends")
+SECTION_KEYS = ("attention", "wins", "caseload", "trends", "measures")
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 HIDDEN_TEXT = "hidden"  # a figure hidden so that a small one beside it cannot be worked out from the total
 
@@ -103,6 +103,11 @@ class MeetingPack:
     approach_effect: pd.DataFrame
     figures: dict[str, go.Figure]
     sections: list[Section]
+    # per session-level outcome measure of the catalogue with values in the period (``measures``)
+    measure_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    measure_trends: pd.DataFrame = field(default_factory=pd.DataFrame)
+    measure_effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    measure_monthly: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def scope(self) -> str:

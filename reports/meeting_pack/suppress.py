@@ -136,12 +136,53 @@ def suppress_by_approach(t: pd.DataFrame, shown: np.ndarray, small: int) -> pd.D
     return out[np.asarray(shown, bool)].reset_index(drop=True)
 
 
+_EFFECT_FIGURES = ("n_children", "n_sessions", "mean_diff", "ci_lo", "ci_hi", "wilcoxon_p", "d_z", "d_z_lo", "d_z_hi",
+                   "mean_nap", "nap_ci_lo", "nap_ci_hi", "nap_wilcoxon_p", "reading")
+
+
 def suppress_effect(e: pd.DataFrame, small: int) -> pd.DataFrame:
+    """The within-child comparison (one row per measure): every figure of a row resting on
+    few children shows as "<N", and so does the count of children considered when small."""
     out = e.astype(object).copy()
     for i, r in e.iterrows():
         if _small(r["n_children"], small):
-            for col in ("n_children", "n_sessions", "mean_diff", "ci_lo", "ci_hi", "wilcoxon_p", "d_z"):
-                out.at[i, col] = f"<{small}"
+            for col in _EFFECT_FIGURES:
+                if col in out.columns:
+                    out.at[i, col] = f"<{small}"
         if _small(r["n_children_considered"], small):
             out.at[i, "n_children_considered"] = f"<{small}"
+    return out
+
+
+_MEASURE_N = {c: "n_children_values" for c in ("mean_value", "value_ci_lo", "value_ci_hi", "value_se", "n_values",
+                                                 "n_children_values", "share_good", "n_good")}
+
+
+def suppress_measure_summary(s: pd.DataFrame, small: int) -> pd.DataFrame:
+    """One row per measure, this period and the previous one: a measure's figures resting on
+    fewer than N children with a value of it show as "<N" (rule 1; no total beside them)."""
+    if s.empty:
+        return s.astype(object)
+    out = s.astype(object).copy()
+    for suffix in ("", "_prev"):
+        out = _suppress_frame(s, {c: n for c, n in _MEASURE_N.items() if c + suffix in s.columns}, small, suffix,
+                              out=out)
+    return out
+
+
+def suppress_measure_monthly(t: pd.DataFrame, small: int) -> pd.DataFrame:
+    """Per measure and month: a month of few children, or of few children with a value of
+    the measure, shows its figures of the measure as "<N"."""
+    if t.empty:
+        return t.astype(object)
+    return _suppress_frame(t, {c: n for c, n in _MEASURE_N.items() if c in t.columns}, small)
+
+
+def suppress_measure_trends(t: pd.DataFrame, small: int) -> pd.DataFrame:
+    """Per measure: children getting worse, better and with no clear trend beside their total
+    (rule 1, then rule 2 so that the total does not give a small count back)."""
+    out = t.astype(object).copy()
+    cols = ["worse", "better_n", "no_clear", "n_children"]
+    for i in range(len(t)):
+        out.loc[out.index[i], cols] = _beside_total([t[c].iloc[i] for c in cols], small)
     return out
