@@ -286,9 +286,20 @@ def test_page_shows_each_measure_and_suppresses_per_measure(west_db, tmp_path, m
     heads = [s.value for s in at.subheader]
     assert "5 · Outcome measures" in heads
 
+    def markdown_tables(at_) -> list[pd.DataFrame]:
+        """The page's tables, drawn as markdown (layout.static_table), read back as frames."""
+        out = []
+        for m in at_.markdown:
+            lines = [ln for ln in str(m.value).splitlines() if ln.startswith("| ")]
+            if len(lines) < 2 or set(lines[1].replace("|", "").split()) != {"---"}:
+                continue
+            cells = [[c.strip().replace("\\", "") for c in ln.strip("|").split(" | ")] for ln in lines]
+            out.append(pd.DataFrame(cells[2:], columns=cells[0]))
+        return out
+
     def summary_table(at_) -> pd.DataFrame:
-        frames = [d.value for d in at_.dataframe if "Children with a value" in d.value.columns
-                  and "Direction" in d.value.columns]
+        frames = [f for f in markdown_tables(at_) if "Children with a value" in f.columns
+                  and "Direction" in f.columns]
         assert frames, "no per-measure table on the page"
         return frames[0].set_index("Measure")
 
