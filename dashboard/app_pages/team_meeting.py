@@ -175,7 +175,7 @@ for i, sec in enumerate(pack.sections, start=1):
         st.markdown(ui.md_escape(line))
     if sec.key == "attention" and not pack.suppress_small_cells and len(pack.attention):
         view = pack.attention.copy()
-        view.insert(0, "page", [ui.child_url(str(c)) for c in view["child_id"]])
+        view.insert(0, "page", ui.child_urls(view["child_id"].astype(str)))
         st.dataframe(
             view[["page", "child_id", "severity_label", "title", "reason", "since", "therapist_id", "modality",
                   "age_group"]],
