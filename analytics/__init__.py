@@ -12,7 +12,7 @@ One module per question the pages ask:
 ====================  =====================================================================
 ``filters``           ``Filters``, ``resolve``, ``as_of``, ``filter_options``, ``measure_options``
 ``attendance``        ``attendance_detail`` (attendance outcomes by month, weekday, time of day...)
-``practice``          ``kpis``, ``kpis_by``, ``monthly_trends``, ``group_grid``, ``child_periods``
+``practice``          ``kpis``, ``kpis_by``, ``attended_by``, ``monthly_trends``, ``group_grid``, ``child_periods``
 ``children``          ``child_list``, ``child_timeline``, ``child_goal_ratings``, ``gas_reviews``,
                       ``child_gas_t``, ``goal_summary``, ``trial_sessions``, ``mastery_summary``
 ``trends``            ``child_trends``
@@ -57,13 +57,13 @@ from analytics.children import (child_gas_t, child_goal_ratings, child_list, chi
 from analytics.data_quality import rejects
 from analytics.filters import BY_OPTIONS, Filters, as_of, filter_options, measure_options, resolve
 from analytics.outcomes import outcome_shares, reliable_change
-from analytics.practice import child_periods, group_grid, kpis, kpis_by, monthly_trends
+from analytics.practice import attended_by, child_periods, group_grid, kpis, kpis_by, monthly_trends
 from analytics.stored import STEPS, build_tables
 from analytics.trends import child_trends
 
 __all__ = [
     "Filters", "BY_OPTIONS", "FLAG_CODES", "STEPS",
-    "filter_options", "as_of", "resolve", "kpis", "kpis_by", "monthly_trends", "group_grid", "child_list",
+    "filter_options", "as_of", "resolve", "kpis", "kpis_by", "attended_by", "monthly_trends", "group_grid", "child_list",
     "child_timeline", "child_goal_ratings", "child_gas_t", "child_comparison", "child_periods",
     "child_trends", "approach_effects", "approach_pairs", "approach_gas", "approach_gas_pairs",
     "approach_breakdowns", "reliable_change", "flags", "goal_summary", "gas_reviews", "compute_flags",

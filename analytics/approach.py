@@ -4,6 +4,8 @@ for GAS levels. Observational: therapists choose the approach."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -11,7 +13,7 @@ from analytics import _db
 from analytics.filters import Filters, age_rank, check_by
 from analytics.freshness import stored_current
 from pipelines import settings
-from stats.paired_groups import paired_summary_grouped
+from stats.paired_groups import paired_summaries_grouped
 from stats.single_case import nap_grouped
 from stats.single_case_groups import pnd_grouped, tau_bc_grouped, tau_u_grouped
 
@@ -26,7 +28,7 @@ EFFECT_COLUMNS = ["child_id", "measure", "n_child_led", "n_directed", "nap", "na
                   "pnd", "tau_bc"]
 
 
-def single_case_effects(s: pd.DataFrame, min_sessions: int, confidence: float) -> pd.DataFrame:
+def single_case_effects(s: pd.DataFrame, min_sessions: int, confidence: float, full: bool = True) -> pd.DataFrame:
     """Per child per measure, child-led (B) vs directed (A), vectorised over children and measures.
 
     ``s`` holds rows of ``approach_sessions`` (child_id, measure, approach, value, sign,
@@ -38,17 +40,20 @@ def single_case_effects(s: pd.DataFrame, min_sessions: int, confidence: float) -
     ``increase=False`` form of each definition in ``stats.single_case`` (Parker & Vannest
     2009; Parker et al. 2011; Scruggs et al. 1987; Tarlow 2017), so the formulas stay there.
     mean_child_led / mean_directed and diff (child-led minus directed) are in the measure's
-    own units; better = diff * sign (positive = child-led better).
+    own units; better = diff * sign (positive = child-led better). With ``full=False`` only what
+    the across-children summary uses (n, means, diff, better, NAP with its CI, tau, eligible):
+    tau_u, tau_bc, tau_bc_p, tau_bc_corrected and pnd are left NaN.
     """
     if s.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in _PAIR_COLUMNS})
     key = ["child_id", "measure"]
     s = s.assign(_oriented=s["value"].astype(float) * s["sign"].astype(float))
     nap = nap_grouped(s, key, "approach", "_oriented", A_LABEL, B_LABEL, confidence=confidence)
-    tu = tau_u_grouped(s, key, "approach", "_oriented", "session_order", A_LABEL, B_LABEL)
-    tb = tau_bc_grouped(s, key, "approach", "_oriented", "session_order", A_LABEL, B_LABEL,
-                        alpha=0.05, confidence=confidence)
-    pn = pnd_grouped(s, key, "approach", "_oriented", A_LABEL, B_LABEL)
+    if full:
+        tu = tau_u_grouped(s, key, "approach", "_oriented", "session_order", A_LABEL, B_LABEL)
+        tb = tau_bc_grouped(s, key, "approach", "_oriented", "session_order", A_LABEL, B_LABEL,
+                            alpha=0.05, confidence=confidence)
+        pn = pnd_grouped(s, key, "approach", "_oriented", A_LABEL, B_LABEL)
     means = s.groupby(key + ["approach"])["value"].mean().unstack()
     attrs = s.groupby(key, sort=True)[["modality", "age_group", "therapist_id", "team", "sign"]].first()
     out = attrs.reset_index()
@@ -61,11 +66,15 @@ def single_case_effects(s: pd.DataFrame, min_sessions: int, confidence: float) -
     out["better"] = out["diff"] * out["sign"].astype(float)
     for c in ("nap", "nap_se", "nap_lo", "nap_hi", "tau", "tau_lo", "tau_hi"):
         out[c] = nap[c].to_numpy()
-    out["tau_u"] = tu["tau_u"].to_numpy()
-    out["tau_bc"] = tb["tau_bc"].to_numpy()
-    out["tau_bc_p"] = tb["tau_bc_p"].to_numpy()
-    out["tau_bc_corrected"] = tb["tau_bc_corrected"].to_numpy()
-    out["pnd"] = pn["pnd"].to_numpy()
+    if full:
+        out["tau_u"] = tu["tau_u"].to_numpy()
+        out["tau_bc"] = tb["tau_bc"].to_numpy()
+        out["tau_bc_p"] = tb["tau_bc_p"].to_numpy()
+        out["tau_bc_corrected"] = tb["tau_bc_corrected"].to_numpy()
+        out["pnd"] = pn["pnd"].to_numpy()
+    else:
+        for c in ("tau_u", "tau_bc", "tau_bc_p", "tau_bc_corrected", "pnd"):
+            out[c] = np.nan
     out["eligible"] = (out["n_child_led"] >= min_sessions) & (out["n_directed"] >= min_sessions)
     return out[_PAIR_COLUMNS]
 
@@ -147,7 +156,12 @@ def _summarise_pairs(pairs: pd.DataFrame, by: str | None, diff_col: str, with_na
     elig = p[p["eligible"].astype(bool) & p[diff_col].notna()]
     kwargs = dict(min_n=c.min_children, confidence=c.confidence, resamples=c.bootstrap_resamples,
                   seed=c.bootstrap_seed, unit=unit)
-    res = paired_summary_grouped(elig, key, diff_col, **kwargs)
+    if with_nap:  # one bootstrap draw for both (same children, same group sizes)
+        elig = elig.assign(_nap_d=elig["nap"] - 0.5)
+        both = paired_summaries_grouped(elig, key, [diff_col, "_nap_d"], **kwargs)
+        res, rn = both[diff_col], both["_nap_d"]
+    else:
+        res = paired_summaries_grouped(elig, key, [diff_col], **kwargs)[diff_col]
     sessions = elig.groupby(key)["_sessions"].sum().rename("n_sessions")
     out = universe.merge(res, on=key, how="left").merge(sessions, left_on=key, right_index=True, how="left")
     out["n_children"] = out["n"].fillna(0).astype("int64")
@@ -161,8 +175,6 @@ def _summarise_pairs(pairs: pd.DataFrame, by: str | None, diff_col: str, with_na
     cols += ["n_children", "n_sessions", "n_children_considered", "mean_diff", "ci_lo", "ci_hi",
              "wilcoxon_stat", "wilcoxon_p", "d_z", "d_z_lo", "d_z_hi"]
     if with_nap:
-        elig = elig.assign(_nap_d=elig["nap"] - 0.5)
-        rn = paired_summary_grouped(elig, key, "_nap_d", **kwargs)
         rn = rn[[key, "mean_diff", "ci_lo", "ci_hi", "wilcoxon_p"]].rename(columns={
             "mean_diff": "mean_nap", "ci_lo": "nap_ci_lo", "ci_hi": "nap_ci_hi", "wilcoxon_p": "nap_wilcoxon_p"})
         for col in ("mean_nap", "nap_ci_lo", "nap_ci_hi"):
@@ -195,7 +207,37 @@ def approach_effects(con, f: Filters = Filters(), by: str | None = None, measure
     row keeps its n and reason and every estimate is NaN.
     """
     check_by(by, _PAIR_BY)
-    return _with_measure(_summarise_pairs(approach_pairs(con, f, measure), by, "diff", with_nap=True), measure)
+    return _with_measure(_summarise_pairs(_summary_pairs(con, f, measure), by, "diff", with_nap=True), measure)
+
+
+def _summary_pairs(con, f: Filters, measure: str) -> pd.DataFrame:
+    """What ``_summarise_pairs`` reads of ``approach_pairs`` (``single_case_effects(full=False)``:
+    the same n, diff, NAP and eligibility, without Tau-U, Tau-BC and PND): the stored table
+    when the filter is empty."""
+    if f.is_empty:
+        return approach_pairs(con, f, measure)
+    c = settings.get().comparison
+    s = _db.query(con, "approach_sessions", {**f.params(), "measure": measure})
+    return single_case_effects(s, c.min_sessions_per_approach, c.confidence, full=False)
+
+
+def approach_effects_in(con, f: Filters, spans: list[tuple], measure: str = "engagement") -> list[pd.DataFrame]:
+    """``approach_effects(con, replace(f, date_from=lo, date_to=hi), measure=measure)`` for each
+    ``(lo, hi)`` of ``spans`` (dates within ``f``'s, which must be given), from one query of
+    ``f``'s sessions split by date: a pairing needs only its own span's sessions."""
+    if not spans:
+        return []
+    c = settings.get().comparison
+    lo_all, hi_all = min(lo for lo, _ in spans), max(hi for _, hi in spans)
+    s = _db.query(con, "approach_sessions", {**replace(f, date_from=lo_all, date_to=hi_all).params(),
+                                             "measure": measure})
+    out = []
+    for lo, hi in spans:
+        part = s[(s["session_date"] >= pd.Timestamp(lo)) & (s["session_date"] <= pd.Timestamp(hi))]
+        pairs = single_case_effects(part.reset_index(drop=True), c.min_sessions_per_approach, c.confidence,
+                                    full=False)
+        out.append(_with_measure(_summarise_pairs(pairs, None, "diff", with_nap=True), measure))
+    return out
 
 
 def _with_measure(df: pd.DataFrame, measure: str) -> pd.DataFrame:

@@ -131,6 +131,17 @@ def kpis_by(con, f: Filters, by: str, measure: str = "engagement") -> pd.DataFra
     return m
 
 
+def attended_by(con, f: Filters, by: str, by2: str) -> pd.DataFrame:
+    """Scheduled and attended sessions of the filter's period per value of ``by`` and ``by2``
+    (two of BY_OPTIONS), from one query: columns ``by``, ``by2``, sessions, attended. The
+    counts are those ``kpis_by`` gives with the filter narrowed to one ``by2`` value (e.g. the
+    child-led sessions of each therapist), for every value at once."""
+    check_by(by)
+    check_by(by2)
+    m = _rename_groups(_metrics(con, resolve(con, f), None, by, by2), by, by2)
+    return m[[by, by2, "sessions", "attended"]].reset_index(drop=True)
+
+
 def mean_gas_t(goals: pd.DataFrame) -> dict:
     """The children's GAS T-scores (Kiresuk & Sherman 1968, from each goal's latest rating in
     ``goals``): median_gas_t, mean_gas_t with gas_t_ci_lo / gas_t_ci_hi (mean -+ t(n - 1) s /

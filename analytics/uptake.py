@@ -6,12 +6,11 @@ from quarter to quarter. Shares come with a child-clustered interval (``stats.pr
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 import pandas as pd
 
 from analytics import _db
-from analytics.approach import approach_effects
+from analytics.approach import approach_effects_in
 from analytics.filters import Filters, check_by, resolve
 from pipelines import settings
 from stats.proportion import clustered_rate_interval
@@ -61,9 +60,9 @@ def approach_gap_by_quarter(con, f: Filters = Filters(), measure: str = "engagem
     n and reason and no estimate, as ``approach_effects`` does."""
     rf = resolve(con, f)
     rows = []
-    for q_lo, q_hi in _quarters(rf.date_from, rf.date_to):
-        lo, hi = max(q_lo, rf.date_from), min(q_hi, rf.date_to)
-        e = approach_effects(con, replace(rf, date_from=lo, date_to=hi), measure=measure)
+    quarters = _quarters(rf.date_from, rf.date_to)
+    spans = [(max(q_lo, rf.date_from), min(q_hi, rf.date_to)) for q_lo, q_hi in quarters]
+    for (q_lo, q_hi), (lo, hi), e in zip(quarters, spans, approach_effects_in(con, rf, spans, measure=measure)):
         r = e.iloc[0].to_dict() if not e.empty else {"n_children": 0, "estimated": False,
                                                      "reason": "no sessions in this quarter"}
         rows.append({"quarter": f"{q_lo.year} Q{(q_lo.month - 1) // 3 + 1}", "date_from": lo, "date_to": hi,

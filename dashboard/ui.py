@@ -469,9 +469,10 @@ def url_params(**overrides: Any) -> dict[str, list[str] | str]:
     return out
 
 
-def child_url(child_id: str) -> str:
-    """A relative link to a child's page that carries the current filters."""
-    return f"{CHILD_URL_PATH}?{urlencode(url_params(child=child_id), doseq=True)}"
+def child_urls(child_ids: Any) -> list[str]:
+    """Relative links to each child's page that carry the current filters (read and encoded once)."""
+    base = urlencode(url_params(child=None), doseq=True)
+    return [f"{CHILD_URL_PATH}?{base}{'&' if base else ''}{urlencode({'child': c}, doseq=True)}" for c in child_ids]
 
 
 def active_filter_text(f: Any = None) -> str:

@@ -480,9 +480,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # --help ends here, before the load modules are imported
     from pipelines.load import LoadAborted
 
-    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except KeyboardInterrupt:

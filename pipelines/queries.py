@@ -12,9 +12,12 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas only for the annotation: the CLI's status does not import it (start-up time)
+    import pandas as pd
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 LAYERS = ("staging", "macros", "intermediate", "marts", "analysis")

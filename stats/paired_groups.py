@@ -248,6 +248,28 @@ def paired_summary_grouped(
     wilcoxon_stat, wilcoxon_p, d_z, d_z_lo, d_z_hi, confidence, resamples, reason.
     Rows with a NaN difference are dropped first (a group with none left has n = 0).
     """
+    return paired_summaries_grouped(df, by, [diff_col], min_n=min_n, confidence=confidence, resamples=resamples,
+                                    seed=seed, unit=unit)[diff_col]
+
+
+def paired_summaries_grouped(
+    df: pd.DataFrame,
+    by: str | Sequence[str],
+    diff_cols: Sequence[str],
+    min_n: int = 5,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int | None = DEFAULT_SEED,
+    unit: str = "children",
+) -> dict[str, pd.DataFrame]:
+    """``paired_summary_grouped`` of each column of ``diff_cols`` over the same groups:
+    ``{column: DataFrame}``, each exactly what ``paired_summary_grouped`` gives for it.
+
+    Columns with the same missing values have groups of the same sizes, so their bootstrap
+    draws the same resample indices (one seed per group size): those are drawn once and
+    gathered for all of them (one ``_bootstrap_ci_same_size`` call per size, the columns'
+    groups as more rows), which is where the time goes.
+    """
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1); got {confidence}")
     if resamples < 1:
@@ -255,15 +277,47 @@ def paired_summary_grouped(
     keys = [by] if isinstance(by, str) else list(by)
     cols = keys + list(PairedSummary.__dataclass_fields__)
     if df.empty:
-        return pd.DataFrame(columns=cols)
+        return {c: pd.DataFrame(columns=cols) for c in diff_cols}
     grouped = df.groupby(keys, sort=True, dropna=False)
-    out = grouped.size().index.to_frame(index=False)
-    n_groups = len(out)
+    groups_frame = grouped.size().index.to_frame(index=False)
+    n_groups = len(groups_frame)
     gid_all = grouped.ngroup().to_numpy()
-    d_all = pd.to_numeric(df[diff_col], errors="raise").astype(float).to_numpy()
-    keep = ~np.isnan(d_all)
-    gid, d = gid_all[keep], d_all[keep]
-    n = np.bincount(gid, minlength=n_groups)
+    parts = {}
+    for c in diff_cols:
+        d_all = pd.to_numeric(df[c], errors="raise").astype(float).to_numpy()
+        keep = ~np.isnan(d_all)
+        gid, d = gid_all[keep], d_all[keep]
+        n = np.bincount(gid, minlength=n_groups)
+        estimate = (n >= min_n) & (n >= 2)
+        order = np.argsort(gid, kind="stable")
+        parts[c] = {"keep": keep, "gid": gid, "d": d, "n": n, "estimate": estimate, "ds": d[order],
+                    "ci_lo": np.full(n_groups, np.nan), "ci_hi": np.full(n_groups, np.nan)}
+    # the bootstrap: columns with the same rows kept share their groups' sizes, hence their indices
+    done: set[str] = set()
+    for c in diff_cols:
+        if c in done:
+            continue
+        same = [o for o in diff_cols if o not in done and np.array_equal(parts[o]["keep"], parts[c]["keep"])]
+        done.update(same)
+        n, estimate = parts[c]["n"], parts[c]["estimate"]
+        starts = np.cumsum(n) - n
+        for size in np.unique(n[estimate]):
+            groups = np.flatnonzero(estimate & (n == size))
+            idx = starts[groups][:, None] + np.arange(size)[None, :]
+            mat = np.concatenate([parts[o]["ds"][idx] for o in same]) if len(same) > 1 else parts[c]["ds"][idx]
+            lo, hi = _bootstrap_ci_same_size(mat, resamples, seed, confidence)
+            for j, o in enumerate(same):
+                rows = slice(j * len(groups), (j + 1) * len(groups))
+                parts[o]["ci_lo"][groups], parts[o]["ci_hi"][groups] = lo[rows], hi[rows]
+    return {c: _summary_frame(groups_frame.copy(), cols, parts[c], n_groups, min_n, confidence, resamples, unit)
+            for c in diff_cols}
+
+
+def _summary_frame(out: pd.DataFrame, cols: list[str], part: dict, n_groups: int, min_n: int, confidence: float,
+                   resamples: int, unit: str) -> pd.DataFrame:
+    """One column's ``paired_summary_grouped`` rows, its bootstrap limits already in ``part``."""
+    gid, d, n, estimate = part["gid"], part["d"], part["n"], part["estimate"]
+    ci_lo, ci_hi = part["ci_lo"], part["ci_hi"]
     total = np.bincount(gid, weights=d, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / n
@@ -271,22 +325,9 @@ def paired_summary_grouped(
         sd = np.sqrt(ss / (n - 1))
         dz = np.where((n >= 2) & (sd > 0), mean / sd, np.nan)
 
-    estimate = (n >= min_n) & (n >= 2)
     reason = np.where(n < min_n, f"fewer than {min_n} {unit}",
                       np.where(n < 2, f"fewer than 2 {unit}", None)).astype(object)
     reason[estimate] = None
-
-    ci_lo = np.full(n_groups, np.nan)
-    ci_hi = np.full(n_groups, np.nan)
-    order = np.argsort(gid, kind="stable")
-    gs, ds = gid[order], d[order]
-    starts = np.cumsum(n) - n
-    for size in np.unique(n[estimate]):
-        groups = np.flatnonzero(estimate & (n == size))
-        idx = starts[groups][:, None] + np.arange(size)[None, :]
-        mat = ds[idx]
-        lo, hi = _bootstrap_ci_same_size(mat, resamples, seed, confidence)
-        ci_lo[groups], ci_hi[groups] = lo, hi
 
     sel = estimate[gid]
     w_stat = np.full(n_groups, np.nan)

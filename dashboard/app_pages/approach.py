@@ -194,7 +194,7 @@ elif measure != "gas":
             ui.chart(charts.paired_differences(pairs, by, groups, x_title), key="pairs")
             with st.expander("Children in the comparison"):
                 tbl = pairs.copy()
-                tbl.insert(0, "page", [ui.child_url(c) for c in tbl["child_id"]])
+                tbl.insert(0, "page", ui.child_urls(tbl["child_id"]))
                 st.dataframe(tbl, hide_index=True, width="stretch", column_config={
                     "page": st.column_config.LinkColumn("Open", display_text="open ↗"),
                     "diff": st.column_config.NumberColumn("difference", format="%+.2f"),

@@ -178,7 +178,7 @@ def _measure_title(m) -> str | None:
 
 view = view.copy()
 table = pd.DataFrame({
-    "page": [ui.child_url(c) for c in view["child_id"]],
+    "page": ui.child_urls(view["child_id"]),
     "child_id": view["child_id"].astype(str), "severity_label": view["severity_label"].astype(str),
     "title": view["title"].astype(str), "status_text": view["status_text"], "assignee": view["assignee"],
     "note": view["note"], "reason": view["reason"], "since": view["since"],

@@ -88,8 +88,9 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
                            d_from, d_to, cfg.gas.expected_level)
     reliable = _reliable(analytics.reliable_change(con, history), analytics.reliable_change(con, before), d_from, d_to)
     trend_from = min(d_from, d_to - dt.timedelta(days=7 * cfg.flags.engagement_window_weeks - 1))
-    rises = _engagement_rises(analytics.child_trends(con, replace(f, date_from=trend_from)), period_children,
-                              analytics.child_trends(con, prev), cfg, trend_from, d_to)
+    trend_f = replace(f, date_from=trend_from)  # the period itself when it is longer than the window
+    rises = _engagement_rises(period_children if trend_f == f else analytics.child_trends(con, trend_f),
+                              period_children, analytics.child_trends(con, prev), cfg, trend_from, d_to)
 
     # ---- 3. caseload by therapist
     caseload = _caseload(con, f, therapist, prev)
@@ -265,16 +266,21 @@ def _caseload(con, f: analytics.Filters, therapist: str | None, prev: analytics.
     then the whole scope; each figure for the period and the previous period (``*_prev``).
 
     Figures for all therapists come from grouped queries (``analytics.kpis_by``), not a
-    query per therapist."""
+    query per therapist; the child-led sessions of each therapist and of the scope from one
+    query per period (``analytics.attended_by``: attended sessions add up over therapists)."""
     scope = replace(f, therapists=(therapist,)) if therapist else f
+    child_led: dict[str, int] = {}
 
-    def by_therapist(ff: analytics.Filters) -> dict[str, tuple[dict, dict]]:
+    def by_therapist(ff: analytics.Filters, key: str) -> dict[str, tuple[dict, dict]]:
         k = analytics.kpis_by(con, ff, "therapist_id")
-        kc = analytics.kpis_by(con, replace(ff, approaches=("child-led",)), "therapist_id")
-        kc = {str(r["therapist_id"]): r for r in kc.to_dict("records")}
+        a = analytics.attended_by(con, ff, "therapist_id", "approach")
+        a = a[a["approach"] == "child-led"]
+        child_led[key] = int(a["attended"].sum())
+        kc = {str(t): {"attended": int(n)} for t, n in zip(a["therapist_id"], a["attended"])}
         return {str(r["therapist_id"]): (r, kc.get(str(r["therapist_id"]), {})) for r in k.to_dict("records")}
 
-    current, previous = by_therapist(scope), by_therapist(replace(prev, therapists=scope.therapists))
+    current = by_therapist(scope, "current")
+    previous = by_therapist(replace(prev, therapists=scope.therapists), "previous")
     rows = []
     for t in sorted(set(current) | set(previous)):
         k, kc = current.get(t, ({}, {}))
@@ -285,9 +291,8 @@ def _caseload(con, f: analytics.Filters, therapist: str | None, prev: analytics.
         rows.append(row)
     if not therapist:
         k = analytics.kpis(con, f, previous=prev)
-        kc = analytics.kpis(con, replace(f, approaches=("child-led",)), previous=replace(prev, approaches=("child-led",)))
         row = {"therapist_id": "All", "is_total": True}
-        row.update(_kpi_row(k["current"], kc["current"]))
-        row.update({f"{c}_prev": v for c, v in _kpi_row(k["previous"] or {}, kc["previous"] or {}).items()})
+        row.update(_kpi_row(k["current"], {"attended": child_led["current"]}))
+        row.update({f"{c}_prev": v for c, v in _kpi_row(k["previous"] or {}, {"attended": child_led["previous"]}).items()})
         rows.append(row)
     return pd.DataFrame(rows)
