@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 import analytics
-from pipelines import increments, sample
+from pipelines import increments, incremental, sample
 from pipelines.load import load, rebuild
 
 # what differs between two builds of the same data by design: when and how it was loaded
@@ -74,9 +74,10 @@ def exports(tmp_path_factory) -> tuple[Path, Path, tuple[int, int]]:
     return base, inc, counts
 
 
-def _loaded(files: list[Path], db: Path) -> Path:
+def _loaded(files: list[Path], db: Path, incremental_build: bool = False) -> Path:
     report = load(files, db=db, today=TODAY, after_build=analytics.STEPS)
     assert [f.status for f in report.files] == ["loaded"] * len(files), [f.message for f in report.files]
+    assert ("touched_children" in report.timings) == incremental_build, report.timings
     return db
 
 
@@ -91,10 +92,15 @@ def test_the_increment_is_a_month_and_corrections(exports):
     assert earlier > 0  # corrections of sessions the base already has
 
 
-def test_incremental_load_equals_loading_both_at_once_and_rebuild(exports, tmp_path):
+@pytest.mark.parametrize("share", [None, 1.0], ids=["month-whole-build", "month-incremental-build"])
+def test_incremental_load_equals_loading_both_at_once_and_rebuild(exports, tmp_path, monkeypatch, share):
+    """The month touches almost every child: by default the build is whole (cheaper); with
+    ``MAX_SHARE`` raised the same load takes the incremental path, and both equal a full build."""
     base, inc, _ = exports
+    if share is not None:
+        monkeypatch.setattr(incremental, "MAX_SHARE", share)
     step = _loaded([base], tmp_path / "step" / "w.duckdb")
-    _loaded([inc], step)
+    _loaded([inc], step, incremental_build=share is not None)
     both = _loaded([base, inc], tmp_path / "both" / "w.duckdb")
     assert _differences(step, both) == {}
     # the increment changed something: the base alone differs from it
@@ -105,3 +111,26 @@ def test_incremental_load_equals_loading_both_at_once_and_rebuild(exports, tmp_p
     report = rebuild(step, after_build=analytics.STEPS)
     assert all(f.status == "loaded" for f in report.files)
     assert _differences(step, both) == {}
+
+
+def test_a_few_childrens_corrections_rebuild_only_them(exports, tmp_path):
+    """Corrections of one child's sessions and one session moved to it from another child (who
+    appears in the file only through that session's old row): an incremental build, equal to
+    loading both files at once."""
+    base, _inc, _ = exports
+    fix = tmp_path / "export_2026-10-15.csv"
+    con = duckdb.connect()
+    con.execute("create table b as select * from read_csv($p, all_varchar = true)", {"p": str(base)})
+    kids = [r[0] for r in con.execute("select distinct child_id from b order by 1 limit 2").fetchall()]
+    moved = con.execute("select min(session_id) from b where child_id = $k", {"k": kids[1]}).fetchall()[0][0]
+    con.execute("copy (select * replace (case when session_id = $s then $k0 else child_id end as child_id, "
+                "case when engagement is not null then cast(6 - cast(engagement as integer) as varchar) end "
+                "as engagement) from b where (child_id = $k0 and hash(session_id) % 3 = 0) or session_id = $s) "
+                "to $p (header, delimiter ',')", {"s": moved, "k0": kids[0], "p": str(fix)})
+    con.close()
+    step = _loaded([base], tmp_path / "step" / "w.duckdb")
+    _loaded([fix], step, incremental_build=True)
+    both = _loaded([base, fix], tmp_path / "both" / "w.duckdb")
+    assert _differences(step, both) == {}
+    alone = _loaded([base], tmp_path / "alone" / "w.duckdb")
+    assert {"sessions", "observations", "children"} <= set(_differences(alone, both))
