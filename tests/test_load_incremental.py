@@ -101,6 +101,7 @@ def test_incremental_load_equals_loading_both_at_once_and_rebuild(exports, tmp_p
         monkeypatch.setattr(incremental, "MAX_SHARE", share)
     step = _loaded([base], tmp_path / "step" / "w.duckdb")
     _loaded([inc], step, incremental_build=share is not None)
+    assert not analytics.stored.LAST_BUILD["incremental"]  # a new month moves the as-of date: every child
     both = _loaded([base, inc], tmp_path / "both" / "w.duckdb")
     assert _differences(step, both) == {}
     # the increment changed something: the base alone differs from it
@@ -130,6 +131,7 @@ def test_a_few_childrens_corrections_rebuild_only_them(exports, tmp_path):
     con.close()
     step = _loaded([base], tmp_path / "step" / "w.duckdb")
     _loaded([fix], step, incremental_build=True)
+    assert analytics.stored.LAST_BUILD["incremental"]  # the same as-of date: the statistics too
     both = _loaded([base, fix], tmp_path / "both" / "w.duckdb")
     assert _differences(step, both) == {}
     alone = _loaded([base], tmp_path / "alone" / "w.duckdb")
