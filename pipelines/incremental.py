@@ -104,6 +104,13 @@ def _home(con) -> str:
     return f'"{con.execute("select current_database()").fetchall()[0][0]}".main'
 
 
+def touched_count(con: duckdb.DuckDBPyConnection) -> int | None:
+    """How many distinct children this load touched (None: no load noted them)."""
+    if not _exists(con, TOUCHED, temp=True):
+        return None
+    return con.execute(f"select count(distinct child_id) from {TOUCHED}").fetchall()[0][0]
+
+
 def _shadow(con, name: str) -> None:
     con.execute(f"create or replace temp view {name} as select * from {_home(con)}.{name} "  # our table names
                 f"where child_id in (select child_id from {TOUCHED})")

@@ -91,11 +91,13 @@ def build(con: duckdb.DuckDBPyConnection, timings: dict[str, float] | None = Non
     order = model_order()
     kinds = {name: "view" if queries.path(name).parent.name == "intermediate" else "table" for name in order}
     # after a load into a warehouse built by this code: only the children it touched (pipelines.incremental)
+    noted = incremental.touched_count(con)
     touched = incremental.touched(con, [n for n in order if kinds[n] == "table"])
+    if timings is not None and noted is not None:
+        timings["touched_children"] = noted
+        timings["marts_incremental"] = float(touched is not None)
     if touched is not None:
         incremental.build_models(con, order, kinds)
-        if timings is not None:
-            timings["touched_children"] = touched
     else:
         con.execute(f"drop table if exists temp.{incremental.TOUCHED}")  # the steps recompute every child too
         for name in order:
