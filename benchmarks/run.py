@@ -272,8 +272,11 @@ def bench_pandas_metrics(db: Path, runs: int) -> dict:
     from pipelines import warehouse
 
     con = warehouse.connect_reader(db)
-    df = con.execute("select child_id, session_id, goal_id, session_date, approach, attendance, engagement, "
-                     "gas_level, goal_weight from session_rows").df()
+    # the loaded rows, one per session per goal, from the marts (the raw rows are per source since issue 13)
+    df = con.execute("select s.child_id, s.session_id, g.goal_id, s.session_date, s.approach, s.attendance, "
+                     "e.value as engagement, g.gas_level, g.goal_weight from sessions as s "
+                     "left join (select session_id, value from observations where measure = 'engagement' "
+                     "and goal_id is null) as e using (session_id) left join goal_ratings as g using (session_id)").df()
     con.close()
     walls, out = [], None
     for _ in range(runs):
