@@ -403,6 +403,15 @@ def markdown(results: dict) -> str:
              "`transform.build` computes far more (every mart, flags, per-child trends with Theil–Sen and "
              "Mann–Kendall, effect sizes, reliable change).\n")
 
+    if all(s.get("query") for s in sizes):
+        _query_sections(L, sizes)
+    if all(s.get("render") for s in sizes):
+        _render_section(L, sizes)
+    _tail(L, results)
+    return "\n".join(L) + "\n"
+
+
+def _query_sections(L: list[str], sizes: list[dict]) -> None:
     qf = sizes[0]["query"]["filter"]
     L.append(f"## 3. Query: the calls each page makes on a default render (filter {qf['date_from']} – "
              f"{qf['date_to']}, all groups; ms)\n")
@@ -432,22 +441,27 @@ def markdown(results: dict) -> str:
     for c, w, page, n in per[:8]:
         L.append(f"| {page} | {n} | {c * 1000:.0f} | {w * 1000:.0f} |")
 
-    if all(s.get("render") for s in sizes):
-        L.append("\n## 4. Render: each page through Streamlit AppTest (s)\n")
-        L.append("| page | " + " | ".join(f"cold {s['rows']:,} | warm {s['rows']:,}" for s in sizes) + " |")
-        L.append("|---|" + "---|---|" * len(sizes))
-        for page in sizes[0]["render"]:
-            cells = []
-            for s in sizes:
-                r = s["render"][page]
-                if r.get("error"):
-                    cells.append(f"error: {r['error'][:60]} | ")
-                else:
-                    cells.append(f"{fmt(r['cold_s'])} | {fmt(r['warm_s'])}")
-            L.append(f"| {page} | " + " | ".join(cells) + " |")
-        L.append("\nCold = a new AppTest session whose first run is the page, after `st.cache_data` and "
-                 "`st.cache_resource` (the reader) were cleared; warm = a rerun (every query a cache hit).\n")
 
+
+def _render_section(L: list[str], sizes: list[dict]) -> None:
+    L.append("\n## 4. Render: each page through Streamlit AppTest (s)\n")
+    L.append("| page | " + " | ".join(f"cold {s['rows']:,} | warm {s['rows']:,}" for s in sizes) + " |")
+    L.append("|---|" + "---|---|" * len(sizes))
+    for page in sizes[0]["render"]:
+        cells = []
+        for s in sizes:
+            r = s["render"][page]
+            if r.get("error"):
+                cells.append(f"error: {r['error'][:60]} | ")
+            else:
+                cells.append(f"{fmt(r['cold_s'])} | {fmt(r['warm_s'])}")
+        L.append(f"| {page} | " + " | ".join(cells) + " |")
+    L.append("\nCold = a new AppTest session whose first run is the page, after `st.cache_data` and "
+             "`st.cache_resource` (the reader) were cleared; warm = a rerun (every query a cache hit).\n")
+
+
+
+def _tail(L: list[str], results: dict) -> None:
     if results.get("growth"):
         g = results["growth"]
         L.append(f"## Growth {g['from']:,} → {g['to']:,} rows ({g['rows_ratio']:.1f}x rows)\n")
@@ -464,7 +478,6 @@ def markdown(results: dict) -> str:
         L.append(f"| {t['target']} | {t['result']} | {t['met']} |")
     if results.get("notes"):
         L.append("\n" + "\n".join(f"- {n}" for n in results["notes"]))
-    return "\n".join(L) + "\n"
 
 
 def growth(sizes: list[dict]) -> dict | None:
@@ -480,7 +493,7 @@ def growth(sizes: list[dict]) -> dict | None:
     if a.get("pandas_metrics") and b.get("pandas_metrics"):
         rows.append(("pandas metrics s", a["pandas_metrics"]["wall_s"]["median"],
                      b["pandas_metrics"]["wall_s"]["median"]))
-    for page in a["query"]["pages"]:
+    for page in (a.get("query") or {}).get("pages", {}) if b.get("query") else ():
         rows.append((f"query {page} cold s", a["query"]["pages"][page]["cold_s"]["median"],
                      b["query"]["pages"][page]["cold_s"]["median"]))
     if a.get("render") and b.get("render"):
@@ -538,6 +551,9 @@ def targets(sizes: list[dict], skip_render: bool) -> tuple[list[dict], list[str]
     tr = ref["transform"]["wall_s"]["median"]
     out.append({"target": "transform at 1M < 2 s", "result": f"{tr:.2f} s (models {ref['transform']['models_s']['median']:.2f}"
                 f" + statistics {ref['transform']['statistics_s']['median']:.2f}) ({n})", "met": "yes" if tr < 2 else "no"})
+    if not ref.get("query"):
+        notes.append("page queries and renders not run (--skip-query): their targets are not measured here")
+        return _growth_target(out, sizes), notes
     pages = ref["query"]["pages"]
     calls_w = max((p["per_call_warm_s"][c]["median"], f"{k}: {c}") for k, p in pages.items() for c in p["calls"])
     calls_c = max((p["per_call_cold_s"][c]["median"], f"{k}: {c}") for k, p in pages.items() for c in p["calls"])
@@ -556,6 +572,10 @@ def targets(sizes: list[dict], skip_render: bool) -> tuple[list[dict], list[str]
         out.append({"target": "page render < 1 s at 1M", "result": f"slowest cold {worst[1]} {worst[0]:.2f} s, "
                     f"slowest warm {wworst[1]} {wworst[0]:.2f} s", "met": "yes" if worst[0] < 1 else
                     ("warm only" if wworst[0] < 1 else "no")})
+    return _growth_target(out, sizes), notes
+
+
+def _growth_target(out: list[dict], sizes: list[dict]) -> list[dict]:
     g = growth(sizes)
     if g:
         per_row = {name: (b / a) / g["rows_ratio"] for name, a, b in g["rows"] if a > 0}
@@ -564,7 +584,7 @@ def targets(sizes: list[dict], skip_render: bool) -> tuple[list[dict], list[str]
         out.append({"target": "near-linear growth", "result": "per-row cost ratio " + ", ".join(
             f"{k} {v:.2f}" for k, v in main.items()) + f"; worst {worst[0]} {worst[1]:.2f}",
             "met": "yes" if max(main.values()) <= 1.3 else "no"})
-    return out, notes
+    return out
 
 
 def plot_growth(sizes: list[dict], path: Path) -> str | None:
@@ -580,8 +600,10 @@ def plot_growth(sizes: list[dict], path: Path) -> str | None:
             "load (ours)": [s["load"]["ours"]["wall_s"]["median"] for s in sizes],
             "load floor (DuckDB read_csv)": [s["load"]["floor"]["wall_s"]["median"] for s in sizes],
             "transform.build": [s["transform"]["wall_s"]["median"] for s in sizes],
-            "slowest page, cold query": [max(p["cold_s"]["median"] for p in s["query"]["pages"].values()) for s in sizes],
         }
+        if all(s.get("query") for s in sizes):
+            series["slowest page, cold query"] = [max(p["cold_s"]["median"] for p in s["query"]["pages"].values())
+                                                  for s in sizes]
         if all("pandas" in s["load"] for s in sizes):
             series["load (pandas)"] = [s["load"]["pandas"]["wall_s"]["median"] for s in sizes]
         if all(s.get("render") for s in sizes):
@@ -609,6 +631,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--include-10m", action="store_true", help="also 10,000,000 rows (minutes, ~2 GB of disk)")
     ap.add_argument("--skip-render", action="store_true", help="skip the AppTest page renders")
+    ap.add_argument("--skip-query", action="store_true", help="skip the page queries (and the renders): load and "
+                                                               "transform only")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where latest.md/json and growth.png go")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     ap.add_argument("--one", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
@@ -658,8 +682,9 @@ def main(argv: list[str] | None = None) -> int:
             entry["transform"] = bench_transform(db, sw, args.runs)
             if rows <= PANDAS_MAX_ROWS:
                 entry["pandas_metrics"] = bench_pandas_metrics(db, args.runs)
-            entry["query"] = bench_query(db, args.runs)
-            if not args.skip_render:
+            if not args.skip_query:
+                entry["query"] = bench_query(db, args.runs)
+            if not args.skip_render and not args.skip_query:
                 entry["render"] = bench_render(db, args.runs)
             results["sizes"].append(entry)
             csv.unlink(missing_ok=True)
