@@ -32,10 +32,10 @@ from analytics.approach import single_case_effects
 from analytics.attention import flags_with_inputs
 from analytics.children import gas_reviews_compute
 from analytics.filters import Filters, as_of
-from analytics.freshness import data_version, settings_key
+from analytics.freshness import data_version, settings_key, stored_meta
 from analytics.outcomes import reliable_change_compute
-from analytics.trends import TREND_COLUMNS, child_trends_all
-from pipelines import settings, warehouse
+from analytics.trends import TREND_COLUMNS, child_trends_all, trend_measures
+from pipelines import incremental, settings, warehouse
 
 TABLES = ("child_flags", "child_trends", "child_approach_effects", "gas_reviews", "goal_progress",
           "measure_change", "analytics_meta")
@@ -102,18 +102,85 @@ def meta_table(con) -> pd.DataFrame:
     return meta
 
 
+# how the last ``build_tables`` of this process went (the tests and the benchmark read it)
+LAST_BUILD: dict[str, bool] = {"incremental": False}
+
+
+class _TouchedConnection(warehouse.SameConnection):
+    """The writer's connection while its marts are shadowed by the touched children's rows,
+    carrying the practice's facts (its as-of date)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, facts: dict) -> None:
+        super().__init__(con)
+        self.practice_facts = facts
+
+
+def _incremental(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether only the touched children's rows need computing: the build was incremental (the
+    writer has ``touched_children``, ``pipelines.incremental``), every table exists, and they
+    were computed with these settings and code (``settings_key``) as of the same date. Every row
+    depends only on its child's rows and the as-of date (``compute_tables``), so a load that
+    moves the as-of date (a new month) recomputes every child."""
+    touched = con.execute("select count(*) from duckdb_tables() where temporary and table_name = $t",
+                          {"t": incremental.TOUCHED}).fetchall()[0][0]
+    c = warehouse.SameConnection(con)
+    if not touched or not _db.has_tables(c, *TABLES):
+        return False
+    meta = stored_meta(c)
+    return meta is not None and meta["settings_key"] == settings_key() and meta["as_of"] == as_of(c)
+
+
+def _update_touched(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Recompute the touched children's rows of each table (``_incremental``): ``compute_tables``
+    on the marts shadowed by temp views of those children's rows, then their rows replaced."""
+    c = warehouse.SameConnection(con)
+    facts = {**data_version(c), "trend_measures": trend_measures(c)}  # practice-wide, before the shadows
+    home = f'"{con.execute("select current_database()").fetchall()[0][0]}".main'
+    marts = [r[0] for r in con.execute(
+        "select distinct table_name from duckdb_columns() where column_name = 'child_id' and not internal "
+        "and database_name = current_database() and schema_name = 'main' and table_name not in "
+        f"({', '.join('?' * len(TABLES))}) and table_name not like 'src_%'", list(TABLES)).fetchall()]
+    for m in marts:  # our mart names
+        con.execute(f"create or replace temp view {m} as select * from {home}.{m} "
+                    f"where child_id in (select child_id from {incremental.TOUCHED})")
+    try:
+        tables = compute_tables(_TouchedConnection(con, facts))
+    finally:
+        for m in marts:
+            con.execute(f"drop view if exists temp.{m}")
+    for name, df in tables.items():
+        view = f"_analytics_{name}"
+        select = ", ".join(
+            f'cast("{col}" as date) as "{col}"' if pd.api.types.is_datetime64_any_dtype(df[col]) else f'"{col}"'
+            for col in df.columns)
+        con.execute(f"delete from {name} where child_id in (select child_id from {incremental.TOUCHED})")
+        if len(df):
+            con.register(view, df)
+            try:
+                con.execute(f"insert into {name} by name select {select} from {view}")  # our names only
+            finally:
+                con.unregister(view)
+    return list(tables)
+
+
 def build_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Compute the practice-wide analytics tables (one of ``STEPS``, run by the load).
+    """Compute the practice-wide analytics tables (one of ``STEPS``, run by the load); after an
+    incremental build at the same as-of date, only the touched children's rows (``_incremental``).
 
     Runs on ``con`` itself (the writer during a load, possibly inside a transaction, where a
     new cursor would not see uncommitted tables). Returns the tables written.
     """
     c = warehouse.SameConnection(con)
-    tables = compute_tables(c)
-    for name, df in tables.items():
-        _write_table(c, name, df)
+    LAST_BUILD["incremental"] = _incremental(con)
+    if LAST_BUILD["incremental"]:
+        names = _update_touched(con)
+    else:
+        tables = compute_tables(c)
+        for name, df in tables.items():
+            _write_table(c, name, df)
+        names = list(tables)
     _write_table(c, "analytics_meta", meta_table(c))
-    return list(tables) + ["analytics_meta"]
+    return names + ["analytics_meta"]
 
 
 # What an entry point passes to ``pipelines.load.load(..., after_build=STEPS)`` (and ``rebuild``):

@@ -67,13 +67,21 @@ def child_trends_compute(con, f: Filters, as_of_date: dt.date | None, measure: s
     return out[cols]
 
 
+def trend_measures(con) -> list[str]:
+    """The session-level measures with a value anywhere in the practice, but the standardised
+    ones: ``child_trends`` has a row per child for each (practice-wide, also on a connection
+    carrying ``practice_facts`` with ``trend_measures``, as a part of the children does)."""
+    return list(_db.sql(con, "select distinct o.measure from observations as o join measure_catalogue as c "
+                             "using (measure) where c.level = 'session' and c.sd is null and o.goal_id is null "
+                             "order by 1")["measure"])
+
+
 def child_trends_all(con, as_of_date: dt.date | None) -> pd.DataFrame:
     """``child_trends_compute`` of the whole practice for every session-level measure with a
     value but the standardised ones (their change is the reliable change): one row per child
     per measure, the stored table ``child_trends``."""
-    present = _db.sql(con, "select distinct o.measure from observations as o join measure_catalogue as c "
-                           "using (measure) where c.level = 'session' and c.sd is null and o.goal_id is null "
-                           "order by 1")["measure"]
+    facts = getattr(con, "practice_facts", None) or {}
+    present = facts["trend_measures"] if "trend_measures" in facts else trend_measures(con)
     parts = [child_trends_compute(con, Filters(), as_of_date, m) for m in present]
     parts = [p for p in parts if len(p)]
     if not parts:

@@ -46,7 +46,10 @@ RESULTS = ROOT / "benchmarks" / "results"
 BENCH_LOAD = ROOT / "benchmarks" / "bench_load.py"
 PANDAS_MAX_ROWS = 3_000_000  # the pandas baselines hold every row as Python strings: skipped above this
 TARGETS = {
-    "load_vs_floor": 2.0,        # ours / floor wall  <= 2x
+    "load_vs_floor": 3.0,        # ours / floor CPU <= 3x (aim 2x), at every size (issue 14)
+    "files_vs_floor": 1.5,       # read + validate + upsert / floor <= 1.5x
+    "growth_10x": 11.0,          # 10x rows costs at most 11x (load CPU)
+    "increment_vs_full": 0.3,    # a month's increment into the warehouse <= 0.3x a full load (CPU)
     "pandas_vs_load": 2.0,       # pandas / ours wall >= 2x
     "peak_mb_10m": 1024,         # peak RSS of a load at 10M < 1 GB
     "transform_1m_s": 2.0,       # transform.build at 1M < 2 s
@@ -109,23 +112,93 @@ def one_load(kind: str, path: Path) -> dict:
     return res
 
 
+def _fresh_process(args: list[str]) -> dict:
+    """``run.py --one ...`` in a fresh process: its JSON, with ``cpu_s`` (user + system of the
+    whole process, all threads, imports included; from ``wait4``) and its own peak (VmHWM)."""
+    from bench_load import _spawn_reaping_ourselves
+
+    res = _spawn_reaping_ourselves([sys.executable, __file__, "--one", *args], ROOT)
+    if "vmhwm_mb" in res:  # ru_maxrss of a forked child can carry the parent's RSS; VmHWM is its own
+        res["peak_mb"] = res["vmhwm_mb"]
+    return res
+
+
+def _vmhwm_mb() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def bench_load(path: Path, rows: int, runs: int) -> dict:
     kinds = ["floor", "ours"] + (["pandas"] if rows <= PANDAS_MAX_ROWS else [])
     raw: dict[str, list[dict]] = {k: [] for k in kinds}
     for i in range(runs):
         for kind in kinds:  # interleaved so machine drift hits all alike
-            out = subprocess.run([sys.executable, __file__, "--one", kind, str(path)],
-                                 capture_output=True, text=True, cwd=ROOT)
-            if out.returncode:
-                raise RuntimeError(f"load {kind} failed:\n{out.stderr[-3000:]}")
-            raw[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
-            log(f"  load {kind} run {i + 1}: {raw[kind][-1]['wall_s']:.2f} s")
+            raw[kind].append(_fresh_process([kind, str(path)]))
+            log(f"  load {kind} run {i + 1}: {raw[kind][-1]['wall_s']:.2f} s wall, {raw[kind][-1]['cpu_s']:.2f} s CPU")
     res: dict = {}
     for kind, rs in raw.items():
-        res[kind] = {"wall_s": med([r["wall_s"] for r in rs]), "peak_mb": med([r["peak_mb"] for r in rs])}
+        res[kind] = {"wall_s": med([r["wall_s"] for r in rs]), "peak_mb": med([r["peak_mb"] for r in rs]),
+                     "cpu_s": med([r["cpu_s"] for r in rs])}
         res[kind]["rows_per_s"] = rows / res[kind]["wall_s"]["median"]
     for phase in ("files_s", "models_s", "statistics_s"):
         res["ours"][phase] = med([r.get(phase, 0.0) for r in raw["ours"]])
+    return res
+
+
+# the increment's export is a month newer than its base (pipelines.increments)
+BASE_ORDER, INCREMENT_ORDER = "2026-10-01", "2026-11-01"
+
+
+def one_increment(kind: str, folder: Path) -> dict:
+    """In this (fresh) process: ``base`` loads ``folder/base.csv`` into ``folder/wh``; ``increment``
+    loads ``folder/inc.csv`` into it (the timed run, on a copy of the base warehouse)."""
+    import datetime as dt_
+
+    from analytics import stored
+    from pipelines.load import load
+
+    name, order = ("base.csv", BASE_ORDER) if kind == "base" else ("inc.csv", INCREMENT_ORDER)
+    t0 = time.perf_counter()
+    report = load([folder.parent / name if kind == "increment" else folder / name],
+                  db=folder / "wh" / "practice.duckdb", after_build=stored.STEPS,
+                  export_date=dt_.datetime.fromisoformat(order))
+    wall = time.perf_counter() - t0
+    f = report.files[0]
+    assert f.status == "loaded", f.message
+    return {"wall_s": wall, **report.timings, "statistics_incremental": stored.LAST_BUILD["incremental"],
+            "vmhwm_mb": _vmhwm_mb()}
+
+
+def bench_increment(path: Path, work: Path, runs: int) -> dict:
+    """A month's increment (``pipelines.increments.split_last_month``: ~10 % new rows and
+    corrections) loaded into the warehouse of the rest, each run a fresh process on a fresh copy."""
+    from pipelines import increments
+
+    folder = work / "increment"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    n_base, n_inc = increments.split_last_month(path, folder / "base.csv", folder / "inc.csv")
+    _fresh_process(["base", str(folder)])
+    raw = []
+    for i in range(runs):
+        run_dir = folder / f"run{i}"
+        shutil.copytree(folder / "wh", run_dir / "wh")
+        raw.append(_fresh_process(["increment", str(run_dir)]))
+        shutil.rmtree(run_dir, ignore_errors=True)
+        log(f"  increment run {i + 1}: {raw[-1]['wall_s']:.2f} s wall, {raw[-1]['cpu_s']:.2f} s CPU")
+    res = {"base_rows": n_base, "increment_rows": n_inc, "cpu_s": med([r["cpu_s"] for r in raw]),
+           "wall_s": med([r["wall_s"] for r in raw]), "peak_mb": med([r["peak_mb"] for r in raw]),
+           "touched_children": raw[0].get("touched_children"),
+           "marts_incremental": bool(raw[0].get("marts_incremental")),
+           "statistics_incremental": raw[0].get("statistics_incremental")}
+    for phase in ("files_s", "models_s", "statistics_s"):
+        res[phase] = med([r.get(phase, 0.0) for r in raw])
+    shutil.rmtree(folder, ignore_errors=True)
     return res
 
 
@@ -199,8 +272,11 @@ def bench_pandas_metrics(db: Path, runs: int) -> dict:
     from pipelines import warehouse
 
     con = warehouse.connect_reader(db)
-    df = con.execute("select child_id, session_id, goal_id, session_date, approach, attendance, engagement, "
-                     "gas_level, goal_weight from session_rows").df()
+    # the loaded rows, one per session per goal, from the marts (the raw rows are per source since issue 13)
+    df = con.execute("select s.child_id, s.session_id, g.goal_id, s.session_date, s.approach, s.attendance, "
+                     "e.value as engagement, g.gas_level, g.goal_weight from sessions as s "
+                     "left join (select session_id, value from observations where measure = 'engagement' "
+                     "and goal_id is null) as e using (session_id) left join goal_ratings as g using (session_id)").df()
     con.close()
     walls, out = [], None
     for _ in range(runs):
@@ -257,6 +333,12 @@ def bench_render(db: Path, runs: int) -> dict:
 
 # ----------------------------------------------------------------------------- report
 
+def _max_share() -> float:
+    from pipelines import incremental
+
+    return incremental.MAX_SHARE
+
+
 def markdown(results: dict) -> str:
     sizes = results["sizes"]
     L: list[str] = []
@@ -266,18 +348,21 @@ def markdown(results: dict) -> str:
              f"`--runs {results['runs']}`; figures are median (min–max) of the runs.\n")
 
     L.append("## 1. Load: export file to ready warehouse (fresh process per run)\n")
-    L.append("| rows | method | wall s | rows/s | peak RSS MB |")
-    L.append("|---:|---|---|---:|---:|")
+    L.append("| rows | method | CPU s | wall s | rows/s (wall) | peak RSS MB |")
+    L.append("|---:|---|---|---|---:|---:|")
     for s in sizes:
         for kind in ("floor", "ours", "pandas"):
             r = s["load"].get(kind)
             if r is None:
-                L.append(f"| {s['rows']:,} | {kind} | skipped (> {PANDAS_MAX_ROWS:,} rows) | | |")
+                L.append(f"| {s['rows']:,} | {kind} | skipped (> {PANDAS_MAX_ROWS:,} rows) | | | |")
                 continue
             label = {"floor": "floor: DuckDB read_csv", "ours": "ours: pipelines load",
                      "pandas": "pandas: same load"}[kind]
-            L.append(f"| {s['rows']:,} | {label} | {fmt(r['wall_s'])} | {r['rows_per_s']:,.0f} | "
+            cpu = fmt(r["cpu_s"]) if "cpu_s" in r else ""
+            L.append(f"| {s['rows']:,} | {label} | {cpu} | {fmt(r['wall_s'])} | {r['rows_per_s']:,.0f} | "
                      f"{r['peak_mb']['median']:.0f} |")
+    L.append("\nCPU s = user + system seconds of the whole process (all DuckDB threads, imports included; "
+             "`wait4`): the figure to read on a shared machine, where wall time is mostly waiting for a core.\n")
     L.append("\nOur load by phase (`LoadReport.timings`):\n")
     L.append("| rows | read + validate + upsert s | SQL models s | statistics + flags s | ours / floor | "
              "read+validate / floor | pandas / ours |")
@@ -288,6 +373,23 @@ def markdown(results: dict) -> str:
         L.append(f"| {s['rows']:,} | {fmt(o['files_s'])} | {fmt(o['models_s'])} | {fmt(o['statistics_s'])} | "
                  f"{o['wall_s']['median'] / fl['wall_s']['median']:.2f}x | "
                  f"{o['files_s']['median'] / fl['wall_s']['median']:.2f}x | {ratio_p} |")
+
+    if all(s.get("increment") for s in sizes):
+        L.append("\n## 1b. Incremental: one more month into the warehouse of the rest (fresh process per run)\n")
+        L.append("| rows | base rows | increment rows | CPU s | wall s | read+validate+upsert s | SQL models s | "
+                 "statistics s | children touched | marts / statistics incremental | increment / full load CPU |")
+        L.append("|---:|---:|---:|---|---|---|---|---|---:|---|---:|")
+        for s in sizes:
+            i, o = s["increment"], s["load"]["ours"]
+            L.append(f"| {s['rows']:,} | {i['base_rows']:,} | {i['increment_rows']:,} | {fmt(i['cpu_s'])} | "
+                     f"{fmt(i['wall_s'])} | {fmt(i['files_s'])} | {fmt(i['models_s'])} | {fmt(i['statistics_s'])} | "
+                     f"{i['touched_children'] if i['touched_children'] is not None else 'n/a'} | "
+                     f"{'yes' if i['marts_incremental'] else 'no'} / {'yes' if i['statistics_incremental'] else 'no'} | "
+                     f"{i['cpu_s']['median'] / o['cpu_s']['median']:.2f}x |")
+        L.append("\nThe increment (`pipelines.increments.split_last_month`): the export's last 30 days plus every row "
+                 "of about 1 in 100 earlier sessions again, corrected. Marts are rebuilt for the touched children only "
+                 f"when they are at most {int(100 * _max_share())} % of the children (`pipelines.incremental.MAX_SHARE`), "
+                 "statistics only when the as-of date did not move.\n")
 
     L.append("\n## 2. Transform: `transform.build(con)` on the loaded warehouse\n")
     L.append("| rows | build wall s | SQL models s | Python statistics s | CPU s | pandas metrics s |")
@@ -301,6 +403,15 @@ def markdown(results: dict) -> str:
              "`transform.build` computes far more (every mart, flags, per-child trends with Theil–Sen and "
              "Mann–Kendall, effect sizes, reliable change).\n")
 
+    if all(s.get("query") for s in sizes):
+        _query_sections(L, sizes)
+    if all(s.get("render") for s in sizes):
+        _render_section(L, sizes)
+    _tail(L, results)
+    return "\n".join(L) + "\n"
+
+
+def _query_sections(L: list[str], sizes: list[dict]) -> None:
     qf = sizes[0]["query"]["filter"]
     L.append(f"## 3. Query: the calls each page makes on a default render (filter {qf['date_from']} – "
              f"{qf['date_to']}, all groups; ms)\n")
@@ -330,22 +441,27 @@ def markdown(results: dict) -> str:
     for c, w, page, n in per[:8]:
         L.append(f"| {page} | {n} | {c * 1000:.0f} | {w * 1000:.0f} |")
 
-    if all(s.get("render") for s in sizes):
-        L.append("\n## 4. Render: each page through Streamlit AppTest (s)\n")
-        L.append("| page | " + " | ".join(f"cold {s['rows']:,} | warm {s['rows']:,}" for s in sizes) + " |")
-        L.append("|---|" + "---|---|" * len(sizes))
-        for page in sizes[0]["render"]:
-            cells = []
-            for s in sizes:
-                r = s["render"][page]
-                if r.get("error"):
-                    cells.append(f"error: {r['error'][:60]} | ")
-                else:
-                    cells.append(f"{fmt(r['cold_s'])} | {fmt(r['warm_s'])}")
-            L.append(f"| {page} | " + " | ".join(cells) + " |")
-        L.append("\nCold = a new AppTest session whose first run is the page, after `st.cache_data` and "
-                 "`st.cache_resource` (the reader) were cleared; warm = a rerun (every query a cache hit).\n")
 
+
+def _render_section(L: list[str], sizes: list[dict]) -> None:
+    L.append("\n## 4. Render: each page through Streamlit AppTest (s)\n")
+    L.append("| page | " + " | ".join(f"cold {s['rows']:,} | warm {s['rows']:,}" for s in sizes) + " |")
+    L.append("|---|" + "---|---|" * len(sizes))
+    for page in sizes[0]["render"]:
+        cells = []
+        for s in sizes:
+            r = s["render"][page]
+            if r.get("error"):
+                cells.append(f"error: {r['error'][:60]} | ")
+            else:
+                cells.append(f"{fmt(r['cold_s'])} | {fmt(r['warm_s'])}")
+        L.append(f"| {page} | " + " | ".join(cells) + " |")
+    L.append("\nCold = a new AppTest session whose first run is the page, after `st.cache_data` and "
+             "`st.cache_resource` (the reader) were cleared; warm = a rerun (every query a cache hit).\n")
+
+
+
+def _tail(L: list[str], results: dict) -> None:
     if results.get("growth"):
         g = results["growth"]
         L.append(f"## Growth {g['from']:,} → {g['to']:,} rows ({g['rows_ratio']:.1f}x rows)\n")
@@ -362,7 +478,6 @@ def markdown(results: dict) -> str:
         L.append(f"| {t['target']} | {t['result']} | {t['met']} |")
     if results.get("notes"):
         L.append("\n" + "\n".join(f"- {n}" for n in results["notes"]))
-    return "\n".join(L) + "\n"
 
 
 def growth(sizes: list[dict]) -> dict | None:
@@ -378,7 +493,7 @@ def growth(sizes: list[dict]) -> dict | None:
     if a.get("pandas_metrics") and b.get("pandas_metrics"):
         rows.append(("pandas metrics s", a["pandas_metrics"]["wall_s"]["median"],
                      b["pandas_metrics"]["wall_s"]["median"]))
-    for page in a["query"]["pages"]:
+    for page in (a.get("query") or {}).get("pages", {}) if b.get("query") else ():
         rows.append((f"query {page} cold s", a["query"]["pages"][page]["cold_s"]["median"],
                      b["query"]["pages"][page]["cold_s"]["median"]))
     if a.get("render") and b.get("render"):
@@ -394,10 +509,35 @@ def targets(sizes: list[dict], skip_render: bool) -> tuple[list[dict], list[str]
     ref = next((s for s in sizes if s["rows"] >= 900_000), sizes[-1])
     n = f"{ref['rows']:,} rows"
     lo = ref["load"]
-    ratio = lo["ours"]["wall_s"]["median"] / lo["floor"]["wall_s"]["median"]
-    rv = lo["ours"]["files_s"]["median"] / lo["floor"]["wall_s"]["median"]
-    out.append({"target": "load within 2x of floor", "result": f"{ratio:.2f}x whole load, {rv:.2f}x read+validate+upsert "
-                f"({n})", "met": "yes" if ratio <= 2 else ("read+validate only" if rv <= 2 else "no")})
+    for s in sizes:
+        lo_s = s["load"]
+        cpu = lo_s["ours"]["cpu_s"]["median"] / lo_s["floor"]["cpu_s"]["median"]
+        wall = lo_s["ours"]["wall_s"]["median"] / lo_s["floor"]["wall_s"]["median"]
+        out.append({"target": f"whole load <= {TARGETS['load_vs_floor']:.0f}x DuckDB read_csv (aim 2x), {s['rows']:,} rows",
+                    "result": f"{cpu:.2f}x CPU ({lo_s['ours']['cpu_s']['median']:.2f} vs "
+                              f"{lo_s['floor']['cpu_s']['median']:.2f} s), {wall:.2f}x wall",
+                    "met": "yes" if cpu <= TARGETS["load_vs_floor"] else "no"})
+        rv = lo_s["ours"]["files_s"]["median"] / lo_s["floor"]["wall_s"]["median"]
+        out.append({"target": f"read + validate + upsert <= {TARGETS['files_vs_floor']}x read_csv, {s['rows']:,} rows",
+                    "result": f"{rv:.2f}x (wall: the phase split has no CPU figure; {lo_s['ours']['files_s']['median']:.2f}"
+                              f" vs {lo_s['floor']['wall_s']['median']:.2f} s)",
+                    "met": "yes" if rv <= TARGETS["files_vs_floor"] else "no"})
+    if len(sizes) >= 2:
+        a, b = sizes[0], sizes[-1]
+        rows_x = b["rows"] / a["rows"]
+        cost_x = b["load"]["ours"]["cpu_s"]["median"] / a["load"]["ours"]["cpu_s"]["median"]
+        allowed = rows_x * TARGETS["growth_10x"] / 10
+        out.append({"target": "load growth linear (10x rows at most 11x cost)",
+                    "result": f"{a['rows']:,} -> {b['rows']:,} rows ({rows_x:.1f}x): {cost_x:.1f}x CPU "
+                              f"(allowed {allowed:.1f}x)", "met": "yes" if cost_x <= allowed else "no"})
+    for s in sizes:
+        if s.get("increment"):
+            inc = s["increment"]["cpu_s"]["median"] / s["load"]["ours"]["cpu_s"]["median"]
+            out.append({"target": f"a month's increment <= {TARGETS['increment_vs_full']}x a full load, {s['rows']:,} rows",
+                        "result": f"{inc:.2f}x CPU ({s['increment']['cpu_s']['median']:.2f} vs "
+                                  f"{s['load']['ours']['cpu_s']['median']:.2f} s; {s['increment']['increment_rows']:,} "
+                                  f"rows, {s['increment']['touched_children'] or 'most'} children touched)",
+                        "met": "yes" if inc <= TARGETS["increment_vs_full"] else "no"})
     if "pandas" in lo:
         pr = lo["pandas"]["wall_s"]["median"] / lo["ours"]["wall_s"]["median"]
         out.append({"target": "load >= 2x faster than pandas", "result": f"pandas takes {pr:.2f}x ours ({n})",
@@ -411,6 +551,9 @@ def targets(sizes: list[dict], skip_render: bool) -> tuple[list[dict], list[str]
     tr = ref["transform"]["wall_s"]["median"]
     out.append({"target": "transform at 1M < 2 s", "result": f"{tr:.2f} s (models {ref['transform']['models_s']['median']:.2f}"
                 f" + statistics {ref['transform']['statistics_s']['median']:.2f}) ({n})", "met": "yes" if tr < 2 else "no"})
+    if not ref.get("query"):
+        notes.append("page queries and renders not run (--skip-query): their targets are not measured here")
+        return _growth_target(out, sizes), notes
     pages = ref["query"]["pages"]
     calls_w = max((p["per_call_warm_s"][c]["median"], f"{k}: {c}") for k, p in pages.items() for c in p["calls"])
     calls_c = max((p["per_call_cold_s"][c]["median"], f"{k}: {c}") for k, p in pages.items() for c in p["calls"])
@@ -429,6 +572,10 @@ def targets(sizes: list[dict], skip_render: bool) -> tuple[list[dict], list[str]
         out.append({"target": "page render < 1 s at 1M", "result": f"slowest cold {worst[1]} {worst[0]:.2f} s, "
                     f"slowest warm {wworst[1]} {wworst[0]:.2f} s", "met": "yes" if worst[0] < 1 else
                     ("warm only" if wworst[0] < 1 else "no")})
+    return _growth_target(out, sizes), notes
+
+
+def _growth_target(out: list[dict], sizes: list[dict]) -> list[dict]:
     g = growth(sizes)
     if g:
         per_row = {name: (b / a) / g["rows_ratio"] for name, a, b in g["rows"] if a > 0}
@@ -437,7 +584,7 @@ def targets(sizes: list[dict], skip_render: bool) -> tuple[list[dict], list[str]
         out.append({"target": "near-linear growth", "result": "per-row cost ratio " + ", ".join(
             f"{k} {v:.2f}" for k, v in main.items()) + f"; worst {worst[0]} {worst[1]:.2f}",
             "met": "yes" if max(main.values()) <= 1.3 else "no"})
-    return out, notes
+    return out
 
 
 def plot_growth(sizes: list[dict], path: Path) -> str | None:
@@ -453,8 +600,10 @@ def plot_growth(sizes: list[dict], path: Path) -> str | None:
             "load (ours)": [s["load"]["ours"]["wall_s"]["median"] for s in sizes],
             "load floor (DuckDB read_csv)": [s["load"]["floor"]["wall_s"]["median"] for s in sizes],
             "transform.build": [s["transform"]["wall_s"]["median"] for s in sizes],
-            "slowest page, cold query": [max(p["cold_s"]["median"] for p in s["query"]["pages"].values()) for s in sizes],
         }
+        if all(s.get("query") for s in sizes):
+            series["slowest page, cold query"] = [max(p["cold_s"]["median"] for p in s["query"]["pages"].values())
+                                                  for s in sizes]
         if all("pandas" in s["load"] for s in sizes):
             series["load (pandas)"] = [s["load"]["pandas"]["wall_s"]["median"] for s in sizes]
         if all(s.get("render") for s in sizes):
@@ -482,12 +631,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--include-10m", action="store_true", help="also 10,000,000 rows (minutes, ~2 GB of disk)")
     ap.add_argument("--skip-render", action="store_true", help="skip the AppTest page renders")
+    ap.add_argument("--skip-query", action="store_true", help="skip the page queries (and the renders): load and "
+                                                               "transform only")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where latest.md/json and growth.png go")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     ap.add_argument("--one", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
-        print(json.dumps(one_load(args.one[0], Path(args.one[1]))))
+        kind, where = args.one[0], Path(args.one[1])
+        res = one_increment(kind, where) if kind in ("base", "increment") else one_load(kind, where)
+        if "peak_mb" in res:
+            res["vmhwm_mb"] = res["peak_mb"]
+        print(json.dumps(res, default=str))
         return 0
 
     import duckdb
@@ -515,6 +670,8 @@ def main(argv: list[str] | None = None) -> int:
             entry: dict = {"target_rows": size, "rows": rows, "children": children,
                            "csv_mb": csv.stat().st_size / 1e6}
             entry["load"] = bench_load(csv, rows, args.runs)
+            log(f"  increment ({args.runs} runs)")
+            entry["increment"] = bench_increment(csv, sw, args.runs)
             db = sw / "practice.duckdb"
             out = subprocess.run([sys.executable, "-m", "pipelines", "load", str(csv), "--db", str(db)],
                                  capture_output=True, text=True, cwd=ROOT)
@@ -525,8 +682,9 @@ def main(argv: list[str] | None = None) -> int:
             entry["transform"] = bench_transform(db, sw, args.runs)
             if rows <= PANDAS_MAX_ROWS:
                 entry["pandas_metrics"] = bench_pandas_metrics(db, args.runs)
-            entry["query"] = bench_query(db, args.runs)
-            if not args.skip_render:
+            if not args.skip_query:
+                entry["query"] = bench_query(db, args.runs)
+            if not args.skip_render and not args.skip_query:
                 entry["render"] = bench_render(db, args.runs)
             results["sizes"].append(entry)
             csv.unlink(missing_ok=True)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 import duckdb
 
-from pipelines import measures, queries, schema_tests, settings
+from pipelines import incremental, measures, queries, schema_tests, settings
 
 MODEL_LAYERS = ("intermediate", "marts")
 # models that no longer exist: dropped from warehouses built by an earlier version
@@ -88,21 +88,34 @@ def build(con: duckdb.DuckDBPyConnection, timings: dict[str, float] | None = Non
                                 {"n": name}).fetchall()[0][0]
             if found:
                 con.execute(f"drop {kind} {name}")  # name: from RETIRED_MODELS
-    built = []
-    for name in model_order():
-        kind = "view" if queries.path(name).parent.name == "intermediate" else "table"
-        other = "view" if kind == "table" else "table"
-        exists = con.execute(f"select count(*) from duckdb_{other}s() where {other}_name = $n and not internal",
-                             {"n": name}).fetchall()[0][0]
-        if exists:  # a model that changed kind between versions
-            con.execute(f"drop {other} {name}")
-        con.execute(f"create or replace {kind} {name} as {queries.sql(name)}")  # name: a file stem of ours
-        built.append(name)
+    order = model_order()
+    kinds = {name: "view" if queries.path(name).parent.name == "intermediate" else "table" for name in order}
+    # after a load into a warehouse built by this code: only the children it touched (pipelines.incremental)
+    noted = incremental.touched_count(con)
+    touched = incremental.touched(con, [n for n in order if kinds[n] == "table"])
+    if timings is not None and noted is not None:
+        timings["touched_children"] = noted
+        timings["marts_incremental"] = float(touched is not None)
+    if touched is not None:
+        incremental.build_models(con, order, kinds)
+    else:
+        con.execute(f"drop table if exists temp.{incremental.TOUCHED}")  # the steps recompute every child too
+        for name in order:
+            kind = kinds[name]
+            other = "view" if kind == "table" else "table"
+            exists = con.execute(f"select count(*) from duckdb_{other}s() where {other}_name = $n and not internal",
+                                 {"n": name}).fetchall()[0][0]
+            if exists:  # a model that changed kind between versions
+                con.execute(f"drop {other} {name}")
+            con.execute(f"create or replace {kind} {name} as {queries.sql(name)}")  # name: a file stem of ours
+    built = list(order)
+    incremental.record(con)
     if check:
         schema_tests.check(con)
     t1 = time.perf_counter()
-    for step in after_build:
+    for step in after_build:  # a step finds touched_children when only those children changed
         step(con)
+    con.execute(f"drop table if exists temp.{incremental.TOUCHED}")
     if timings is not None:
         timings["models_s"] = t1 - t0
         timings["statistics_s"] = time.perf_counter() - t1

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import ingest, measures, queries, transform
+from pipelines import incremental, ingest, measures, queries, transform
 from pipelines.dates import date_label, decide_date_format
 from pipelines.faults import fault
 from pipelines.profiles import Profile, normalise_value
@@ -243,6 +243,7 @@ def upsert_rows(con: duckdb.DuckDBPyConnection, table: str, incoming: str, order
     older export's rows never replace a newer export's; a key this export lacks is left alone.
     """
     on = " and ".join(f"t.{k} = g.{k}" for k in KEYS[table])  # our table and column names
+    incremental.note(con, table, incoming, on, order)
     con.execute(f"delete from {table} as t using {incoming} as g where {on} and t.export_order <= $order",
                 {"order": order})
     return con.execute(f"insert into {table} by name select * from {incoming} as g "
@@ -267,6 +268,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """What staging reads from the warehouse, written once per load: the macros and the measures catalogue."""
     transform.build_macros(con)
     measures.write_catalogue_table(con)
+    incremental.start(con)  # the children this load touches (an incremental build recomputes only them)
 
 
 def synonyms(p: Profile) -> list[tuple[str, str, str]]:
