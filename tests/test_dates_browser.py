@@ -59,4 +59,8 @@ def test_enter_applies_a_typed_date_and_the_next_link_click_navigates(server, pa
     start.press("Enter")
     page.wait_for_function("() => document.querySelector(\"[data-testid='stSidebar']\").innerText"
                            ".includes('not a date written YYYY-MM-DD')", timeout=60_000)
+    _settle(page)
+    sidebar_from = ("() => [...document.querySelectorAll(\"[data-testid='stSidebar'] [data-testid='stTextInput']\")]"
+                    ".find(e => e.innerText.includes('From')).querySelector('input').value")
+    page.wait_for_function(f"() => ({sidebar_from})() === '2026-04-01'", timeout=15_000)
     assert start.input_value() == "2026-04-01"

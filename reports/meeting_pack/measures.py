@@ -176,7 +176,7 @@ def measures_section(p: MeetingPack, cfg: Settings, trend_from: dt.date) -> Sect
              "test of the \u201cgetting worse\u201d flag."))
     sec.tables.append(Table("measures_effects", "Within-child difference per measure, child-led − directed",
                             p.measure_effects, [
-        Col("label", "Measure"), Col("unit", "Unit"), Col("better", "Direction"),
+        Col("label", "Measure"),  # unit and direction: in the measures table above
         Col("n_children", "Children compared", "int"), Col("n_children_considered", "Children considered", "int"),
         Col("n_sessions", "Sessions", "int"),
         Col("mean_diff", "Mean difference", "signed2", ci=("ci_lo", "ci_hi")),
@@ -184,7 +184,7 @@ def measures_section(p: MeetingPack, cfg: Settings, trend_from: dt.date) -> Sect
         Col("mean_nap", "NAP (child-led better)", "num2", ci=("nap_ci_lo", "nap_ci_hi")),
         Col("reading", "Reading"), Col("reason", "Not estimated because")],
         note=f"{span}. Each child with enough sessions of both approaches gives one difference per measure (mean "
-             f"child-led minus mean directed, in the measure's unit) and one NAP in the measure's direction; "
+             f"child-led minus mean directed, in the measure's unit, as in the table above) and one NAP in the measure's direction; "
              f"bootstrap {conf:.0%} CIs. Practice data, not a trial.",
         empty="No child had both approaches with a value."))
     sec.tables.append(Table("measures_monthly", "Each measure per month", p.measure_monthly, [
