@@ -219,7 +219,10 @@ def test_needs_attention_text_and_flags_follow_the_settings(db, tmp_path, monkey
 
 
 def shared_pack_cells(at: AppTest) -> str:
-    return " ".join(df.value.to_csv() for df in at.dataframe) + " ".join(str(t.value) for t in at.table)
+    """The page's table cells: its markdown tables (``layout.static_table``, escapes removed),
+    grids and tables."""
+    tables = [str(m.value).replace("\\", "") for m in at.markdown if str(m.value).startswith("| ")]
+    return " ".join(tables + [df.value.to_csv() for df in at.dataframe] + [str(t.value) for t in at.table])
 
 
 def test_team_meeting_small_cells_follow_the_settings(db, tmp_path, monkeypatch):
