@@ -24,6 +24,7 @@ from pipelines.measures import Measure, catalogue
 from pipelines.settings import Settings
 from reports.formats import day, month
 from reports.meeting_pack.model import Col, MeetingPack, Section, Table
+from reports.meeting_pack.sections import comparison_reading
 from stats import wording
 
 _VALUE_FIGURES = ("mean_value", "value_ci_lo", "value_ci_hi", "n_values", "n_children_values", "share_good")
@@ -127,20 +128,14 @@ def _effect_line(r: pd.Series, cfg: Settings, span: str) -> str:
     if isinstance(r["n_children"], str):
         return (f"{label}, {span}: fewer than {r['n_children'][1:]} children had enough sessions of both "
                 "approaches; suppressed.")
-    c = cfg.comparison
-    cat = catalogue()
-    m = cat.get(str(r["measure"]))
-    n = int(r["n_children"])
-    rd = wording.difference(r["mean_diff"], r["ci_lo"], r["ci_hi"], p=r["wilcoxon_p"], alpha=1 - c.confidence,
-                            n=n, min_n=c.min_children, estimated=bool(r["estimated"]),
-                            higher_is_better=(m.sign > 0) if m else True,
-                            criterion=f"at least {c.min_sessions_per_approach} sessions with a value of each approach")
+    m = catalogue().get(str(r["measure"]))
+    n, rd, interval = comparison_reading(
+        r, cfg, higher_is_better=(m.sign > 0) if m else True,
+        criterion=f"at least {cfg.comparison.min_sessions_per_approach} sessions with a value of each approach")
     if rd.kind == wording.TOO_FEW:
         return f"{label}, {span}: {rd.sentence}"
-    p_txt = wording.p_value(r["wilcoxon_p"])
     return (f"{label} ({r['unit']}, {r['better']}), {span}: child-led sessions {r['mean_diff']:+.2f} against the "
-            f"same children's directed sessions ({c.confidence:.0%} CI {r['ci_lo']:+.2f} to {r['ci_hi']:+.2f}"
-            f"{'; Wilcoxon ' + p_txt if p_txt else ''}), n = {n} children. {rd.sentence}")
+            f"same children's directed sessions ({interval}), n = {n} children. {rd.sentence}")
 
 
 def measures_section(p: MeetingPack, cfg: Settings, trend_from: dt.date) -> Section:

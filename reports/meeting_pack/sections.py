@@ -24,19 +24,29 @@ def _effect_sentence(e: pd.DataFrame, cfg: Settings, first_month: dt.date, d_to:
     if isinstance(r["n_children"], str):
         return (f"Within-child comparison, {span}: fewer than {r['n_children'][1:]} children had enough sessions "
                 "of both approaches; suppressed.")
+    n, reading, interval = comparison_reading(
+        r, cfg, criterion=f"at least {cfg.comparison.min_sessions_per_approach} rated sessions of each approach")
+    if reading.kind == wording.TOO_FEW:
+        return f"Within-child comparison, {span}: {reading.sentence}"
+    return (f"Within-child comparison, {span}: engagement in child-led sessions was on average "
+            f"{r['mean_diff']:+.2f} points against the same children's directed sessions ({interval}), "
+            f"n = {n} children, {int(r['n_sessions']):,} sessions. {reading.sentence} Observational: therapists "
+            "chose the approach, so this is not evidence that the approach causes the difference.")
+
+
+def comparison_reading(r: pd.Series, cfg: Settings, *, criterion: str,
+                       higher_is_better: bool = True) -> tuple[int, wording.Reading, str]:
+    """One pooled within-child comparison row (``mean_diff``, ``ci_lo``/``ci_hi``, ``wilcoxon_p``,
+    ``n_children``, ``estimated``): its n of children, its reading in words
+    (``wording.difference``) and the "95% CI a to b; Wilcoxon p" text."""
     c = cfg.comparison
     n = int(r["n_children"])
     reading = wording.difference(r["mean_diff"], r["ci_lo"], r["ci_hi"], p=r["wilcoxon_p"], alpha=1 - c.confidence,
                                  n=n, min_n=c.min_children, estimated=bool(r["estimated"]),
-                                 criterion=f"at least {c.min_sessions_per_approach} rated sessions of each approach")
-    if reading.kind == wording.TOO_FEW:
-        return f"Within-child comparison, {span}: {reading.sentence}"
+                                 higher_is_better=higher_is_better, criterion=criterion)
     p_txt = wording.p_value(r["wilcoxon_p"])
-    return (f"Within-child comparison, {span}: engagement in child-led sessions was on average "
-            f"{r['mean_diff']:+.2f} points against the same children's directed sessions "
-            f"({c.confidence:.0%} CI {r['ci_lo']:+.2f} to {r['ci_hi']:+.2f}{'; Wilcoxon ' + p_txt if p_txt else ''}), "
-            f"n = {n} children, {int(r['n_sessions']):,} sessions. {reading.sentence} Observational: therapists "
-            "chose the approach, so this is not evidence that the approach causes the difference.")
+    interval = f"{c.confidence:.0%} CI {r['ci_lo']:+.2f} to {r['ci_hi']:+.2f}{'; Wilcoxon ' + p_txt if p_txt else ''}"
+    return n, reading, interval
 
 
 def _approach_wide(t: pd.DataFrame) -> pd.DataFrame:
