@@ -75,6 +75,15 @@ def sample_db(tmp_path_factory, sample_source, sample_truth) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sample_con(sample_db):
+    """A read-only connection to ``sample_db``, shared by the test files that only query it."""
+    from pipelines import warehouse
+    c = warehouse.connect_reader(sample_db)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
 def dashboard_db(tmp_path_factory, sample_db) -> Path:
     """The warehouse the dashboard tests render (read-only): the sample's, or the exports in
     ``$DASHBOARD_TEST_EXPORTS``; the tiny practice when neither has files."""

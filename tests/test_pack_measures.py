@@ -74,13 +74,6 @@ def west(west_db):
     c.close()
 
 
-@pytest.fixture(scope="module")
-def sample(sample_db):
-    c = warehouse.connect_reader(sample_db)
-    yield c
-    c.close()
-
-
 def _row(frame: pd.DataFrame, measure: str) -> pd.Series:
     rows = frame[frame["measure"] == measure]
     assert len(rows) == 1, (measure, frame)
@@ -106,19 +99,19 @@ def _html_rows(section: str, title: str) -> list[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def sample_pack(sample):
-    team = next(t for t in analytics.filter_options(sample)["teams"] if str(t) == "North")
-    return mp.build_pack(sample, team=str(team))
+def sample_pack(sample_con):
+    team = next(t for t in analytics.filter_options(sample_con)["teams"] if str(t) == "North")
+    return mp.build_pack(sample_con, team=str(team))
 
 
-def test_every_session_measure_of_the_period_with_catalogue_label_unit_and_direction(sample, sample_pack):
+def test_every_session_measure_of_the_period_with_catalogue_label_unit_and_direction(sample_con, sample_pack):
     p = sample_pack
     f = p.filters()
     cat = catalogue()
     expected = []
-    for o in analytics.measure_options(sample):
+    for o in analytics.measure_options(sample_con):
         m = cat[o["measure"]]
-        if m.sd is None and analytics.kpis(sample, f, measure=m.id)["current"]["n_values"]:
+        if m.sd is None and analytics.kpis(sample_con, f, measure=m.id)["current"]["n_values"]:
             expected.append(m.id)
     assert {"engagement", "on_task", "protests"} <= set(expected)
     s = p.measure_summary
@@ -127,7 +120,7 @@ def test_every_session_measure_of_the_period_with_catalogue_label_unit_and_direc
         m = cat[r["measure"]]
         assert (r["label"], r["unit"]) == (m.label, m.unit)
         assert r["better"] == ("lower is better" if m.direction == "lower" else "higher is better")
-        k = analytics.kpis(sample, f, previous=replace(f, date_from=p.prev_from, date_to=p.prev_to), measure=m.id)
+        k = analytics.kpis(sample_con, f, previous=replace(f, date_from=p.prev_from, date_to=p.prev_to), measure=m.id)
         for col in ("mean_value", "value_ci_lo", "value_ci_hi", "n_values", "n_children_values"):
             assert r[col] == pytest.approx(k["current"][col])
             assert r[col + "_prev"] == pytest.approx(k["previous"][col])
@@ -142,13 +135,13 @@ def test_every_session_measure_of_the_period_with_catalogue_label_unit_and_direc
             assert "engagement" not in line.lower() and "points" not in line
 
 
-def test_within_child_comparison_pooled_per_measure_each_child_once(sample, sample_pack):
+def test_within_child_comparison_pooled_per_measure_each_child_once(sample_con, sample_pack):
     p = sample_pack
     tf = replace(p.filters(), date_from=p.trend_from)
     for mid in ("on_task", "protests"):
         got = _row(p.measure_effects, mid)
-        want = analytics.approach_effects(sample, tf, measure=mid).iloc[0]
-        pairs = analytics.approach_pairs(sample, tf, measure=mid)
+        want = analytics.approach_effects(sample_con, tf, measure=mid).iloc[0]
+        pairs = analytics.approach_pairs(sample_con, tf, measure=mid)
         eligible = pairs[pairs["eligible"].astype(bool) & pairs["diff"].notna()]
         assert eligible["child_id"].is_unique  # each child once per measure
         assert int(got["n_children"]) == len(eligible) == int(want["n_children"])
@@ -160,7 +153,7 @@ def test_within_child_comparison_pooled_per_measure_each_child_once(sample, samp
     assert "better" in _row(p.measure_effects, "protests")["reading"]
 
 
-def test_trends_per_measure_follow_the_direction(sample, sample_pack):
+def test_trends_per_measure_follow_the_direction(sample_con, sample_pack):
     """Getting worse is a significant Mann-Kendall trend against the measure's direction: a
     rising count of protests is worse, a rising engagement is better."""
     p = sample_pack
@@ -169,7 +162,7 @@ def test_trends_per_measure_follow_the_direction(sample, sample_pack):
     fl = settings.get().flags
     window = replace(p.filters(), date_from=min(p.date_from, p.date_to - dt.timedelta(days=7 * fl.engagement_window_weeks - 1)))
     for mid in p.measure_summary["measure"]:
-        t = analytics.child_trends(sample, window, measure=mid)
+        t = analytics.child_trends(sample_con, window, measure=mid)
         sign = catalogue()[mid].sign
         ok = (t["recent_n"] >= fl.engagement_min_sessions) & (t["recent_p_value"] < fl.engagement_trend_alpha)
         r = _row(p.measure_trends, mid)
@@ -179,12 +172,12 @@ def test_trends_per_measure_follow_the_direction(sample, sample_pack):
         assert r["worse"] + r["better_n"] + r["no_clear"] == r["n_children"]
 
 
-def test_monthly_per_measure(sample, sample_pack):
+def test_monthly_per_measure(sample_con, sample_pack):
     p = sample_pack
     tf = replace(p.filters(), date_from=p.trend_from)
     for mid in ("on_task", "protests"):
         got = p.measure_monthly[p.measure_monthly["measure"] == mid].reset_index(drop=True)
-        want = analytics.monthly_trends(sample, tf, measure=mid)
+        want = analytics.monthly_trends(sample_con, tf, measure=mid)
         assert list(pd.to_datetime(got["month_start"])) == list(pd.to_datetime(want["month_start"]))
         assert list(got["mean_value"]) == pytest.approx(list(want["mean_value"]), nan_ok=True)
         assert (got["unit"] == catalogue()[mid].unit).all()

@@ -20,28 +20,20 @@ import pytest
 
 import analytics
 from analytics import approach as ap
-from pipelines import warehouse
 from stats.paired_groups import paired_summaries_grouped, paired_summary_grouped
 
 
 @pytest.fixture(scope="module")
-def con(sample_db):
-    c = warehouse.connect_reader(sample_db)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def period(con) -> analytics.Filters:
-    hi = analytics.filter_options(con)["max_date"]
+def period(sample_con) -> analytics.Filters:
+    hi = analytics.filter_options(sample_con)["max_date"]
     return analytics.Filters(date_from=hi - dt.timedelta(days=180), date_to=hi)
 
 
-def test_attended_by_equals_kpis_by_on_each_value(con, period):
-    got = analytics.attended_by(con, period, "therapist_id", "approach")
+def test_attended_by_equals_kpis_by_on_each_value(sample_con, period):
+    got = analytics.attended_by(sample_con, period, "therapist_id", "approach")
     assert len(got) and got["approach"].nunique() > 1
     for approach in sorted(got["approach"].unique()):
-        want = analytics.kpis_by(con, replace(period, approaches=(approach,)), "therapist_id")
+        want = analytics.kpis_by(sample_con, replace(period, approaches=(approach,)), "therapist_id")
         mine = got[got["approach"] == approach].set_index("therapist_id")
         want = want.set_index("therapist_id")
         assert sorted(mine.index) == sorted(want.index), approach
@@ -49,28 +41,28 @@ def test_attended_by_equals_kpis_by_on_each_value(con, period):
             assert mine.loc[want.index, col].tolist() == want[col].tolist(), (approach, col)
 
 
-def test_attended_by_child_led_adds_up_to_the_kpis_of_the_scope(con, period):
-    got = analytics.attended_by(con, period, "therapist_id", "approach")
-    k = analytics.kpis(con, replace(period, approaches=("child-led",)))["current"]
+def test_attended_by_child_led_adds_up_to_the_kpis_of_the_scope(sample_con, period):
+    got = analytics.attended_by(sample_con, period, "therapist_id", "approach")
+    k = analytics.kpis(sample_con, replace(period, approaches=("child-led",)))["current"]
     assert int(got.loc[got["approach"] == "child-led", "attended"].sum()) == k["attended"] > 0
 
 
-def test_effects_in_spans_equal_effects_on_each_span(con, period):
+def test_effects_in_spans_equal_effects_on_each_span(sample_con, period):
     mid = period.date_from + dt.timedelta(days=90)
     spans = [(period.date_from, mid), (mid + dt.timedelta(days=1), period.date_to), (mid, mid)]
-    got = ap.approach_effects_in(con, period, spans)
+    got = ap.approach_effects_in(sample_con, period, spans)
     assert len(got) == 3
     for (lo, hi), g in zip(spans, got):
-        want = analytics.approach_effects(con, replace(period, date_from=lo, date_to=hi))
+        want = analytics.approach_effects(sample_con, replace(period, date_from=lo, date_to=hi))
         pd.testing.assert_frame_equal(g, want, check_exact=True)
     assert got[0]["n_children"].iloc[0] > 0
 
 
 @pytest.mark.parametrize("by", [None, "modality", "age_group"])
-def test_light_pairing_summarises_as_the_full_one(con, period, by):
-    full = ap._with_measure(ap._summarise_pairs(analytics.approach_pairs(con, period), by, "diff", with_nap=True),
+def test_light_pairing_summarises_as_the_full_one(sample_con, period, by):
+    full = ap._with_measure(ap._summarise_pairs(analytics.approach_pairs(sample_con, period), by, "diff", with_nap=True),
                             "engagement")
-    pd.testing.assert_frame_equal(analytics.approach_effects(con, period, by=by), full, check_exact=True)
+    pd.testing.assert_frame_equal(analytics.approach_effects(sample_con, period, by=by), full, check_exact=True)
 
 
 def test_paired_summaries_grouped_equal_one_call_per_column():
