@@ -1,0 +1,225 @@
+"""A sidebar click to the page drawn, in a real browser (issue 14 target: under 1.5 s per page).
+
+    python benchmarks/bench_browser.py --db PATH [--runs 2] [--pages overview,approach]
+
+Serves the dashboard with a real ``streamlit run`` on the warehouse ``--db`` (local single-user
+mode, page views audited into a temporary log), opens it in headless Debian Chromium (Playwright,
+never a downloaded browser) on the Data page, then clicks each page's link in the sidebar in turn,
+``--runs`` rounds. Each click is timed (wall seconds, from the click) until
+
+* *idle*: the app's script has run for the new page and stopped
+  (``[data-testid='stApp'][data-test-script-state='notRunning']`` after it was seen running, on
+  the clicked page's address), and
+* *drawn*: besides, no skeleton is left and the page's first chart (plotly's SVG) or table is
+  visible in the main area.
+
+The first round is each page's first view in a new server process (every ``st.cache_data``
+empty, the reader opened by the first page); later rounds are repeat views (cache hits). The
+server's CPU seconds (all its threads, from ``/proc/PID/stat``) during each click are recorded
+too. Not a test: it prints numbers for the record.
+"""
+
+from __future__ import annotations
+
+import _root  # noqa: F401  (the project root on sys.path when run as a script)
+
+import argparse
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from page_calls import PAGES
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# the first chart (plotly has drawn its SVG) or table of the main area, visible
+DRAWN_JS = """() => {
+  if (document.querySelector("[data-testid='stSkeleton']")) return false;
+  const main = document.querySelector("[data-testid='stMain']");
+  if (!main) return false;
+  const els = main.querySelectorAll("[data-testid='stPlotlyChart'] .main-svg, [data-testid='stDataFrame'], "
+                                    + "[data-testid='stTable'], table");
+  return [...els].some(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; });
+}"""
+WATCH_JS = """() => {
+  window.__sawRunning = false;
+  const app = document.querySelector("[data-testid='stApp']");
+  if (window.__watch) window.__watch.disconnect();
+  window.__watch = new MutationObserver(() => {
+    if (app.getAttribute('data-test-script-state') === 'running') window.__sawRunning = true; });
+  window.__watch.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+IDLE_JS = """(path) => window.__sawRunning && location.pathname.replace(/\\/$/, '') === path
+  && !!document.querySelector("[data-testid='stApp'][data-test-script-state='notRunning']")"""
+
+
+def available() -> str | None:
+    """None when Chromium and Playwright are there, else why the browser section cannot run."""
+    if not CHROMIUM.exists():
+        return f"no Chromium at {CHROMIUM}"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "python package playwright is not installed"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def server(db: Path, work: Path) -> Iterator[tuple[str, int]]:
+    """``streamlit run`` of the dashboard on ``db``; yields (base URL, pid) once it answers."""
+    port = _free_port()
+    log = open(work / "streamlit.log", "w+")
+    env = {**os.environ, "PIPELINES_DB": str(db), "PIPELINES_AUDIT": str(work / "audit.sqlite")}
+    env.pop("BENCH_ROOT", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"], cwd=_root.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"streamlit did not start:\n{log.read()[-3000:]}")
+            time.sleep(0.3)
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _link_paths(page) -> dict[str, str]:
+    """Page name (``page_calls.PAGES``) -> the path of its sidebar link; the default page's is ''."""
+    hrefs = page.locator("[data-testid='stSidebarNav'] a").evaluate_all("els => els.map(e => e.pathname)")
+    out = {}
+    for h in hrefs:
+        path = h.rstrip("/")
+        name = path.rsplit("/", 1)[-1] or "overview"
+        if name in PAGES:
+            out[name] = path
+    return out
+
+
+def click_pages(db: Path, pages: list[str] = PAGES, runs: int = 2, timeout_s: float = 120.0,
+                log=lambda msg: None) -> dict:
+    """Per page, per round: {"idle_s", "drawn_s" (None when no chart or table showed),
+    "server_cpu_s"}; plus "open_s" (the Data page's first view) and "order"."""
+    from playwright.sync_api import sync_playwright
+
+    res: dict = {"pages": {p: [] for p in pages}, "rounds": runs}
+    with tempfile.TemporaryDirectory(prefix="bench-browser-") as tmp, server(db, Path(tmp)) as (base, pid), \
+            sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            t0 = time.perf_counter()
+            page.goto(f"{base}/data_loads", wait_until="domcontentloaded")
+            page.wait_for_selector(IDLE, timeout=timeout_s * 1000)
+            page.wait_for_selector("[data-testid='stSidebarNav'] a", timeout=timeout_s * 1000)
+            res["open_s"] = time.perf_counter() - t0
+            paths = _link_paths(page)
+            missing = [p for p in pages if p not in paths]
+            if missing:
+                raise RuntimeError(f"no sidebar link for {', '.join(missing)} (links: {paths})")
+            order = [p for p in pages if p != "data_loads"] + (["data_loads"] if "data_loads" in pages else [])
+            res["order"] = order
+            for r in range(runs):
+                for name in order:
+                    link = page.locator(f"[data-testid='stSidebarNav'] a[href$='{paths[name] or '/'}']").first
+                    if not paths[name]:  # the default page's link is the root
+                        link = page.locator("[data-testid='stSidebarNav'] a").filter(
+                            has_text="Practice overview").first
+                    page.evaluate(WATCH_JS)
+                    c0 = _cpu_s(pid)
+                    t0 = time.perf_counter()
+                    link.click()
+                    page.wait_for_function(IDLE_JS, arg=paths[name], polling="raf", timeout=timeout_s * 1000)
+                    idle = time.perf_counter() - t0
+                    try:
+                        page.wait_for_function(DRAWN_JS, polling="raf", timeout=timeout_s * 1000)
+                        drawn = time.perf_counter() - t0
+                    except Exception:  # noqa: BLE001  (playwright's TimeoutError: no chart or table on the page)
+                        drawn = None
+                    errors = page.locator("[data-testid='stException']").count()
+                    res["pages"][name].append({"idle_s": idle, "drawn_s": drawn, "server_cpu_s": _cpu_s(pid) - c0,
+                                               "exceptions": errors})
+                    log(f"  browser {name} round {r + 1}: drawn "
+                        + (f"{drawn:.2f} s" if drawn is not None else "n/a") + f" (idle {idle:.2f} s)"
+                        + (f", {errors} exception(s) on the page" if errors else ""))
+        finally:
+            browser.close()
+    return res
+
+
+def summary(res: dict) -> dict:
+    """Per page: first view and the median of the repeat views, of "drawn_s" (or "idle_s" when
+    the page drew no chart or table) and the server's CPU."""
+    out = {}
+    for name, rs in res["pages"].items():
+        if not rs:
+            continue
+        def val(r: dict) -> float:
+            return r["drawn_s"] if r["drawn_s"] is not None else r["idle_s"]
+        rest = rs[1:]
+        out[name] = {"first_s": val(rs[0]), "first_cpu_s": rs[0]["server_cpu_s"],
+                     "repeat_s": statistics.median(val(r) for r in rest) if rest else None,
+                     "drawn": rs[0]["drawn_s"] is not None, "exceptions": max(r["exceptions"] for r in rs)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", type=Path, required=True, help="the warehouse the server reads")
+    ap.add_argument("--runs", type=int, default=2, help="rounds of clicks (the first: each page's first view)")
+    ap.add_argument("--pages", help=f"comma-separated, default all: {','.join(PAGES)}")
+    args = ap.parse_args(argv)
+    why = available()
+    if why:
+        print(f"browser not available: {why}", file=sys.stderr)
+        return 1
+    pages = [p.strip() for p in args.pages.split(",")] if args.pages else PAGES
+    res = click_pages(args.db, pages, args.runs, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"{'page':<18}{'first s':>9}{'server CPU s':>14}{'repeat s':>10}   sidebar click to chart/table drawn")
+    for name, s in summary(res).items():
+        rep = f"{s['repeat_s']:.2f}" if s["repeat_s"] is not None else "-"
+        print(f"{name:<18}{s['first_s']:>9.2f}{s['first_cpu_s']:>14.2f}{rep:>10}"
+              + ("" if s["drawn"] else "   (no chart or table: time to idle)"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
