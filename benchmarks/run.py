@@ -48,7 +48,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -435,7 +434,7 @@ def _runs_text(results: dict) -> str:
     if not r:
         return f"`--runs {results['runs']}`"
     return (f"`--runs {r['runs']}` up to {LARGE_ROWS:,} rows, `--runs-large {r['runs_large']}` above; "
-            f"{MEMORY_ONLY_ROWS:,} rows and more: memory only (one load of ours and the floor)")
+            f"{r.get('memory_from', MEMORY_ONLY_ROWS):,} rows and more: memory only (one load of ours and the floor)")
 
 
 def _phase(o: dict, name: str) -> tuple[float, str]:
@@ -991,7 +990,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-run-"))
     work.mkdir(parents=True, exist_ok=True)
     results: dict = {"date": dt.datetime.now().isoformat(timespec="seconds"), "runs": args.runs,
-                     "runs_rule": {"runs": args.runs, "runs_large": args.runs_large},
+                     "runs_rule": {"runs": args.runs, "runs_large": args.runs_large, "memory_from": args.memory_from},
                      "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                  "duckdb": duckdb.__version__, "pandas": pandas.__version__,
                                  "platform": platform.platform()},
