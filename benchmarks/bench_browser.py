@@ -18,8 +18,8 @@ A rerun that starts within 300 ms of that (a callback, the address rewritten) is
 
 The first round is each page's first view in a new server process (every ``st.cache_data``
 empty, the reader opened by the first page); later rounds are repeat views (cache hits). The
-server's CPU seconds (all its threads, from ``/proc/PID/stat``) during each click are recorded
-too. Not a test: it prints numbers for the record.
+server's CPU seconds (all its threads, from ``/proc/PID/stat``) and the browser's (every
+Chromium process below this one) during each click are recorded too. Not a test: it prints numbers for the record.
 """
 
 from __future__ import annotations
@@ -87,6 +87,33 @@ def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` (all its threads) so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants_cpu_s(root: int, name: str = "chromium") -> float:
+    """CPU seconds so far of the processes below ``root`` whose command is ``name`` (the
+    browser Playwright started for us: its browser, GPU and renderer processes)."""
+    parent: dict[int, int] = {}
+    comm: dict[int, str] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            head, rest = stat.rsplit(")", 1)
+            parent[int(d.name)] = int(rest.split()[1])
+            comm[int(d.name)] = head.split("(", 1)[1]
+    total = 0.0
+    for pid in parent:
+        p, seen = pid, 0
+        while p in parent and p != root and seen < 50:
+            p, seen = parent[p], seen + 1
+        if p == root and pid != root and comm.get(pid, "").startswith(name):
+            try:
+                total += _cpu_s(pid)
+            except OSError:  # it ended meanwhile
+                pass
+    return total
 
 
 @contextlib.contextmanager
@@ -167,7 +194,7 @@ def click_pages(db: Path, pages: list[str] = PAGES, runs: int = 2, timeout_s: fl
                         link = page.locator("[data-testid='stSidebarNav'] a").filter(
                             has_text="Practice overview").first
                     page.evaluate(WATCH_JS)
-                    c0 = _cpu_s(pid)
+                    c0, b0 = _cpu_s(pid), _descendants_cpu_s(os.getpid())
                     t0 = time.perf_counter()
                     link.click()
                     page.wait_for_function(IDLE_JS, arg=paths[name], polling="raf", timeout=timeout_s * 1000)
@@ -186,6 +213,7 @@ def click_pages(db: Path, pages: list[str] = PAGES, runs: int = 2, timeout_s: fl
                             drawn = time.perf_counter() - t0
                     errors = page.locator("[data-testid='stException']").count()
                     res["pages"][name].append({"idle_s": idle, "drawn_s": drawn, "server_cpu_s": _cpu_s(pid) - c0,
+                                               "browser_cpu_s": _descendants_cpu_s(os.getpid()) - b0,
                                                "exceptions": errors})
                     if drawn is None:  # what the page showed instead (for the record)
                         res["pages"][name][-1]["shown"] = page.locator("[data-testid='stMain']").inner_text()[:300]
@@ -208,6 +236,7 @@ def summary(res: dict) -> dict:
             return r["drawn_s"] if r["drawn_s"] is not None else r["idle_s"]
         rest = rs[1:]
         out[name] = {"first_s": val(rs[0]), "first_cpu_s": rs[0]["server_cpu_s"],
+                     "first_browser_cpu_s": rs[0].get("browser_cpu_s"),
                      "repeat_s": statistics.median(val(r) for r in rest) if rest else None,
                      "drawn": rs[0]["drawn_s"] is not None, "exceptions": max(r["exceptions"] for r in rs)}
     return out
@@ -225,10 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     pages = [p.strip() for p in args.pages.split(",")] if args.pages else PAGES
     res = click_pages(args.db, pages, args.runs, log=lambda m: print(m, file=sys.stderr, flush=True))
-    print(f"{'page':<18}{'first s':>9}{'server CPU s':>14}{'repeat s':>10}   sidebar click to chart/table drawn")
+    print(f"{'page':<18}{'first s':>9}{'server CPU s':>14}{'browser CPU s':>15}{'repeat s':>10}   "
+          "sidebar click to chart/table drawn")
     for name, s in summary(res).items():
         rep = f"{s['repeat_s']:.2f}" if s["repeat_s"] is not None else "-"
-        print(f"{name:<18}{s['first_s']:>9.2f}{s['first_cpu_s']:>14.2f}{rep:>10}"
+        print(f"{name:<18}{s['first_s']:>9.2f}{s['first_cpu_s']:>14.2f}{s['first_browser_cpu_s']:>15.2f}{rep:>10}"
               + ("" if s["drawn"] else "   (no chart or table: time to idle)"))
     return 0
 

@@ -608,24 +608,25 @@ def _render_section(L: list[str], sizes: list[dict]) -> None:
 def _browser_section(L: list[str], sizes: list[dict]) -> None:
     L.append("\n## 5. Browser: a sidebar click to the page's first chart or table drawn (headless Chromium, "
              "`streamlit run`; wall s)\n")
-    L.append("| page | " + " | ".join(f"first {s['rows']:,} | server CPU | repeat" for s in sizes) + " |")
-    L.append("|---|" + "---:|---:|---:|" * len(sizes))
+    L.append("| page | " + " | ".join(f"first {s['rows']:,} | server CPU | browser CPU | repeat" for s in sizes) + " |")
+    L.append("|---|" + "---:|---:|---:|---:|" * len(sizes))
     pages = next((s["browser"]["pages"] for s in sizes if s["browser"].get("pages")), {})
     for page in pages:
         cells = []
         for s in sizes:
             b = (s["browser"].get("pages") or {}).get(page)
             if not b:
-                cells.append(f"{s['browser'].get('skipped', 'n/a')[:40]} | | ")
+                cells.append(f"{s['browser'].get('skipped', 'n/a')[:40]} | | | ")
                 continue
             rep = f"{b['repeat_s']:.2f}" if b.get("repeat_s") is not None else "–"
-            cells.append(f"{b['first_s']:.2f}{'' if b['drawn'] else '*'} | {b['first_cpu_s']:.2f} | {rep}")
+            bcpu = f"{b['first_browser_cpu_s']:.2f}" if b.get("first_browser_cpu_s") is not None else "–"
+            cells.append(f"{b['first_s']:.2f}{'' if b['drawn'] else '*'} | {b['first_cpu_s']:.2f} | {bcpu} | {rep}")
         L.append(f"| {page} | " + " | ".join(cells) + " |")
     L.append("\n`bench_browser.py`: the dashboard served on the size's warehouse, Chromium opened on the Data page, "
              "then each sidebar link clicked in turn; time from the click until the script has run and stopped "
              "and the page's first chart (plotly's SVG) or table is visible. *First* = the page's first view in "
-             "the new server (caches empty); *repeat* = later rounds (cache hits); *server CPU* = the server "
-             "process's CPU seconds during the first click. * = no chart or table visible within 20 s of the script stopping: the time until it stopped (what the page showed is in latest.json).\n")
+             "the new server (caches empty); *repeat* = later rounds (cache hits); *server CPU* / *browser CPU* = the "
+             "CPU seconds of the server process / of Chromium's processes during the first click. * = no chart or table visible within 20 s of the script stopping: the time until it stopped (what the page showed is in latest.json).\n")
 
 
 def _targets_section(L: list[str], results: dict) -> None:
