@@ -25,10 +25,11 @@ import json
 from collections.abc import Callable
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from analytics import _db
-from analytics.approach import single_case_effects
+from analytics.approach import single_case_effects_coded
 from analytics.attention import flags_with_inputs
 from analytics.children import gas_reviews_compute
 from analytics.filters import Filters, as_of
@@ -56,6 +57,20 @@ def _write_table(con, name: str, df: pd.DataFrame) -> None:
         con.unregister(view)
 
 
+def _approach_effects(con, min_sessions: int, confidence: float) -> pd.DataFrame:
+    """``child_approach_effects``: ``single_case_effects`` of every child x measure (the rows of
+    ``approach_sessions``), from the narrow integer-coded ``approach_effect_rows`` (numpy
+    columns) and one row per child x measure (``approach_effect_children``)."""
+    params = Filters().params()
+    keys = _db.query(con, "approach_effect_children", params)
+    rows = {k: np.asarray(v) for k, v in _db.columns(con, "approach_effect_rows", params).items()}
+    g = rows["g"].astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else np.zeros(0, np.int64)
+    sizes = np.diff(np.r_[starts, g.size])
+    rows["session_order"] = np.arange(g.size) - np.repeat(starts, sizes) + 1   # row_number within g
+    return single_case_effects_coded(rows, keys, min_sessions, confidence)
+
+
 def compute_tables(con) -> dict[str, pd.DataFrame]:
     """The per-child tables of ``TABLES`` (all but ``analytics_meta``), computed from ``con``'s marts.
 
@@ -78,8 +93,7 @@ def compute_tables(con) -> dict[str, pd.DataFrame]:
         # everything is up to the latest session, so the whole-history inputs are the as-of ones
         "child_flags": flags_with_inputs(con, when, goals=goals, rc=rc, recent=recent),
         "child_trends": trends,
-        "child_approach_effects": single_case_effects(_db.query(con, "approach_sessions", empty.params()),
-                                                      cmp_.min_sessions_per_approach, cmp_.confidence),
+        "child_approach_effects": _approach_effects(con, cmp_.min_sessions_per_approach, cmp_.confidence),
         "gas_reviews": gas_reviews_compute(con),
         "goal_progress": goals,
         "measure_change": rc,
