@@ -1,4 +1,4 @@
--- one row per child x session-level measure of approach_effect_rows (same filters), in (child_id, measure) order (its place is approach_effect_rows' g): the measure's sign and the child's latest modality, age group, therapist and team among those sessions
+-- one row per child x session-level measure of approach_effect_rows, matching the filters (approach filter ignored: the query compares the approaches), in (child_id, measure) order (its place is approach_effect_rows' g): the measure's sign and the child's latest modality, age group, therapist and team among those sessions
 with
 
 catalogue as (

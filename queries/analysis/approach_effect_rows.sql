@@ -1,4 +1,4 @@
--- one row per child-led or directed session x session-level measure with a value, as approach_sessions (same filters, rows and order: child, measure, session date, session id) but narrow, for the single-case effects of the stored build (analytics.approach.single_case_effects_coded): g (the child x measure's place in approach_effect_children), child_led (1 child-led, 0 directed), value and sign; session_order is the row's place within its g
+-- one row per child-led or directed session x session-level measure with a value, as approach_sessions (same rows and order: child, measure, session date, session id; approach filter ignored: the query compares the approaches) but narrow, for the single-case effects of the stored build (analytics.approach.single_case_effects_coded): g (the child x measure's place in approach_effect_children), child_led (1 child-led, 0 directed), value and sign; session_order is the row's place within its g
 with
 
 catalogue as (

@@ -1,10 +1,10 @@
--- one row per session x session-level measure $measure (one catalogue id) with a value matching the filters, as rated_sessions but narrow, for the per-child trends of the stored build (analytics.trends.child_trends_coded): c (the child's place in child_list's order, same filters), days (session date minus $as_of, in days), value, and good (1 at or beyond the measure's good value in its direction, 0 not, null without a good value)
+-- one row per session x session-level measure $measure (a catalogue id, default engagement, as child_list) with a value matching the filters (child filter ignored: the rows of every child of child_list), as rated_sessions but narrow, for the per-child trends of the stored build (analytics.trends.child_trends_coded): c (the child's place in child_list's order, same filters), days (session date minus $as_of, in days), value, and good (1 at or beyond the measure's good value in its direction, 0 not, null without a good value)
 with
 
 catalogue as (
     select measure, sign, good
     from measure_catalogue
-    where level = 'session' and measure = $measure
+    where level = 'session' and measure = coalesce($measure, 'engagement')
 ),
 
 children as (
@@ -24,7 +24,7 @@ filtered as (
     from filtered_rows(
         'sessions',
         date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
-        teams := $teams, therapists := $therapists, approaches := $approaches, child := $child_id
+        teams := $teams, therapists := $therapists, approaches := $approaches, child := null
     ) as f
     inner join observations as o on o.session_id = f.session_id and o.goal_id is null
     inner join catalogue as c on c.measure = o.measure
