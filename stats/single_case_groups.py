@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from stats.single_case import other_below
+from stats.counts import other_below
 from stats.trend import trends_grouped
 
 __all__ = ["pnd_grouped", "tau_u_grouped", "tau_bc_grouped"]
@@ -57,21 +57,6 @@ def _prepare(df: pd.DataFrame, by: str | Sequence[str], condition: str, value: s
         t = t_all[keep]
     vals = v[keep] if increase else -v[keep]
     return out, gid_all[keep], is_b[keep], vals, t
-
-
-def _within_pairs(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (i, j), i < j, inside contiguous groups of the given sizes (positions from 0)."""
-    total = int(sizes.sum())
-    if total == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    starts = np.cumsum(sizes) - sizes
-    grp = np.repeat(np.arange(sizes.size), sizes)
-    pos = np.arange(total)
-    after = starts[grp] + sizes[grp] - pos - 1
-    left = np.repeat(pos, after)
-    first = np.cumsum(after) - after
-    right = left + 1 + (np.arange(left.size) - np.repeat(first, after))
-    return left, right
 
 
 def _kendall_s(sizes: np.ndarray, t: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -159,25 +159,6 @@ def _tie_sums(g: np.ndarray, v: np.ndarray, n_groups: int) -> tuple[np.ndarray, 
     return t0, t1, t2
 
 
-def _pairs(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (i, j), i < j, within contiguous groups of the given sizes (positions from 0).
-
-    This is the self-join of the rows on group, done with index arithmetic instead of
-    a DataFrame merge so that no n x n intermediate (or i >= j half) is materialised.
-    """
-    n_tot = int(sizes.sum())
-    if n_tot == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    starts = np.cumsum(sizes) - sizes
-    grp_of = np.repeat(np.arange(sizes.size), sizes)
-    pos = np.arange(n_tot)
-    after = (starts[grp_of] + sizes[grp_of]) - pos - 1  # partners later in the same group
-    left = np.repeat(pos, after)
-    first = np.cumsum(after) - after
-    right = left + 1 + (np.arange(left.size) - np.repeat(first, after))
-    return left, right
-
-
 def _kendall_from_sums(
     n: np.ndarray,
     s: np.ndarray,
@@ -289,12 +270,12 @@ def trends_grouped(
 ) -> pd.DataFrame:
     """Theil-Sen slope (Sen's CI) and Mann-Kendall tau-b / p per group, vectorised.
 
-    All within-group pairs are generated at once (a self-join on group done with numpy
-    index arithmetic, in chunks of at most a few million pairs), so there is no Python
-    loop per group. Kendall's S is the sum of sign(dt) * sign(dy) per group; the Sen
+    All within-group pairs are generated at once, so there is no Python loop per group:
+    groups of similar size are padded into the rows of a 2-D array (in chunks of at most a
+    few million pair cells) and the pairs (i, i + d) are its column slices. Kendall's S is the sum of sign(dt) * sign(dy) per group; the Sen
     slope is the per-group median of dy/dt over pairs with dt != 0 and its CI the
     order statistics of Sen (1968) (see module doc), read from each group's slopes
-    sorted as one row of a padded 2-D array (groups of similar size batched together).
+    sorted as one row of that padded array.
     Groups are expected to be small (tens of points); cost grows with n^2 per group.
 
     Agreement: slope, slope_lo, slope_hi equal ``scipy.stats.theilslopes`` and
