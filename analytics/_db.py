@@ -34,3 +34,15 @@ def has_tables(con, *names: str) -> bool:
     finally:
         cur.close()
     return all(n in found for n in names)
+
+
+def columns(con, name: str, params: dict | None = None) -> dict:
+    """Run query ``name`` (``pipelines.queries``) on its own cursor; its columns come back as numpy
+    arrays by name (``fetchnumpy``: no row-level DataFrame, for the stored build's big inputs)."""
+    from pipelines import queries
+
+    cur = warehouse.cursor(con)
+    try:
+        return cur.execute(queries.sql(name), queries.bind(name, params)).fetchnumpy()
+    finally:
+        cur.close()

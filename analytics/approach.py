@@ -47,21 +47,45 @@ def single_case_effects(s: pd.DataFrame, min_sessions: int, confidence: float, f
     if s.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in _PAIR_COLUMNS})
     key = ["child_id", "measure"]
-    s = s.assign(_oriented=s["value"].astype(float) * s["sign"].astype(float))
-    nap = nap_grouped(s, key, "approach", "_oriented", A_LABEL, B_LABEL, confidence=confidence)
+    grouped = s.groupby(key, sort=True, dropna=False)
+    keys = grouped[["modality", "age_group", "therapist_id", "team", "sign"]].first().reset_index()
+    cond = s["approach"]
+    rows = {"g": grouped.ngroup().to_numpy(),
+            "child_led": np.where(cond == B_LABEL, 1, np.where(cond == A_LABEL, 0, -1)),
+            "value": s["value"].to_numpy(dtype=float), "sign": s["sign"].to_numpy(dtype=float),
+            "session_order": s["session_order"].to_numpy()}
+    return single_case_effects_coded(rows, keys, min_sessions, confidence, full)
+
+
+def single_case_effects_coded(rows: dict, keys: pd.DataFrame, min_sessions: int, confidence: float,
+                              full: bool = True) -> pd.DataFrame:
+    """``single_case_effects`` from integer-coded rows: ``rows`` holds numpy columns ``g`` (the
+    row's child x measure, its position in ``keys``), ``child_led`` (1 child-led, 0 directed,
+    other values ignored), ``value``, ``sign`` and ``session_order``; ``keys`` has one row per
+    child x measure in (child_id, measure) order with modality, age_group, therapist_id, team
+    and sign. Grouping by an integer instead of two string columns is what makes the stored
+    build fast (``approach_effect_rows``); the formulas are those of ``single_case_effects``.
+    """
+    if not len(keys):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in _PAIR_COLUMNS})
+    s = pd.DataFrame({"g": np.asarray(rows["g"], dtype=np.int64), "approach": np.asarray(rows["child_led"]),
+                      "value": np.asarray(rows["value"], dtype=float),
+                      "session_order": np.asarray(rows["session_order"])})
+    s["_oriented"] = s["value"] * np.asarray(rows["sign"], dtype=float)
+    a, b = 0, 1
+    nap = nap_grouped(s, "g", "approach", "_oriented", a, b, confidence=confidence)
     if full:
-        tu = tau_u_grouped(s, key, "approach", "_oriented", "session_order", A_LABEL, B_LABEL)
-        tb = tau_bc_grouped(s, key, "approach", "_oriented", "session_order", A_LABEL, B_LABEL,
+        tu = tau_u_grouped(s, "g", "approach", "_oriented", "session_order", a, b)
+        tb = tau_bc_grouped(s, "g", "approach", "_oriented", "session_order", a, b,
                             alpha=0.05, confidence=confidence)
-        pn = pnd_grouped(s, key, "approach", "_oriented", A_LABEL, B_LABEL)
-    means = s.groupby(key + ["approach"])["value"].mean().unstack()
-    attrs = s.groupby(key, sort=True)[["modality", "age_group", "therapist_id", "team", "sign"]].first()
-    out = attrs.reset_index()
-    idx = pd.MultiIndex.from_frame(out[key])
+        pn = pnd_grouped(s, "g", "approach", "_oriented", a, b)
+    means = s.groupby(["g", "approach"])["value"].mean().unstack()
+    out = keys[["child_id", "measure", "modality", "age_group", "therapist_id", "team", "sign"]].reset_index(drop=True)
+    idx = pd.RangeIndex(len(out))
     out["n_child_led"] = nap["n_b"].to_numpy()
     out["n_directed"] = nap["n_a"].to_numpy()
-    out["mean_child_led"] = means[B_LABEL].reindex(idx).to_numpy() if B_LABEL in means else np.nan
-    out["mean_directed"] = means[A_LABEL].reindex(idx).to_numpy() if A_LABEL in means else np.nan
+    out["mean_child_led"] = means[b].reindex(idx).to_numpy() if b in means else np.nan
+    out["mean_directed"] = means[a].reindex(idx).to_numpy() if a in means else np.nan
     out["diff"] = out["mean_child_led"] - out["mean_directed"]
     out["better"] = out["diff"] * out["sign"].astype(float)
     for c in ("nap", "nap_se", "nap_lo", "nap_hi", "tau", "tau_lo", "tau_hi"):

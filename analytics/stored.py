@@ -25,12 +25,13 @@ import json
 from collections.abc import Callable
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from analytics import _db
-from analytics.approach import single_case_effects
+from analytics.approach import single_case_effects_coded
 from analytics.attention import flags_with_inputs
-from analytics.children import gas_reviews_compute
+from stats.gas import gas_t_scores
 from analytics.filters import Filters, as_of
 from analytics.freshness import data_version, settings_key, stored_meta
 from analytics.outcomes import reliable_change_compute
@@ -56,6 +57,51 @@ def _write_table(con, name: str, df: pd.DataFrame) -> None:
         con.unregister(view)
 
 
+def _approach_effects(con, min_sessions: int, confidence: float) -> pd.DataFrame:
+    """``child_approach_effects``: ``single_case_effects`` of every child x measure (the rows of
+    ``approach_sessions``), from the narrow integer-coded ``approach_effect_rows`` (numpy
+    columns) and one row per child x measure (``approach_effect_children``)."""
+    params = Filters().params()
+    keys = _db.query(con, "approach_effect_children", params)
+    rows = {k: np.asarray(v) for k, v in _db.columns(con, "approach_effect_rows", params).items()}
+    g = rows["g"].astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else np.zeros(0, np.int64)
+    sizes = np.diff(np.r_[starts, g.size])
+    rows["session_order"] = np.arange(g.size) - np.repeat(starts, sizes) + 1   # row_number within g
+    return single_case_effects_coded(rows, keys, min_sessions, confidence)
+
+
+def _gas_reviews(con) -> pd.DataFrame:
+    """``gas_reviews`` of every child (``analytics.children.gas_reviews_compute`` with no child):
+    the same rows (``gas_review_levels``, numpy columns), grouped by an integer review point
+    (child, month) instead of three key columns; the same sums (``stats.gas.gas_t_scores``)."""
+    cols = ["child_id", "review_month", "month_end", "t_score", "n_goals", "n_goals_at_expected",
+            "first_t_score", "change_from_first"]
+    r = _db.columns(con, "gas_review_levels", {"child_id": None})
+    ids = np.asarray(r["child_id"], dtype=object)
+    if not ids.size:
+        return pd.DataFrame(columns=cols)
+    child, _ = pd.factorize(ids)   # rows come in (child, month, goal) order
+    month = np.asarray(r["review_month"])
+    start = np.r_[True, (child[1:] != child[:-1]) | (month[1:] != month[:-1])]
+    k = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    level = np.ma.filled(np.ma.asarray(r["gas_level"]).astype(float), np.nan)
+    weight = np.ma.filled(np.ma.asarray(r["goal_weight"]).astype(float), np.nan)
+    gas = settings.get().gas
+    t = gas_t_scores(pd.DataFrame({"k": k, "gas_level": level, "goal_weight": weight}), "k",
+                     level="gas_level", weight="goal_weight", rho=gas.rho)
+    out = pd.DataFrame({"child_id": pd.Series(ids[first], dtype="str"),
+                        "review_month": month[first], "month_end": np.asarray(r["month_end"])[first]})
+    out["t_score"] = t["t_score"].to_numpy()
+    out["n_goals"] = t["n_goals"].to_numpy()
+    out["n_goals_at_expected"] = np.bincount(k, weights=(level >= gas.expected_level), minlength=first.size
+                                             ).astype("int64")
+    out["first_t_score"] = out["t_score"].groupby(child[first]).transform("first").to_numpy()
+    out["change_from_first"] = out["t_score"] - out["first_t_score"]
+    return out[cols]
+
+
 def compute_tables(con) -> dict[str, pd.DataFrame]:
     """The per-child tables of ``TABLES`` (all but ``analytics_meta``), computed from ``con``'s marts.
 
@@ -78,9 +124,8 @@ def compute_tables(con) -> dict[str, pd.DataFrame]:
         # everything is up to the latest session, so the whole-history inputs are the as-of ones
         "child_flags": flags_with_inputs(con, when, goals=goals, rc=rc, recent=recent),
         "child_trends": trends,
-        "child_approach_effects": single_case_effects(_db.query(con, "approach_sessions", empty.params()),
-                                                      cmp_.min_sessions_per_approach, cmp_.confidence),
-        "gas_reviews": gas_reviews_compute(con),
+        "child_approach_effects": _approach_effects(con, cmp_.min_sessions_per_approach, cmp_.confidence),
+        "gas_reviews": _gas_reviews(con),
         "goal_progress": goals,
         "measure_change": rc,
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from analytics import _db
@@ -67,6 +68,63 @@ def child_trends_compute(con, f: Filters, as_of_date: dt.date | None, measure: s
     return out[cols]
 
 
+def _float(col) -> np.ndarray:
+    """A ``fetchnumpy`` column as floats, NULL as NaN."""
+    return np.ma.filled(np.ma.asarray(col).astype(float), np.nan)
+
+
+def _by_child(base: pd.DataFrame, c: np.ndarray, weeks: np.ndarray, value: np.ndarray, conf: float) -> pd.DataFrame:
+    """``trends_grouped`` per child of integer-coded rows (``c`` = place in ``base``), with child_id."""
+    if not c.size:
+        return pd.DataFrame(columns=TREND_COLUMNS)
+    tr = trends_grouped(pd.DataFrame({"c": c, "weeks": weeks, "value": value}), "c", "weeks", "value",
+                        confidence=conf)
+    tr.insert(0, "child_id", base["child_id"].iloc[tr["c"].to_numpy()].reset_index(drop=True))
+    return tr.drop(columns="c")
+
+
+def child_trends_coded(con, as_of_date: dt.date | None, measure: str = "engagement") -> pd.DataFrame:
+    """``child_trends_compute`` of the whole practice (no filter), from the narrow integer-coded
+    ``rated_session_rows`` (numpy columns, no row-level DataFrame of strings): the same rows,
+    the same trends (``trends_grouped``), share_good from the same 0/1 hits."""
+    measure_info(measure)
+    cfg = settings.get()
+    fc, conf = cfg.flags, cfg.comparison.confidence
+    f = Filters()
+    base = _db.query(con, "child_list", {**f.params(), "measure": measure})
+    cols = _COLS + (_OLD if measure == "engagement" else [])
+    if base.empty or as_of_date is None:
+        return pd.DataFrame(columns=cols)
+    r = _db.columns(con, "rated_session_rows", {**f.params(), "measure": measure, "as_of": as_of_date})
+    c = np.asarray(r["c"], dtype=np.int64)
+    days = np.asarray(r["days"], dtype=np.int64)
+    weeks = days / 7.0
+    value = _float(r["value"])
+    hit = _float(r["good"])
+    rated = ~np.isnan(hit)
+    n_hit = np.bincount(c[rated], minlength=len(base))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n_hit > 0, np.bincount(c[rated], weights=hit[rated], minlength=len(base)) / n_hit, np.nan)
+    tr = _by_child(base, c, weeks, value, conf).rename(columns={"slope": "slope_per_week", "n": "_n"})
+    window_from = as_of_date - dt.timedelta(days=7 * fc.engagement_window_weeks - 1)
+    recent = (days >= (window_from - as_of_date).days) & (days <= 0)
+    rt = _by_child(base, c[recent], weeks[recent], value[recent], conf)
+    rt = rt.rename(columns={"n": "recent_n", "slope": "recent_slope_per_week", "slope_lo": "recent_slope_lo",
+                            "slope_hi": "recent_slope_hi", "kendall_tau": "recent_kendall_tau",
+                            "p_value": "recent_p_value"})
+    out = base.merge(tr.drop(columns="_n"), on="child_id", how="left").merge(rt, on="child_id", how="left")
+    out["measure"] = measure
+    out["share_good"] = share
+    out["recent_n"] = out["recent_n"].fillna(0).astype("int64")
+    out["recent_from"] = ts(window_from)
+    out["as_of"] = ts(as_of_date)
+    if measure == "engagement":
+        for new, old in ENGAGEMENT_ALIASES.items():
+            if old in _OLD:
+                out[old] = out[new]
+    return out[cols]
+
+
 def trend_measures(con) -> list[str]:
     """The session-level measures with a value anywhere in the practice, but the standardised
     ones: ``child_trends`` has a row per child for each (practice-wide, also on a connection
@@ -82,7 +140,7 @@ def child_trends_all(con, as_of_date: dt.date | None) -> pd.DataFrame:
     per measure, the stored table ``child_trends``."""
     facts = getattr(con, "practice_facts", None) or {}
     present = facts["trend_measures"] if "trend_measures" in facts else trend_measures(con)
-    parts = [child_trends_compute(con, Filters(), as_of_date, m) for m in present]
+    parts = [child_trends_coded(con, as_of_date, m) for m in present]
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=_COLS + _OLD)

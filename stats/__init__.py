@@ -20,6 +20,10 @@ Single-case non-overlap, condition A (directed) vs B (child-led) (``single_case`
         correction, Kendall tau-b.
     pnd -- Percentage of Non-overlapping Data (Scruggs, Mastropieri & Casto 1987).
 
+Counts (``counts``)
+    other_below -- per point, the Mann-Whitney count against the other condition of its
+        group (Mann & Whitney 1947), behind nap_grouped, Tau-U and Tau-BC.
+
 Trend (``trend``)
     theil_sen -- Theil (1950) / Sen (1968) slope with Sen's CI (scipy.stats.theilslopes).
     mann_kendall -- Mann (1945) / Kendall (1975) test, Kendall tau-b, tie-corrected var S.

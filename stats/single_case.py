@@ -59,6 +59,8 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
+from stats.counts import other_below
+
 __all__ = [
     "OverlapResult",
     "TauBCResult",
@@ -457,10 +459,7 @@ def nap_grouped(
     m = np.bincount(g[~is_b], minlength=n_groups).astype(float)
     n = np.bincount(g[is_b], minlength=n_groups).astype(float)
 
-    vs = pd.Series(v)
-    r_all = vs.groupby(g).rank(method="average").to_numpy()
-    r_own = vs.groupby([g, is_b]).rank(method="average").to_numpy()
-    below = r_all - r_own  # #other-condition points below + 0.5 #tied with it
+    below = other_below(g, is_b, v)  # #other-condition points below + 0.5 #tied with it
     u = np.bincount(g[is_b], weights=below[is_b], minlength=n_groups)  # Mann-Whitney U of B
     mn = m * n
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from stats.counts import other_below
 from stats.trend import trends_grouped
 
 __all__ = ["pnd_grouped", "tau_u_grouped", "tau_bc_grouped"]
@@ -58,27 +59,34 @@ def _prepare(df: pd.DataFrame, by: str | Sequence[str], condition: str, value: s
     return out, gid_all[keep], is_b[keep], vals, t
 
 
-def _within_pairs(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (i, j), i < j, inside contiguous groups of the given sizes (positions from 0)."""
-    total = int(sizes.sum())
-    if total == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+def _kendall_s(sizes: np.ndarray, t: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall's S = sum over i < j of sign(t_j - t_i) sign(y_j - y_i) per group, for points in
+    contiguous groups of the given sizes: groups of similar size padded into 2-D rows, the pairs
+    (i, i + d) as column slices (no pair index arrays); integer sums, so exact."""
+    out = np.zeros(sizes.size)
     starts = np.cumsum(sizes) - sizes
-    grp = np.repeat(np.arange(sizes.size), sizes)
-    pos = np.arange(total)
-    after = starts[grp] + sizes[grp] - pos - 1
-    left = np.repeat(pos, after)
-    first = np.cumsum(after) - after
-    right = left + 1 + (np.arange(left.size) - np.repeat(first, after))
-    return left, right
+    multi = np.flatnonzero(sizes >= 2)
+    bucket = np.ceil(np.log(np.maximum(sizes[multi], 2)) / np.log(1.25)).astype(np.int64)
+    for bk in np.unique(bucket):
+        members = multi[bucket == bk]
+        width = int(sizes[members].max())
+        step = max(1, 4_000_000 // (width * (width - 1) // 2))
+        for c0 in range(0, members.size, step):
+            gi = members[c0:c0 + step]
+            cols = np.arange(width)
+            valid = cols[None, :] < sizes[gi][:, None]
+            idx = np.minimum(starts[gi][:, None] + cols[None, :], t.size - 1)
+            tm, ym = t[idx], y[idx]
+            for d in range(1, width):
+                w = width - d
+                prod = np.sign(tm[:, d:] - tm[:, :w]) * np.sign(ym[:, d:] - ym[:, :w])
+                out[gi] += np.where(valid[:, d:], prod, 0.0).sum(axis=1)
+    return out
 
 
 def _s_ab(gid: np.ndarray, is_b: np.ndarray, v: np.ndarray, n_groups: int) -> np.ndarray:
     """S_AB = #(B > A) - #(B < A) per group, from mid-ranks (Mann-Whitney U of B: S = 2U - mn)."""
-    vs = pd.Series(v)
-    r_all = vs.groupby(gid).rank(method="average").to_numpy()
-    r_own = vs.groupby([gid, is_b]).rank(method="average").to_numpy()
-    below = r_all - r_own
+    below = other_below(gid, is_b, v)
     u = np.bincount(gid[is_b], weights=below[is_b], minlength=n_groups)
     m = np.bincount(gid[~is_b], minlength=n_groups).astype(float)
     n = np.bincount(gid[is_b], minlength=n_groups).astype(float)
@@ -156,9 +164,7 @@ def tau_u_grouped(df: pd.DataFrame, by: str | Sequence[str], condition: str, val
     ga, va, ta = gid[~is_b], v[~is_b], t[~is_b]
     order = np.lexsort((ta, ga))
     ga, va, ta = ga[order], va[order], ta[order]
-    left, right = _within_pairs(np.bincount(ga, minlength=g))
-    s_aa = np.bincount(ga[left], weights=np.sign(ta[right] - ta[left]) * np.sign(va[right] - va[left]),
-                       minlength=g)
+    s_aa = _kendall_s(np.bincount(ga, minlength=g), ta, va)
     mn = (m * n).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         est = np.where(mn > 0, (s_ab - s_aa) / mn, np.nan)

@@ -159,25 +159,6 @@ def _tie_sums(g: np.ndarray, v: np.ndarray, n_groups: int) -> tuple[np.ndarray, 
     return t0, t1, t2
 
 
-def _pairs(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (i, j), i < j, within contiguous groups of the given sizes (positions from 0).
-
-    This is the self-join of the rows on group, done with index arithmetic instead of
-    a DataFrame merge so that no n x n intermediate (or i >= j half) is materialised.
-    """
-    n_tot = int(sizes.sum())
-    if n_tot == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    starts = np.cumsum(sizes) - sizes
-    grp_of = np.repeat(np.arange(sizes.size), sizes)
-    pos = np.arange(n_tot)
-    after = (starts[grp_of] + sizes[grp_of]) - pos - 1  # partners later in the same group
-    left = np.repeat(pos, after)
-    first = np.cumsum(after) - after
-    right = left + 1 + (np.arange(left.size) - np.repeat(first, after))
-    return left, right
-
-
 def _kendall_from_sums(
     n: np.ndarray,
     s: np.ndarray,
@@ -289,12 +270,12 @@ def trends_grouped(
 ) -> pd.DataFrame:
     """Theil-Sen slope (Sen's CI) and Mann-Kendall tau-b / p per group, vectorised.
 
-    All within-group pairs are generated at once (a self-join on group done with numpy
-    index arithmetic, in chunks of at most a few million pairs), so there is no Python
-    loop per group. Kendall's S is the sum of sign(dt) * sign(dy) per group; the Sen
+    All within-group pairs are generated at once, so there is no Python loop per group:
+    groups of similar size are padded into the rows of a 2-D array (in chunks of at most a
+    few million pair cells) and the pairs (i, i + d) are its column slices. Kendall's S is the sum of sign(dt) * sign(dy) per group; the Sen
     slope is the per-group median of dy/dt over pairs with dt != 0 and its CI the
     order statistics of Sen (1968) (see module doc), read from each group's slopes
-    sorted as one row of a padded 2-D array (groups of similar size batched together).
+    sorted as one row of that padded array.
     Groups are expected to be small (tens of points); cost grows with n^2 per group.
 
     Agreement: slope, slope_lo, slope_hi equal ``scipy.stats.theilslopes`` and
@@ -342,49 +323,49 @@ def trends_grouped(
     nf = sizes.astype(float)
     sigsq = (nf * (nf - 1) * (2 * nf + 5) - ties_t[2] - ties_y[2]) / 18.0
 
-    # chunk groups so that no chunk holds more than _MAX_PAIRS_PER_CHUNK pairs
-    n_pairs = sizes * (sizes - 1) // 2
-    chunk_of = np.cumsum(n_pairs) // _MAX_PAIRS_PER_CHUNK
-    bounds = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1], True]) if n_groups else np.zeros(1, int)
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        gsel = np.arange(a, b)
-        left, right = _pairs(sizes[gsel])
-        if left.size == 0:
-            continue
-        left += starts[a]
-        right += starts[a]
-        pg = g[left]
-        dt = tt[right] - tt[left]
-        dy = yy[right] - yy[left]
-        s_sum += np.bincount(pg, weights=np.sign(dt) * np.sign(dy), minlength=n_groups)
-
-        keep = dt != 0
-        sl = dy[keep] / dt[keep]  # still in group order (pairs are generated group by group)
-        nt = np.bincount(pg[keep], minlength=n_groups)[gsel]
-        off = np.cumsum(nt) - nt
-        has = nt > 0
-        if not has.any():
-            continue
-        gi, o, k = gsel[has], off[has], nt[has]
-        # sort each group's slopes as a row of a padded 2-D array: far faster than one
-        # global lexsort; groups of similar size share a row width (<= 25% padding)
-        bucket = np.ceil(np.log(k) / np.log(1.25)).astype(np.int64)
-        for bk in np.unique(bucket):
-            rows = np.flatnonzero(bucket == bk)
-            kk, oo = k[rows], o[rows]
-            width = int(kk.max())
+    # groups of similar size (<= 25% apart) as rows of a padded 2-D array, in chunks of at most
+    # _MAX_PAIRS_PER_CHUNK pair cells: the pairs (i, i + d) of every row are column slices, so no
+    # pair index arrays or gathers; each row's slopes are then sorted in place
+    multi = np.flatnonzero(sizes >= 2)
+    bucket = np.ceil(np.log(np.maximum(sizes[multi], 2)) / np.log(1.25)).astype(np.int64)
+    for bk in np.unique(bucket):
+        members = multi[bucket == bk]
+        width = int(sizes[members].max())
+        per_row = width * (width - 1) // 2
+        step = max(1, _MAX_PAIRS_PER_CHUNK // per_row)
+        for c0 in range(0, members.size, step):
+            gi = members[c0:c0 + step]
+            nn = sizes[gi]
             cols = np.arange(width)
-            idx = oo[:, None] + cols[None, :]
-            mat = np.where(cols[None, :] < kk[:, None], sl[np.minimum(idx, sl.size - 1)], np.inf)
-            mat.sort(axis=1)
-            r = np.arange(rows.size)
-            target = gi[rows]
-            slope[target] = 0.5 * (mat[r, (kk - 1) // 2] + mat[r, kk // 2])
+            valid = cols[None, :] < nn[:, None]
+            idx = np.minimum(starts[gi][:, None] + cols[None, :], g.size - 1)
+            tm, ym = tt[idx], yy[idx]
+            sl = np.empty((gi.size, per_row))
+            kk = np.zeros(gi.size, np.int64)
+            pos = 0
+            for d in range(1, width):
+                w = width - d
+                dt = tm[:, d:] - tm[:, :w]
+                dy = ym[:, d:] - ym[:, :w]
+                pair = valid[:, d:]
+                s_sum[gi] += np.where(pair, np.sign(dt) * np.sign(dy), 0.0).sum(axis=1)
+                use = pair & (dt != 0)
+                kk += use.sum(axis=1)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    sl[:, pos:pos + w] = np.where(use, dy / dt, np.inf)
+                pos += w
+            sl.sort(axis=1)
+            has = kk > 0
+            if not has.any():
+                continue
+            mat, k, target = sl[has], kk[has], gi[has]
+            r = np.arange(target.size)
+            slope[target] = 0.5 * (mat[r, (k - 1) // 2] + mat[r, k // 2])
             sig = np.sqrt(np.where(sigsq[target] >= 0, sigsq[target], np.nan))
             ci_ok = np.isfinite(sig)
             sig0 = np.where(ci_ok, sig, 0.0)
-            ru = np.minimum(np.round((kk - zcrit * sig0) / 2.0).astype(np.int64), kk - 1)
-            rl = np.maximum(np.round((kk + zcrit * sig0) / 2.0).astype(np.int64) - 1, 0)
+            ru = np.minimum(np.round((k - zcrit * sig0) / 2.0).astype(np.int64), k - 1)
+            rl = np.maximum(np.round((k + zcrit * sig0) / 2.0).astype(np.int64) - 1, 0)
             lo[target] = np.where(ci_ok, mat[r, rl], np.nan)
             hi[target] = np.where(ci_ok, mat[r, ru], np.nan)
 

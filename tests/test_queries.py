@@ -113,12 +113,16 @@ PAGE_FILTERS = {"date_from", "date_to", "modalities", "age_groups", "teams", "th
 IGNORED = {
     "approach_gas_children": {"approaches"},   # compares the approaches
     "approach_sessions": {"approaches"},       # compares the approaches
+    "approach_effect_rows": {"approaches"},    # approach_sessions, narrow
+    "approach_effect_children": {"approaches"},
+    "rated_session_rows": {"child"},           # every child of child_list
     "measure_pairs": {"approaches"},           # first to latest administration, whatever the approach
     "child_list": {"child"},                   # lists the children
     "period_metrics": {"child"},               # practice figures
     "attendance_rates": {"child"},             # group figures of attendance
     "approach_uptake": {"child"},              # group figures of how much is child-led
     "gas_review_goals": PAGE_FILTERS,          # a review covers the child's whole record
+    "gas_review_levels": PAGE_FILTERS,         # gas_review_goals, narrow
     "child_goal_list": PAGE_FILTERS,           # a goal's definition, whatever the period
     "child_record": PAGE_FILTERS,              # a child's episode of care, whatever the period
 }
