@@ -85,7 +85,8 @@ def archive_rows(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, r
         created.append(tmp)
         fault("archive", job.name, tmp)
         # DuckDB's own parallel writer, straight from the table (no Arrow copy of every row in Python)
-        con.execute("copy (select * from raw_rows order by _line) to $p (format parquet)", {"p": str(tmp)})
+        # insertion order is kept and readers go by _line: no sort
+        con.execute("copy raw_rows to $p (format parquet)", {"p": str(tmp)})
         os.replace(tmp, archived)
         created.append(archived)
     if res.header_map.dropped:
@@ -244,6 +245,9 @@ def upsert_rows(con: duckdb.DuckDBPyConnection, table: str, incoming: str, order
     """
     on = " and ".join(f"t.{k} = g.{k}" for k in KEYS[table])  # our table and column names
     incremental.note(con, table, incoming, on, order)
+    if not con.execute(f"select exists (select 1 from {table})").fetchall()[0][0]:
+        # an empty table (a new warehouse, a rebuild's first file): nothing to replace or keep, a plain insert
+        return con.execute(f"insert into {table} by name select * from {incoming}").fetchall()[0][0]
     con.execute(f"delete from {table} as t using {incoming} as g where {on} and t.export_order <= $order",
                 {"order": order})
     return con.execute(f"insert into {table} by name select * from {incoming} as g "
