@@ -2,7 +2,8 @@
 are recomputed in the per-child marts (and, by ``analytics.stored``, in the stored statistics).
 
 A load notes every child whose raw rows it adds, replaces or removes (``note``, called by
-``upsert.upsert_rows`` inside each file's transaction, so a file that fails notes nothing) in
+``upsert.upsert_rows``; ``note_all`` after rows went straight into an empty table,
+``upsert.upsert_select``; both inside each file's transaction, so a file that fails notes nothing) in
 the temporary table ``touched_children``. ``transform.build`` then rebuilds, for each mart with
 a ``child_id`` on every row, only those children's rows: it computes the mart's own SQL with
 the raw tables and the marts already rebuilt shadowed by temporary views holding the touched
@@ -54,6 +55,14 @@ def note(con: duckdb.DuckDBPyConnection, table: str, incoming: str, on: str, ord
     con.execute(f"insert into {TOUCHED} select distinct child_id from {incoming} where child_id is not null")
     con.execute(f"insert into {TOUCHED} select distinct t.child_id from {table} as t join {incoming} as g on {on} "
                 "where t.export_order <= $order and t.child_id is not null", {"order": order})
+
+
+def note_all(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Note every child of ``table`` (a raw table that was empty before this file's rows went in);
+    nothing when no load started (``start``)."""
+    if not _exists(con, TOUCHED, temp=True):
+        return
+    con.execute(f"insert into {TOUCHED} select distinct child_id from {table} where child_id is not null")  # ours
 
 
 def _exists(con, name: str, temp: bool = False, kind: str = "table") -> bool:

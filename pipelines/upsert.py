@@ -85,7 +85,8 @@ def archive_rows(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, r
         created.append(tmp)
         fault("archive", job.name, tmp)
         # DuckDB's own parallel writer, straight from the table (no Arrow copy of every row in Python)
-        con.execute("copy (select * from raw_rows order by _line) to $p (format parquet)", {"p": str(tmp)})
+        # insertion order is kept and readers go by _line: no sort
+        con.execute("copy raw_rows to $p (format parquet)", {"p": str(tmp)})
         os.replace(tmp, archived)
         created.append(archived)
     if res.header_map.dropped:
@@ -226,13 +227,30 @@ def upsert_source(con: duckdb.DuckDBPyConnection, source: str, file_id: int, loa
     how many good lines of the file now stand in them."""
     params = {"file_id": file_id, "load_seq": load_seq, "order": order}
     for table, select in SOURCE_INCOMING[source].items():
-        con.execute("drop table if exists incoming")
-        con.execute(f"create temp table incoming as {select}", params)  # our SQL
-        upsert_rows(con, table, "incoming", order)
-    con.execute("drop table if exists incoming")
+        upsert_select(con, table, select, params, order)
     lines = " union ".join(f"select line from {t} where file_id = $file_id" for t in STANDING[source])
     return con.execute(f"select count(*) from staged where len(errors) = 0 and line in ({lines})",
                        {"file_id": file_id}).fetchall()[0][0]
+
+
+def upsert_select(con: duckdb.DuckDBPyConnection, table: str, select: str, params: dict,
+                  order: dt.datetime) -> int:
+    """Upsert the rows of ``select`` (one per key of ``table``, with its bookkeeping columns; bound
+    with ``params``) into raw table ``table`` as an export of order ``order``; how many rows were inserted.
+
+    Into an empty table (a new warehouse, a rebuild's first file) nothing can be replaced or kept, so
+    the rows go straight in (no temp table, no delete, no anti-join) and the children noted are the
+    table's own; else through temp table ``incoming`` (``upsert_rows``)."""
+    if not con.execute(f"select exists (select 1 from {table})").fetchall()[0][0]:  # our table names
+        n = con.execute(f"insert into {table} by name {select}", params).fetchall()[0][0]  # our SQL
+        incremental.note_all(con, table)
+        return n
+    con.execute("drop table if exists incoming")
+    con.execute(f"create temp table incoming as {select}", params)  # our SQL
+    try:
+        return upsert_rows(con, table, "incoming", order)
+    finally:
+        con.execute("drop table if exists incoming")
 
 
 def upsert_rows(con: duckdb.DuckDBPyConnection, table: str, incoming: str, order: dt.datetime) -> int:
@@ -256,10 +274,7 @@ def upsert_staged(con: duckdb.DuckDBPyConnection, file_id: int, load_seq: int, o
     rows of the file now give their session (the others are kept from a newer export)."""
     params = {"file_id": file_id, "load_seq": load_seq, "order": order}
     for table, select in INCOMING.items():
-        con.execute("drop table if exists incoming")
-        con.execute(f"create temp table incoming as {select}", params)
-        upsert_rows(con, table, "incoming", order)
-    con.execute("drop table if exists incoming")
+        upsert_select(con, table, select, params, order)
     return con.execute("select count(*) from staged as s join src_sessions as t using (session_id) "
                        "where len(s.errors) = 0 and t.file_id = $file_id", {"file_id": file_id}).fetchall()[0][0]
 

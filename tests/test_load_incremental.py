@@ -78,6 +78,8 @@ def _loaded(files: list[Path], db: Path, incremental_build: bool = False) -> Pat
     report = load(files, db=db, today=TODAY, after_build=analytics.STEPS)
     assert [f.status for f in report.files] == ["loaded"] * len(files), [f.message for f in report.files]
     assert report.timings.get("marts_incremental", 0.0) == float(incremental_build), report.timings
+    # CPU seconds per phase beside the wall ones (the benchmark prints CPU ratios from them)
+    assert all(report.timings[k] >= 0 for k in ("files_cpu_s", "models_cpu_s", "statistics_cpu_s")), report.timings
     return db
 
 
