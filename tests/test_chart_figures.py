@@ -1,0 +1,96 @@
+"""What a page sends for a chart is what plotly's validation would have made of it.
+
+``reports.theme.style`` sets plotly's ``plotly_white`` template without validating it again,
+and ``dashboard.chart_box`` hands ``st.plotly_chart`` its figure without the validation that
+Streamlit gives a dict (issue 14: 7-8 ms a chart each). Both skip work, never change the
+figure: here every figure's dict equals the dict of the same figure built with full
+validation, on real plotly figures of the kinds the pages draw (a scatter, a strip plot in
+colour groups, facets, subplots, a heatmap, a box). No mocks.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+from plotly.subplots import make_subplots
+
+from dashboard import chart_box
+from dashboard.text import plotly_text
+from reports import theme
+
+FRAME = pd.DataFrame({"x": np.random.default_rng(3).random(60), "group": np.repeat(["a", "b", "c"], 20),
+                      "colour": np.tile(["p", "q"], 30), "facet": np.tile(["u", "v", "w", "z"], 15)})
+FIGURES = {
+    "scatter": lambda: go.Figure(go.Scatter(x=[1, 2, 3], y=[3, 1, 2], name="<a href='x'>link</a>")),
+    "strip": lambda: px.strip(FRAME, x="x", y="group", color="colour"),
+    "facets": lambda: px.scatter(FRAME, x="x", y="x", facet_col="facet", facet_col_wrap=2),
+    "subplots": lambda: make_subplots(rows=2, cols=2, subplot_titles=["one", "two", "three", "four"]),
+    "heatmap": lambda: go.Figure(go.Heatmap(z=[[1, 2], [3, 4]], x=["m", "n"], y=["r", "s"])),
+    "box": lambda: px.box(FRAME, x="group", y="x"),
+    "dark": lambda: go.Figure().update_layout(template="plotly_dark"),
+}
+STYLES = [dict(title="t"), dict(title="a long title that wraps " * 4, x="X", y="Y", height=400, legend_title="L"),
+          dict(title="t", x="", y=None), dict(title="two<br>lines", y="Y", legend_title="")]
+
+
+def as_json(fig) -> dict:
+    """A figure (or its dict) as the JSON the browser gets, parsed (numpy arrays included)."""
+    return json.loads(pio.to_json(fig, validate=False))
+
+
+def validated_style(fig: go.Figure, title: str, x: str | None = None, y: str | None = None,
+                    height: int | None = None, legend_title: str | None = None) -> go.Figure:
+    """``theme.style`` as it was before issue 14: every property validated by plotly."""
+    text = theme.wrap_title(title)
+    lines = text.count("<br>") + 1
+    fig.update_layout(
+        title={"text": text, "x": 0, "xanchor": "left", "font": {"size": 16, "color": theme.TEXT}},
+        template="plotly_white", paper_bgcolor=theme.BACKGROUND, plot_bgcolor=theme.BACKGROUND,
+        margin={"l": 10, "r": 10, "t": 40 + 20 * lines, "b": 10},
+        hoverlabel={"bgcolor": "white", "font_size": 13, "font_color": theme.TEXT},
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "xanchor": "left", "x": 0,
+                "title": {"text": legend_title or ""}, "font": {"color": theme.TEXT}},
+        font={"size": 13, "color": theme.TEXT, "family": theme.FONT_FAMILY})
+    axis = {"tickfont": {"color": theme.AXIS_TEXT}, "title_font": {"color": theme.AXIS_TEXT},
+            "gridcolor": theme.GRID, "zerolinecolor": theme.GRID}
+    fig.update_xaxes(**axis, ticklabelstandoff=6)
+    fig.update_yaxes(**axis)
+    if height:
+        fig.update_layout(height=height)
+    if x is not None:
+        fig.update_xaxes(title_text=x)
+    if y is not None:
+        fig.update_yaxes(title_text=y)
+    return fig
+
+
+@pytest.mark.parametrize("kind", FIGURES)
+@pytest.mark.parametrize("args", STYLES, ids=range(len(STYLES)))
+def test_style_gives_the_fully_validated_figure(kind, args):
+    styled = theme.style(FIGURES[kind](), **args)
+    assert as_json(styled) == as_json(validated_style(FIGURES[kind](), **args))
+    assert styled.to_dict()["layout"]["template"] == pio.templates["plotly_white"].to_plotly_json()
+
+
+def test_style_leaves_plotlys_registered_template_alone():
+    before = pio.templates["plotly_white"].to_plotly_json()
+    fig = theme.style(go.Figure(go.Bar(x=["a"], y=[1])), "t")
+    fig.layout.template.layout.font.size = 40  # a change to one figure's template stays in that figure
+    assert pio.templates["plotly_white"].to_plotly_json() == before
+    assert theme.style(go.Figure(), "t").to_dict()["layout"]["template"] == before
+
+
+@pytest.mark.parametrize("kind", FIGURES)
+def test_a_chart_is_sent_as_streamlit_would_have_validated_it(kind):
+    fig = theme.style(FIGURES[kind](), "title", x="X", y="Y", legend_title="L")
+    streamlit_made = as_json(go.Figure(**plotly_text(fig.to_dict())))  # what st.plotly_chart did with a dict
+    sent = as_json(chart_box._checked(fig))
+    assert sent == streamlit_made
+    if kind == "scatter":  # a link tag in a figure's text is sent as text
+        assert sent["data"][0]["name"] == "&lt;a href='x'>link&lt;/a>"
