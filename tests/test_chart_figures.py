@@ -94,3 +94,38 @@ def test_a_chart_is_sent_as_streamlit_would_have_validated_it(kind):
     assert sent == streamlit_made
     if kind == "scatter":  # a link tag in a figure's text is sent as text
         assert sent["data"][0]["name"] == "&lt;a href='x'>link&lt;/a>"
+
+
+# ----------------------------------------------------------------------------- kept figures
+
+TRENDS = pd.DataFrame({"month_start": pd.to_datetime(["2026-07-01", "2026-08-01", "2026-09-01"]),
+                       "mean_engagement": [3.1, 3.4, 3.2], "engagement_ci_lo": [2.9, 3.1, 3.0],
+                       "engagement_ci_hi": [3.3, 3.6, 3.5], "n_rated": [120, 130, 140]})
+
+
+def test_a_chart_of_the_same_data_is_built_once_and_of_other_data_again():
+    from dashboard import charts
+
+    first = charts.trend_line(TRENDS.copy(), "mean_engagement")
+    assert charts.trend_line(TRENDS.copy(), "mean_engagement") is first  # equal frames: the kept figure
+    other = TRENDS.assign(mean_engagement=[2.5, 2.6, 2.7])
+    again = charts.trend_line(other, "mean_engagement")
+    assert again is not first
+    assert list(again.data[-1].y) == [2.5, 2.6, 2.7] and list(first.data[-1].y) == [3.1, 3.4, 3.2]
+    # the kept figure is the one the builder makes
+    assert as_json(first) == as_json(charts.trend_line.uncached(TRENDS.copy(), "mean_engagement"))
+
+
+def test_a_kept_chart_is_built_again_under_other_settings(tmp_path, monkeypatch):
+    from dashboard import charts
+    from pipelines import settings
+
+    first = charts.trend_line(TRENDS.copy(), "mean_engagement")
+    assert "95% CI" in json.dumps(as_json(first))
+    alt = tmp_path / "settings.toml"
+    alt.write_text(settings.DEFAULT.read_text(encoding="utf-8").replace("confidence = 0.95", "confidence = 0.90"),
+                   encoding="utf-8")
+    monkeypatch.setenv("PIPELINES_SETTINGS", str(alt))
+    again = charts.trend_line(TRENDS.copy(), "mean_engagement")  # the band's name comes from the settings
+    assert again is not first
+    assert "90% CI" in json.dumps(as_json(again)) and "95% CI" not in json.dumps(as_json(again))
