@@ -129,3 +129,25 @@ def test_a_kept_chart_is_built_again_under_other_settings(tmp_path, monkeypatch)
     again = charts.trend_line(TRENDS.copy(), "mean_engagement")  # the band's name comes from the settings
     assert again is not first
     assert "90% CI" in json.dumps(as_json(again)) and "95% CI" not in json.dumps(as_json(again))
+
+
+def _total_chart(d: pd.DataFrame) -> go.Figure:
+    """A chart of one number: the frame's total (a builder to keep, as the pages' are)."""
+    return go.Figure(go.Bar(x=["total"], y=[float(d["v"].sum())]))
+
+
+def test_big_frames_that_differ_in_one_row_get_their_own_charts():
+    """Streamlit's own hash samples 10,000 of a frame's rows from 50,000 on: a figure of one
+    selection must never be drawn for another that differs in a row outside the sample."""
+    from dashboard.chart_cache import kept
+
+    total_chart = kept(_total_chart)
+    n = 60_000
+    big = pd.DataFrame({"child_id": [f"C{i:05d}" for i in range(n)], "v": np.ones(n)})
+    first = total_chart(big)
+    assert list(first.data[0].y) == [n]
+    for row in (0, n // 2, n - 1):
+        other = big.copy()
+        other.loc[row, "v"] = 2.0
+        assert list(total_chart(other).data[0].y) == [n + 1]
+    assert total_chart(big.copy()) is first
