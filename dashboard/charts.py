@@ -63,7 +63,6 @@ def _table(fig: go.Figure, d: pd.DataFrame, columns: list[tuple[str, str, str]])
     return figure_table.attach(fig, d, columns)
 
 
-@kept
 def sessions_bar(t: pd.DataFrame) -> go.Figure:
     d = t.sort_values("month_start")
     not_att = d["sessions"] - d["attended"]
@@ -85,7 +84,6 @@ def sessions_bar(t: pd.DataFrame) -> go.Figure:
                            ("n_children", "Children", "int")])
 
 
-@kept
 def trend_line(t: pd.DataFrame, metric: str, spec: tuple[str, str, str, bool] | None = None) -> go.Figure:
     """One metric per month (``spec``: its labels when it is not one of ``TREND_METRICS``, e.g.
     ``measure_spec`` for mean_value)."""
@@ -121,7 +119,6 @@ def trend_line(t: pd.DataFrame, metric: str, spec: tuple[str, str, str, bool] | 
     return _table(fig, d, cols)
 
 
-@kept
 def small_multiples(t: pd.DataFrame, by: str, metric: str, order: list[str] | None = None,
                     spec: tuple[str, str, str, bool] | None = None) -> go.Figure:
     label, axis, ncol, share = spec or TREND_METRICS[metric]
@@ -161,7 +158,6 @@ GRID_METRICS: dict[str, tuple[str, str, bool]] = {
 }
 
 
-@kept
 def grid_heatmap(g: pd.DataFrame, metric: str, modalities: list[str], ages: list[str],
                  min_n: int | None = None, spec: tuple[str, str, bool] | None = None) -> go.Figure:
     """Modality x age group heatmap of one metric; each cell shows its value and n children.
@@ -233,7 +229,6 @@ def grid_heatmap(g: pd.DataFrame, metric: str, modalities: list[str], ages: list
     return _table(fig, grid, [("_modality", "Modality", "text")] + [(a, f"Age {a}", "text") for a in cols])
 
 
-@kept
 def group_trends(t: pd.DataFrame, by: str, metric: str, groups: list[str],
                  spec: tuple[str, str, str, bool] | None = None) -> go.Figure:
     """One line per group over months (colours as everywhere)."""
@@ -280,7 +275,6 @@ def box_stats(values: np.ndarray) -> dict[str, float]:
     return {"q1": float(q1), "median": float(med), "q3": float(q3), "lowerfence": float(lf), "upperfence": float(uf)}
 
 
-@kept
 def distribution_box(d: pd.DataFrame, value: str, by: str, groups: list[str], title: str, axis: str,
                      hover_cols: list[str]) -> go.Figure:
     """A box per group, every point shown (one per child or goal) while there are at most
@@ -326,7 +320,6 @@ def distribution_box(d: pd.DataFrame, value: str, by: str, groups: list[str], ti
                                  ("q3", "Upper quartile", "num2"), ("lo", "Lowest", "num2"), ("hi", "Highest", "num2")])
 
 
-@kept
 def gas_level_bars(d: pd.DataFrame, by: str, groups: list[str], level_col: str = "last_level") -> go.Figure:
     """Share of goals at each latest GAS level, one stacked bar per group (n goals in the labels)."""
     order = _order(d[by], groups)
@@ -358,7 +351,6 @@ def gas_level_bars(d: pd.DataFrame, by: str, groups: list[str], level_col: str =
     return _table(fig, tbl, cols)
 
 
-@kept
 def forest(rows: pd.DataFrame, x_title: str, title: str, confidence: float) -> go.Figure:
     """Forest plot: one row per group (label), estimate with its ``confidence`` interval, n at the right.
 
@@ -408,7 +400,6 @@ def forest(rows: pd.DataFrame, x_title: str, title: str, confidence: float) -> g
                              ("_note", "Note", "text")])
 
 
-@kept
 def paired_differences(p: pd.DataFrame, by: str, groups: list[str], x_title: str) -> go.Figure:
     """One point per child: its child-led minus directed difference, by group (colour = modality)."""
     d = p.dropna(subset=["diff"]).copy()
@@ -439,7 +430,6 @@ def paired_differences(p: pd.DataFrame, by: str, groups: list[str], x_title: str
     return _table(fig, d.sort_values([by, "diff"]), cols_t)
 
 
-@kept
 def child_timeline(t: pd.DataFrame, child_id: str) -> go.Figure:
     """Engagement of each attended session (colour = approach); sessions that did not happen as
     markers along the bottom (symbol = reason)."""
@@ -502,3 +492,9 @@ def gas_t_chart(t: pd.DataFrame, child_id: str) -> go.Figure:
     return _table(fig, d.assign(_chg=extra["chg"]),
                   [(xcol, "Review month", "month"), ("t_score", "GAS T-score", "num1"), ("n_goals", "n goals", "int"),
                    ("_chg", "Change from first", "signed2")])
+
+# the figures of these builders are kept between reruns (dashboard.chart_cache): no page changes one after it is built
+(sessions_bar, trend_line, small_multiples, grid_heatmap, group_trends, distribution_box, gas_level_bars, forest,
+ paired_differences, child_timeline) = (kept(b) for b in (sessions_bar, trend_line, small_multiples, grid_heatmap,
+                                                          group_trends, distribution_box, gas_level_bars, forest,
+                                                          paired_differences, child_timeline))
