@@ -19,7 +19,8 @@ One module per question the pages ask:
 ``child_story``       ``child_record``, ``child_goals``, ``child_goal_observations``, ``child_phases``
                       (one child's story: the child page and the progress report)
 ``approach``          ``approach_*``, ``child_comparison`` (child-led vs directed)
-``uptake``            ``child_led_uptake``, ``approach_gap_by_quarter`` (how much is child-led; is the gap changing)
+``uptake``            ``child_led_uptake``, ``approach_gap_by_quarter`` (how much is child-led; is the gap changing),
+                      ``approach_pairs_and_gap`` (the pairing and the gap from one query)
 ``outcomes``          ``reliable_change``, ``outcome_shares`` (practice outcomes on standardised measures)
 ``attention``         ``flags``, ``compute_flags`` (needs attention)
 ``data_quality``      ``rejects``
@@ -51,7 +52,7 @@ from analytics.approach import (approach_breakdowns, approach_effects, approach_
 from analytics.attendance import attendance_detail
 from analytics.attention import FLAG_CODES, compute_flags, flags
 from analytics.child_story import child_goal_observations, child_goals, child_phases, child_record
-from analytics.uptake import approach_gap_by_quarter, child_led_uptake
+from analytics.uptake import approach_gap_by_quarter, approach_pairs_and_gap, child_led_uptake
 from analytics.children import (child_gas_t, child_goal_ratings, child_list, child_timeline, gas_reviews, goal_summary,
                                 mastery_summary, trial_sessions)
 from analytics.data_quality import rejects
@@ -68,6 +69,7 @@ __all__ = [
     "child_trends", "approach_effects", "approach_pairs", "approach_gas", "approach_gas_pairs",
     "approach_breakdowns", "reliable_change", "flags", "goal_summary", "gas_reviews", "compute_flags",
     "build_tables", "rejects", "child_record", "child_goals", "child_goal_observations", "child_phases",
-    "attendance_detail", "child_led_uptake", "approach_gap_by_quarter", "mastery_summary", "trial_sessions",
+    "attendance_detail", "child_led_uptake", "approach_gap_by_quarter", "approach_pairs_and_gap", "mastery_summary",
+    "trial_sessions",
     "measure_options", "approach_summaries", "outcome_shares",
 ]

@@ -112,8 +112,12 @@ def all_pairs(con, f: Filters = Filters(), measure: str | None = None) -> pd.Dat
             return _db.sql(con, "select * from child_approach_effects order by child_id, measure")
         return _db.sql(con, "select * from child_approach_effects where measure = $m order by child_id",
                        {"m": measure})
+    return pairs_of(_db.query(con, "approach_sessions", {**f.params(), "measure": measure}))
+
+
+def pairs_of(s: pd.DataFrame) -> pd.DataFrame:
+    """``approach_pairs`` rows of the ``approach_sessions`` rows ``s`` (every effect size)."""
     c = settings.get().comparison
-    s = _db.query(con, "approach_sessions", {**f.params(), "measure": measure})
     return single_case_effects(s, c.min_sessions_per_approach, c.confidence)
 
 
@@ -245,16 +249,19 @@ def _summary_pairs(con, f: Filters, measure: str) -> pd.DataFrame:
     return single_case_effects(s, c.min_sessions_per_approach, c.confidence, full=False)
 
 
-def approach_effects_in(con, f: Filters, spans: list[tuple], measure: str = "engagement") -> list[pd.DataFrame]:
+def approach_effects_in(con, f: Filters, spans: list[tuple], measure: str = "engagement",
+                        sessions: pd.DataFrame | None = None) -> list[pd.DataFrame]:
     """``approach_effects(con, replace(f, date_from=lo, date_to=hi), measure=measure)`` for each
     ``(lo, hi)`` of ``spans`` (dates within ``f``'s, which must be given), from one query of
-    ``f``'s sessions split by date: a pairing needs only its own span's sessions."""
+    ``f``'s sessions split by date: a pairing needs only its own span's sessions. ``sessions``:
+    that query's rows (``approach_sessions`` of ``f`` from the first span's start to the last
+    one's end) when the caller has them already."""
     if not spans:
         return []
     c = settings.get().comparison
     lo_all, hi_all = min(lo for lo, _ in spans), max(hi for _, hi in spans)
-    s = _db.query(con, "approach_sessions", {**replace(f, date_from=lo_all, date_to=hi_all).params(),
-                                             "measure": measure})
+    s = sessions if sessions is not None else _db.query(
+        con, "approach_sessions", {**replace(f, date_from=lo_all, date_to=hi_all).params(), "measure": measure})
     out = []
     for lo, hi in spans:
         part = s[(s["session_date"] >= pd.Timestamp(lo)) & (s["session_date"] <= pd.Timestamp(hi))]

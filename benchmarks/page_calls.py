@@ -229,7 +229,7 @@ def record(db: Path, pages: list[str] = PAGES, query: dict | None = None) -> dic
 # ---------------------------------------------------------------------------------------------- replay
 
 
-PAIRS_CALLS = ("approach_pairs", "approach_gas_pairs")
+PAIRS_CALLS = ("approach_pairs", "approach_gas_pairs", "approach_pairs_and_gap")
 
 
 def run_call(con, call: Call, db: Path, pairs: Any = None) -> Any:
@@ -283,7 +283,7 @@ def run_calls(db: Path, calls: list[Call]) -> dict:
                 out = run_call(con, c, db, pairs)
                 res[phase].append(time.perf_counter() - t1)
                 if c.kind == "call" and c.name in PAIRS_CALLS:
-                    pairs = out
+                    pairs = out["pairs"] if isinstance(out, dict) else out
     finally:
         con.close()
     return res

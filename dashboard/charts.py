@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from dashboard.chart_cache import kept
 from pipelines import settings
 from reports import figure_table, theme
 from reports.figures_common import add_ci_band, ci_name
@@ -491,3 +492,9 @@ def gas_t_chart(t: pd.DataFrame, child_id: str) -> go.Figure:
     return _table(fig, d.assign(_chg=extra["chg"]),
                   [(xcol, "Review month", "month"), ("t_score", "GAS T-score", "num1"), ("n_goals", "n goals", "int"),
                    ("_chg", "Change from first", "signed2")])
+
+# the figures of these builders are kept between reruns (dashboard.chart_cache): no page changes one after it is built
+(sessions_bar, trend_line, small_multiples, grid_heatmap, group_trends, distribution_box, gas_level_bars, forest,
+ paired_differences, child_timeline) = (kept(b) for b in (sessions_bar, trend_line, small_multiples, grid_heatmap,
+                                                          group_trends, distribution_box, gas_level_bars, forest,
+                                                          paired_differences, child_timeline))

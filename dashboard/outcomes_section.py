@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard import ui
 from dashboard.charts import GROUP_LABEL
+from dashboard.chart_cache import kept
 from pipelines import settings
 from reports import figure_table, theme
 from reports.figures_common import ci_name
@@ -19,6 +20,7 @@ COLORS = {"reliably improved": theme.BLUE, "no reliable change": theme.LIGHT_GRE
           "reliably deteriorated": theme.VERMILLION}
 
 
+@kept
 def outcomes_chart(d: pd.DataFrame, label: str, by: str) -> go.Figure:
     """Stacked bars, one per group: the share of children in each class of one measure
     (``analytics.outcome_shares`` rows), n under each bar, the intervals in the table."""

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts import GROUP_LABEL
+from dashboard.chart_cache import kept
 from pipelines import settings
 from reports import figure_table, theme
 from reports.figures_common import add_ci_band, ci_name
@@ -15,6 +16,7 @@ PALETTE = [theme.BLUE, theme.ORANGE, theme.BLUISH_GREEN, theme.REDDISH_PURPLE, t
            theme.BLACK, theme.GREY]
 
 
+@kept
 def uptake_chart(d: pd.DataFrame, by: str | None) -> go.Figure:
     """Share of attended sessions that were child-led, per month: one line per group
     (``analytics.child_led_uptake`` rows), the interval as a band when there is one group,
@@ -48,6 +50,7 @@ def uptake_chart(d: pd.DataFrame, by: str | None) -> go.Figure:
         ("n_children", "Children", "int"), ("partial_text", "Partial month", "text")])
 
 
+@kept
 def gap_chart(q: pd.DataFrame, unit: str = "points (1–5)", label: str = "Engagement") -> go.Figure:
     """The within-child child-led minus directed difference per quarter with its interval
     (``analytics.approach_gap_by_quarter`` rows); quarters without an estimate are listed in

@@ -13,9 +13,10 @@ from pipelines import measures
 BY_LABELS = {"all": "Whole selection", "team": "Team", "therapist_id": "Therapist"}
 
 
-def draw(f: Any, measure: str = "engagement") -> None:
+def draw(f: Any, measure: str = "engagement", gap: Any = None) -> None:
     """The section: a choice of breakdown (whole selection, team, therapist; ``?uptake_by=`` in
-    the URL), the monthly child-led share with intervals, and the quarterly gap with n."""
+    the URL), the monthly child-led share with intervals, and the quarterly gap with n
+    (``gap``: ``approach_gap_by_quarter``'s rows of ``f`` and ``measure`` when the page has them)."""
     st.subheader("Child-led uptake", anchor=False)
     url = st.query_params.get("uptake_by")
     if "uptake_by" not in st.session_state:
@@ -33,7 +34,7 @@ def draw(f: Any, measure: str = "engagement") -> None:
         return
     if by is None and (said := ranking.uptake_change(d)):  # "is uptake rising?" in one line
         st.markdown(ui.md_escape(said))
-    q = ui.fetch("approach_gap_by_quarter", f, measure=measure)
+    q = gap if gap is not None else ui.fetch("approach_gap_by_quarter", f, measure=measure)
     m = measures.catalogue()[measure]
     with layout.chart_grid("uptake") as grid:
         ui.chart(uptake_charts.uptake_chart(d, by), key=f"uptake_{choice}", where=grid)

@@ -24,11 +24,15 @@ from reports.formats import cell, day, is_missing, month
 ATTR = "_figure_table"   # where ``attach`` keeps the table on the figure object
 SERIES = "Series"
 _TAG = re.compile(r"<[^>]+>")
+_MARKUP = re.compile(r"<|\s\s|[^\S ]|^\s|\s$")  # what ``plain`` would change: a tag, a run of spaces, a tab, an edge
 
 
 def plain(text: Any) -> str:
     """Chart text without its markup: ``<br>`` becomes a space, other tags go."""
-    return re.sub(r"\s+", " ", _TAG.sub(" ", str(text).replace("<br>", " "))).strip()
+    text = str(text)
+    if not _MARKUP.search(text):  # a number, a date, an id: nothing to take out (one search, not three passes)
+        return text
+    return re.sub(r"\s+", " ", _TAG.sub(" ", text.replace("<br>", " "))).strip()
 
 
 def attach(fig: go.Figure, frame: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> go.Figure:

@@ -13,6 +13,7 @@ onto more lines grows downwards, never into the title; a long title wraps onto i
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 # Okabe-Ito
 BLACK = "#000000"
@@ -127,6 +128,19 @@ def wrap_title(title: str, width: int = TITLE_LINE_CHARS) -> str:
     return "<br>".join(lines)
 
 
+def _white(fig: go.Figure) -> None:
+    """Plotly's own ``plotly_white`` template on ``fig``, not validated again: it was validated
+    when plotly registered it, and validating a template (every trace type's defaults) costs
+    7-8 ms a chart against 0.2 ms. Plotly sets a figure's default template the same way
+    (``BaseFigure._initialize_layout_template``); the figure's dict is the same."""
+    layout = fig.layout
+    layout._validate = False
+    try:
+        layout.template = pio.templates["plotly_white"]
+    finally:
+        layout._validate = fig._validate
+
+
 def style(fig: go.Figure, title: str, x: str | None = None, y: str | None = None,
           height: int | None = None, legend_title: str | None = None) -> go.Figure:
     """Title (wrapped when long, with a top margin of its own), axis titles (with units), a
@@ -134,24 +148,20 @@ def style(fig: go.Figure, title: str, x: str | None = None, y: str | None = None
     (it grows downwards, away from the title) and a readable hover label."""
     text = wrap_title(title)
     lines = text.count("<br>") + 1
+    _white(fig)
     fig.update_layout(
         title={"text": text, "x": 0, "xanchor": "left", "font": {"size": 16, "color": TEXT}},
-        template="plotly_white",
         paper_bgcolor=BACKGROUND, plot_bgcolor=BACKGROUND,
         margin={"l": 10, "r": 10, "t": 40 + 20 * lines, "b": 10},
         hoverlabel={"bgcolor": "white", "font_size": 13, "font_color": TEXT},
         legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "xanchor": "left", "x": 0,
                 "title": {"text": legend_title or ""}, "font": {"color": TEXT}},
         font={"size": 13, "color": TEXT, "family": FONT_FAMILY},
+        **({"height": height} if height else {}),
     )
     axis = {"tickfont": {"color": AXIS_TEXT}, "title_font": {"color": AXIS_TEXT}, "gridcolor": GRID,
             "zerolinecolor": GRID}
-    fig.update_xaxes(**axis, ticklabelstandoff=6)  # the x labels clear the lowest y label in the corner
-    fig.update_yaxes(**axis)
-    if height:
-        fig.update_layout(height=height)
-    if x is not None:
-        fig.update_xaxes(title_text=x)
-    if y is not None:
-        fig.update_yaxes(title_text=y)
+    # the x labels clear the lowest y label in the corner
+    fig.update_xaxes(**axis, ticklabelstandoff=6, **({"title_text": x} if x is not None else {}))
+    fig.update_yaxes(**axis, **({"title_text": y} if y is not None else {}))
     return fig

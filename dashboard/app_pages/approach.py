@@ -49,6 +49,7 @@ if practice:  # de-identified practice figures: no breakdown by therapist
 MAX_FOREST_GROUPS = 25  # beyond this a breakdown is a sortable table, not rows of a plot
 blocks = []
 big_blocks = []
+gap = None  # the uptake section's quarterly gap, when fetched with the pairing
 
 
 @st.cache_data(show_spinner=False, max_entries=50, ttl=dt.timedelta(hours=6))
@@ -64,7 +65,13 @@ def _breakdowns(_pairs: pd.DataFrame, key: tuple, by: tuple, outcome: str) -> di
 if practice:
     by_group = ui.fetch_aggregate(practice, "approach_breakdowns", f, outcome=measure, by=tuple(b for b, _ in BY))
 else:
-    fetched = ui.fetch("approach_gas_pairs", f) if measure == "gas" else ui.fetch("approach_pairs", f, measure=measure)
+    if measure == "gas":
+        fetched = ui.fetch("approach_gas_pairs", f)
+    elif measure == session_measure:  # the uptake section's quarterly gap is of this measure: both from one query
+        both = ui.fetch("approach_pairs_and_gap", f, measure=measure)
+        fetched, gap = both["pairs"], both["gap"]
+    else:
+        fetched = ui.fetch("approach_pairs", f, measure=measure)
     _r = data.reader()
     by_group = _breakdowns(fetched, (_r.db, _r.version, data.settings_key(), auth.scope(), f, measure),
                            tuple(b for b, _ in BY), measure)
@@ -173,7 +180,7 @@ if practice:
     st.caption("Each child's paired difference is shown for your own children only (switch to *My children*).")
 elif measure != "gas":
     st.subheader("Each child's paired difference", anchor=False)
-    pairs = ui.fetch("approach_pairs", f, measure=measure)
+    pairs = fetched  # the pairing the breakdowns above come from (``approach_pairs`` of this measure)
     if pairs is not None:
         n_all = len(pairs)
         if "eligible" in pairs.columns:
@@ -205,4 +212,4 @@ elif measure != "gas":
 if practice:
     st.caption("Child-led uptake is shown for your own children only (switch to *My children*).")
 else:
-    uptake_section.draw(f, session_measure)
+    uptake_section.draw(f, session_measure, gap=gap)

@@ -17,12 +17,15 @@ import streamlit as st
 from access import scope as scope_mod
 from analytics import child_story as cs
 from dashboard import auth, charts, data, layout, ui
+from dashboard.chart_cache import kept
 from pipelines import settings, warehouse
 from reports import child_report as cr
 from reports.child_report import figures as story_figures, words as story_words
 from reports import theme
 from reports.formats import cell
 from stats import wording
+
+goal_figure = kept(story_figures.goal_figure)  # the report's goal chart, kept between reruns (not changed after)
 
 PAGE = "Child progress"
 st.title("Child progress", anchor=False)
@@ -172,7 +175,7 @@ else:
                 st.caption("Not rated in this period, so there is no chart. Switch on *Whole history* to see its "
                            "ratings.")
             else:
-                ui.chart(story_figures.goal_figure(g, obs, phases, expected, x_range=[lo_d, hi_d]), key=f"goal_{i}")
+                ui.chart(goal_figure(g, obs, phases, expected, x_range=[lo_d, hi_d]), key=f"goal_{i}")
     gas_t = ui.fetch("child_gas_t", child)
     if not whole and not gas_t.empty:     # the review months of the period shown, like every chart here
         month_end = pd.to_datetime(gas_t["month_end"])
