@@ -23,6 +23,7 @@ import analytics
 from pipelines.measures import Measure, catalogue
 from pipelines.settings import Settings
 from reports.formats import day, month
+from reports.meeting_pack.calls import Calls
 from reports.meeting_pack.model import Col, MeetingPack, Section, Table
 from reports.meeting_pack.sections import comparison_reading
 from stats import wording
@@ -56,8 +57,8 @@ def _label(df: pd.DataFrame, m: Measure) -> pd.DataFrame:
     return df
 
 
-def _summary_row(con, f: analytics.Filters, prev: analytics.Filters, m: Measure) -> dict:
-    k = analytics.kpis(con, f, previous=prev, measure=m.id)
+def _summary_row(calls, f: analytics.Filters, prev: analytics.Filters, m: Measure) -> dict:
+    k = calls(analytics.kpis, f, previous=prev, measure=m.id)
     cur, pv = k["current"], k["previous"] or {}
     row = {"measure": m.id, "label": m.label, "unit": m.unit, "better": better_text(m)}
     for suffix, block in (("", cur), ("_prev", pv)):
@@ -97,21 +98,22 @@ def measure_frames(con, f: analytics.Filters, prev: analytics.Filters, tf: analy
     getting worse / better over the recent window, per measure), ``effects`` (the pooled
     within-child comparison over the trend months ``tf``, per measure) and ``monthly`` (per
     measure and month over ``tf``); every row has measure, label, unit and better."""
-    measures = pack_measures(con)
+    calls = con if isinstance(con, Calls) else Calls(con)
+    measures = pack_measures(calls.con)
     summary, trends, effects, monthly = [], [], [], []
     for m in measures:
-        row = _summary_row(con, f, prev, m)
+        row = _summary_row(calls, f, prev, m)
         if not row["n_values"]:
             continue
         summary.append(row)
-        t = analytics.child_trends(con, replace(f, date_from=trend_from), measure=m.id)
+        t = calls(analytics.child_trends, replace(f, date_from=trend_from), measure=m.id)
         trends.append(_trend_row(t, m, cfg))
-        e = analytics.approach_effects(con, tf, measure=m.id)
+        e = calls(analytics.approach_effects, tf, measure=m.id)
         if len(e):
             e = _label(e, m)
             e["reading"] = [_reading(r, m, cfg) for _, r in e.iterrows()]
             effects.append(e)
-        mt = analytics.monthly_trends(con, tf, measure=m.id)
+        mt = calls(analytics.monthly_trends, tf, measure=m.id)
         if len(mt):
             monthly.append(_label(mt, m))
     return {
