@@ -15,6 +15,7 @@ One module per question the pages ask:
 ``practice``          ``kpis``, ``kpis_by``, ``attended_by``, ``monthly_trends``, ``group_grid``, ``child_periods``
 ``children``          ``child_list``, ``child_timeline``, ``child_goal_ratings``, ``gas_reviews``,
                       ``child_gas_t``, ``goal_summary``, ``trial_sessions``, ``mastery_summary``
+``period_values``     ``measure_values`` (several measures' values of a period and the previous one, one query)
 ``trends``            ``child_trends``
 ``child_story``       ``child_record``, ``child_goals``, ``child_goal_observations``, ``child_phases``
                       (one child's story: the child page and the progress report)
@@ -60,6 +61,8 @@ from analytics.outcomes import outcome_shares, reliable_change
 from analytics.practice import attended_by, child_periods, group_grid, kpis, kpis_by, monthly_trends
 from analytics.stored import STEPS, build_tables
 from analytics.trends import child_trends
+from analytics.approach import approach_effects_measures
+from analytics.period_values import measure_values
 
 __all__ = [
     "Filters", "BY_OPTIONS", "FLAG_CODES", "STEPS",
@@ -70,4 +73,5 @@ __all__ = [
     "build_tables", "rejects", "child_record", "child_goals", "child_goal_observations", "child_phases",
     "attendance_detail", "child_led_uptake", "approach_gap_by_quarter", "mastery_summary", "trial_sessions",
     "measure_options", "approach_summaries", "outcome_shares",
+    "approach_effects_measures", "measure_values",
 ]

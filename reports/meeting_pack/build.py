@@ -16,7 +16,7 @@ from pipelines.settings import Settings
 from reports.formats import ratio
 from reports.meeting_pack.calls import Calls
 from reports.meeting_pack.figures import pack_figures
-from reports.meeting_pack.measures import measure_frames, measures_section
+from reports.meeting_pack.measures import measure_frames, measures_section, team_effects
 from reports.meeting_pack.model import MeetingPack, PackError, default_period, parse_date
 from reports.meeting_pack.sections import pack_sections
 from reports.meeting_pack.suppress import (count_rows, suppress_attention, suppress_by_approach, suppress_caseload,
@@ -104,7 +104,9 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
     by_app_all = calls(analytics.monthly_trends, tf, by="approach")
     shown_app = by_app_all["approach"].isin(["child-led", "directed"]).to_numpy()
     by_app = by_app_all[shown_app].reset_index(drop=True)
-    effect = calls(analytics.approach_effects, tf)
+    effect = team_effects(calls, tf).get("engagement")
+    if effect is None:  # no engagement value in the warehouse
+        effect = calls(analytics.approach_effects, tf)
 
     # ---- 5. every session-level outcome measure with values in the period
     per_measure = measure_frames(calls, f, prev, tf, trend_from, cfg)
