@@ -5,6 +5,8 @@
 * ``analytics.period_values.measure_values`` (every measure, both periods, one query) = the
   value figures of ``kpis`` for each measure (the same ints; floats to the last digits, which
   depend on the order DuckDB adds the values in);
+* ``analytics.recent_trends_measures`` (every measure, one query) = the ``recent_*`` columns of
+  ``child_trends`` of each measure, for the children with a value in the recent window;
 * ``reports.meeting_pack.calls.Calls`` makes a repeated call (defaults filled in) once and
   returns what the call itself returns.
 """
@@ -19,7 +21,7 @@ import pytest
 
 import analytics
 from analytics.approach import approach_effects_measures
-from analytics.period_values import VALUE_FIGURES, measure_values
+from analytics.period_values import RECENT_COLUMNS, VALUE_FIGURES, measure_values, recent_trends_measures
 from reports.meeting_pack.calls import Calls
 from reports.meeting_pack.measures import pack_measures
 
@@ -97,3 +99,20 @@ def replace_teams(f: analytics.Filters) -> analytics.Filters:
     from dataclasses import replace
 
     return replace(f, teams=("somewhere",))
+
+
+@pytest.mark.parametrize("days, narrow", [(180, {}), (40, {"approaches": ("directed",)}), (0, {"teams": ("nowhere",)})])
+def test_recent_trends_of_every_measure_equal_child_trends_of_each(sample_con, period, days, narrow):
+    from dataclasses import replace
+
+    f = replace(period, date_from=period.date_to - dt.timedelta(days=days), **narrow)
+    measures = tuple(m.id for m in pack_measures(sample_con))
+    got = recent_trends_measures(sample_con, f, measures)
+    keep = ["child_id", *RECENT_COLUMNS.values()]
+    rows = 0
+    for m in measures:
+        t = analytics.child_trends(sample_con, f, measure=m)
+        want = t[t["recent_n"].fillna(0) > 0][keep].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[m], want, check_exact=True)
+        rows += len(want)
+    assert (rows > 0) == (not narrow.get("teams"))

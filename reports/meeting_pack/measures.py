@@ -5,8 +5,8 @@ the scope's children have a value of in the period, each with its label, unit an
 row per measure (or per measure and month): the period's mean with its interval and n beside
 the previous period's (``analytics.measure_values``: every measure and both
 periods from one query), the children whose recent trend is getting worse or better in the
-measure's direction (``analytics.child_trends``: the Mann-Kendall test of the "getting worse"
-flag), the within-child child-led vs directed comparison pooled per measure, each child once
+measure's direction (``analytics.recent_trends_measures``, every measure from one query: the
+Mann-Kendall test of the "getting worse" flag, the ``recent_*`` columns of ``child_trends``), the within-child child-led vs directed comparison pooled per measure, each child once
 (``analytics.approach_effects_measures``: every measure from one query), and the mean per month
 (``analytics.monthly_trends``). Standardised measures (with an sd: their change is the reliable
 change of the Wins section) are left out. ``measures_section`` is the pack's section of them.
@@ -108,13 +108,15 @@ def measure_frames(con, f: analytics.Filters, prev: analytics.Filters, tf: analy
     calls = con if isinstance(con, Calls) else Calls(con)
     measures = calls(pack_measures)
     per_effect = team_effects(calls, tf)
+    per_trend = calls(analytics.recent_trends_measures, replace(f, date_from=trend_from),
+                      tuple(m.id for m in measures))
     summary, trends, effects, monthly = [], [], [], []
     for m in measures:
         row = _summary_row(calls, f, prev, m)
         if not row["n_values"]:
             continue
         summary.append(row)
-        t = calls(analytics.child_trends, replace(f, date_from=trend_from), measure=m.id)
+        t = per_trend[m.id]
         trends.append(_trend_row(t, m, cfg))
         e = per_effect[m.id]
         if len(e):
