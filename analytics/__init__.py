@@ -15,6 +15,7 @@ One module per question the pages ask:
 ``practice``          ``kpis``, ``kpis_by``, ``attended_by``, ``monthly_trends``, ``group_grid``, ``child_periods``
 ``children``          ``child_list``, ``child_timeline``, ``child_goal_ratings``, ``gas_reviews``,
                       ``child_gas_t``, ``goal_summary``, ``trial_sessions``, ``mastery_summary``
+``period_values``     ``measure_values``, ``recent_trends_measures`` (several measures at once: the meeting pack)
 ``trends``            ``child_trends``
 ``child_story``       ``child_record``, ``child_goals``, ``child_goal_observations``, ``child_phases``
                       (one child's story: the child page and the progress report)
@@ -61,6 +62,8 @@ from analytics.outcomes import outcome_shares, reliable_change
 from analytics.practice import attended_by, child_periods, group_grid, kpis, kpis_by, monthly_trends
 from analytics.stored import STEPS, build_tables
 from analytics.trends import child_trends
+from analytics.approach import approach_effects_measures
+from analytics.period_values import measure_values, recent_trends_measures
 
 __all__ = [
     "Filters", "BY_OPTIONS", "FLAG_CODES", "STEPS",
@@ -72,4 +75,5 @@ __all__ = [
     "attendance_detail", "child_led_uptake", "approach_gap_by_quarter", "approach_pairs_and_gap", "mastery_summary",
     "trial_sessions",
     "measure_options", "approach_summaries", "outcome_shares",
+    "approach_effects_measures", "measure_values", "recent_trends_measures",
 ]

@@ -271,6 +271,27 @@ def approach_effects_in(con, f: Filters, spans: list[tuple], measure: str = "eng
     return out
 
 
+def approach_effects_measures(con, f: Filters, measures: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """``approach_effects(con, f, measure=m)`` for each ``m`` of ``measures`` (by None), from one
+    ``approach_sessions`` query of every session-level measure but the standardised ones, split
+    by measure (each measure's pairing reads only its own rows, in the same order). A measure
+    the query has no row of (standardised, not in the warehouse) is asked for on its own."""
+    if f.is_empty:
+        return {m: approach_effects(con, f, measure=m) for m in measures}
+    c = settings.get().comparison
+    s = _db.query(con, "approach_sessions", {**f.params(), "measure": None})
+    present = set(s["measure"].unique()) if len(s) else set()
+    out: dict[str, pd.DataFrame] = {}
+    for m in measures:
+        if m not in present:
+            out[m] = approach_effects(con, f, measure=m)
+            continue
+        part = s[s["measure"] == m].reset_index(drop=True)
+        pairs = single_case_effects(part, c.min_sessions_per_approach, c.confidence, full=False)
+        out[m] = _with_measure(_summarise_pairs(pairs, None, "diff", with_nap=True), m)
+    return out
+
+
 def _with_measure(df: pd.DataFrame, measure: str) -> pd.DataFrame:
     """``df`` with the columns measure and sign (+1 higher is better, -1 lower) in front."""
     from pipelines.measures import catalogue

@@ -135,11 +135,14 @@ def attended_by(con, f: Filters, by: str, by2: str) -> pd.DataFrame:
     """Scheduled and attended sessions of the filter's period per value of ``by`` and ``by2``
     (two of BY_OPTIONS), from one query: columns ``by``, ``by2``, sessions, attended. The
     counts are those ``kpis_by`` gives with the filter narrowed to one ``by2`` value (e.g. the
-    child-led sessions of each therapist), for every value at once."""
+    child-led sessions of each therapist), for every value at once, from a count of the sessions
+    (``attended_counts``: none of the measure and goal figures ``period_metrics`` adds)."""
     check_by(by)
     check_by(by2)
-    m = _rename_groups(_metrics(con, resolve(con, f), None, by, by2), by, by2)
-    return m[[by, by2, "sessions", "attended"]].reset_index(drop=True)
+    m = _db.query(con, "attended_counts", {**resolve(con, f).params(), "by": by, "by2": by2})
+    for c in ("sessions", "attended"):
+        m[c] = m[c].astype("int64")
+    return m.rename(columns={"grp": by, "grp2": by2})[[by, by2, "sessions", "attended"]].reset_index(drop=True)
 
 
 def mean_gas_t(goals: pd.DataFrame) -> dict:

@@ -14,8 +14,9 @@ import analytics
 from pipelines import settings
 from pipelines.settings import Settings
 from reports.formats import ratio
+from reports.meeting_pack.calls import Calls
 from reports.meeting_pack.figures import pack_figures
-from reports.meeting_pack.measures import measure_frames, measures_section
+from reports.meeting_pack.measures import measure_frames, measures_section, team_effects
 from reports.meeting_pack.model import MeetingPack, PackError, default_period, parse_date
 from reports.meeting_pack.sections import pack_sections
 from reports.meeting_pack.suppress import (count_rows, suppress_attention, suppress_by_approach, suppress_caseload,
@@ -72,39 +73,43 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
                           therapists=(therapist,) if therapist else ())
     prev = replace(f, date_from=previous[0], date_to=previous[1]) if previous else f.previous_period()
     as_of = analytics.as_of(con)
+    calls = Calls(con)
     months = cfg.meeting_pack.trend_months
     first_month = (pd.Timestamp(d_to).to_period("M") - (months - 1)).to_timestamp().date()
     small = cfg.privacy.small_cell_min
 
     # ---- 1. needs attention
-    flags = analytics.flags(con, f)
-    period_children = analytics.child_trends(con, f)
+    flags = calls(analytics.flags, f)
+    period_children = calls(analytics.child_trends, f)
     attention, attention_children = _attention(flags, period_children)
 
     # ---- 2. wins
     history = replace(f, date_from=None)
     before = replace(f, date_from=None, date_to=d_from - dt.timedelta(days=1))
-    goals_met = _goals_met(analytics.goal_summary(con, history), analytics.goal_summary(con, before),
+    goals_met = _goals_met(calls(analytics.goal_summary, history), calls(analytics.goal_summary, before),
                            d_from, d_to, cfg.gas.expected_level)
-    reliable = _reliable(analytics.reliable_change(con, history), analytics.reliable_change(con, before), d_from, d_to)
+    reliable = _reliable(calls(analytics.reliable_change, history), calls(analytics.reliable_change, before), d_from,
+                        d_to)
     trend_from = min(d_from, d_to - dt.timedelta(days=7 * cfg.flags.engagement_window_weeks - 1))
     trend_f = replace(f, date_from=trend_from)  # the period itself when it is longer than the window
-    rises = _engagement_rises(period_children if trend_f == f else analytics.child_trends(con, trend_f),
-                              period_children, analytics.child_trends(con, prev), cfg, trend_from, d_to)
+    rises = _engagement_rises(calls(analytics.child_trends, trend_f), period_children, calls(analytics.child_trends, prev),
+                              cfg, trend_from, d_to)
 
     # ---- 3. caseload by therapist
-    caseload = _caseload(con, f, therapist, prev)
+    caseload = _caseload(calls, f, therapist, prev)
 
     # ---- 4. trends
     tf = replace(f, date_from=first_month)
-    trends = analytics.monthly_trends(con, tf)
-    by_app_all = analytics.monthly_trends(con, tf, by="approach")
+    trends = calls(analytics.monthly_trends, tf)
+    by_app_all = calls(analytics.monthly_trends, tf, by="approach")
     shown_app = by_app_all["approach"].isin(["child-led", "directed"]).to_numpy()
     by_app = by_app_all[shown_app].reset_index(drop=True)
-    effect = analytics.approach_effects(con, tf)
+    effect = team_effects(calls, tf).get("engagement")
+    if effect is None:  # no engagement value in the warehouse
+        effect = calls(analytics.approach_effects, tf)
 
     # ---- 5. every session-level outcome measure with values in the period
-    per_measure = measure_frames(con, f, prev, tf, trend_from, cfg)
+    per_measure = measure_frames(calls, f, prev, tf, trend_from, cfg)
 
     if suppress_small_cells:
         attention, attention_children = suppress_attention(attention, small), pd.DataFrame()
@@ -261,7 +266,7 @@ CASELOAD_FIGURES = ["n_children", "active_children", "sessions", "attended", "at
                     "child_led_share", "share_goals_at_expected", "n_goals", "median_gas_t", "n_children_gas"]
 
 
-def _caseload(con, f: analytics.Filters, therapist: str | None, prev: analytics.Filters) -> pd.DataFrame:
+def _caseload(calls: Calls, f: analytics.Filters, therapist: str | None, prev: analytics.Filters) -> pd.DataFrame:
     """One row per therapist with sessions in the scope in the period or the previous one,
     then the whole scope; each figure for the period and the previous period (``*_prev``).
 
@@ -272,8 +277,8 @@ def _caseload(con, f: analytics.Filters, therapist: str | None, prev: analytics.
     child_led: dict[str, int] = {}
 
     def by_therapist(ff: analytics.Filters, key: str) -> dict[str, tuple[dict, dict]]:
-        k = analytics.kpis_by(con, ff, "therapist_id")
-        a = analytics.attended_by(con, ff, "therapist_id", "approach")
+        k = calls(analytics.kpis_by, ff, "therapist_id")
+        a = calls(analytics.attended_by, ff, "therapist_id", "approach")
         a = a[a["approach"] == "child-led"]
         child_led[key] = int(a["attended"].sum())
         kc = {str(t): {"attended": int(n)} for t, n in zip(a["therapist_id"], a["attended"])}
@@ -290,7 +295,7 @@ def _caseload(con, f: analytics.Filters, therapist: str | None, prev: analytics.
         row.update({f"{c}_prev": v for c, v in _kpi_row(kp, kcp).items()})
         rows.append(row)
     if not therapist:
-        k = analytics.kpis(con, f, previous=prev)
+        k = calls(analytics.kpis, f, previous=prev)
         row = {"therapist_id": "All", "is_total": True}
         row.update(_kpi_row(k["current"], {"attended": child_led["current"]}))
         row.update({f"{c}_prev": v for c, v in _kpi_row(k["previous"] or {}, {"attended": child_led["previous"]}).items()})

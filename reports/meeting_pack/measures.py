@@ -3,10 +3,11 @@ the scope's children have a value of in the period, each with its label, unit an
 
 ``measure_frames`` asks the analytics layer (no SQL, no statistics here) for four frames, one
 row per measure (or per measure and month): the period's mean with its interval and n beside
-the previous period's (``analytics.kpis``), the children whose recent trend is getting worse or
-better in the measure's direction (``analytics.child_trends``: the Mann-Kendall test of the
-"getting worse" flag), the within-child child-led vs directed comparison pooled per measure,
-each child once (``analytics.approach_effects``), and the mean per month
+the previous period's (``analytics.measure_values``: every measure and both
+periods from one query), the children whose recent trend is getting worse or better in the
+measure's direction (``analytics.recent_trends_measures``, every measure from one query: the
+Mann-Kendall test of the "getting worse" flag, the ``recent_*`` columns of ``child_trends``), the within-child child-led vs directed comparison pooled per measure, each child once
+(``analytics.approach_effects_measures``: every measure from one query), and the mean per month
 (``analytics.monthly_trends``). Standardised measures (with an sd: their change is the reliable
 change of the Wins section) are left out. ``measures_section`` is the pack's section of them.
 """
@@ -23,6 +24,7 @@ import analytics
 from pipelines.measures import Measure, catalogue
 from pipelines.settings import Settings
 from reports.formats import day, month
+from reports.meeting_pack.calls import Calls
 from reports.meeting_pack.model import Col, MeetingPack, Section, Table
 from reports.meeting_pack.sections import comparison_reading
 from stats import wording
@@ -44,6 +46,12 @@ def pack_measures(con) -> list[Measure]:
             and cat[i].kind != "trials"]
 
 
+def team_effects(calls: Calls, tf: analytics.Filters) -> dict[str, pd.DataFrame]:
+    """The within-child child-led vs directed comparison over ``tf`` of every pack measure (the
+    engagement one is also the Team trends section's), from one query (``approach_effects_measures``)."""
+    return calls(analytics.approach_effects_measures, tf, tuple(m.id for m in calls(pack_measures)))
+
+
 def _label(df: pd.DataFrame, m: Measure) -> pd.DataFrame:
     df = df.copy()
     for col in ("measure", "label", "unit", "better"):
@@ -56,9 +64,9 @@ def _label(df: pd.DataFrame, m: Measure) -> pd.DataFrame:
     return df
 
 
-def _summary_row(con, f: analytics.Filters, prev: analytics.Filters, m: Measure) -> dict:
-    k = analytics.kpis(con, f, previous=prev, measure=m.id)
-    cur, pv = k["current"], k["previous"] or {}
+def _summary_row(calls: Calls, f: analytics.Filters, prev: analytics.Filters, m: Measure) -> dict:
+    k = calls(analytics.measure_values, f, prev, tuple(x.id for x in calls(pack_measures)))[m.id]
+    cur, pv = k["current"], k["previous"]
     row = {"measure": m.id, "label": m.label, "unit": m.unit, "better": better_text(m)}
     for suffix, block in (("", cur), ("_prev", pv)):
         for c in _VALUE_FIGURES:
@@ -97,21 +105,25 @@ def measure_frames(con, f: analytics.Filters, prev: analytics.Filters, tf: analy
     getting worse / better over the recent window, per measure), ``effects`` (the pooled
     within-child comparison over the trend months ``tf``, per measure) and ``monthly`` (per
     measure and month over ``tf``); every row has measure, label, unit and better."""
-    measures = pack_measures(con)
+    calls = con if isinstance(con, Calls) else Calls(con)
+    measures = calls(pack_measures)
+    per_effect = team_effects(calls, tf)
+    per_trend = calls(analytics.recent_trends_measures, replace(f, date_from=trend_from),
+                      tuple(m.id for m in measures))
     summary, trends, effects, monthly = [], [], [], []
     for m in measures:
-        row = _summary_row(con, f, prev, m)
+        row = _summary_row(calls, f, prev, m)
         if not row["n_values"]:
             continue
         summary.append(row)
-        t = analytics.child_trends(con, replace(f, date_from=trend_from), measure=m.id)
+        t = per_trend[m.id]
         trends.append(_trend_row(t, m, cfg))
-        e = analytics.approach_effects(con, tf, measure=m.id)
+        e = per_effect[m.id]
         if len(e):
             e = _label(e, m)
             e["reading"] = [_reading(r, m, cfg) for _, r in e.iterrows()]
             effects.append(e)
-        mt = analytics.monthly_trends(con, tf, measure=m.id)
+        mt = calls(analytics.monthly_trends, tf, measure=m.id)
         if len(mt):
             monthly.append(_label(mt, m))
     return {
