@@ -52,17 +52,38 @@ def metric_row(key: str) -> Iterator[Any]:
         yield row
 
 
-def static_table(frame: Any, key: str, caption: str | None = None) -> None:
+# A page draws at most this many rows of a static table: a markdown table of thousands of rows
+# (a large practice's flagged children or met goals) took the browser over a minute to lay out.
+# The rest are in the downloads, which always hold every row.
+PAGE_ROWS = 50
+
+
+def rows_left_out(total: int, shown: int, where: str) -> str:
+    """The caption under a table cut to its first ``shown`` of ``total`` rows, saying where the rest are."""
+    return f"Showing the first {shown:,} of {total:,} rows. {where}"
+
+
+def static_table(frame: Any, key: str, caption: str | None = None, *, total: int | None = None,
+                 rest_in: str = "Every row is in the downloads above (HTML, PDF, Excel).") -> None:
     """A table drawn with the page's text (a markdown table: no grid component that fills in
     seconds after the run) whose text wraps within the page's width, so no column is cut off
     at 800 px. Cells are markdown: escape text not meant as markdown (``text.md_escape``:
-    it escapes ``|`` too); the headers are escaped here."""
+    it escapes ``|`` too); the headers are escaped here. At most ``PAGE_ROWS`` rows are drawn;
+    when ``frame`` (or the ``total`` rows it was cut from) has more, a caption says how many
+    and where the rest are (``rest_in``)."""
     def row(cells: Any) -> str:
         return "| " + " | ".join(str(c).replace("\n", " ") for c in cells) + " |"
 
-    lines = [row(md_escape(c) for c in frame.columns), row(["---"] * len(frame.columns)), *(row(r) for r in frame.itertuples(index=False))]
+    total = len(frame) if total is None else total
+    shown = frame.head(PAGE_ROWS)
+    lines = [row(md_escape(c) for c in shown.columns), row(["---"] * len(shown.columns)),
+             *(row(r) for r in shown.itertuples(index=False))]
     with st.container(key=f"table_{key}"):
         st.markdown("\n".join(lines))
+        if total > len(shown):
+            st.caption(rows_left_out(total, len(shown), rest_in))
+        if caption:
+            st.caption(caption)
 
 
 def metric_card(label: str, value: Any, delta: Any = None, *, note: str | None = None, **kwargs: Any) -> None:

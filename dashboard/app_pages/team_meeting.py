@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -172,18 +173,23 @@ if suppress:
 # ---- the sections, as in the pack (static tables: drawn with the page, text wrapped to its width)
 
 
-def _attention_rows(pack: mp.MeetingPack, children_table) -> pd.DataFrame:
-    """One row per flagged child, in the pack's order (most urgent first): every flag of the
+def _attention_rows(pack: mp.MeetingPack, children_table, limit: int) -> pd.DataFrame:
+    """One row per flagged child, the first ``limit`` in the pack's order (most urgent first): every flag of the
     child with its reason in one cell, the child's therapist and figures (as the pack's
     "Flagged children" table prints them) in another; four columns, so they fit 450 px.
     Cells are markdown, every text escaped. Built column by column in one pass over the flags
     (a filter of the flags per child was seconds for thousands of flagged children)."""
-    text = mp.table_text(children_table)
-    figs = dict(zip(text["Child"], zip(text["Sessions in period"], text["Attended"], text["Mean engagement"],
-                                       text["Last session"])))
     flags = pack.attention.assign(child_id=pack.attention["child_id"].astype(str))
     ids = list(flags["child_id"])
     order = list(dict.fromkeys([*map(str, pack.attention_children.get("child_id", [])), *ids]))
+    flagged = set(ids)
+    order = [c for c in order if c in flagged][:limit]
+    kids = children_table.frame
+    if kids is not None and "child_id" in kids:
+        children_table = replace(children_table, frame=kids[kids["child_id"].astype(str).isin(order)])
+    text = mp.table_text(children_table)
+    figs = dict(zip(text["Child"], zip(text["Sessions in period"], text["Attended"], text["Mean engagement"],
+                                       text["Last session"])))
     rows_of: dict[str, list[int]] = {}
     for i, c in enumerate(ids):
         rows_of.setdefault(c, []).append(i)
@@ -217,7 +223,10 @@ for i, sec in enumerate(pack.sections, start=1):
         kids = next((t for t in sec.tables if t.key == "attention_children"), None)
         if kids is not None:
             st.markdown("**Flagged children and their flags** (most urgent first; a child's record is on *Child progress*)")
-            layout.static_table(_attention_rows(pack, kids), "mp_attention")
+            n_flagged = pack.attention["child_id"].nunique()
+            layout.static_table(_attention_rows(pack, kids, layout.PAGE_ROWS), "mp_attention", total=n_flagged,
+                                rest_in="Every flagged child is in the downloads above (HTML, PDF, Excel) and on "
+                                        "*Needs attention*.")
         tables = [t for t in sec.tables if t.key not in ("attention_children", "attention_flags")]
     if sec.key == "trends":
         for key, fig in sec.figures:
@@ -227,7 +236,8 @@ for i, sec in enumerate(pack.sections, start=1):
         if t.frame is None or t.frame.empty:
             st.caption(ui.md_escape(t.empty))
         else:
-            layout.static_table(mp.table_text(t).map(ui.md_escape), f"mp_{t.key}")
+            head = replace(t, frame=t.frame.head(layout.PAGE_ROWS))  # only the rows drawn become text
+            layout.static_table(mp.table_text(head).map(ui.md_escape), f"mp_{t.key}", total=len(t.frame))
         if t.note:
             st.caption(ui.md_escape(t.note))
     if sec.key != "trends":
