@@ -7,10 +7,14 @@ writer's own connection during ``stored.build_tables``) hands out its own cursor
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from pipelines import warehouse
 from pipelines.queries import run as query  # noqa: F401  (re-exported: query(con, name, params))
+
+_IDENT = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 def sql(con, text: str, params: dict | None = None) -> pd.DataFrame:
@@ -36,13 +40,21 @@ def has_tables(con, *names: str) -> bool:
     return all(n in found for n in names)
 
 
-def columns(con, name: str, params: dict | None = None) -> dict:
+def columns(con, name: str, params: dict | None = None, keep: list[str] | None = None) -> dict:
     """Run query ``name`` (``pipelines.queries``) on its own cursor; its columns come back as numpy
-    arrays by name (``fetchnumpy``: no row-level DataFrame, for the stored build's big inputs)."""
+    arrays by name (``fetchnumpy``: no row-level DataFrame, for the stored build's big inputs).
+    ``keep``: only these of its columns, in its row order (DuckDB drops the others' work:
+    projection pushdown), so a narrow read needs no copy of the query."""
     from pipelines import queries
 
+    text = queries.sql(name)
+    if keep:
+        bad = [c for c in keep if not _IDENT.fullmatch(c)]
+        if bad:
+            raise ValueError(f"not column names: {bad}")
+        text = f"select {', '.join(keep)} from ({text}) as q"   # our identifiers only, checked above
     cur = warehouse.cursor(con)
     try:
-        return cur.execute(queries.sql(name), queries.bind(name, params)).fetchnumpy()
+        return cur.execute(text, queries.bind(name, params)).fetchnumpy()
     finally:
         cur.close()

@@ -73,11 +73,12 @@ def _approach_effects(con, min_sessions: int, confidence: float) -> pd.DataFrame
 
 def _gas_reviews(con) -> pd.DataFrame:
     """``gas_reviews`` of every child (``analytics.children.gas_reviews_compute`` with no child):
-    the same rows (``gas_review_levels``, numpy columns), grouped by an integer review point
+    the same rows (``gas_review_goals``' five columns it needs, numpy columns), grouped by an integer review point
     (child, month) instead of three key columns; the same sums (``stats.gas.gas_t_scores``)."""
     cols = ["child_id", "review_month", "month_end", "t_score", "n_goals", "n_goals_at_expected",
             "first_t_score", "change_from_first"]
-    r = _db.columns(con, "gas_review_levels", {"child_id": None})
+    r = _db.columns(con, "gas_review_goals", {"child_id": None},
+                    keep=["child_id", "review_month", "month_end", "gas_level", "goal_weight"])
     ids = np.asarray(r["child_id"], dtype=object)
     if not ids.size:
         return pd.DataFrame(columns=cols)

@@ -124,7 +124,6 @@ IGNORED = {
     "attendance_rates": {"child"},             # group figures of attendance
     "approach_uptake": {"child"},              # group figures of how much is child-led
     "gas_review_goals": PAGE_FILTERS,          # a review covers the child's whole record
-    "gas_review_levels": PAGE_FILTERS,         # gas_review_goals, narrow
     "child_goal_list": PAGE_FILTERS,           # a goal's definition, whatever the period
     "child_record": PAGE_FILTERS,              # a child's episode of care, whatever the period
 }
