@@ -12,27 +12,12 @@ resolved as (
         o.*
     from src_observations as o
     left join links as l on l.session_ref = o.session_ref and o.source <> 'sessions'
-    where o.source = 'sessions' or l.session_id is not null
-),
-
-contested as (
-    -- the keys a linked (session-data) row resolves to: only there can two rows give the same key (the raw
-    -- table's key is session_ref x measure x goal_key, and a sessions-source row's session_ref is its session);
-    -- none without session data
-    select distinct session_id, measure, goal_key
-    from resolved
-    where source <> 'sessions'
 ),
 
 newest as (
     select *
-    from resolved as r
-    where not exists (select 1 from contested as c
-                      where c.session_id = r.session_id and c.measure = r.measure and c.goal_key = r.goal_key)
-    union all
-    select *
-    from resolved as r
-    semi join contested as c using (session_id, measure, goal_key)
+    from resolved
+    where session_id is not null
     qualify row_number() over (partition by session_id, measure, goal_key
                                order by export_order desc, load_seq desc, line desc) = 1
 )
