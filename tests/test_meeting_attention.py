@@ -27,7 +27,8 @@ def _rows(md: str) -> list[list[str]]:
     return [r for r in cells if set("".join(r)) - set("-")]  # without the --- row
 
 
-def test_each_flagged_child_once_with_all_its_flags(dashboard_db, monkeypatch):
+def _meeting_page(dashboard_db, monkeypatch):
+    """Team North's meeting page for the last quarter (AppTest), and the pack built for the same team and dates."""
     monkeypatch.setenv("PIPELINES_DB", str(dashboard_db))
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params.update({"team": "North", "period": "last_quarter"})
@@ -40,6 +41,11 @@ def test_each_flagged_child_once_with_all_its_flags(dashboard_db, monkeypatch):
         pack = mp.build_pack(con, team="North", therapist=None, date_from=f.date_from, date_to=f.date_to)
     finally:
         con.close()
+    return at, pack
+
+
+def test_each_flagged_child_once_with_all_its_flags(dashboard_db, monkeypatch):
+    at, pack = _meeting_page(dashboard_db, monkeypatch)
     assert len(pack.attention) > pack.attention["child_id"].nunique() > 1   # some child has two flags
     tables = [_rows(str(m.value)) for m in at.markdown if str(m.value).startswith("| Child |")]
     tables = [t for t in tables if "Severity" in t[0]]    # the flags' tables (wins and others have no severity)
@@ -65,19 +71,8 @@ def test_long_tables_are_cut_on_the_page_and_whole_in_the_download(dashboard_db,
     drew 2,945 flagged children and 7,507 met goals as markdown and took the browser over a minute.)"""
     from dashboard import layout
 
-    monkeypatch.setenv("PIPELINES_DB", str(dashboard_db))
     monkeypatch.setattr(layout, "PAGE_ROWS", 2)     # the sample's team has a handful of flagged children
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update({"team": "North", "period": "last_quarter"})
-    at.run()
-    at.switch_page("app_pages/team_meeting.py").run()
-    assert not at.exception, at.exception
-    f = at.session_state["filters"]
-    con = warehouse.connect_reader(dashboard_db)
-    try:
-        pack = mp.build_pack(con, team="North", therapist=None, date_from=f.date_from, date_to=f.date_to)
-    finally:
-        con.close()
+    at, pack = _meeting_page(dashboard_db, monkeypatch)
     n_flagged = pack.attention["child_id"].nunique()
     assert n_flagged > 2
     tables = [_rows(str(m.value)) for m in at.markdown if str(m.value).startswith("| Child |")]
