@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from pipelines import settings, warehouse
+from pipelines import errors, warehouse
 
 
 def _err(msg: str) -> None:
@@ -104,7 +104,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pipelines.load import status
+    from pipelines.status import status
 
     try:
         s = status(args.db)
@@ -481,14 +481,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # --help ends here, before the load modules are imported
-    from pipelines.load import LoadAborted
 
     try:
         return args.func(args)
     except KeyboardInterrupt:
         _err("interrupted; the warehouse is unchanged")
         return 130
-    except (LoadAborted, AuditUnavailable, settings.SettingsError) as exc:
+    except (errors.LoadAborted, AuditUnavailable, errors.SettingsError) as exc:
         _err(str(exc))
         return 1
     except OSError as exc:  # a folder or file the command needs cannot be used

@@ -23,13 +23,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipelines import toml_files
+from pipelines.errors import SettingsError  # noqa: F401  (settings.SettingsError, as before)
 
 DEFAULT = Path(__file__).resolve().parent.parent / "settings.toml"
 ENV = "PIPELINES_SETTINGS"
-
-
-class SettingsError(ValueError):
-    """The settings file cannot be used; the message is one line naming file, section and key."""
 
 
 # ------------------------------------------------------------------------------ value rules

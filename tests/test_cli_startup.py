@@ -21,7 +21,8 @@ with contextlib.redirect_stdout(out):
     except SystemExit as exc:  # --help
         code = exc.code
 print(json.dumps({"code": code, "heavy": sorted(m for m in ("pandas", "scipy", "streamlit", "plotly", "pyarrow")
-                                                 if m in sys.modules), "out": out.getvalue()[:2000]}))
+                                                 if m in sys.modules),
+                  "ours": sorted(m for m in sys.modules if m.startswith("pipelines.")), "out": out.getvalue()[:2000]}))
 """
 
 
@@ -40,3 +41,22 @@ def test_status_imports_no_pandas(tiny_db):
     r = _probe("status", "--db", str(tiny_db))
     assert r["code"] == 0 and "sessions" in r["out"], r
     assert r["heavy"] == []
+
+
+def test_status_imports_only_what_it_reads(tiny_db):
+    """`status` reads the warehouse: not the load's readers, profiles and models, nor the settings
+    (pipelines.status on its own; LoadAborted and SettingsError from pipelines.errors)."""
+    r = _probe("status", "--db", str(tiny_db))
+    assert r["code"] == 0, r
+    assert not {"pipelines.load", "pipelines.settings", "pipelines.ingest", "pipelines.transform",
+                "pipelines.profiles"} & set(r["ours"]), r["ours"]
+    assert "pipelines.status" in r["ours"]
+
+
+def test_status_outputs_match_load_status(tiny_db):
+    """load.status is the same function as before (the dashboard and scripts call it there)."""
+    from pipelines import load, status
+
+    assert load.status is status.status
+    s = status.status(tiny_db)
+    assert s["sessions"] > 0 and s["children"] > 0 and s["file_list"]
