@@ -29,21 +29,18 @@ import _root  # noqa: F401  (the project root on sys.path when run as a script)
 import argparse
 import contextlib
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from dashboard.serve import CHROMIUM, serve
 from page_calls import PAGES
+from reports.pdf import BROWSER_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = BROWSER_ARGS  # the flags the meeting pack's PDF printing and the browser tests use
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 DRAWN_WAIT_S = 20  # after the script stopped: a page with no chart or table visible by then counts as not drawn
 # the first chart (plotly has drawn its SVG) or table of the main area, visible
@@ -75,12 +72,6 @@ def available() -> str | None:
     except ImportError:
         return "python package playwright is not installed"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cpu_s(pid: int) -> float:
@@ -118,39 +109,11 @@ def _descendants_cpu_s(root: int, name: str = "chromium") -> float:
 
 @contextlib.contextmanager
 def server(db: Path, work: Path) -> Iterator[tuple[str, int]]:
-    """``streamlit run`` of the dashboard on ``db``; yields (base URL, pid) once it answers."""
-    port = _free_port()
-    log = open(work / "streamlit.log", "w+")
-    env = {**os.environ, "PIPELINES_DB": str(db), "PIPELINES_AUDIT": str(work / "audit.sqlite")}
-    env.pop("BENCH_ROOT", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"], cwd=_root.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"streamlit did not start:\n{log.read()[-3000:]}")
-            time.sleep(0.3)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
+    """``streamlit run`` of the dashboard on ``db`` (``dashboard.serve.serve``, as the browser tests
+    start it; no file watcher); yields (base URL, pid) once it answers."""
+    env = {"PIPELINES_DB": str(db), "PIPELINES_AUDIT": str(work / "audit.sqlite"), "BENCH_ROOT": None}
+    with serve(env, work / "streamlit.log", timeout_s=120, extra_args=("--server.fileWatcherType", "none")) as out:
+        yield out
 
 def _link_paths(page) -> dict[str, str]:
     """Page name (``page_calls.PAGES``) -> the path of its sidebar link; the default page's is ''."""
