@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import streamlit as st
 
@@ -472,7 +472,8 @@ def url_params(**overrides: Any) -> dict[str, list[str] | str]:
 def child_urls(child_ids: Any) -> list[str]:
     """Relative links to each child's page that carry the current filters (read and encoded once)."""
     base = urlencode(url_params(child=None), doseq=True)
-    return [f"{CHILD_URL_PATH}?{base}{'&' if base else ''}{urlencode({'child': c}, doseq=True)}" for c in child_ids]
+    head = f"{CHILD_URL_PATH}?{base}{'&' if base else ''}child="
+    return [head + quote_plus(str(c)) for c in child_ids]  # = urlencode({"child": c}) for one id, without its checks
 
 
 def active_filter_text(f: Any = None) -> str:

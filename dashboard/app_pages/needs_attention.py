@@ -166,14 +166,20 @@ if hidden:
 # ----------------------------------------------------------------------------- the table
 
 
+_TITLES: dict[str, str] = {}  # this run's: the catalogue is asked once per measure, not once per flag
+
+
 def _measure_title(m) -> str | None:
     """A flag's measure as the catalogue names it ("Protests (protests per session)"); None for none."""
     if m is None or (not isinstance(m, str) and pd.isna(m)) or str(m) in ("", "nan"):
         return None
-    try:
-        return ui.measure_title(str(m))
-    except KeyError:
-        return str(m)
+    m = str(m)
+    if m not in _TITLES:
+        try:
+            _TITLES[m] = ui.measure_title(m)
+        except KeyError:
+            _TITLES[m] = m
+    return _TITLES[m]
 
 
 view = view.copy()
