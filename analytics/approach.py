@@ -272,7 +272,9 @@ def _summarise_pairs(pairs: pd.DataFrame, by: str | None, diff_col: str, with_na
     c = settings.get().comparison
     unit = f"children with at least {c.min_sessions_per_approach} rated sessions of each approach"
     key = by or "group"
-    p = pairs.copy()
+    # only what is read below (a copy of every column, strings and all, per breakdown is not free)
+    p = pairs[[col for col in dict.fromkeys([*([by] if by else []), "n_child_led", "n_directed", "eligible", diff_col,
+                                          *(["nap"] if with_nap else [])])]].copy()
     if by is None:
         p["group"] = "all"
     p[key] = p[key].fillna("unknown")
@@ -285,7 +287,7 @@ def _summarise_pairs(pairs: pd.DataFrame, by: str | None, diff_col: str, with_na
                   seed=c.bootstrap_seed, unit=unit)
     if with_nap:  # one bootstrap draw for both (same children, same group sizes)
         elig = elig.assign(_nap_d=elig["nap"] - 0.5)
-        both = paired_summaries_grouped(elig, key, [diff_col, "_nap_d"], **kwargs)
+        both = paired_summaries_grouped(elig, key, [diff_col, "_nap_d"], d_z_interval=[diff_col], **kwargs)
         res, rn = both[diff_col], both["_nap_d"]
     else:
         res = paired_summaries_grouped(elig, key, [diff_col], **kwargs)[diff_col]

@@ -277,9 +277,12 @@ def paired_summaries_grouped(
     resamples: int = 2000,
     seed: int | None = DEFAULT_SEED,
     unit: str = "children",
+    d_z_interval: Sequence[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """``paired_summary_grouped`` of each column of ``diff_cols`` over the same groups:
-    ``{column: DataFrame}``, each exactly what ``paired_summary_grouped`` gives for it.
+    ``{column: DataFrame}``, each exactly what ``paired_summary_grouped`` gives for it
+    (``d_z_interval``: the columns whose d_z interval is wanted, None = all; the others'
+    d_z_lo / d_z_hi are NaN, which saves the noncentral-t root finding).
 
     Columns with the same missing values have groups of the same sizes, so their bootstrap
     draws the same resample indices (one seed per group size): those are drawn once and
@@ -325,13 +328,15 @@ def paired_summaries_grouped(
             for j, o in enumerate(same):
                 rows = slice(j * len(groups), (j + 1) * len(groups))
                 parts[o]["ci_lo"][groups], parts[o]["ci_hi"][groups] = lo[rows], hi[rows]
-    return {c: _summary_frame(groups_frame.copy(), cols, parts[c], n_groups, min_n, confidence, resamples, unit)
+    return {c: _summary_frame(groups_frame.copy(), cols, parts[c], n_groups, min_n, confidence, resamples, unit,
+                              d_z_interval is None or c in d_z_interval)
             for c in diff_cols}
 
 
 def _summary_frame(out: pd.DataFrame, cols: list[str], part: dict, n_groups: int, min_n: int, confidence: float,
-                   resamples: int, unit: str) -> pd.DataFrame:
-    """One column's ``paired_summary_grouped`` rows, its bootstrap limits already in ``part``."""
+                   resamples: int, unit: str, with_d_z_interval: bool = True) -> pd.DataFrame:
+    """One column's ``paired_summary_grouped`` rows, its bootstrap limits already in ``part``
+    (d_z_lo / d_z_hi NaN without ``with_d_z_interval``)."""
     gid, d, n, estimate = part["gid"], part["d"], part["n"], part["estimate"]
     ci_lo, ci_hi = part["ci_lo"], part["ci_hi"]
     total = np.bincount(gid, weights=d, minlength=n_groups)
@@ -354,7 +359,10 @@ def _summary_frame(out: pd.DataFrame, cols: list[str], part: dict, n_groups: int
         remap[est_groups] = np.arange(est_groups.size)
         s, p = wilcoxon_grouped(d[sel], remap[gid[sel]], est_groups.size)
         w_stat[est_groups], w_p[est_groups] = s, p
-    dz_lo, dz_hi = d_z_ci_grouped(np.where(estimate, dz, np.nan), n, confidence)
+    if with_d_z_interval:
+        dz_lo, dz_hi = d_z_ci_grouped(np.where(estimate, dz, np.nan), n, confidence)
+    else:
+        dz_lo = dz_hi = np.full(n_groups, np.nan)
 
     out["n"] = n.astype(np.int64)
     out["mean_diff"] = np.where(estimate, mean, np.nan)
