@@ -82,24 +82,26 @@ def single_case_effects_coded(rows: dict, keys: pd.DataFrame, min_sessions: int,
     means = s.groupby(["g", "approach"])["value"].mean().unstack()
     out = keys[["child_id", "measure", "modality", "age_group", "therapist_id", "team", "sign"]].reset_index(drop=True)
     idx = pd.RangeIndex(len(out))
-    out["n_child_led"] = nap["n_b"].to_numpy()
-    out["n_directed"] = nap["n_a"].to_numpy()
-    out["mean_child_led"] = means[b].reindex(idx).to_numpy() if b in means else np.nan
-    out["mean_directed"] = means[a].reindex(idx).to_numpy() if a in means else np.nan
-    out["diff"] = out["mean_child_led"] - out["mean_directed"]
-    out["better"] = out["diff"] * out["sign"].astype(float)
+    nan = np.full(len(out), np.nan)
+    # every column built first and joined once (inserting 20 columns one by one costs ~1 ms each)
+    col = {"n_child_led": nap["n_b"].to_numpy(), "n_directed": nap["n_a"].to_numpy(),
+           "mean_child_led": means[b].reindex(idx).to_numpy() if b in means else nan,
+           "mean_directed": means[a].reindex(idx).to_numpy() if a in means else nan}
+    col["diff"] = col["mean_child_led"] - col["mean_directed"]
+    col["better"] = col["diff"] * out["sign"].astype(float).to_numpy()
     for c in ("nap", "nap_se", "nap_lo", "nap_hi", "tau", "tau_lo", "tau_hi"):
-        out[c] = nap[c].to_numpy()
+        col[c] = nap[c].to_numpy()
     if full:
-        out["tau_u"] = tu["tau_u"].to_numpy()
-        out["tau_bc"] = tb["tau_bc"].to_numpy()
-        out["tau_bc_p"] = tb["tau_bc_p"].to_numpy()
-        out["tau_bc_corrected"] = tb["tau_bc_corrected"].to_numpy()
-        out["pnd"] = pn["pnd"].to_numpy()
+        col["tau_u"] = tu["tau_u"].to_numpy()
+        col["tau_bc"] = tb["tau_bc"].to_numpy()
+        col["tau_bc_p"] = tb["tau_bc_p"].to_numpy()
+        col["tau_bc_corrected"] = tb["tau_bc_corrected"].to_numpy()
+        col["pnd"] = pn["pnd"].to_numpy()
     else:
         for c in ("tau_u", "tau_bc", "tau_bc_p", "tau_bc_corrected", "pnd"):
-            out[c] = np.nan
-    out["eligible"] = (out["n_child_led"] >= min_sessions) & (out["n_directed"] >= min_sessions)
+            col[c] = nan
+    col["eligible"] = (col["n_child_led"] >= min_sessions) & (col["n_directed"] >= min_sessions)
+    out = pd.concat([out, pd.DataFrame(col, index=out.index)], axis=1)
     return out[_PAIR_COLUMNS]
 
 
