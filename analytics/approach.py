@@ -58,13 +58,15 @@ def single_case_effects(s: pd.DataFrame, min_sessions: int, confidence: float, f
 
 
 def single_case_effects_coded(rows: dict, keys: pd.DataFrame, min_sessions: int, confidence: float,
-                              full: bool = True) -> pd.DataFrame:
+                              full: bool = True, interval: bool = True) -> pd.DataFrame:
     """``single_case_effects`` from integer-coded rows: ``rows`` holds numpy columns ``g`` (the
     row's child x measure, its position in ``keys``), ``child_led`` (1 child-led, 0 directed,
     other values ignored), ``value``, ``sign`` and ``session_order``; ``keys`` has one row per
     child x measure in (child_id, measure) order with modality, age_group, therapist_id, team
     and sign. Grouping by an integer instead of two string columns is what makes the stored
     build fast (``approach_effect_rows``); the formulas are those of ``single_case_effects``.
+    ``interval=False``: NAP's and tau's intervals left NaN (for a summary that reads only
+    n, diff, NAP and eligible: the quarters of ``approach_effects_in``).
     """
     if not len(keys):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in _PAIR_COLUMNS})
@@ -73,7 +75,7 @@ def single_case_effects_coded(rows: dict, keys: pd.DataFrame, min_sessions: int,
                       "session_order": np.asarray(rows["session_order"])})
     s["_oriented"] = s["value"] * np.asarray(rows["sign"], dtype=float)
     a, b = 0, 1
-    nap = nap_grouped(s, "g", "approach", "_oriented", a, b, confidence=confidence)
+    nap = nap_grouped(s, "g", "approach", "_oriented", a, b, confidence=confidence, interval=interval)
     if full:
         tu = tau_u_grouped(s, "g", "approach", "_oriented", "session_order", a, b)
         tb = tau_bc_grouped(s, "g", "approach", "_oriented", "session_order", a, b,
@@ -197,11 +199,12 @@ def pa_indices(idx: np.ndarray):
     return pa.array(idx, mask=idx < 0)
 
 
-def pairs_coded(cs: CodedSessions, full: bool = True) -> pd.DataFrame:
+def pairs_coded(cs: CodedSessions, full: bool = True, interval: bool = True) -> pd.DataFrame:
     """``single_case_effects`` of the ``approach_sessions`` rows that ``cs`` codes (settings'
-    min_sessions_per_approach and confidence): one row per child x measure."""
+    min_sessions_per_approach and confidence): one row per child x measure
+    (``single_case_effects_coded``'s ``full`` and ``interval``)."""
     c = settings.get().comparison
-    return single_case_effects_coded(cs.rows, cs.keys, c.min_sessions_per_approach, c.confidence, full)
+    return single_case_effects_coded(cs.rows, cs.keys, c.min_sessions_per_approach, c.confidence, full, interval)
 
 
 def all_pairs(con, f: Filters = Filters(), measure: str | None = None) -> pd.DataFrame:
@@ -363,8 +366,9 @@ def approach_effects_in(con, f: Filters, spans: list[tuple], measure: str = "eng
         return []
     c = settings.get().comparison
     if coded is not None and sessions is None:
-        return [_with_measure(_summarise_pairs(pairs_coded(coded.within(lo, hi), full=False), None, "diff",
-                                               with_nap=True), measure) for lo, hi in spans]
+        # the summary reads n, diff, NAP and eligible of each child: no Tau-U, Tau-BC, PND or NAP interval
+        return [_with_measure(_summarise_pairs(pairs_coded(coded.within(lo, hi), full=False, interval=False), None,
+                                               "diff", with_nap=True), measure) for lo, hi in spans]
     lo_all, hi_all = min(lo for lo, _ in spans), max(hi for _, hi in spans)
     s = sessions if sessions is not None else _db.query(
         con, "approach_sessions", {**replace(f, date_from=lo_all, date_to=hi_all).params(), "measure": measure})
