@@ -10,7 +10,7 @@ import datetime as dt
 import pandas as pd
 
 from analytics import _db
-from analytics.approach import approach_effects_in, approach_pairs, pairs_of
+from analytics.approach import CodedSessions, approach_effects_in, approach_pairs, coded_sessions, pairs_coded
 from analytics.filters import Filters, check_by, resolve
 from pipelines import settings
 from stats.proportion import clustered_rate_interval
@@ -53,19 +53,20 @@ def _quarters(lo: dt.date, hi: dt.date) -> list[tuple[dt.date, dt.date]]:
 
 
 def approach_gap_by_quarter(con, f: Filters = Filters(), measure: str = "engagement",
-                            sessions: pd.DataFrame | None = None) -> pd.DataFrame:
+                            sessions: pd.DataFrame | None = None, coded: CodedSessions | None = None) -> pd.DataFrame:
     """One row per calendar quarter of the period: quarter ('2026 Q3'), date_from, date_to (the
     quarter clipped to the period), partial, and the within-child child-led vs directed
     comparison of ``measure`` in that quarter's sessions (``approach_effects``: n_children, mean_diff with
     ci_lo / ci_hi, mean_nap, estimated, reason). A quarter without enough children keeps its
     n and reason and no estimate, as ``approach_effects`` does. ``sessions``: the
-    ``approach_sessions`` rows of the period (``approach_effects_in``), when already fetched."""
+    ``approach_sessions`` rows of the period (``approach_effects_in``), when already fetched
+    (``coded``: the same as ``CodedSessions``)."""
     rf = resolve(con, f)
     rows = []
     quarters = _quarters(rf.date_from, rf.date_to)
     spans = [(max(q_lo, rf.date_from), min(q_hi, rf.date_to)) for q_lo, q_hi in quarters]
     for (q_lo, q_hi), (lo, hi), e in zip(quarters, spans, approach_effects_in(con, rf, spans, measure=measure,
-                                                                                sessions=sessions)):
+                                                                                sessions=sessions, coded=coded)):
         r = e.iloc[0].to_dict() if not e.empty else {"n_children": 0, "estimated": False,
                                                      "reason": "no sessions in this quarter"}
         rows.append({"quarter": f"{q_lo.year} Q{(q_lo.month - 1) // 3 + 1}", "date_from": lo, "date_to": hi,
@@ -79,10 +80,11 @@ def approach_gap_by_quarter(con, f: Filters = Filters(), measure: str = "engagem
 def approach_pairs_and_gap(con, f: Filters = Filters(), measure: str = "engagement") -> dict[str, pd.DataFrame]:
     """{"pairs": ``approach_pairs(con, f, measure)``, "gap": ``approach_gap_by_quarter(con, f,
     measure)``}: what the Child-led vs directed page shows, the period's per-child pairing and
-    its quarterly gap, from one ``approach_sessions`` query of the period when the filter has
-    both its dates (the quarters, clipped to the period, then cover exactly the filter's
-    dates, so both read the same rows); else the two calls as they are."""
+    its quarterly gap, from one query of the period's sessions (``coded_sessions``: the rows
+    of ``approach_sessions`` as numpy columns) when the filter has both its dates (the
+    quarters, clipped to the period, then cover exactly the filter's dates, so both read the
+    same rows); else the two calls as they are."""
     if f.is_empty or f.date_from is None or f.date_to is None:
         return {"pairs": approach_pairs(con, f, measure), "gap": approach_gap_by_quarter(con, f, measure)}
-    s = _db.query(con, "approach_sessions", {**f.params(), "measure": measure})
-    return {"pairs": pairs_of(s), "gap": approach_gap_by_quarter(con, f, measure, sessions=s)}
+    cs = coded_sessions(con, f, measure)
+    return {"pairs": pairs_coded(cs), "gap": approach_gap_by_quarter(con, f, measure, coded=cs)}

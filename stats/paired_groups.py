@@ -43,6 +43,8 @@ __all__ = ["paired_summary_grouped", "wilcoxon_grouped", "d_z_ci_grouped"]
 
 _BLOCK_ELEMENTS = 2_000_000  # as stats.paired: resample indices per block
 _WORK_ELEMENTS = 8_000_000   # groups x resamples x n handled per numpy step
+_ROW_BY_ROW_ELEMENTS = 65_536  # indices per block (512 KB as intp) for groups gathered one by one
+_ROW_BY_ROW_MIN_N = 64         # from this group size on
 _EXACT_MAX_N = 50            # scipy.stats.wilcoxon: exact (no ties/zeros) up to here
 _PERMUTATION_MAX_N = 13      # scipy.stats.wilcoxon: full sign-flip enumeration up to here
 
@@ -213,17 +215,31 @@ def d_z_ci_grouped(dz: np.ndarray, n: np.ndarray, confidence: float, iters: int 
 def _bootstrap_ci_same_size(mat: np.ndarray, resamples: int, seed: int | None, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Percentile CI of the mean for each row of ``mat`` (groups of equal size n), drawing
     the resample indices exactly as ``stats.paired`` does for one group of size n (int32
-    indices: the same numbers as int64, ``index_dtype``; ``np.take`` gathers them)."""
+    indices: the same numbers as int64, ``index_dtype``; ``np.take`` gathers them).
+
+    The draws are one stream whatever the block size (tested), so groups of at least
+    ``_ROW_BY_ROW_MIN_N`` are done in cache-sized blocks of ``_ROW_BY_ROW_ELEMENTS`` native
+    (intp) indices, one 1-D gather and mean per group: each mean is the same reduction of the
+    same n values in the same order (pairwise summation along the contiguous axis), so the
+    same bits as the one 3-D gather below, in about 60 % of the time at n = 8,000."""
     g, n = mat.shape
     rng = np.random.default_rng(seed)
-    block = max(1, _BLOCK_ELEMENTS // n)
     means = np.empty((g, resamples))
-    for start in range(0, resamples, block):
-        k = min(block, resamples - start)
-        idx = rng.integers(0, n, size=(k, n), dtype=index_dtype(n))
-        step = max(1, _WORK_ELEMENTS // max(1, k * n))
-        for a in range(0, g, step):
-            means[a : a + step, start : start + k] = np.take(mat[a : a + step], idx, axis=1).mean(axis=2)
+    if n >= _ROW_BY_ROW_MIN_N:
+        block = max(1, _ROW_BY_ROW_ELEMENTS // n)
+        for start in range(0, resamples, block):
+            k = min(block, resamples - start)
+            idx = rng.integers(0, n, size=(k, n), dtype=index_dtype(n)).astype(np.intp)
+            for r in range(g):
+                means[r, start : start + k] = np.take(mat[r], idx).mean(axis=1)
+    else:
+        block = max(1, _BLOCK_ELEMENTS // n)
+        for start in range(0, resamples, block):
+            k = min(block, resamples - start)
+            idx = rng.integers(0, n, size=(k, n), dtype=index_dtype(n))
+            step = max(1, _WORK_ELEMENTS // max(1, k * n))
+            for a in range(0, g, step):
+                means[a : a + step, start : start + k] = np.take(mat[a : a + step], idx, axis=1).mean(axis=2)
     alpha = 1.0 - confidence
     q = np.quantile(means, [alpha / 2, 1 - alpha / 2], axis=1)
     return q[0], q[1]
@@ -261,9 +277,12 @@ def paired_summaries_grouped(
     resamples: int = 2000,
     seed: int | None = DEFAULT_SEED,
     unit: str = "children",
+    d_z_interval: Sequence[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """``paired_summary_grouped`` of each column of ``diff_cols`` over the same groups:
-    ``{column: DataFrame}``, each exactly what ``paired_summary_grouped`` gives for it.
+    ``{column: DataFrame}``, each exactly what ``paired_summary_grouped`` gives for it
+    (``d_z_interval``: the columns whose d_z interval is wanted, None = all; the others'
+    d_z_lo / d_z_hi are NaN, which saves the noncentral-t root finding).
 
     Columns with the same missing values have groups of the same sizes, so their bootstrap
     draws the same resample indices (one seed per group size): those are drawn once and
@@ -309,13 +328,15 @@ def paired_summaries_grouped(
             for j, o in enumerate(same):
                 rows = slice(j * len(groups), (j + 1) * len(groups))
                 parts[o]["ci_lo"][groups], parts[o]["ci_hi"][groups] = lo[rows], hi[rows]
-    return {c: _summary_frame(groups_frame.copy(), cols, parts[c], n_groups, min_n, confidence, resamples, unit)
+    return {c: _summary_frame(groups_frame.copy(), cols, parts[c], n_groups, min_n, confidence, resamples, unit,
+                              d_z_interval is None or c in d_z_interval)
             for c in diff_cols}
 
 
 def _summary_frame(out: pd.DataFrame, cols: list[str], part: dict, n_groups: int, min_n: int, confidence: float,
-                   resamples: int, unit: str) -> pd.DataFrame:
-    """One column's ``paired_summary_grouped`` rows, its bootstrap limits already in ``part``."""
+                   resamples: int, unit: str, with_d_z_interval: bool = True) -> pd.DataFrame:
+    """One column's ``paired_summary_grouped`` rows, its bootstrap limits already in ``part``
+    (d_z_lo / d_z_hi NaN without ``with_d_z_interval``)."""
     gid, d, n, estimate = part["gid"], part["d"], part["n"], part["estimate"]
     ci_lo, ci_hi = part["ci_lo"], part["ci_hi"]
     total = np.bincount(gid, weights=d, minlength=n_groups)
@@ -338,7 +359,10 @@ def _summary_frame(out: pd.DataFrame, cols: list[str], part: dict, n_groups: int
         remap[est_groups] = np.arange(est_groups.size)
         s, p = wilcoxon_grouped(d[sel], remap[gid[sel]], est_groups.size)
         w_stat[est_groups], w_p[est_groups] = s, p
-    dz_lo, dz_hi = d_z_ci_grouped(np.where(estimate, dz, np.nan), n, confidence)
+    if with_d_z_interval:
+        dz_lo, dz_hi = d_z_ci_grouped(np.where(estimate, dz, np.nan), n, confidence)
+    else:
+        dz_lo = dz_hi = np.full(n_groups, np.nan)
 
     out["n"] = n.astype(np.int64)
     out["mean_diff"] = np.where(estimate, mean, np.nan)

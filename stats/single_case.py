@@ -414,6 +414,7 @@ def nap_grouped(
     confidence: float = 0.95,
     increase: bool = True,
     se_method: SEMethod = "unbiased",
+    interval: bool = True,
 ) -> pd.DataFrame:
     """NAP (Parker & Vannest 2009) of B over A per group, vectorised.
 
@@ -433,6 +434,8 @@ def nap_grouped(
     a_label, b_label : the labels of condition A (baseline) and B (intervention).
     confidence : CI level. increase : whether higher values in B are improvement.
     se_method : "unbiased" (default) or "hanley".
+    interval : False leaves nap_lo / nap_hi / tau_lo / tau_hi NaN (no Newcombe root finding),
+        for a caller that reads only the point estimates.
 
     Returns
     -------
@@ -484,7 +487,10 @@ def nap_grouped(
         q2 = np.bincount(g[is_b], weights=col**2, minlength=n_groups) / (m**2 * n)
         x = (u - 0.25 * ties) / mn - est**2  # sum (Q - NAP)^2 / mn, Q in {0, .5, 1}
     var = _nap_variance(est, m, n, q1, q2, x, se_method)
-    lo, hi = _newcombe_ci_vec(est, m, n, confidence)
+    if interval:
+        lo, hi = _newcombe_ci_vec(est, m, n, confidence)
+    else:
+        lo = hi = np.full(n_groups, np.nan)
 
     out["n_a"] = m.astype(np.int64)
     out["n_b"] = n.astype(np.int64)

@@ -114,6 +114,7 @@ IGNORED = {
     "approach_gas_children": {"approaches"},   # compares the approaches
     "approach_sessions": {"approaches"},       # compares the approaches
     "approach_effect_rows": {"approaches"},    # approach_sessions, narrow
+    "approach_session_rows": {"approaches"},   # approach_sessions, as Arrow columns
     "approach_effect_children": {"approaches"},
     "rated_session_rows": {"child"},           # every child of child_list
     "measure_pairs": {"approaches"},           # first to latest administration, whatever the approach

@@ -144,3 +144,19 @@ def test_grouped_bootstrap_and_d_z_equal_the_loop_over_groups():
         assert np.array_equal(a[col].to_numpy(float), b[col].to_numpy(float), equal_nan=True), col
     for col in ("mean_diff", "d_z", "d_z_lo", "d_z_hi"):  # a mean by bincount vs np.mean: last digits
         assert np.allclose(a[col].to_numpy(float), b[col].to_numpy(float), atol=1e-9, equal_nan=True), col
+
+
+@pytest.mark.parametrize("n", [63, 64, 1001, 8417, 70_001])
+def test_bootstrap_of_equal_groups_is_bit_for_bit_each_groups_own(n):
+    """The groups of one size share the draws (gathered one group at a time in cache-sized
+    blocks from n = 64 on, in one 3-D gather below): each group's interval is exactly the one
+    its own int64 draws give, whatever the block size."""
+    from stats.paired_groups import _bootstrap_ci_same_size
+
+    mat = np.random.default_rng(n).normal(0.1, 1.0, size=(3, n)).round(2)
+    resamples = 2000 if n < 10_000 else 40
+    lo, hi = _bootstrap_ci_same_size(mat, resamples, 20261122, 0.95)
+    alpha = 1.0 - 0.95
+    for r in range(3):
+        means = _bootstrap_int64(mat[r], resamples, 20261122)
+        assert (lo[r], hi[r]) == tuple(np.quantile(means, [alpha / 2, 1 - alpha / 2])), r

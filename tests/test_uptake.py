@@ -96,6 +96,35 @@ def test_the_quarterly_gap_is_the_comparison_of_each_quarters_sessions(con):
     assert q["estimated"].any()
 
 
+
+@pytest.mark.parametrize("measure", ["engagement", None])
+def test_the_pairing_and_gap_from_coded_sessions_equal_those_of_the_session_rows(con, measure):
+    """approach_pairs_and_gap reads the sessions once as numpy columns (coded_sessions); its
+    pairs and quarterly gap are exactly those of the row-level approach_sessions frame, for
+    every child x measure, with the child's latest context (nulls skipped, as arg_max)."""
+    from analytics import approach
+    from analytics.uptake import approach_gap_by_quarter
+    from pipelines import queries
+
+    for f in (analytics.Filters(date_from=dt.date(2025, 12, 15), date_to=dt.date(2026, 9, 30)),
+              analytics.Filters(date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 6, 30), modalities=("OT",)),
+              analytics.Filters(date_from=dt.date(2100, 1, 1), date_to=dt.date(2100, 2, 1))):
+        s = queries.run(con, "approach_sessions", {**f.params(), "measure": measure})
+        cs = approach.coded_sessions(con, f, measure)
+        assert len(cs) == len(s)
+        want = approach.pairs_of(s)
+        got = approach.pairs_coded(cs)
+        if want.empty:
+            assert got.empty
+            continue
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        if measure is not None:
+            pd.testing.assert_frame_equal(approach_gap_by_quarter(con, f, measure, coded=cs),
+                                          approach_gap_by_quarter(con, f, measure, sessions=s), check_exact=True)
+    both = analytics.approach_pairs_and_gap(con, f, measure="engagement")
+    assert both["pairs"].empty
+
+
 # ----------------------------------------------------------------------------- the pages
 
 def _page(db, monkeypatch, page: str, query: dict | None = None):
