@@ -211,12 +211,24 @@ def all_pairs(con, f: Filters = Filters(), measure: str | None = None) -> pd.Dat
     """``approach_pairs`` for one measure, or for every session-level measure but the
     standardised ones (``None``; their change is the reliable change): one row per child per
     measure (the stored table when the filter is empty)."""
-    if f.is_empty and _db.has_tables(con, "child_approach_effects") and stored_current(con):
+    # the stored table holds the measures of measure=None only: a standardised one asked for by
+    # name is computed (it had no pairs at all when read from the table)
+    standardised = measure is not None and _standardised(measure)
+    if f.is_empty and not standardised and _db.has_tables(con, "child_approach_effects") and stored_current(con):
         if measure is None:
             return _db.sql(con, "select * from child_approach_effects order by child_id, measure")
         return _db.sql(con, "select * from child_approach_effects where measure = $m order by child_id",
                        {"m": measure})
     return pairs_of(_db.query(con, "approach_sessions", {**f.params(), "measure": measure}))
+
+
+def _standardised(measure: str) -> bool:
+    """Whether the catalogue gives ``measure`` a norm SD (a standardised measure: not in the stored
+    ``child_approach_effects``, whose rows are those of ``approach_sessions`` with no measure)."""
+    from pipelines.measures import catalogue
+
+    m = catalogue().get(measure)
+    return m is not None and m.sd is not None
 
 
 def pairs_of(s: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import test_dashboard_support as support
@@ -92,3 +93,21 @@ def test_an_edited_stats_module_stops_the_stored_tables_being_used(tmp_path, mon
         assert not freshness.stored_current(con)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("measure", ["COPM-P", "engagement"])
+def test_pairs_of_a_measure_are_the_same_from_the_stored_table_or_computed(sample_con, measure):
+    """With no filter, approach_pairs reads the stored child_approach_effects; that table holds
+    every session-level measure but the standardised ones, so a standardised measure asked for by
+    name must be computed, not read as no pairs at all (the `effects --measure COPM-P` command too)."""
+    from analytics import _db
+    from analytics.approach import approach_pairs, effects, pairs_of
+    from analytics.filters import Filters
+
+    assert freshness.stored_current(sample_con)
+    fresh = pairs_of(_db.query(sample_con, "approach_sessions", {**Filters().params(), "measure": measure}))
+    got = approach_pairs(sample_con, Filters(), measure)
+    assert len(fresh) > 0
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), fresh.reset_index(drop=True), check_dtype=False,
+                                  check_exact=False, rtol=1e-12)
+    assert set(effects(sample_con, measure)["child_id"]) == set(fresh["child_id"])
