@@ -190,3 +190,10 @@ def caseload_kpis(con, f: Filters, previous: Filters, by: str, total: bool = Tru
             blocks[key] = b
         out["kpis"] = blocks
     return out
+
+
+def goal_best_levels(con, f: Filters) -> pd.DataFrame:
+    """goal_uid and best_level of every goal with ratings in the filter: the ``best_level`` of
+    ``goal_summary(con, f)`` (the same values, one row per goal, by goal_uid), from a query that
+    computes nothing else (``goal_best_levels``; the pack's "best level before the period")."""
+    return _db.query(con, "goal_best_levels", f.params())

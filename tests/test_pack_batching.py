@@ -155,3 +155,12 @@ def test_caseload_kpis_of_both_periods_equal_kpis_by_and_kpis(sample_con, period
 def test_caseload_kpis_refuse_a_period_without_both_dates(sample_con, period):
     with pytest.raises(ValueError, match="both dates"):
         analytics.caseload_kpis(sample_con, period, analytics.Filters(date_to=period.date_to), "therapist_id")
+
+
+@pytest.mark.parametrize("days", [None, 120, 300])
+def test_goal_best_levels_equal_goal_summary_best_level(sample_con, period, days):
+    f = analytics.Filters(date_to=period.date_to - dt.timedelta(days=days)) if days else period
+    want = analytics.goal_summary(sample_con, f)[["goal_uid", "best_level"]]
+    assert len(want) > 0
+    want = want.sort_values("goal_uid").reset_index(drop=True)
+    pd.testing.assert_frame_equal(analytics.goal_best_levels(sample_con, f), want, check_exact=True)

@@ -86,7 +86,7 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
     # ---- 2. wins
     history = replace(f, date_from=None)
     before = replace(f, date_from=None, date_to=d_from - dt.timedelta(days=1))
-    goals_met = _goals_met(calls(analytics.goal_summary, history), calls(analytics.goal_summary, before),
+    goals_met = _goals_met(calls(analytics.goal_summary, history), calls(analytics.goal_best_levels, before),
                            d_from, d_to, cfg.gas.expected_level)
     reliable = _reliable(calls(analytics.reliable_change, history), calls(analytics.reliable_change, before), d_from,
                         d_to)
@@ -173,7 +173,8 @@ def _goals_met(now: pd.DataFrame, before: pd.DataFrame, d_from: dt.date, d_to: d
                ) -> pd.DataFrame:
     """Goals that, in the period, reached the expected level for the first time (met) or went
     above it for the first time (exceeded): their best level up to the period's end against
-    their best level before it (both from ``analytics.goal_summary``)."""
+    their best level before it (``analytics.goal_summary`` and, before it, ``analytics.goal_best_levels``:
+    goal_uid and best_level)."""
     cols = ["child_id", "goal_id", "domain", "therapist_id", "win", "best_before", "best_level", "last_level",
             "last_date", "first_met_date", "weeks_to_met", "n_ratings"]
     if now.empty:
