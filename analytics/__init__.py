@@ -15,7 +15,9 @@ One module per question the pages ask:
 ``practice``          ``kpis``, ``kpis_by``, ``attended_by``, ``monthly_trends``, ``group_grid``, ``child_periods``
 ``children``          ``child_list``, ``child_timeline``, ``child_goal_ratings``, ``gas_reviews``,
                       ``child_gas_t``, ``goal_summary``, ``trial_sessions``, ``mastery_summary``
-``period_values``     ``measure_values``, ``recent_trends_measures`` (several measures at once: the meeting pack)
+``period_values``     ``measure_values``, ``recent_trends_measures`` (several measures at once: the meeting pack),
+                      ``caseload_kpis`` (two periods, by a column and not, from one query: the pack's caseload),
+                      ``goal_best_levels``
 ``trends``            ``child_trends``
 ``child_story``       ``child_record``, ``child_goals``, ``child_goal_observations``, ``child_phases``
                       (one child's story: the child page and the progress report)
@@ -63,7 +65,7 @@ from analytics.practice import attended_by, child_periods, group_grid, kpis, kpi
 from analytics.stored import STEPS, build_tables
 from analytics.trends import child_trends
 from analytics.approach import approach_effects_measures
-from analytics.period_values import measure_values, recent_trends_measures
+from analytics.period_values import caseload_kpis, goal_best_levels, measure_values, recent_trends_measures
 
 __all__ = [
     "Filters", "BY_OPTIONS", "FLAG_CODES", "STEPS",
@@ -75,5 +77,5 @@ __all__ = [
     "attendance_detail", "child_led_uptake", "approach_gap_by_quarter", "approach_pairs_and_gap", "mastery_summary",
     "trial_sessions",
     "measure_options", "approach_summaries", "outcome_shares",
-    "approach_effects_measures", "measure_values", "recent_trends_measures",
+    "approach_effects_measures", "measure_values", "recent_trends_measures", "caseload_kpis", "goal_best_levels",
 ]

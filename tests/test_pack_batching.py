@@ -116,3 +116,51 @@ def test_recent_trends_of_every_measure_equal_child_trends_of_each(sample_con, p
         pd.testing.assert_frame_equal(got[m], want, check_exact=True)
         rows += len(want)
     assert (rows > 0) == (not narrow.get("teams"))
+
+
+def _same_block(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(
+        a[k] == b[k] or (isinstance(a[k], float) and isinstance(b[k], float) and math.isnan(a[k]) and math.isnan(b[k]))
+        for k in a)
+
+
+@pytest.mark.parametrize("days,narrow,by", [(28, "team", "therapist_id"), (90, None, "therapist_id"),
+                                            (28, "therapist", "therapist_id"), (60, "team", "modality"),
+                                            (35, None, "approach")])
+def test_caseload_kpis_of_both_periods_equal_kpis_by_and_kpis(sample_con, period, days, narrow, by):
+    """One query for both periods, grouped and not: exactly kpis_by of each period and kpis (frames with
+    check_exact, blocks key by key), also when the periods overlap (a session in both counts in each)."""
+    f = analytics.Filters(date_from=period.date_to - dt.timedelta(days=days - 1), date_to=period.date_to)
+    if narrow:   # the team (therapist) with the most sessions in the period
+        col = {"team": "team", "therapist": "therapist_id"}[narrow]
+        busiest = analytics.kpis_by(sample_con, f, col).sort_values("sessions").iloc[-1][col]
+        extra = {"teams": (busiest,)} if narrow == "team" else {"therapists": (busiest,)}
+    else:
+        extra = {}
+    f = analytics.Filters(date_from=f.date_from, date_to=f.date_to, **extra)
+    for prev in (f.previous_period(), analytics.Filters(date_from=f.date_from - dt.timedelta(days=10),
+                                                        date_to=f.date_to - dt.timedelta(days=10), **extra)):
+        got = analytics.caseload_kpis(sample_con, f, prev, by)
+        want_by = analytics.kpis_by(sample_con, f, by)
+        assert len(want_by) > 0
+        pd.testing.assert_frame_equal(got["by"], want_by, check_exact=True)
+        pd.testing.assert_frame_equal(got["by_prev"], analytics.kpis_by(sample_con, prev, by), check_exact=True)
+        want = analytics.kpis(sample_con, f, previous=prev)
+        assert want["current"]["sessions"] > 0
+        assert _same_block(got["kpis"]["current"], want["current"])
+        assert _same_block(got["kpis"]["previous"], want["previous"])
+    assert "kpis" not in analytics.caseload_kpis(sample_con, f, f.previous_period(), by, total=False)
+
+
+def test_caseload_kpis_refuse_a_period_without_both_dates(sample_con, period):
+    with pytest.raises(ValueError, match="both dates"):
+        analytics.caseload_kpis(sample_con, period, analytics.Filters(date_to=period.date_to), "therapist_id")
+
+
+@pytest.mark.parametrize("days", [None, 120, 300])
+def test_goal_best_levels_equal_goal_summary_best_level(sample_con, period, days):
+    f = analytics.Filters(date_to=period.date_to - dt.timedelta(days=days)) if days else period
+    want = analytics.goal_summary(sample_con, f)[["goal_uid", "best_level"]]
+    assert len(want) > 0
+    want = want.sort_values("goal_uid").reset_index(drop=True)
+    pd.testing.assert_frame_equal(analytics.goal_best_levels(sample_con, f), want, check_exact=True)

@@ -122,6 +122,7 @@ IGNORED = {
     "period_metrics": {"child"},               # practice figures
     "attended_counts": {"child"},              # group figures (the meeting pack's caseload)
     "measure_period_values": {"child"},        # group figures (the meeting pack's measures)
+    "pack_period_metrics": {"child"},          # group figures (the meeting pack's caseload)
     "attendance_rates": {"child"},             # group figures of attendance
     "approach_uptake": {"child"},              # group figures of how much is child-led
     "gas_review_goals": PAGE_FILTERS,          # a review covers the child's whole record

@@ -86,7 +86,7 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
     # ---- 2. wins
     history = replace(f, date_from=None)
     before = replace(f, date_from=None, date_to=d_from - dt.timedelta(days=1))
-    goals_met = _goals_met(calls(analytics.goal_summary, history), calls(analytics.goal_summary, before),
+    goals_met = _goals_met(calls(analytics.goal_summary, history), calls(analytics.goal_best_levels, before),
                            d_from, d_to, cfg.gas.expected_level)
     reliable = _reliable(calls(analytics.reliable_change, history), calls(analytics.reliable_change, before), d_from,
                         d_to)
@@ -173,7 +173,8 @@ def _goals_met(now: pd.DataFrame, before: pd.DataFrame, d_from: dt.date, d_to: d
                ) -> pd.DataFrame:
     """Goals that, in the period, reached the expected level for the first time (met) or went
     above it for the first time (exceeded): their best level up to the period's end against
-    their best level before it (both from ``analytics.goal_summary``)."""
+    their best level before it (``analytics.goal_summary`` and, before it, ``analytics.goal_best_levels``:
+    goal_uid and best_level)."""
     cols = ["child_id", "goal_id", "domain", "therapist_id", "win", "best_before", "best_level", "last_level",
             "last_date", "first_met_date", "weeks_to_met", "n_ratings"]
     if now.empty:
@@ -270,14 +271,17 @@ def _caseload(calls: Calls, f: analytics.Filters, therapist: str | None, prev: a
     """One row per therapist with sessions in the scope in the period or the previous one,
     then the whole scope; each figure for the period and the previous period (``*_prev``).
 
-    Figures for all therapists come from grouped queries (``analytics.kpis_by``), not a
-    query per therapist; the child-led sessions of each therapist and of the scope from one
+    Figures for all therapists come from grouped queries (``analytics.kpis_by``'s, both periods and the
+    scope's ``kpis`` from one query: ``analytics.caseload_kpis``), not a query per therapist; the child-led sessions of each therapist and of the scope from one
     query per period (``analytics.attended_by``: attended sessions add up over therapists)."""
     scope = replace(f, therapists=(therapist,)) if therapist else f
+    scope_prev = replace(prev, therapists=scope.therapists)
     child_led: dict[str, int] = {}
+    # kpis_by(therapist) of both periods and the scope's kpis: their period figures from one query
+    figures = calls(analytics.caseload_kpis, scope, scope_prev, "therapist_id", total=not therapist)
 
     def by_therapist(ff: analytics.Filters, key: str) -> dict[str, tuple[dict, dict]]:
-        k = calls(analytics.kpis_by, ff, "therapist_id")
+        k = figures["by" if key == "current" else "by_prev"]
         a = calls(analytics.attended_by, ff, "therapist_id", "approach")
         a = a[a["approach"] == "child-led"]
         child_led[key] = int(a["attended"].sum())
@@ -285,7 +289,7 @@ def _caseload(calls: Calls, f: analytics.Filters, therapist: str | None, prev: a
         return {str(r["therapist_id"]): (r, kc.get(str(r["therapist_id"]), {})) for r in k.to_dict("records")}
 
     current = by_therapist(scope, "current")
-    previous = by_therapist(replace(prev, therapists=scope.therapists), "previous")
+    previous = by_therapist(scope_prev, "previous")
     rows = []
     for t in sorted(set(current) | set(previous)):
         k, kc = current.get(t, ({}, {}))
@@ -295,7 +299,7 @@ def _caseload(calls: Calls, f: analytics.Filters, therapist: str | None, prev: a
         row.update({f"{c}_prev": v for c, v in _kpi_row(kp, kcp).items()})
         rows.append(row)
     if not therapist:
-        k = calls(analytics.kpis, f, previous=prev)
+        k = figures["kpis"]  # kpis(con, f, previous=prev): scope is f without a therapist
         row = {"therapist_id": "All", "is_total": True}
         row.update(_kpi_row(k["current"], {"attended": child_led["current"]}))
         row.update({f"{c}_prev": v for c, v in _kpi_row(k["previous"] or {}, {"attended": child_led["previous"]}).items()})
