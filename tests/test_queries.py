@@ -172,7 +172,7 @@ def test_analysis_queries_filter_through_the_macro_and_ignore_exactly_the_declar
         return
     assert calls, f"{name} does not filter through filtered_rows"
     for mart, args in calls:
-        assert mart in ("sessions", "goal_ratings", "measures"), mart
+        assert mart in ("sessions", "goal_ratings", "measures", "observations"), mart
         assert set(args) == set(FILTER_ARGS), f"{name}: filtered_rows('{mart}') arguments {sorted(args)}"
         for arg, expr in args.items():
             assert expr in ("null", "$" + FILTER_ARGS[arg]), f"{name}: {arg} := {expr}"
@@ -231,7 +231,8 @@ def test_every_analysis_query_honours_the_filters_it_claims(reader, unfiltered_r
 
 @pytest.fixture(scope="module")
 def marts(reader) -> dict[str, pd.DataFrame]:
-    return {m: reader.execute(f"select * from {m}").df() for m in ("sessions", "goal_ratings", "measures")}
+    return {m: reader.execute(f"select * from {m}").df() for m in ("sessions", "goal_ratings", "measures",
+                                                                  "observations")}
 
 
 MATCHING = {"date_from": dt.date(2026, 6, 1), "date_to": dt.date(2026, 6, 30), "modalities": ["OT", "CBT"],
@@ -256,7 +257,7 @@ def _python_filter(df: pd.DataFrame, args: dict) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("arg", [None, *FILTER_ARGS, "all but child"])
-@pytest.mark.parametrize("mart", ["sessions", "goal_ratings", "measures"])
+@pytest.mark.parametrize("mart", ["sessions", "goal_ratings", "measures", "observations"])
 def test_the_filter_macro_keeps_exactly_the_matching_rows(reader, marts, mart, arg):
     args = dict.fromkeys(FILTER_ARGS)
     if arg == "all but child":
@@ -307,3 +308,14 @@ def test_a_scoped_reader_sees_only_its_children_through_the_macros(sample_db):
         sc.close()
     finally:
         con.close()
+
+
+def test_observations_carry_their_sessions_filter_columns(reader):
+    """period_metrics and child_list filter the observations mart with the page filters before
+    joining it to the filtered sessions: right only while each observation carries exactly its
+    session's date and filter columns."""
+    cols = ["child_id", "session_date", "modality", "age_group", "team", "therapist_id", "approach"]
+    differ = " or ".join(f"o.{c} is distinct from s.{c}" for c in cols)
+    n, bad = reader.execute(f"select count(*), count(*) filter (where s.session_id is null or {differ}) "
+                            "from observations as o left join sessions as s using (session_id)").fetchall()[0]
+    assert n > 0 and bad == 0

@@ -1,9 +1,15 @@
 -- one row per child with a session matching the filters (child filter ignored: the query lists the children): latest modality, therapist, team and age group there, session counts, attendance, and the values of the session-level measure $measure (a catalogue id, default engagement)
 with
 
+-- the measure's values of the filtered sessions (the observations mart carries each session's date and filter
+-- columns: filtered the same way before the join, a smaller join, same rows)
 measure_values as (
     select session_id, value
-    from observations
+    from filtered_rows(
+        'observations',
+        date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
+        teams := $teams, therapists := $therapists, approaches := $approaches, child := null
+    )
     where measure = coalesce($measure, 'engagement') and goal_id is null
 ),
 

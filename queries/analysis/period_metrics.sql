@@ -1,12 +1,18 @@
 -- one row per period x group x group2 ($period = 'week' | 'month' | null for the whole range; $by, $by2 = a column or null; child filter ignored: these are group figures, not one child's): sessions, attendance, the session-level measure $measure (a catalogue id, default engagement) with its child-clustered standard error and the share of values at or beyond the catalogue's good value in its direction, goals at the expected level as of the period's end (each goal rated in the dates so far, by its latest rating up to the end of the period row; and how many children they belong to)
 with
 
+-- the measure's values of the filtered sessions: the observations mart carries each session's date and
+-- filter columns, so its rows are filtered the same way before the join (a smaller join, same rows)
 measure_values as (
     select
         o.session_id,
         o.value,
         case when c.good is not null then c.sign * o.value >= c.sign * c.good end as is_good
-    from observations as o
+    from filtered_rows(
+        'observations',
+        date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
+        teams := $teams, therapists := $therapists, approaches := $approaches, child := null
+    ) as o
     inner join measure_catalogue as c on c.measure = o.measure
     where o.measure = coalesce($measure, 'engagement') and o.goal_id is null
 ),
