@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 
 from dashboard.chart_cache import kept
@@ -142,6 +141,8 @@ def small_multiples(t: pd.DataFrame, by: str, metric: str, order: list[str] | No
     groups += sorted(g for g in d[by].astype(str).unique() if g not in groups)
     d["n_label"] = d[ncol].fillna(0).astype(int).map(lambda n: f"{n:,} {N_LABEL[ncol]}")
     # two panels a row: four a row leave a panel about 100 px at 800 px, where the month labels collide
+    import plotly.express as px  # facets: only this chart, so the other pages do not import it
+
     fig = px.line(d, x="month_start", y=metric, color=by, facet_col=by, facet_col_wrap=2, markers=True,
                   facet_col_spacing=0.08, facet_row_spacing=0.12,
                   category_orders={by: groups}, color_discrete_map=theme.color_map(by, groups),
@@ -254,14 +255,32 @@ def group_trends(t: pd.DataFrame, by: str, metric: str, groups: list[str],
     d["n_label"] = d[ncol].fillna(0).astype(int).map(lambda n: f"{n:,} {N_LABEL[ncol]}")
     present = _present(d[by])
     order = [g for g in groups if g in present] + sorted(present - set(groups))
-    fig = px.line(d, x="month_start", y=metric, color=by, markers=True, category_orders={by: order},
-                  color_discrete_map=theme.color_map(by, order), custom_data=["n_label", by])
+    cmap = theme.color_map(by, order)
     fmt = ".1%" if share else ".2f"
-    fig = _rebuilt(fig, f"%{{customdata[1]}} · %{{x|%b %Y}}<br>{label}: %{{y:{fmt}}}<br>n = %{{customdata[0]}}<extra></extra>",
-                   theme.layout(f"{label} per month by {GROUP_LABEL.get(by, by).lower()}", y=axis, height=360,
-                                legend_title=GROUP_LABEL.get(by, by)),
-                   MONTH_AXIS, SHARE_AXIS if share else
-                   {"yaxis": {"range": ENGAGEMENT_RANGE}} if metric == "mean_engagement" else {})
+    hover = f"%{{customdata[1]}} · %{{x|%b %Y}}<br>{label}: %{{y:{fmt}}}<br>n = %{{customdata[0]}}<extra></extra>"
+    updates = (theme.layout(f"{label} per month by {GROUP_LABEL.get(by, by).lower()}", y=axis, height=360,
+                            legend_title=GROUP_LABEL.get(by, by)),
+               MONTH_AXIS, SHARE_AXIS if share else
+               {"yaxis": {"range": ENGAGEMENT_RANGE}} if metric == "mean_engagement" else {})
+    if all(g in cmap for g in order):
+        # the traces and layout px.line(color=by, markers=True, ...) makes, built directly
+        key = d[by].to_numpy()
+        data = []
+        for g in order:
+            sub = d[key == g]
+            data.append({"type": "scatter", "customdata": sub[["n_label", by]].to_numpy(), "hovertemplate": hover,
+                         "legendgroup": g, "line": {"color": cmap[g], "dash": "solid"}, "marker": {"symbol": "circle"},
+                         "mode": "lines+markers", "name": g, "orientation": "v", "showlegend": True,
+                         "x": sub["month_start"].to_numpy(), "xaxis": "x", "y": sub[metric].to_numpy(), "yaxis": "y"})
+        fig = theme.figure(data, theme.merge(
+            {"xaxis": {"anchor": "y", "domain": [0.0, 1.0], "title": {"text": "month_start"}},
+             "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "title": {"text": metric}},
+             "legend": {"title": {"text": by}, "tracegroupgap": 0}, "margin": {"t": 60}}, *updates))
+    else:  # a group without a colour of its own: plotly express's colour cycle
+        import plotly.express as px
+
+        fig = _rebuilt(px.line(d, x="month_start", y=metric, color=by, markers=True, category_orders={by: order},
+                               color_discrete_map=cmap, custom_data=["n_label", by]), hover, *updates)
     d[by] = pd.Categorical(d[by].astype(str), categories=[str(g) for g in order], ordered=True)
     return _table(fig, d.sort_values([by, "month_start"]),
                   [(by, GROUP_LABEL.get(by, by), "text"), ("month_start", "Month", "month"),
@@ -426,19 +445,41 @@ def paired_differences(p: pd.DataFrame, by: str, groups: list[str], x_title: str
     d["group_label"] = d[by].map(lambda g: f"{g} (n={int(counts.get(g, 0))})")
     cols = ["child_id", "n_child_led", "n_directed", "mean_child_led", "mean_directed"] + \
         (["nap"] if "nap" in d.columns else [])
-    fig = px.strip(d, x="diff", y="group_label", color="modality", custom_data=cols,
-                   category_orders={"group_label": [f"{g} (n={int(counts.get(g, 0))})" for g in order],
-                                    "modality": mods},
-                   color_discrete_map=theme.MODALITY_COLORS, stripmode="overlay")
+    labels = [f"{g} (n={int(counts.get(g, 0))})" for g in order]
     hover = ("%{customdata[0]}: %{x:+.2f}<br>child-led mean %{customdata[3]:.2f} (n=%{customdata[1]})"
              "<br>directed mean %{customdata[4]:.2f} (n=%{customdata[2]})")
     if "nap" in d.columns:
         hover += "<br>NAP %{customdata[5]:.2f}"
-    fig = _rebuilt(fig, hover + "<extra></extra>",
-                   {"shapes": [theme.vline(0, {"color": theme.BLACK, "width": 1, "dash": "dot"})]},
-                   theme.layout(f"Each child's difference, child-led − directed (n = {len(d)} children)", x=x_title,
-                                y=GROUP_LABEL.get(by, by), height=140 + 60 * len(order), legend_title="Modality"),
-                   marker={"size": 8, "opacity": 0.8})
+    hover += "<extra></extra>"
+    updates = ({"shapes": [theme.vline(0, {"color": theme.BLACK, "width": 1, "dash": "dot"})]},
+               theme.layout(f"Each child's difference, child-led − directed (n = {len(d)} children)", x=x_title,
+                            y=GROUP_LABEL.get(by, by), height=140 + 60 * len(order), legend_title="Modality"))
+    marker = {"size": 8, "opacity": 0.8}
+    if all(m in theme.MODALITY_COLORS for m in mods) and set(d["group_label"]) <= set(labels):
+        # the traces and layout px.strip(color="modality", stripmode="overlay", ...) makes, built directly
+        key = d["modality"].to_numpy()
+        data = []
+        for m in mods:
+            sub = d[key == m]
+            data.append({"type": "box", "alignmentgroup": "True", "boxpoints": "all",
+                         "customdata": sub[cols].to_numpy(), "fillcolor": "rgba(255,255,255,0)", "hoveron": "points",
+                         "hovertemplate": hover, "legendgroup": m, "line": {"color": "rgba(255,255,255,0)"},
+                         "marker": {"color": theme.MODALITY_COLORS[m], **marker}, "name": m, "offsetgroup": m,
+                         "orientation": "h", "pointpos": 0, "showlegend": True, "x": sub["diff"].to_numpy(),
+                         "x0": " ", "xaxis": "x", "y": sub["group_label"].to_numpy(), "y0": " ", "yaxis": "y"})
+        fig = theme.figure(data, theme.merge(
+            {"xaxis": {"anchor": "y", "domain": [0.0, 1.0], "title": {"text": "diff"}},
+             "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "title": {"text": "group_label"},
+                       "categoryorder": "array", "categoryarray": labels[::-1]},
+             "legend": {"title": {"text": "modality"}, "tracegroupgap": 0}, "margin": {"t": 60},
+             "boxmode": "overlay"}, *updates))
+    else:  # a modality without a colour of its own: plotly express's colour cycle
+        import plotly.express as px
+
+        fig = _rebuilt(px.strip(d, x="diff", y="group_label", color="modality", custom_data=cols,
+                                category_orders={"group_label": labels, "modality": mods},
+                                color_discrete_map=theme.MODALITY_COLORS, stripmode="overlay"),
+                       hover, *updates, marker=marker)
     d[by] = pd.Categorical(d[by].astype(str), categories=[str(g) for g in order], ordered=True)
     cols_t = [(by, GROUP_LABEL.get(by, by), "text"), ("child_id", "Child", "id"), ("modality", "Modality", "text"),
               ("diff", x_title, "signed2"), ("mean_child_led", "Child-led mean", "num2"),
