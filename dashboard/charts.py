@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -49,12 +51,12 @@ MONTH_AXIS = {"xaxis": {"dtick": "M1", "tickformat": "%b %Y", "title": {"text": 
 SHARE_AXIS = {"yaxis": {"tickformat": ".0%", "rangemode": "tozero"}}
 
 
-def _rebuilt(fig: go.Figure, hovertemplate: str, *updates: dict, marker: dict | None = None) -> go.Figure:
-    """A ``plotly.express`` figure built again once (``theme.figure``) with every trace's
-    ``hovertemplate`` (and ``marker`` settings) and the layout ``updates`` merged in, in order:
-    what ``update_traces`` and ``theme.style`` / ``update_*`` calls on it would give, without
-    their cost (plotly's path parsing, 15-25 ms a call on a figure of subplots)."""
-    base = fig.to_dict()
+def _rebuilt(fig: go.Figure | dict, hovertemplate: str, *updates: dict, marker: dict | None = None) -> go.Figure:
+    """A ``plotly.express`` figure (or its ``to_dict()``) built again once (``theme.figure``)
+    with every trace's ``hovertemplate`` (and ``marker`` settings) and the layout ``updates``
+    merged in, in order: what ``update_traces`` and ``theme.style`` / ``update_*`` calls on it
+    would give, without their cost (plotly's path parsing, 15-25 ms a call on a figure of subplots)."""
+    base = fig if isinstance(fig, dict) else fig.to_dict()
     for trace in base["data"]:
         trace["hovertemplate"] = hovertemplate
         if marker is not None:
@@ -62,6 +64,34 @@ def _rebuilt(fig: go.Figure, hovertemplate: str, *updates: dict, marker: dict | 
     lay = base["layout"]
     lay.pop("template", None)
     return theme.figure(base["data"], theme.merge(lay, *updates))
+
+
+_FACETS: dict[tuple, tuple[list[dict], dict, list[str]]] = {}  # small_multiples' px skeletons, by structure
+MAX_FACETS = 64
+
+
+def _facets(d: pd.DataFrame, by: str, metric: str, axis: str, groups: list[str]) -> tuple[list[dict], dict, list[str]]:
+    """The traces (without their points), layout and first-column y axes ``px.line`` makes
+    for ``small_multiples``: made once per structure (the groups, labels, colours and column
+    types; not the points, which plotly express only copies into the traces) from one row of
+    each group, and kept (``MAX_FACETS``); a copy is returned. Plotly express's facet grid
+    costs ~100 ms a chart at any size."""
+    cmap = theme.color_map(by, groups)
+    key = (by, metric, axis, tuple(groups), tuple(cmap.items()),
+           tuple(str(d[c].dtype) for c in ("month_start", metric, by, "n_label")))
+    if key not in _FACETS:
+        import plotly.express as px  # facets: only this chart, so the other pages do not import it
+
+        # two panels a row: four a row leave a panel about 100 px at 800 px, where the month labels collide
+        fig = px.line(d.drop_duplicates(by), x="month_start", y=metric, color=by, facet_col=by, facet_col_wrap=2,
+                      markers=True, facet_col_spacing=0.08, facet_row_spacing=0.12,
+                      category_orders={by: groups}, color_discrete_map=cmap,
+                      custom_data=["n_label"], labels={by: GROUP_LABEL.get(by, by), metric: axis})
+        base = fig.to_dict()
+        if len(_FACETS) >= MAX_FACETS:
+            _FACETS.clear()
+        _FACETS[key] = (base["data"], base["layout"], [a.plotly_name for a in fig.select_yaxes(col=1)])
+    return copy.deepcopy(_FACETS[key])
 
 
 def _axes(lay: dict, kind: str) -> list[str]:
@@ -140,22 +170,18 @@ def small_multiples(t: pd.DataFrame, by: str, metric: str, order: list[str] | No
     groups = [g for g in (order or (theme.MODALITY_ORDER if by == "modality" else [])) if g in present]
     groups += sorted(g for g in d[by].astype(str).unique() if g not in groups)
     d["n_label"] = d[ncol].fillna(0).astype(int).map(lambda n: f"{n:,} {N_LABEL[ncol]}")
-    # two panels a row: four a row leave a panel about 100 px at 800 px, where the month labels collide
-    import plotly.express as px  # facets: only this chart, so the other pages do not import it
-
-    fig = px.line(d, x="month_start", y=metric, color=by, facet_col=by, facet_col_wrap=2, markers=True,
-                  facet_col_spacing=0.08, facet_row_spacing=0.12,
-                  category_orders={by: groups}, color_discrete_map=theme.color_map(by, groups),
-                  custom_data=["n_label"], labels={by: GROUP_LABEL.get(by, by), metric: axis})
+    data, lay, first_col = _facets(d, by, metric, axis, groups)
+    key = d[by].astype(str).to_numpy()
+    for trace in data:  # the points of each group, as plotly express copies them
+        sub = d[key == trace["legendgroup"]]
+        trace.update(x=sub["month_start"].to_numpy(), y=sub[metric].to_numpy(), customdata=sub[["n_label"]].to_numpy())
     fmt = ".1%" if share else ".2f"
-    lay = fig.layout.to_plotly_json()
     xs, ys = _axes(lay, "xaxis"), _axes(lay, "yaxis")
-    first_col = [a.plotly_name for a in fig.select_yaxes(col=1)]
     n_rows = (len(groups) + 1) // 2
     x_upd = {"tickformat": "%b %y", "dtick": "M1" if d["month_start"].nunique() <= 6 else "M3", "title": {"text": ""}}
     y_upd = {"tickformat": ".0%"} if share else {"range": ENGAGEMENT_RANGE} if metric == "mean_engagement" else {}
     fig = _rebuilt(
-        fig, f"%{{x|%b %Y}}<br>{label}: %{{y:{fmt}}}<br>n = %{{customdata[0]}}<extra></extra>",
+        {"data": data, "layout": lay}, f"%{{x|%b %Y}}<br>{label}: %{{y:{fmt}}}<br>n = %{{customdata[0]}}<extra></extra>",
         {"annotations": [{**a, "text": a["text"].split("=")[-1]} for a in lay.get("annotations", [])]},
         theme.on_axes(theme.layout(f"{label} per month, by {GROUP_LABEL.get(by, by).lower()}",
                                    height=220 * max(n_rows, 1) + 80), xs, ys),
