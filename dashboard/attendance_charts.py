@@ -20,7 +20,7 @@ def rates_chart(d: pd.DataFrame, by: str, outcomes: list[str]) -> go.Figure:
     figures as the chart's table."""
     ci = ci_name(settings.get().comparison.confidence)
     d = d[d["outcome"].isin(outcomes)]
-    fig = go.Figure()
+    data = []
     groups = list(dict.fromkeys(d["group"]))
     for outcome in outcomes:
         s = d[d["outcome"] == outcome]
@@ -29,22 +29,24 @@ def rates_chart(d: pd.DataFrame, by: str, outcomes: list[str]) -> go.Figure:
         label = s["outcome_label"].iloc[0]
         err_plus = (s["rate_hi"] - s["rate"]).fillna(0)
         err_minus = (s["rate"] - s["rate_lo"]).fillna(0)
-        fig.add_scatter(
-            x=s["group"], y=s["rate"], name=label, mode="markers+lines" if by == "month" else "markers",
-            marker={"color": OUTCOME_COLORS[outcome], "size": 9,
-                    "symbol": ["circle-open" if p else "circle" for p in s["partial"]]},
-            line={"color": OUTCOME_COLORS[outcome], "width": 1.5},
-            error_y={"type": "data", "array": err_plus, "arrayminus": err_minus, "thickness": 1.2, "width": 4,
-                     "color": OUTCOME_COLORS[outcome]},
-            customdata=s[["n_outcome", "scheduled", "n_children", "rate_lo", "rate_hi"]],
-            hovertemplate=(f"%{{x}}<br>{label}: %{{y:.1%}} (%{{customdata[0]:,}} of %{{customdata[1]:,}} "
-                           f"scheduled)<br>{ci}: %{{customdata[3]:.1%}} – %{{customdata[4]:.1%}}"
-                           "<br>n children: %{customdata[2]:,}<extra></extra>"))
+        data.append({
+            "type": "scatter", "x": s["group"], "y": s["rate"], "name": label,
+            "mode": "markers+lines" if by == "month" else "markers",
+            "marker": {"color": OUTCOME_COLORS[outcome], "size": 9,
+                       "symbol": ["circle-open" if p else "circle" for p in s["partial"]]},
+            "line": {"color": OUTCOME_COLORS[outcome], "width": 1.5},
+            "error_y": {"type": "data", "array": err_plus, "arrayminus": err_minus, "thickness": 1.2, "width": 4,
+                        "color": OUTCOME_COLORS[outcome]},
+            "customdata": s[["n_outcome", "scheduled", "n_children", "rate_lo", "rate_hi"]],
+            "hovertemplate": (f"%{{x}}<br>{label}: %{{y:.1%}} (%{{customdata[0]:,}} of %{{customdata[1]:,}} "
+                              f"scheduled)<br>{ci}: %{{customdata[3]:.1%}} – %{{customdata[4]:.1%}}"
+                              "<br>n children: %{customdata[2]:,}<extra></extra>")})
     title = f"Share of scheduled sessions by {DIMENSIONS[by].lower()}"
-    theme.style(fig, title, x=DIMENSIONS[by], y="Share of scheduled sessions (%)", height=380)
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    fig.update_layout(scattermode="group", scattergap=0.5)  # the outcomes of a group side by side, not on top
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=groups)
+    fig = theme.figure(data, theme.merge(
+        theme.layout(title, x=DIMENSIONS[by], y="Share of scheduled sessions (%)", height=380),
+        {"yaxis": {"tickformat": ".0%", "rangemode": "tozero"},
+         "scattermode": "group", "scattergap": 0.5,  # the outcomes of a group side by side, not on top
+         "xaxis": {"type": "category", "categoryorder": "array", "categoryarray": groups}}))
     d = d.assign(partial_text=d["partial"].map({True: "yes: the period covers part of it", False: ""}))
     return figure_table.attach(fig, d, [
         ("group", DIMENSIONS[by], "text"), ("outcome_label", "Outcome", "text"),

@@ -14,6 +14,16 @@ def ci_name(confidence: float) -> str:
     return f"{confidence:.0%} CI"
 
 
+def ci_band(x: Iterable, lo: Iterable, hi: Iterable, name: str, fillcolor: str = CI_FILL,
+            showlegend: bool | None = None) -> dict:
+    """The interval ``lo``..``hi`` over ``x`` as one shaded band (a closed outline, no hover),
+    a scatter trace as a dict for ``reports.theme.figure``; missing bounds leave a gap."""
+    xs, lows, highs = list(x), list(lo), list(hi)
+    extra = {} if showlegend is None else {"showlegend": showlegend}
+    return {"type": "scatter", "x": xs + xs[::-1], "y": highs + lows[::-1], "fill": "toself", "fillcolor": fillcolor,
+            "line": {"width": 0}, "mode": "lines", "name": name, "hoverinfo": "skip", **extra}
+
+
 def add_ci_band(fig: go.Figure, x: Iterable, lo: Iterable, hi: Iterable, name: str, fillcolor: str = CI_FILL,
                 showlegend: bool | None = None) -> go.Figure:
     """Add the interval ``lo``..``hi`` over ``x`` as one shaded band (a closed outline, no hover);

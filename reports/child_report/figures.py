@@ -77,26 +77,32 @@ def goal_figure(goal: pd.Series, obs: pd.DataFrame, phases: pd.DataFrame, expect
     _mark_status(fig, goal, d, y, big, parent, left, status_text)
     title = (words.goal_title(goal) if not parent else
              (str(goal["goal_text"]) if not is_missing(goal.get("goal_text")) else f"Goal {goal['goal_id']}"))
-    theme.style(fig, title, x=None if parent else "Session date",
-                y=("Correct (%)" if trials else ("Progress" if parent else "GAS level")),
-                height=(360 if parent and not trials else 330 if parent else 280) - (0 if titled else 40))
-    fig.update_layout(font={"size": big + 1}, showlegend=False)
+    # the layout given whole and the figure built once (theme.figure), not theme.style and update_* calls
+    lay = fig.layout.to_plotly_json()
+    lay.pop("template", None)
+    updates = [theme.layout(title, x=None if parent else "Session date",
+                            y=("Correct (%)" if trials else ("Progress" if parent else "GAS level")),
+                            height=(360 if parent and not trials else 330 if parent else 280) - (0 if titled else 40)),
+               {"font": {"size": big + 1}, "showlegend": False}]
     if not titled:
-        fig.update_layout(title=None, margin={"t": 24})
+        updates.append({"margin": {"t": 24}})
     if width:
-        fig.update_layout(width=width, autosize=False)
+        updates.append({"width": width, "autosize": False})
     if trials:
-        fig.update_yaxes(range=[-3, 105], ticksuffix="%")
+        updates.append({"yaxis": {"range": [-3, 105], "ticksuffix": "%"}})
     else:
         vals = [-3, -2, -1, 0, 1, 2]
         if parent:
             text = [_wrap(words.level_text(goal, v, plain=True), 30) for v in vals]
-            fig.update_yaxes(tickfont={"size": 13})
-            fig.update_xaxes(tickfont={"size": 13})
+            updates.append({"yaxis": {"tickfont": {"size": 13}}, "xaxis": {"tickfont": {"size": 13}}})
         else:
             text = ["-3", "-2", "-1", "0", "+1", "+2"]
-        fig.update_yaxes(range=[-3.4, 2.6], tickvals=vals, ticktext=text, zeroline=False)
-    fig.update_xaxes(type="date", **date_ticks(x_range or [d["session_date"].min(), d["session_date"].max()]), range=x_range)
+        updates.append({"yaxis": {"range": [-3.4, 2.6], "tickvals": vals, "ticktext": text, "zeroline": False}})
+    updates.append({"xaxis": {"type": "date", **date_ticks(x_range or [d["session_date"].min(), d["session_date"].max()]),
+                              "range": x_range}})
+    fig = theme.figure(list(fig.data), theme.merge(lay, *updates))
+    if not titled:
+        fig.update_layout(title=None)  # no title (an empty one, as before)
     cols = [("session_date", "Date", "date"), ("percent_correct" if trials else "value",
                                                 "Correct (%)" if trials else "GAS level", "num1" if trials else "level")]
     if not parent:
