@@ -57,10 +57,18 @@ def _write_table(con, name: str, df: pd.DataFrame) -> None:
         con.unregister(view)
 
 
+# rows of approach_effect_rows per call of single_case_effects_coded in the stored build: its
+# per-group frames (NAP, Tau-U, Tau-BC, PND) take ~480 bytes a row, so the whole practice at
+# once held 483 MB at 1M export rows (1.5 GB at 3M, the load's peak); batches of whole groups
+# bound that to ~100 MB whatever the size, with the same rows (each row depends on its group only)
+EFFECT_BATCH_ROWS = 200_000
+
+
 def _approach_effects(con, min_sessions: int, confidence: float) -> pd.DataFrame:
     """``child_approach_effects``: ``single_case_effects`` of every child x measure (the rows of
     ``approach_sessions``), from the narrow integer-coded ``approach_effect_rows`` (numpy
-    columns) and one row per child x measure (``approach_effect_children``)."""
+    columns) and one row per child x measure (``approach_effect_children``), computed in
+    batches of whole child x measure groups of about ``EFFECT_BATCH_ROWS`` rows."""
     params = Filters().params()
     keys = _db.query(con, "approach_effect_children", params)
     rows = {k: np.asarray(v) for k, v in _db.columns(con, "approach_effect_rows", params).items()}
@@ -68,7 +76,19 @@ def _approach_effects(con, min_sessions: int, confidence: float) -> pd.DataFrame
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else np.zeros(0, np.int64)
     sizes = np.diff(np.r_[starts, g.size])
     rows["session_order"] = np.arange(g.size) - np.repeat(starts, sizes) + 1   # row_number within g
-    return single_case_effects_coded(rows, keys, min_sessions, confidence)
+    if g.size <= EFFECT_BATCH_ROWS:
+        return single_case_effects_coded(rows, keys, min_sessions, confidence)
+    # batch bounds: group starts (rows come in g order, g = 0..len(keys)-1), one per ~EFFECT_BATCH_ROWS rows
+    cuts = np.unique(np.searchsorted(g, g[np.minimum(np.arange(0, g.size, EFFECT_BATCH_ROWS), g.size - 1)]))
+    bounds = np.r_[cuts, g.size]
+    parts, g0 = [], 0
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        g1 = int(g[hi]) if hi < g.size else len(keys)   # the next batch's first group
+        part = {k: v[lo:hi] for k, v in rows.items()}
+        part["g"] = g[lo:hi] - g0
+        parts.append(single_case_effects_coded(part, keys.iloc[g0:g1], min_sessions, confidence))
+        g0 = g1
+    return pd.concat(parts, ignore_index=True)
 
 
 def _gas_reviews(con) -> pd.DataFrame:

@@ -111,3 +111,26 @@ def test_pairs_of_a_measure_are_the_same_from_the_stored_table_or_computed(sampl
     pd.testing.assert_frame_equal(got.reset_index(drop=True), fresh.reset_index(drop=True), check_dtype=False,
                                   check_exact=False, rtol=1e-12)
     assert set(effects(sample_con, measure)["child_id"]) == set(fresh["child_id"])
+
+
+@pytest.mark.parametrize("batch", [1, 97, 5_000])
+def test_approach_effects_in_batches_equal_one_call(sample_db, monkeypatch, batch):
+    """``child_approach_effects`` computed in batches of whole child x measure groups (the
+    stored build's bound on memory, ``stored.EFFECT_BATCH_ROWS``) is the frame of one call over
+    every row: same rows, order, values and dtypes (batches of 1 row: one batch per group)."""
+    import duckdb
+    import pandas as pd
+
+    from analytics import stored
+
+    cmp_ = stored.settings.get().comparison
+    con = duckdb.connect(str(sample_db), read_only=True)
+    try:
+        monkeypatch.setattr(stored, "EFFECT_BATCH_ROWS", 10**12)
+        whole = stored._approach_effects(con, cmp_.min_sessions_per_approach, cmp_.confidence)
+        monkeypatch.setattr(stored, "EFFECT_BATCH_ROWS", batch)
+        batched = stored._approach_effects(con, cmp_.min_sessions_per_approach, cmp_.confidence)
+    finally:
+        con.close()
+    assert len(whole) > 100 and whole["eligible"].any()
+    pd.testing.assert_frame_equal(batched, whole, check_exact=True)
