@@ -29,6 +29,14 @@ RETIRED_MODELS = ("child_weeks",)
 Step = Callable[[duckdb.DuckDBPyConnection], object]
 
 
+# The row-level marts the pages filter by date are stored in date order, so that DuckDB skips the
+# row groups outside a page's period (each row group's min/max: zone maps) instead of reading the
+# whole year; measured at 1M rows, default 3-month filter: period_metrics, child_list and goal_summary
+# 30-45 % less CPU. Only the storage order: no query relies on it (each says its own order by).
+STORED_ORDER = {"sessions": "session_date, child_id", "observations": "session_date, child_id",
+                "goal_ratings": "session_date, child_id"}
+
+
 def model_order() -> list[str]:
     """Intermediate and mart models in dependency order (each after the models it reads)."""
     models = [n for layer in MODEL_LAYERS for n in queries.names(layer)]
@@ -109,7 +117,10 @@ def build(con: duckdb.DuckDBPyConnection, timings: dict[str, float] | None = Non
                                  {"n": name}).fetchall()[0][0]
             if exists:  # a model that changed kind between versions
                 con.execute(f"drop {other} {name}")
-            con.execute(f"create or replace {kind} {name} as {queries.sql(name)}")  # name: a file stem of ours
+            sql = queries.sql(name)
+            if kind == "table" and name in STORED_ORDER:
+                sql = f"select * from ({sql}) as m order by {STORED_ORDER[name]}"  # our column names
+            con.execute(f"create or replace {kind} {name} as {sql}")  # name: a file stem of ours
     built = list(order)
     incremental.record(con)
     if check:
