@@ -1,4 +1,7 @@
-"""Single-case (within-child) non-overlap effect sizes for two conditions A and B.
+"""Longer than 500 lines because the five non-overlap measures share their pair counts, the
+Newcombe interval and its grouped (every child at once) form; split, each would import the others.
+
+Single-case (within-child) non-overlap effect sizes for two conditions A and B.
 
 A is the baseline / comparison condition (here: therapist-directed sessions) and B the
 intervention condition (here: child-led sessions). With ``increase=True`` (default) a
