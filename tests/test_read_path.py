@@ -142,17 +142,18 @@ def test_html_and_workbook_hold_every_table_row(packs, tmp_path):
 
 
 def _count_pairings(monkeypatch) -> dict:
-    """Each pairing of the children (``single_case_effects`` over their sessions) counted."""
+    """Each pairing of the children counted: ``single_case_effects_coded``, which both the
+    row-level ``single_case_effects`` and the coded path (``pairs_coded``) go through once."""
     from analytics import approach as approach_mod
 
     seen = {"pairings": 0}
-    real = approach_mod.single_case_effects
+    real = approach_mod.single_case_effects_coded
 
     def counting(*args, **kwargs):
         seen["pairings"] += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(approach_mod, "single_case_effects", counting)
+    monkeypatch.setattr(approach_mod, "single_case_effects_coded", counting)
     return seen
 
 
