@@ -14,7 +14,7 @@ def status(db: Path | None = None) -> dict:
     """Counts of what the warehouse holds: files, sessions, children, goal ratings, rejects, the
     rows of its raw tables; ``outdated`` when an earlier version made it (the next load rebuilds it)."""
     db = Path(db or warehouse.default_db_path())
-    con = warehouse.connect_reader(db, threads=1)
+    con = warehouse.connect_reader(db)
     try:
         version = warehouse.schema_version(con)
         raw = ("(select count(*) from src_sessions) + (select count(*) from src_observations)"
