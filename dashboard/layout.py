@@ -26,8 +26,7 @@ from dashboard.text import md_escape
 # A static table (``static_table``) breaks a long word rather than run past its container's edge (but
 # never in its first column, the row's name: a child id, a therapist, a month).
 PAGE_CSS = ("<style>[class*='st-key-grid_'] > div { min-width: min(100%, 22rem); }"
-            "[class*='st-key-table_'] td { overflow-wrap: anywhere; hyphens: auto; }"
-            "[class*='st-key-table_'] th { overflow-wrap: normal; }"   # a header word is never split ("Severit y")
+            "[class*='st-key-table_'] th, [class*='st-key-table_'] td { overflow-wrap: anywhere; hyphens: auto; }"
             "[class*='st-key-table_'] td:first-child { overflow-wrap: normal; }"
             "[class*='st-key-table_mp_attention'] td:not(:nth-child(3)) { overflow-wrap: break-word; }</style>")
 
