@@ -72,6 +72,9 @@ SOURCE_COLUMNS = {
     "children": ("child_id", "episode_id", "date_of_birth", "referral_date", "discharge_date", "discharge_reason"),
     "charges": ("session_id", "child_id", "session_date", "service_code", "therapist_id", "note_type"),
 }
+# identifiers: a source whose required columns are only these (children, goals, session data) fits a
+# file only when the file also has one of its other columns (a date of birth, a goal's text, a value)
+_ID_COLUMNS = frozenset({"session_id", "child_id", "episode_id", "goal_id"})
 DERIVABLE = {"session_date": "session_number", "session_id": "session_number"}  # column -> derived from
 # Fields whose values must be one of the profile's canonical values.
 ENUM_FIELDS = ("modality", "approach", "attendance", "setting")
@@ -237,6 +240,9 @@ class Profile:
         except ProfileError:
             return -1
         reads = SOURCE_COLUMNS[self.reads]
+        read = {c for c in hmap.mapping if c in reads}
+        if not (read - _ID_COLUMNS) and not hmap.measures:
+            return -1   # identifiers alone: an appointments file is not a children file because it has a child id
         return len({h for c, h in hmap.mapping.items() if c in reads}) + len(hmap.measures)
 
 

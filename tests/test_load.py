@@ -182,7 +182,15 @@ def unusable_cases(tmp: Path):
     write_csv(tmp / "ambiguous.csv", [row(session_date="03/04/2026", date_of_birth="01/02/2019")])
     write_csv(tmp / "mixed.csv", [row(session_date="13/04/2026"), row(session_id="S2", session_date="04/13/2026")])
     (tmp / "legacy.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
+    # an appointments export without its appointment id: only the child id is a column any profile
+    # has, and an id alone does not make a children file (it was loaded as one: 2 "children", no sessions)
+    appts = ["Client ID", "Date of Service", "Service Type", "Clinician", "Appointment Status"]
+    write_csv(tmp / "appointments_no_id.csv", [dict(zip(appts, ["C1", "2026-08-07", "Occupational Therapy", "T1",
+                                                                "Show"]))], header=appts)
+    write_csv(tmp / "ids_only.csv", [{"Client ID": "C1", "Goal ID": "G1"}], header=["Client ID", "Goal ID"])
     return [
+        ("appointments_no_id.csv", "no profile fits these headers"),
+        ("ids_only.csv", "no profile fits these headers"),
         ("empty.csv", "the file is empty"),
         ("binary.csv", "binary content"),
         ("nocols.csv", "missing required column"),

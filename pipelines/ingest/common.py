@@ -60,11 +60,19 @@ RAW_COLUMNS = tuple(c for c in CANONICAL_COLUMNS if c not in MEASURE_COLUMNS)
 CELL_TYPE = 'struct(measure varchar, "column" varchar, raw varchar)[]'
 
 
-def pick_profile(profile: Profile | None, headers: list[str], name: str) -> tuple[Profile, HeaderMap]:
+def pick_profile(profile: Profile | None, headers: list[str], name: str,
+                 chosen: bool = False) -> tuple[Profile, HeaderMap]:
+    """The profile (``profile``, or the one ``choose`` picks from the headers) and its header map;
+    ``chosen``: the caller picked ``profile`` from the headers (the user named none), so a
+    failure says that no profile fits rather than blaming one the user never chose."""
+    chosen = chosen or profile is None
     p = profile or choose(headers)
     try:
         return p, p.map_headers(headers, measures.catalogue())
     except ProfileError as exc:
+        if chosen:
+            raise UnusableFile(f"{name}: no profile fits these headers (name one with --profile, or add one "
+                               f"to profiles/); the closest: {exc}") from None
         raise UnusableFile(f"{name}: {exc}") from None
 
 

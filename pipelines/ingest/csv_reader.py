@@ -76,13 +76,14 @@ def read_csv(con, sniffed: Sniffed, profile: Profile | None, name: str) -> ReadR
     headers = [h.strip() for h in headers]
     if not any(headers):
         raise UnusableFile(f"{name}: no header row")
-    if profile is None:
+    chosen = profile is None
+    if chosen:
         p = choose(headers)
         if p.delimiter not in ("auto", "", None):
             delim = _delimiter(first, p.delimiter)
             headers = [h.strip() for h in next(csv.reader(io.StringIO(first), delimiter=delim), [])]
         profile = p
-    profile, hmap = pick_profile(profile, headers, name)
+    profile, hmap = pick_profile(profile, headers, name, chosen=chosen)
     pos = {h: i for i, h in reversed(list(enumerate(headers)))}
     positions = {col: pos[src] for col, src in hmap.mapping.items()}
     layout = _Layout(headers, delim, "utf-8" if enc == "utf-8" else "latin-1", positions, sniffed.utf8_evidence,
