@@ -1,0 +1,95 @@
+"""What a new user read wrong on the pages (the s7 try-out, on the 1M warehouse): counts of a
+thousand or more printed without separators beside ones with them, a child picker that counted
+the linked child from outside the filters as one "in the current filters", and the Data page's
+load history headed by raw column names.
+
+Runs the real app under AppTest on a generated practice big enough for four-digit counts
+(``pipelines.sample``, 1,500 children over 12 months, loaded with ``analytics.STEPS``) and on
+the shared sample warehouse (``dashboard_db``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import analytics
+import test_dashboard_support as support
+from pipelines import load as loader
+from pipelines import warehouse
+from pipelines.sample.write import write_sample
+
+APP = str(support.ROOT / "dashboard" / "streamlit_app.py")
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def big_db(tmp_path_factory) -> Path:
+    """A generated practice with over a thousand children (read-only)."""
+    work = tmp_path_factory.mktemp("tryout_big")
+    write_sample(work / "exports", children=1500, months=12, seed=7, end=dt.date(2026, 10, 30), split=False)
+    db = work / "practice.duckdb"
+    report = loader.load([work / "exports" / "canonical"], db=db, today=dt.date(2026, 10, 31),
+                         after_build=analytics.STEPS)
+    assert not [f.message for f in report.files if f.status == "failed"]
+    return db
+
+
+def open_page(monkeypatch, db: Path, page: str, query: dict | None = None) -> AppTest:
+    monkeypatch.setenv("PIPELINES_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if query:
+        at.query_params.update(query)
+    at.run()
+    assert not at.exception, at.exception[0].value
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, at.exception[0].value
+    return at
+
+
+def test_approach_reading_prints_children_with_thousands_separators(big_db, monkeypatch):
+    at = open_page(monkeypatch, big_db, "approach", {"period": "12m"})
+    reading = next(m.value for m in at.markdown if m.value.startswith("Across **"))
+    n_children = re.search(r"Across \*\*([\d,]+) children\*\*", reading).group(1)
+    assert int(n_children.replace(",", "")) >= 1000, reading  # the practice is big enough to show it
+    assert n_children == f"{int(n_children.replace(',', '')):,}", reading
+    left_out = [c.value for c in at.caption if "rated sessions of each approach;" in c.value]
+    for text in left_out:  # "N children with at least 3 rated sessions of each approach; M more ..."
+        for number in re.findall(r"\d[\d,]*", text.split(";")[0]):
+            assert number == f"{int(number.replace(',', '')):,}", text
+
+
+def test_child_picker_count_has_separators_and_counts_only_the_filtered_children(big_db, monkeypatch):
+    at = open_page(monkeypatch, big_db, "child_progress")
+    picker = at.selectbox(key="child_pick")
+    n = len(picker.options)
+    assert n >= 1000
+    assert f"; {n:,} in the current filters" in picker.label, picker.label
+
+    # a child linked from outside the filters is listed first (marked so), but is not one of them
+    c = warehouse.connect_reader(big_db)
+    try:
+        opts = analytics.filter_options(c)
+        child = opts["children"][0]
+        own = c.execute("select modality from children where child_id = ?", [child]).fetchall()[0][0]
+    finally:
+        c.close()
+    others = [m for m in opts["modalities"] if m != own]
+    at = open_page(monkeypatch, big_db, "child_progress", {"child": child, "modality": others})
+    picker = at.selectbox(key="child_pick")
+    assert picker.value == child and picker.options[0].endswith("(outside the current filters)"), picker.options[:2]
+    in_filters = len(picker.options) - 1
+    assert f"; {in_filters:,} in the current filters" in picker.label, picker.label
+
+
+def test_data_page_load_history_has_worded_headers(dashboard_db, monkeypatch):
+    at = open_page(monkeypatch, dashboard_db, "data_loads")
+    history = at.dataframe[0]
+    config = json.loads(history.proto.columns)
+    shown = [config.get(c, {}).get("label", c) for c in history.value.columns]
+    assert all("_" not in label for label in shown), shown
