@@ -1,10 +1,11 @@
 """What a new user read wrong on the pages (the s7 try-out, on the 1M warehouse): counts of a
-thousand or more printed without separators beside ones with them, a child picker that counted
+thousand or more printed without separators beside ones with them (the approach reading, the
+child picker, the needs-attention chips), a child picker that counted
 the linked child from outside the filters as one "in the current filters", and the Data page's
 load history headed by raw column names.
 
 Runs the real app under AppTest on a generated practice big enough for four-digit counts
-(``pipelines.sample``, 1,500 children over 12 months, loaded with ``analytics.STEPS``) and on
+(``pipelines.sample``, 4,500 children over 4 months, loaded with ``analytics.STEPS``) and on
 the shared sample warehouse (``dashboard_db``).
 """
 
@@ -30,9 +31,10 @@ TIMEOUT = 120
 
 @pytest.fixture(scope="module")
 def big_db(tmp_path_factory) -> Path:
-    """A generated practice with over a thousand children (read-only)."""
+    """A generated practice with over a thousand children, and over a thousand flags of one
+    severity (read-only)."""
     work = tmp_path_factory.mktemp("tryout_big")
-    write_sample(work / "exports", children=1500, months=12, seed=7, end=dt.date(2026, 10, 30), split=False)
+    write_sample(work / "exports", children=4500, months=4, seed=7, end=dt.date(2026, 10, 30), split=False)
     db = work / "practice.duckdb"
     report = loader.load([work / "exports" / "canonical"], db=db, today=dt.date(2026, 10, 31),
                          after_build=analytics.STEPS)
@@ -53,7 +55,7 @@ def open_page(monkeypatch, db: Path, page: str, query: dict | None = None) -> Ap
 
 
 def test_approach_reading_prints_children_with_thousands_separators(big_db, monkeypatch):
-    at = open_page(monkeypatch, big_db, "approach", {"period": "12m"})
+    at = open_page(monkeypatch, big_db, "approach")
     reading = next(m.value for m in at.markdown if m.value.startswith("Across **"))
     n_children = re.search(r"Across \*\*([\d,]+) children\*\*", reading).group(1)
     assert int(n_children.replace(",", "")) >= 1000, reading  # the practice is big enough to show it
@@ -93,3 +95,12 @@ def test_data_page_load_history_has_worded_headers(dashboard_db, monkeypatch):
     config = json.loads(history.proto.columns)
     shown = [config.get(c, {}).get("label", c) for c in history.value.columns]
     assert all("_" not in label for label in shown), shown
+
+
+def test_needs_attention_chip_counts_have_thousands_separators(big_db, monkeypatch):
+    at = open_page(monkeypatch, big_db, "needs_attention")
+    chips = [o for p in at.get("button_group") for o in p.proto.options]
+    labels = [o.content for o in chips]
+    counts = [re.search(r"\(([\d,]+)\)$", label).group(1) for label in labels]
+    assert any(int(c.replace(",", "")) >= 1000 for c in counts), labels  # big enough to show it
+    assert all(c == f"{int(c.replace(',', '')):,}" for c in counts), labels
