@@ -104,3 +104,20 @@ def test_needs_attention_chip_counts_have_thousands_separators(big_db, monkeypat
     counts = [re.search(r"\(([\d,]+)\)$", label).group(1) for label in labels]
     assert any(int(c.replace(",", "")) >= 1000 for c in counts), labels  # big enough to show it
     assert all(c == f"{int(c.replace(',', '')):,}" for c in counts), labels
+
+
+@pytest.mark.parametrize("md, says", [
+    (0.0, "Mean engagement the same in child-led and directed sessions (difference 0.00 points, 1-5)."),
+    (0.004, "Mean engagement the same in child-led and directed sessions (difference 0.00 points, 1-5)."),
+    (-0.004, "Mean engagement the same in child-led and directed sessions (difference 0.00 points, 1-5)."),
+    (0.3, "Mean engagement 0.30 points (1-5) higher in child-led sessions."),
+    (-0.25, "Mean engagement 0.25 points (1-5) lower in child-led sessions."),
+])
+def test_child_comparison_detail_never_says_a_zero_difference_is_higher(md, says):
+    """The child page's "How this is computed" read "Mean engagement +0.00 points (1-5) higher in
+    child-led sessions" for a child with no difference (C00001 on the 1M warehouse)."""
+    from reports.child_report import words
+    comp = {"nap": 0.5, "nap_lo": 0.11, "nap_hi": 0.89, "n_child_led": 1, "n_directed": 5, "tau_u": 0.0, "pnd": 0.0,
+            "mean_difference": md}
+    text = words.comparison_detail(comp, 0.95)
+    assert says in text, text

@@ -163,8 +163,10 @@ def comparison_detail(comp: dict, confidence: float) -> str:
     if pnd is not None:
         parts.append(f"PND {pnd:.0%}.")
     md = wording.number(comp.get("mean_difference"))
-    if md is not None:
-        parts.append(f"Mean engagement {md:+.2f} points (1-5) higher in child-led sessions." if md >= 0 else
+    if md is not None:  # a difference that rounds to 0.00 is neither higher nor lower
+        parts.append("Mean engagement the same in child-led and directed sessions (difference 0.00 points, 1-5)."
+                     if round(md, 2) == 0 else
+                     f"Mean engagement {md:.2f} points (1-5) higher in child-led sessions." if md > 0 else
                      f"Mean engagement {-md:.2f} points (1-5) lower in child-led sessions.")
     parts.append("Observational: the therapist chose the approach, so this is not a causal effect.")
     return " ".join(parts)
