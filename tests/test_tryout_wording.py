@@ -16,6 +16,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -121,3 +122,23 @@ def test_child_comparison_detail_never_says_a_zero_difference_is_higher(md, says
             "mean_difference": md}
     text = words.comparison_detail(comp, 0.95)
     assert says in text, text
+
+
+def test_goal_trend_is_not_told_from_two_ratings(sample_con):
+    """The child report of C00001 (1M warehouse) gave goal G00001-3 "+0.26 levels a week; 95%
+    interval +0.26 to +0.26; Mann-Kendall p = 1.000; n = 2": two ratings give one pairwise
+    slope, so the "interval" is that slope and the test cannot reject. A real two-rating goal
+    of the sample, through analytics.child_goals and the words the page and the report use."""
+    from analytics import child_story
+    from reports.child_report import words
+    pairs = sample_con.execute(
+        "select child_id, goal_id from goal_ratings group by all having count(*) = 2 order by all limit 1").fetchall()
+    assert pairs, "the sample has a goal rated twice"
+    child, goal = pairs[0]
+    goals = child_story.child_goals(sample_con, child, analytics.Filters())
+    g = goals[goals["goal_id"] == goal].iloc[0]
+    assert int(g["n_ratings"]) == 2 and not pd.isna(g["slope_per_week"])  # analytics still gives the slope
+    text = words.trend_text(g, 0.95)
+    assert text == "too few ratings for a trend (2; a trend needs at least 3)", text
+    three = {**g.to_dict(), "n_ratings": 3}
+    assert "levels a week" in words.trend_text(three, 0.95)
