@@ -142,3 +142,18 @@ def test_goal_trend_is_not_told_from_two_ratings(sample_con):
     assert text == "too few ratings for a trend (2; a trend needs at least 3)", text
     three = {**g.to_dict(), "n_ratings": 3}
     assert "levels a week" in words.trend_text(three, 0.95)
+
+
+def test_attendance_months_read_like_the_other_pages(sample_con):
+    """The Attendance page's month chart (and its table) labelled months '2026-08' where the
+    Overview and every other chart say 'Aug 2026'."""
+    from dashboard import attendance_charts
+    d = analytics.attendance_detail(sample_con, analytics.Filters(), by="month")
+    fig = attendance_charts.rates_chart(d, "month", ["attended", "no_show"])
+    months = list(dict.fromkeys(d["group"]))
+    want = [dt.date.fromisoformat(m + "-01").strftime("%b %Y") for m in months]
+    for trace in fig.data:
+        assert list(dict.fromkeys(trace.x)) == want, list(trace.x)
+    assert list(fig.layout.xaxis.categoryarray) == want
+    from reports import figure_table
+    assert list(dict.fromkeys(figure_table.table(fig)["Month"])) == want  # the chart's table says it the same way
