@@ -61,6 +61,11 @@ def test_approach_reading_prints_children_with_thousands_separators(big_db, monk
     n_children = re.search(r"Across \*\*([\d,]+) children\*\*", reading).group(1)
     assert int(n_children.replace(",", "")) >= 1000, reading  # the practice is big enough to show it
     assert n_children == f"{int(n_children.replace(',', '')):,}", reading
+    # no count of four or more digits without separators anywhere in the page's text (years excepted)
+    page_text = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    bare = [(n, t) for t in page_text for n in re.findall(r"(?<![\w.,:\-/])\d{4,}(?![\d.,:\-/])", t)
+            if not 1990 <= int(n) <= 2100]
+    assert not bare, bare
     left_out = [c.value for c in at.caption if "rated sessions of each approach;" in c.value]
     for text in left_out:  # "N children with at least 3 rated sessions of each approach; M more ..."
         for number in re.findall(r"\d[\d,]*", text.split(";")[0]):

@@ -172,7 +172,7 @@ with st.expander("The figures as a table"):
     st.dataframe(rows[show], hide_index=True, width="stretch", column_config=TABLE_COLUMNS)
 if big is not None:
     for section, d in big.groupby("section", sort=False):
-        st.markdown(f"**By {section.lower()}** ({len(d)} groups: too many to plot; sort the table by a column)")
+        st.markdown(f"**By {section.lower()}** ({len(d):,} groups: too many to plot; sort the table by a column)")
         st.dataframe(d[[c for c in show if c in d.columns]], hide_index=True, width="stretch",
                      key=f"big_{section}", column_config=TABLE_COLUMNS)
 
