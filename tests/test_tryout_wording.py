@@ -162,3 +162,26 @@ def test_attendance_months_read_like_the_other_pages(sample_con):
     assert list(fig.layout.xaxis.categoryarray) == want
     from reports import figure_table
     assert list(dict.fromkeys(figure_table.table(fig)["Month"])) == want  # the chart's table says it the same way
+
+
+def test_ambiguous_dates_message_quotes_the_files_own_date_and_its_profile(tmp_path):
+    """A file with slash dates 07/08/2026 and 09/08/2026 failed with "dates such as 03/04/2026
+    ... (e.g. --profile vendor_pms for dd/mm/yyyy)": a date the file does not hold, and a fixed
+    profile that need not fit it (for a SimplePractice-style file it then failed for missing
+    columns). The message now quotes a date of the file and names the profile that read it."""
+    import subprocess
+    import sys
+    f = tmp_path / "sessions.csv"
+    f.write_text("session_id,child_id,therapist_id,session_date,modality,approach,attendance\n"
+                 "S1,C1,T1,07/08/2026,OT,child-led,attended\nS2,C2,T1,09/08/2026,speech,directed,attended\n",
+                 encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "pipelines", "load", str(f), "--db", str(tmp_path / "w.duckdb")],
+                       capture_output=True, text=True, cwd=support.ROOT, timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    said = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.startswith("error:")]
+    assert len(said) == 1, r.stdout + r.stderr
+    line = said[0]
+    assert "sessions.csv" in line and "could be day-first or month-first" in line, line
+    assert "07/08/2026" in line and "03/04/2026" not in line, line
+    assert "the profile 'canonical'" in line and "vendor_pms" not in line, line
+    assert 'date_format = "%d/%m/%Y" for dd/mm/yyyy' in line and 'date_format' in line, line
