@@ -20,6 +20,8 @@ def rates_chart(d: pd.DataFrame, by: str, outcomes: list[str]) -> go.Figure:
     figures as the chart's table."""
     ci = ci_name(settings.get().comparison.confidence)
     d = d[d["outcome"].isin(outcomes)]
+    if by == "month":  # 'YYYY-MM' as the other pages' months read: "Aug 2026"
+        d = d.assign(group=pd.to_datetime(d["group"] + "-01").dt.strftime("%b %Y"))
     data = []
     groups = list(dict.fromkeys(d["group"]))
     for outcome in outcomes:

@@ -44,10 +44,11 @@ def decide_date_format(con: duckdb.DuckDBPyConnection, profile: Profile, name: s
                count(*) filter (where cast(p.month_or_day as int) > 12),
                mode(p.sep), max(length(p.year)),
                (select count(session_date) + count(date_of_birth) + count(referral_date) + count(discharge_date)
-                       + count(start_date) + count(met_date) + count(discontinued_date) from raw_rows)
+                       + count(start_date) + count(met_date) + count(discontinued_date) from raw_rows),
+               min(p.day_or_month || p.sep || p.month_or_day || p.sep || p.year)
         from d
         """, {"pattern": _DATE_PARTS}).fetchall()[0]
-    n, first_big, second_big, sep, year_len, all_dates = stats
+    n, first_big, second_big, sep, year_len, all_dates, example = stats
     if n == 0 or n * 2 < all_dates:
         return ISO  # an ISO file; its few slash dates are rejected as not dates
     year = "%Y" if year_len == 4 else "%y"
@@ -59,9 +60,13 @@ def decide_date_format(con: duckdb.DuckDBPyConnection, profile: Profile, name: s
         return f"%d{sep}%m{sep}{year}"
     if second_big:
         return f"%m{sep}%d{sep}{year}"
+    # a date of the file, and the profile that read it (the one to state the format in)
+    day_first, month_first = f"%d{sep}%m{sep}{year}", f"%m{sep}%d{sep}{year}"
     raise UnusableFile(
-        f"{name}: {n} dates such as 03/04/2026 could be day-first or month-first and none settles it; "
-        f"use a profile that states date_format (e.g. --profile vendor_pms for dd/mm/yyyy)")
+        f"{name}: {n} dates such as {example} could be day-first or month-first and none settles it; "
+        f"state the format in the profile '{profile.name}' (date_format = \"{day_first}\" for "
+        f"{date_label(day_first)}, \"{month_first}\" for {date_label(month_first)}) or load with "
+        "--profile naming one that states it")
 
 
 def date_label(fmt: str) -> str:

@@ -121,7 +121,7 @@ if reading.kind != wording.TOO_FEW:
         direction += f" ({'better' if better else 'worse'}: {meta.direction} is better)"
     p_txt = wording.p_value(overall.get("wilcoxon_p"))
     st.markdown(
-        f"Across **{n_ch} children** ({n_se:,} sessions) who had at least {min_sessions} child-led and "
+        f"Across **{n_ch:,} children** ({n_se:,} sessions) who had at least {min_sessions} child-led and "
         f"{min_sessions} directed sessions, {m_label.lower()} in their child-led sessions was on average "
         f"**{abs(diff):.2f} {unit} {direction}** than in their own directed sessions "
         f"({conf:.0%} CI {lo:+.2f} to {hi:+.2f})" + (f" (Wilcoxon signed-rank {p_txt})" if p_txt else "")
@@ -172,7 +172,7 @@ with st.expander("The figures as a table"):
     st.dataframe(rows[show], hide_index=True, width="stretch", column_config=TABLE_COLUMNS)
 if big is not None:
     for section, d in big.groupby("section", sort=False):
-        st.markdown(f"**By {section.lower()}** ({len(d)} groups: too many to plot; sort the table by a column)")
+        st.markdown(f"**By {section.lower()}** ({len(d):,} groups: too many to plot; sort the table by a column)")
         st.dataframe(d[[c for c in show if c in d.columns]], hide_index=True, width="stretch",
                      key=f"big_{section}", column_config=TABLE_COLUMNS)
 
@@ -186,8 +186,8 @@ elif measure != "gas":
         if "eligible" in pairs.columns:
             pairs = pairs[pairs["eligible"].astype(bool)]
         if n_all > len(pairs):
-            st.caption(f"{len(pairs)} children with at least {min_sessions} rated sessions of each approach; "
-                       f"{n_all - len(pairs)} more had some child-led or directed sessions but too few of one "
+            st.caption(f"{len(pairs):,} children with at least {min_sessions} rated sessions of each approach; "
+                       f"{n_all - len(pairs):,} more had some child-led or directed sessions but too few of one "
                        "kind to compare, and are left out.")
         if pairs.empty:
             ui.empty("No child in this selection has enough sessions of both approaches.")

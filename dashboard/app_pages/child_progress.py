@@ -90,7 +90,9 @@ def label(c: str) -> str:
 # recorded before anything about a child is drawn (the picker's value is decided above)
 auth.log_view("Child progress", child_id=st.session_state["child_pick"])
 pick_row = st.container(horizontal=True, vertical_alignment="bottom")  # wraps: the toggle keeps its label
-child = pick_row.selectbox(f"Child (pseudonymous id; {len(options)} in the current filters, type to search)",
+# the count is of the filtered children: a child linked from outside them is listed first but not counted
+n_listed = len(options) - outside
+child = pick_row.selectbox(f"Child (pseudonymous id; {n_listed:,} in the current filters, type to search)",
                            options, key="child_pick", format_func=label, width=420)
 whole = pick_row.toggle("Whole history (ignore the period)", value=False, key="child_whole",
                         help="Off (the default): only sessions in the period chosen in the sidebar. The other sidebar "

@@ -173,7 +173,8 @@ if s is not None:
     else:
         st.dataframe(data.cells(hist.drop(columns=["sha256"], errors="ignore")), hide_index=True, width="stretch",
                      column_config={"name": "file", "loaded_at": "loaded at", "rows_read": "rows read",
-                                    "rows_loaded": "rows loaded", "rows_rejected": "rows rejected"})
+                                    "rows_loaded": "rows loaded", "rows_rejected": "rows rejected",
+                                    "export_order": "export order", "order_from": "export order from"})
         if served is None:
             _undo(s.get("file_list") or [])
 

@@ -122,9 +122,9 @@ sevs = sorted({*fl["severity_label"].astype(str), *ss["na_sevs"]}, key=lambda s:
               if s in SEVERITIES else 9)
 c1, c2 = st.container(), st.container()
 pick_kinds = c1.pills("Flag", kinds, selection_mode="multi", key="na_kinds",
-                      format_func=lambda k: f"{ui.md_escape(TITLES.get(k, k))} ({int((base['flag'] == k).sum())})")
+                      format_func=lambda k: f"{ui.md_escape(TITLES.get(k, k))} ({int((base['flag'] == k).sum()):,})")
 pick_sevs = c2.pills("Severity", sevs, selection_mode="multi", key="na_sevs",
-                     format_func=lambda s: f"{ui.md_escape(s)} ({int((base['severity_label'] == s).sum())})")
+                     format_func=lambda s: f"{ui.md_escape(s)} ({int((base['severity_label'] == s).sum()):,})")
 ss["_na_state"] = {"kinds": list(pick_kinds or []), "sevs": list(pick_sevs or []), "handled": bool(show_handled)}
 url_now = _to_url(ss["_na_state"])
 for key in URL_KEYS:

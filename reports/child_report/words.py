@@ -96,9 +96,18 @@ def goal_sentence(goal: pd.Series | dict, expected: int, *, titled: bool = True)
     return head(f"baseline {b:+d}, now {c:+d}{tail}.".replace("+0", "0"))
 
 
+# a goal's trend is told from this many ratings on: from two, Sen's interval is the one pairwise
+# slope itself ("95% interval +0.26 to +0.26") and Mann-Kendall's p is 1, which reads as certainty
+MIN_TREND_RATINGS = 3
+
+
 def trend_text(goal: pd.Series | dict, confidence: float) -> str:
-    """"+0.05 levels a week (95% interval 0.00 to +0.10; Mann-Kendall p = 0.046; n = 8 ratings)"."""
+    """"+0.05 levels a week (95% interval 0.00 to +0.10; Mann-Kendall p = 0.046; n = 8 ratings)";
+    "too few ratings for a trend" below ``MIN_TREND_RATINGS`` ratings (with their number)."""
     s = goal.get("slope_per_week")
+    n = goal.get("n_ratings")
+    if not is_missing(s) and not is_missing(n) and int(n) < MIN_TREND_RATINGS:
+        return f"too few ratings for a trend ({int(n)}; a trend needs at least {MIN_TREND_RATINGS})"
     if is_missing(s):
         return "too few ratings for a trend"
     unit = "points a week" if goal.get("kind") == "trials" else "levels a week"
@@ -163,8 +172,10 @@ def comparison_detail(comp: dict, confidence: float) -> str:
     if pnd is not None:
         parts.append(f"PND {pnd:.0%}.")
     md = wording.number(comp.get("mean_difference"))
-    if md is not None:
-        parts.append(f"Mean engagement {md:+.2f} points (1-5) higher in child-led sessions." if md >= 0 else
+    if md is not None:  # a difference that rounds to 0.00 is neither higher nor lower
+        parts.append("Mean engagement the same in child-led and directed sessions (difference 0.00 points, 1-5)."
+                     if round(md, 2) == 0 else
+                     f"Mean engagement {md:.2f} points (1-5) higher in child-led sessions." if md > 0 else
                      f"Mean engagement {-md:.2f} points (1-5) lower in child-led sessions.")
     parts.append("Observational: the therapist chose the approach, so this is not a causal effect.")
     return " ".join(parts)
