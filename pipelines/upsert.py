@@ -261,9 +261,7 @@ def upsert_rows(con: duckdb.DuckDBPyConnection, table: str, incoming: str, order
     older export's rows never replace a newer export's; a key this export lacks is left alone.
     """
     on = " and ".join(f"t.{k} = g.{k}" for k in KEYS[table])  # our table and column names
-    incremental.note(con, table, incoming, on, order)
-    con.execute(f"delete from {table} as t using {incoming} as g where {on} and t.export_order <= $order",
-                {"order": order})
+    incremental.delete_replaced(con, table, incoming, on, order)  # noting the children it touches
     return con.execute(f"insert into {table} by name select * from {incoming} as g "
                        f"where not exists (select 1 from {table} as t where {on})").fetchall()[0][0]
 
