@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from analytics import _db
 from analytics.filters import Filters, age_rank, check_by, resolve
 from pipelines import settings
 from stats.gas import gas_t_scores
+from stats._scipy import lazy
+
+sps = lazy("scipy.stats")  # t quantiles: imported when first used (not by a load)
 
 
 def _t_ci(mean: pd.Series, se: pd.Series, n_clusters: pd.Series, confidence: float) -> tuple[pd.Series, pd.Series]:

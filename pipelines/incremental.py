@@ -1,7 +1,7 @@
 """Incremental builds: after a load into an existing warehouse, only the children it touched
 are recomputed in the per-child marts (and, by ``analytics.stored``, in the stored statistics).
 
-A load notes every child whose raw rows it adds, replaces or removes (``note``, called by
+A load notes every child whose raw rows it adds, replaces or removes (``delete_replaced``, called by
 ``upsert.upsert_rows``; ``note_all`` after rows went straight into an empty table,
 ``upsert.upsert_select``; both inside each file's transaction, so a file that fails notes nothing) in
 the temporary table ``touched_children``. ``transform.build`` then rebuilds, for each mart with
@@ -47,14 +47,20 @@ def start(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create or replace temp table {TOUCHED} (child_id varchar)")
 
 
-def note(con: duckdb.DuckDBPyConnection, table: str, incoming: str, on: str, order) -> None:
-    """Note the children of ``incoming`` (the rows about to be upserted into ``table``) and of the
-    rows of ``table`` they replace; nothing when no load started (``start``)."""
+def delete_replaced(con: duckdb.DuckDBPyConnection, table: str, incoming: str, on: str, order) -> None:
+    """Delete the rows of ``table`` that ``incoming`` (the rows about to be upserted) replaces: the
+    same key (``on``) from an export of order at most ``order``; note the children of ``incoming``
+    and of the rows deleted (nothing noted when no load started, ``start``). The delete returns the
+    children it removes (a data-modifying CTE), so noting them costs no second join of ``table``."""
     if not _exists(con, TOUCHED, temp=True):
+        con.execute(f"delete from {table} as t using {incoming} as g where {on} and t.export_order <= $order",
+                    {"order": order})
         return
     con.execute(f"insert into {TOUCHED} select distinct child_id from {incoming} where child_id is not null")
-    con.execute(f"insert into {TOUCHED} select distinct t.child_id from {table} as t join {incoming} as g on {on} "
-                "where t.export_order <= $order and t.child_id is not null", {"order": order})
+    con.execute(f"with gone as (delete from {table} as t using {incoming} as g where {on} "  # our table names
+                "and t.export_order <= $order returning t.child_id) "
+                f"insert into {TOUCHED} select distinct child_id from gone where child_id is not null",
+                {"order": order})
 
 
 def note_all(con: duckdb.DuckDBPyConnection, table: str) -> None:

@@ -261,9 +261,13 @@ def upsert_rows(con: duckdb.DuckDBPyConnection, table: str, incoming: str, order
     older export's rows never replace a newer export's; a key this export lacks is left alone.
     """
     on = " and ".join(f"t.{k} = g.{k}" for k in KEYS[table])  # our table and column names
-    incremental.note(con, table, incoming, on, order)
-    con.execute(f"delete from {table} as t using {incoming} as g where {on} and t.export_order <= $order",
-                {"order": order})
+    incremental.delete_replaced(con, table, incoming, on, order)  # noting the children it touches
+    # what stays of the table after the delete and could hold an incoming key: rows of a newer export
+    # (or none given); without any (the usual monthly export, the newest), the anti-join keeps every
+    # incoming row, so the rows go straight in (a narrow scan of export_order instead of a join)
+    if not con.execute(f"select exists (select 1 from {table} where export_order > $order or export_order is null)",
+                       {"order": order}).fetchall()[0][0]:  # our table names
+        return con.execute(f"insert into {table} by name select * from {incoming}").fetchall()[0][0]
     return con.execute(f"insert into {table} by name select * from {incoming} as g "
                        f"where not exists (select 1 from {table} as t where {on})").fetchall()[0][0]
 

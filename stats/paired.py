@@ -28,7 +28,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import optimize, stats
+
+from stats._scipy import lazy
+
+optimize, stats = lazy("scipy.optimize"), lazy("scipy.stats")  # imported when first used
 
 __all__ = ["PairedSummary", "paired_summary", "paired_by_group", "d_z", "DEFAULT_SEED", "index_dtype"]
 

@@ -34,10 +34,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
-import scipy.optimize.elementwise  # noqa: F401  (optimize.elementwise.find_root)
 
+from stats._scipy import lazy, norm_ppf, norm_sf
 from stats.paired import DEFAULT_SEED, PairedSummary, index_dtype
+
+optimize, stats = lazy("scipy.optimize"), lazy("scipy.stats")  # imported when first used
 
 __all__ = ["paired_summary_grouped", "wilcoxon_grouped", "d_z_ci_grouped"]
 
@@ -103,7 +104,7 @@ def wilcoxon_grouped(d: np.ndarray, gid: np.ndarray, n_groups: int) -> tuple[np.
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt((cnt * (cnt + 1) * (2 * cnt + 1) - tie_sum / 2) / 24)
         z = (r_plus - mean) / se
-    p = 2.0 * stats.norm.sf(np.abs(z))
+    p = 2.0 * norm_sf(np.abs(z))
 
     exact = (size <= _EXACT_MAX_N) & ~has_ties & (n_zero == 0) & (count > 0)
     for n in np.unique(count[exact]):
@@ -162,7 +163,7 @@ def _ncp_for(target: float, t_obs: np.ndarray, df: np.ndarray, xatol: float) -> 
     145-149; ``scipy.optimize.elementwise.find_root``), vectorised over the groups: a dozen
     cdf evaluations per limit instead of fifty-odd for bisection."""
     f = lambda x, t, d: _nct_cdf(x, t, d) - target  # noqa: E731 (decreasing in x)
-    guess = t_obs - stats.norm.ppf(target) * np.sqrt(1.0 + t_obs**2 / (2.0 * df))
+    guess = t_obs - norm_ppf(target) * np.sqrt(1.0 + t_obs**2 / (2.0 * df))
     width = 0.25 + 0.1 * np.abs(guess) / np.sqrt(df)
     lo, hi = guess - width, guess + width
     for step in (1.0, 4.0, 10.0, 10.0, 20.0):  # widen only the elements the bracket misses

@@ -14,7 +14,10 @@ sqrt(V) it stays inside 0-1 and does not collapse to a point when no session had
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as sps
+
+from stats._scipy import lazy
+
+sps = lazy("scipy.stats")  # imported when first used
 
 
 def wilson_interval(p, n, confidence: float = 0.95, df=None) -> tuple[np.ndarray, np.ndarray]:

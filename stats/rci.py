@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
+
+from stats._scipy import norm_ppf
 
 __all__ = [
     "IMPROVED",
@@ -89,7 +90,7 @@ def reliable_change_threshold(sd: ArrayLike, reliability: ArrayLike, confidence:
     """
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1); got {confidence}")
-    z = stats.norm.ppf(1.0 - (1.0 - confidence) / 2.0)
+    z = norm_ppf(1.0 - (1.0 - confidence) / 2.0)
     out = z * np.asarray(standard_error_of_difference(sd, reliability))
     return float(out) if out.ndim == 0 else out
 

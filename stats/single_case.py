@@ -60,9 +60,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import optimize, stats
 
+from stats._scipy import lazy, norm_ppf
 from stats.counts import other_below
+
+optimize, stats = lazy("scipy.optimize"), lazy("scipy.stats")  # imported when first used
 
 __all__ = [
     "OverlapResult",
@@ -128,7 +130,7 @@ def _check_confidence(confidence: float) -> None:
 
 
 def _z(confidence: float) -> float:
-    return float(stats.norm.ppf(1.0 - (1.0 - confidence) / 2.0))
+    return float(norm_ppf(1.0 - (1.0 - confidence) / 2.0))
 
 
 def _score_poly(x: Num, nap_: Num, mn: Num, z2: float, h: Num) -> Num:

@@ -31,8 +31,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from stats._scipy import norm_ppf, norm_sf
 from stats.counts import other_below
 from stats.trend import trends_grouped
 
@@ -128,7 +128,7 @@ def _phase_kendall(gid: np.ndarray, is_b: np.ndarray, score: np.ndarray, g: int)
         tau = np.clip(s / np.sqrt(tot - x0) / np.sqrt(tot - y0), -1.0, 1.0)
         third = np.where(x1 * y1 > 0, x1 * y1 / (9 * mm * (big_n - 2)), 0.0)
         var = (mm * (2 * big_n + 5) - x2 - y2) / 18 + 2 * x0 * y0 / mm + third
-        p = 2.0 * stats.norm.sf(np.abs(s / np.sqrt(var)))
+        p = 2.0 * norm_sf(np.abs(s / np.sqrt(var)))
     p = np.where(big_n == 2, 1.0, p)   # one point per condition: scipy's exact p is 1
     bad = (m == 0) | (n == 0) | (tot == y0)
     return np.where(bad, np.nan, tau), np.where(bad, np.nan, p)
@@ -223,7 +223,7 @@ def tau_bc_grouped(df: pd.DataFrame, by: str | Sequence[str], condition: str, va
     valid = (m > 0) & (n > 0)
     est[~valid], p[~valid] = np.nan, np.nan
 
-    z = stats.norm.ppf(1.0 - (1.0 - confidence) / 2.0)
+    z = norm_ppf(1.0 - (1.0 - confidence) / 2.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt(2.0 * (1.0 - est**2) / (m + n))
     out["n_a"], out["n_b"] = m, n

@@ -43,7 +43,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
+from stats._scipy import lazy, norm_sf, norm_ppf
+
+stats = lazy("scipy.stats")  # theilslopes, kendalltau: the scalar functions only
 
 __all__ = [
     "TheilSenResult",
@@ -178,7 +180,7 @@ def _kendall_from_sums(
         third = np.where(xt1 * yt1 > 0, xt1 * yt1 / (9 * m * (n - 2)), 0.0)
         var = (m * (2 * n + 5) - xt2 - yt2) / 18 + 2 * xt0 * yt0 / m + third
         z = s / np.sqrt(var)
-        p = 2.0 * stats.norm.sf(np.abs(z))
+        p = 2.0 * norm_sf(np.abs(z))
     exact = np.zeros(n.shape, bool)
     if p_method == "auto":
         dis = (tot - s) / 2
@@ -319,7 +321,7 @@ def trends_grouped(
 
     ties_t = _tie_sums(g, tt, n_groups)
     ties_y = _tie_sums(g, yy, n_groups)
-    zcrit = stats.norm.ppf((1.0 - confidence) / 2.0)  # negative, as in scipy
+    zcrit = norm_ppf((1.0 - confidence) / 2.0)  # negative, as in scipy
     nf = sizes.astype(float)
     sigsq = (nf * (nf - 1) * (2 * nf + 5) - ties_t[2] - ties_y[2]) / 18.0
 
