@@ -185,3 +185,28 @@ def test_ambiguous_dates_message_quotes_the_files_own_date_and_its_profile(tmp_p
     assert "07/08/2026" in line and "03/04/2026" not in line, line
     assert "the profile 'canonical'" in line and "vendor_pms" not in line, line
     assert 'date_format = "%d/%m/%Y" for dd/mm/yyyy' in line and 'date_format' in line, line
+
+
+def test_child_comparison_is_not_told_from_too_few_sessions_of_one_approach(sample_con):
+    """The child page told C00001 (1M warehouse) "engagement was higher in the child-led session
+    about 9 times in 10 (1 child-led and 5 directed sessions)", while the Child-led vs directed
+    page leaves out any child with fewer than ``min_sessions_per_approach`` sessions of each. A
+    real child of the sample with both approaches but too few of one, through
+    analytics.child_comparison and the words the child page and the report use."""
+    from pipelines import settings
+    from reports.child_report import words
+    least = settings.get().comparison.min_sessions_per_approach
+    rows = sample_con.execute(
+        "select o.child_id, count(*) filter (where s.approach = 'child-led') as cl, "
+        "count(*) filter (where s.approach = 'directed') as d "
+        "from observations as o join sessions as s using (session_id) "
+        "where o.measure = 'engagement' and o.goal_id is null group by o.child_id "
+        "having least(cl, d) between 1 and $k order by o.child_id limit 1", {"k": least - 1}).fetchall()
+    assert rows, "the sample has a child with both approaches but too few sessions of one"
+    comp = analytics.child_comparison(sample_con, rows[0][0], analytics.Filters())
+    assert comp["n_child_led"] >= 1 and comp["n_directed"] >= 1 and not pd.isna(comp["nap"])
+    assert comp["eligible"] is False
+    assert words.comparison_sentence(comp, "the child") is None
+    assert words.parent_comparison(comp, "Sam") is None
+    detail = words.comparison_detail(comp, 0.95)
+    assert "too few to compare" in detail and f"fewer than {least}" in detail, detail

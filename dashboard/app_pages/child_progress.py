@@ -201,6 +201,10 @@ if comp is not None:
     if not n_cl or not n_dir or ui.is_missing(comp.get("nap")):
         st.info(f"{ui.md_escape(child)} has {n_cl} rated child-led and {n_dir} rated directed sessions: both are "
                 "needed to compare engagement between the approaches.")
+    elif not story_words.comparable(comp):
+        st.info(f"{ui.md_escape(child)} has {n_cl} rated child-led and {n_dir} rated directed sessions: too few to "
+                f"compare (at least {cfg.comparison.min_sessions_per_approach} of each are needed, as on "
+                "the Child-led vs directed page).")
     else:
         nap, lo, hi = comp.get("nap"), comp.get("nap_lo"), comp.get("nap_hi")
         st.markdown(f"**{ui.md_escape(story_words.comparison_sentence(comp, child))}** "

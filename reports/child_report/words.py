@@ -133,13 +133,21 @@ def _maybe_chance(comp: dict) -> bool:
     return r.kind == wording.NO_DIFFERENCE
 
 
+def comparable(comp: dict) -> bool:
+    """Whether ``comp`` (``analytics.child_comparison``) may be told: it has a NAP and enough sessions of
+    each approach (``eligible``: at least ``min_sessions_per_approach`` of each, the rule the Child-led vs
+    directed page uses; a NAP from one child-led session is not told as "about 9 times in 10")."""
+    return (wording.number(comp.get("nap")) is not None and bool(comp.get("n_child_led"))
+            and bool(comp.get("n_directed")) and comp.get("eligible") is not False)
+
+
 def comparison_sentence(comp: dict, who: str = "the child") -> str | None:
     """One sentence a parent could follow, saying what NAP is: "Comparing each child-led session
     with each directed one, engagement was higher in the child-led session about 9 times in 10
     (13 child-led and 36 directed sessions)." None when the comparison cannot be made."""
     nap = wording.number(comp.get("nap"))
     n_cl, n_d = int(comp.get("n_child_led") or 0), int(comp.get("n_directed") or 0)
-    if nap is None or not n_cl or not n_d:
+    if not comparable(comp):
         return None
     k = _times_in_10(nap)
     counts = (f"({n_cl} child-led and {n_d} directed session{'s' if n_d != 1 else ''}"
@@ -161,6 +169,10 @@ def comparison_detail(comp: dict, confidence: float) -> str:
     if nap is None:
         return (f"{n_cl} rated child-led and {n_d} rated directed sessions: both approaches are needed to compare "
                 "engagement.")
+    if not comparable(comp):
+        return (f"{n_cl} rated child-led and {n_d} rated directed sessions: too few to compare "
+                f"({comp.get('reason') or 'too few sessions of one approach'}; the Child-led vs directed page uses "
+                "the same rule).")
     reading = wording.difference(nap, lo, hi, null=0.5, test=None, who="this child's sessions")
     tau_u, pnd = wording.number(comp.get("tau_u")), wording.number(comp.get("pnd"))
     parts = [f"NAP {nap:.2f} ({confidence:.0%} interval {lo:.2f} to {hi:.2f}) from {n_cl} child-led and {n_d} "
@@ -218,7 +230,7 @@ def parent_comparison(comp: dict, who: str) -> str | None:
     """The comparison for a family, without any statistic: how often a session where the child
     chose beat one where the therapist chose."""
     nap = wording.number(comp.get("nap"))
-    if nap is None or not comp.get("n_child_led") or not comp.get("n_directed"):
+    if not comparable(comp):
         return None
     k = _times_in_10(nap)
     how = (f"comparing each session where {who} chose the activity with each one where the therapist chose"
