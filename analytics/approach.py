@@ -137,6 +137,14 @@ class CodedSessions:
         rows = {k: (g.astype(np.int64) if k == "g" else v[mask]) for k, v in self.rows.items()}
         return CodedSessions(rows, self.keys.iloc[present].reset_index(drop=True), d[mask])
 
+    def of_keys(self, keep: np.ndarray) -> "CodedSessions":
+        """The rows of the child x measures where ``keep`` (a bool per row of ``keys``) holds,
+        coded afresh (the same order: e.g. one measure's rows, as a query of that measure gives)."""
+        mask = keep[self.rows["g"]]
+        present, g = np.unique(self.rows["g"][mask], return_inverse=True)
+        rows = {k: (g.astype(np.int64) if k == "g" else v[mask]) for k, v in self.rows.items()}
+        return CodedSessions(rows, self.keys.iloc[present].reset_index(drop=True), self.session_date[mask])
+
 
 def coded_sessions(con, f: Filters = Filters(), measure: str | None = None) -> CodedSessions:
     """``approach_sessions`` of ``f`` and ``measure`` (one catalogue id; None = every
@@ -395,21 +403,21 @@ def approach_effects_in(con, f: Filters, spans: list[tuple], measure: str = "eng
 
 def approach_effects_measures(con, f: Filters, measures: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     """``approach_effects(con, f, measure=m)`` for each ``m`` of ``measures`` (by None), from one
-    ``approach_sessions`` query of every session-level measure but the standardised ones, split
-    by measure (each measure's pairing reads only its own rows, in the same order). A measure
-    the query has no row of (standardised, not in the warehouse) is asked for on its own."""
+    read of every session-level measure but the standardised ones (``coded_sessions``: the
+    ``approach_sessions`` rows as Arrow/numpy), split by measure (each measure's pairing reads
+    only its own rows, in the same order: the same children, the same numbers). A measure the
+    read has no row of (standardised, not in the warehouse) is asked for on its own."""
     if f.is_empty:
         return {m: approach_effects(con, f, measure=m) for m in measures}
-    c = settings.get().comparison
-    s = _db.query(con, "approach_sessions", {**f.params(), "measure": None})
-    present = set(s["measure"].unique()) if len(s) else set()
+    cs = coded_sessions(con, f, None)
+    key_measure = cs.keys["measure"].to_numpy(dtype=object)
+    present = set(key_measure)
     out: dict[str, pd.DataFrame] = {}
     for m in measures:
         if m not in present:
             out[m] = approach_effects(con, f, measure=m)
             continue
-        part = s[s["measure"] == m].reset_index(drop=True)
-        pairs = single_case_effects(part, c.min_sessions_per_approach, c.confidence, full=False)
+        pairs = pairs_coded(cs.of_keys(key_measure == m), full=False)
         out[m] = _with_measure(_summarise_pairs(pairs, None, "diff", with_nap=True), m)
     return out
 

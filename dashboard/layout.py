@@ -24,11 +24,16 @@ from dashboard.text import md_escape
 # ``st-key-<key>`` class is its documented hook for styling a keyed container; the grid's items
 # are its direct children.
 # A static table (``static_table``) breaks a long word rather than run past its container's edge (but
-# never in its first column, the row's name: a child id, a therapist, a month).
+# never in its first column, the row's name: a child id, a therapist, a month; nor in the headers of the
+# meeting page's attention table).
 PAGE_CSS = ("<style>[class*='st-key-grid_'] > div { min-width: min(100%, 22rem); }"
             "[class*='st-key-table_'] th, [class*='st-key-table_'] td { overflow-wrap: anywhere; hyphens: auto; }"
             "[class*='st-key-table_'] td:first-child { overflow-wrap: normal; }"
-            "[class*='st-key-table_mp_attention'] td:not(:nth-child(3)) { overflow-wrap: break-word; }</style>")
+            "[class*='st-key-table_mp_attention'] td:not(:nth-child(3)) { overflow-wrap: break-word; }"
+            # the attention table's headers keep their words whole ("Severit y" at 1300 px): its flags
+            # column breaks long words, so the table still fits at 800 px (a33b8b8 did this for every
+            # header, and the wide tables ran past the page)
+            "[class*='st-key-table_mp_attention'] th { overflow-wrap: break-word; hyphens: manual; }</style>")
 
 
 def page_style() -> None:

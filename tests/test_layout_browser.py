@@ -226,3 +226,39 @@ def test_meeting_tables_come_with_the_run_and_fit_the_page(server, browser, widt
         page.wait_for_timeout(1500)  # anything drawn later (a grid) has drawn by now
         wide = [t for t in page.evaluate(TABLES) if t["scroll"] > t["client"] + 1 or t["right"] > t["box"] + 1]
         assert not wide, wide
+
+
+# every word of every header cell of the static (markdown) tables under ``root`` that the browser drew on
+# more than one line: a word split inside (overflow-wrap: anywhere) gives its range two or more line boxes
+SPLIT_HEADERS = """(root) => [...document.querySelectorAll(root + " [data-testid='stMarkdownContainer'] table th")]
+  .filter(th => th.getClientRects().length)
+  .flatMap(th => { const out = [];
+    const walk = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const re = /\\S+/g; let m;
+      while ((m = re.exec(n.data))) {
+        const r = document.createRange(); r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+        const tops = new Set([...r.getClientRects()].filter(b => b.width > 0).map(b => Math.round(b.top)));
+        if (tops.size > 1) out.push(m[0] + ' (' + (th.textContent || '').trim() + ', ' + tops.size + ' lines)');
+      }
+    }
+    return out; })"""
+
+
+@pytest.mark.parametrize("width", (800, 1280, 1300))
+def test_meeting_attention_headers_keep_their_words_whole(server, browser, width):  # noqa: F811
+    """The meeting page's attention table read "Severit y" at 1300 px (a static table's cells break
+    long words, headers too): no word of its headers is split over two lines at 800, 1280 or 1300 px,
+    and every table still fits the page (screenshots ``layout_<width>_team_meeting_headers.png``).
+    The wider tables (the wins' ten columns) still break header words at these widths: keeping them
+    whole made those tables run past the page (5f11123)."""
+    with window(browser, width) as page:
+        _open(page, f"{server}/team_meeting?team=North&period=last_quarter")
+        assert "Flagged children and their flags" in page.locator("[data-testid='stMain']").inner_text()
+        page.wait_for_timeout(300)
+        assert page.locator("[class*='st-key-table_mp_attention'] table th").count() == 4
+        split = page.evaluate(SPLIT_HEADERS, "[class*='st-key-table_mp_attention']")
+        wide = [t for t in page.evaluate(TABLES) if t["scroll"] > t["client"] + 1 or t["right"] > t["box"] + 1]
+        _screenshot(page, "team_meeting_headers", width)
+        assert not split, split
+        assert not wide, wide

@@ -578,3 +578,24 @@ def test_page_in_the_app_navigation(sample_db, monkeypatch):
     at.switch_page("app_pages/team_meeting.py").run()
     assert not at.exception, at.exception[0].value
     assert len(at.get("download_button")) == 3
+
+
+@pytest.mark.parametrize("suppress", [False, True])
+def test_pack_start_is_the_packs_first_section_and_build_reuses_its_calls(con, team, period, suppress):
+    """The page draws ``pack_start``'s Needs attention before the rest is built: it is the whole
+    pack's (frames, text, scope, file name), and ``build_pack(start=...)`` gives the same pack."""
+    kw = dict(team=team, date_from=period[0], date_to=period[1], suppress_small_cells=suppress)
+    start = mp.pack_start(con, **kw)
+    whole = mp.build_pack(con, **kw)
+    again = mp.build_pack(con, **kw, start=start)
+    assert [s.key for s in start.pack.sections] == ["attention"]
+    for p in (whole, again):
+        s0, w0 = start.pack.sections[0], p.sections[0]
+        assert (s0.title, s0.summary, s0.notes) == (w0.title, w0.summary, w0.notes)
+        assert [(t.key, t.title) for t in s0.tables] == [(t.key, t.title) for t in w0.tables]
+        for a, b in zip(s0.tables, w0.tables):
+            pd.testing.assert_frame_equal(a.frame, b.frame, check_exact=True)
+        pd.testing.assert_frame_equal(start.pack.attention, p.attention, check_exact=True)
+        assert (start.pack.scope, start.pack.period, start.pack.file_stem()) == (p.scope, p.period, p.file_stem())
+    assert [s.summary for s in again.sections] == [s.summary for s in whole.sections]
+    pd.testing.assert_frame_equal(again.caseload, whole.caseload, check_exact=True)

@@ -27,12 +27,23 @@ PAGE = "Team meeting pack"
 
 
 @st.cache_data(show_spinner=False, max_entries=30, ttl=dt.timedelta(hours=6))
+def _start(_r: data.Reader, db: str, version: tuple[int, int], cfg: str, viewer_scope, team: str | None,
+           therapist: str | None, d_from: dt.date, d_to: dt.date, suppress: bool,
+           previous: tuple[dt.date, dt.date] | None = None) -> mp.PackStart:
+    """The pack's checks and its Needs attention section (``mp.pack_start``): drawn while the rest builds."""
+    with data.scoped_cursor(_r, viewer_scope) as con:  # the pack holds only children in the viewer's scope
+        return mp.pack_start(con, team=team, therapist=therapist, date_from=d_from, date_to=d_to,
+                             suppress_small_cells=suppress, previous=previous)
+
+
+@st.cache_data(show_spinner=False, max_entries=30, ttl=dt.timedelta(hours=6))
 def _pack(_r: data.Reader, db: str, version: tuple[int, int], cfg: str, viewer_scope, team: str | None,
           therapist: str | None, d_from: dt.date, d_to: dt.date, suppress: bool,
-          previous: tuple[dt.date, dt.date] | None = None) -> mp.MeetingPack:
+          previous: tuple[dt.date, dt.date] | None = None, _start: mp.PackStart | None = None) -> mp.MeetingPack:
+    """The whole pack; ``_start``: its ``_start`` (the same arguments), whose calls are not made again."""
     with data.scoped_cursor(_r, viewer_scope) as con:  # the pack holds only children in the viewer's scope
         return mp.build_pack(con, team=team, therapist=therapist, date_from=d_from, date_to=d_to,
-                             suppress_small_cells=suppress, previous=previous)
+                             suppress_small_cells=suppress, previous=previous, start=_start)
 
 
 class _Files:
@@ -121,53 +132,64 @@ st.session_state["_mp_shared_url"] = st.query_params.get("shared")
 
 r = data.reader()
 try:
-    with st.spinner("Building the meeting pack ..."):
+    with st.spinner("Finding the children who need attention ..."):
         cmp_ = ui.comparison()  # the period the filter bar compares with, as on every other page
-        pack = _pack(r, r.db, r.version, data.settings_key(), viewer.scope, team, therapist, d_from, d_to,
-                     bool(suppress), (cmp_.date_from, cmp_.date_to) if cmp_ is not None else None)
+        key = (r, r.db, r.version, data.settings_key(), viewer.scope, team, therapist, d_from, d_to, bool(suppress),
+               (cmp_.date_from, cmp_.date_to) if cmp_ is not None else None)
+        start = _start(*key)
 except mp.PackError as exc:
     st.error(ui.md_escape(exc), icon=":material/error:")
     st.stop()
+first = start.pack  # scope, dates and Needs attention: the same as the whole pack's
 
-st.caption(f"{ui.md_escape(pack.scope)} · {pack.period} · compared with {ui.day(pack.prev_from)} – "
-           f"{ui.day(pack.prev_to)} · "
-           f"data up to {ui.day(pack.as_of)}")
+st.caption(f"{ui.md_escape(first.scope)} · {first.period} · compared with {ui.day(first.prev_from)} – "
+           f"{ui.day(first.prev_to)} · "
+           f"data up to {ui.day(first.as_of)}")
 
-# ---- downloads
-files = _Files(pack)  # nothing is built here: each file when its button is clicked
+# ---- downloads: their place is kept here; the buttons come with the whole pack (built after section 1 is drawn)
+downloads_box = st.container()
 auth.log_view(PAGE, detail={"team": team, "therapist": therapist, "from": d_from, "to": d_to})
-flagged = pack.attention["child_id"] if "child_id" in pack.attention else []  # suppressed packs: counts only
+flagged = first.attention["child_id"] if "child_id" in first.attention else []  # suppressed packs: counts only
 _what = {"team": team, "therapist": therapist, "from": str(d_from), "to": str(d_to), "suppressed": bool(suppress),
          "flagged_children": sorted(map(str, set(flagged)))[:500]}
-stem = pack.file_stem() + ("_shared" if suppress else "")
-downloads = st.container(horizontal=True)  # wraps: each button keeps its whole label
-downloads.download_button(
-    "Meeting pack (HTML)", auth.audited("meeting pack (HTML)", PAGE, files.html, **_what),
-    file_name=f"{stem}.html", mime="text/html", icon=":material/download:", key="mp_dl_html", on_click="ignore",
-    width="content", help="One self-contained file: interactive charts, opens without a network, prints one section "
-                          "per page.")
-if mp.chromium_path():
-    downloads.download_button(
-        "Meeting pack (PDF)", auth.audited("meeting pack (PDF)", PAGE, files.pdf, **_what),
-        file_name=f"{stem}.pdf", mime="application/pdf", icon=":material/picture_as_pdf:", key="mp_dl_pdf",
-        on_click="ignore", width="content",
-        help="The same pack printed to PDF with headless Chromium (takes a few seconds).")
-else:
-    downloads.download_button(
-        "PDF needs Chromium", b"", file_name=f"{stem}.pdf", disabled=True, key="mp_dl_pdf",
-        icon=":material/picture_as_pdf:", width="content",
-        help="Install Chromium on the server to make the PDF: apt-get install chromium. "
-             "Meanwhile, open the HTML pack and print it to PDF from the browser.")
-downloads.download_button(
-    "Tables (Excel)", auth.audited("meeting pack (Excel)", PAGE, files.xlsx, **_what),
-    file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    icon=":material/table_view:", key="mp_dl_xlsx", on_click="ignore", width="content",
-    help="One sheet per section; text cells are never read as formulas.")
-if not mp.chromium_path():
-    st.caption("PDF: install Chromium (`apt-get install chromium`); the HTML pack prints to PDF from any browser.")
+stem = first.file_stem() + ("_shared" if suppress else "")
+
+
+def _downloads(pack: mp.MeetingPack) -> None:
+    """The download buttons (HTML, PDF, Excel) of the whole pack, in ``downloads_box``."""
+    files = _Files(pack)  # nothing is built here: each file when its button is clicked
+    with downloads_box:
+        downloads = st.container(horizontal=True)  # wraps: each button keeps its whole label
+        downloads.download_button(
+            "Meeting pack (HTML)", auth.audited("meeting pack (HTML)", PAGE, files.html, **_what),
+            file_name=f"{stem}.html", mime="text/html", icon=":material/download:", key="mp_dl_html",
+            on_click="ignore", width="content",
+            help="One self-contained file: interactive charts, opens without a network, prints one section per page.")
+        if mp.chromium_path():
+            downloads.download_button(
+                "Meeting pack (PDF)", auth.audited("meeting pack (PDF)", PAGE, files.pdf, **_what),
+                file_name=f"{stem}.pdf", mime="application/pdf", icon=":material/picture_as_pdf:", key="mp_dl_pdf",
+                on_click="ignore", width="content",
+                help="The same pack printed to PDF with headless Chromium (takes a few seconds).")
+        else:
+            downloads.download_button(
+                "PDF needs Chromium", b"", file_name=f"{stem}.pdf", disabled=True, key="mp_dl_pdf",
+                icon=":material/picture_as_pdf:", width="content",
+                help="Install Chromium on the server to make the PDF: apt-get install chromium. "
+                     "Meanwhile, open the HTML pack and print it to PDF from the browser.")
+        downloads.download_button(
+            "Tables (Excel)", auth.audited("meeting pack (Excel)", PAGE, files.xlsx, **_what),
+            file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            icon=":material/table_view:", key="mp_dl_xlsx", on_click="ignore", width="content",
+            help="One sheet per section; text cells are never read as formulas.")
+        if not mp.chromium_path():
+            st.caption("PDF: install Chromium (`apt-get install chromium`); the HTML pack prints to PDF from any "
+                       "browser.")
+
+
 if suppress:
-    st.info(f"Shared version: figures resting on fewer than {pack.small_cell_min} children show as "
-            f"{ui.md_escape(pack.small_text)}, and children are counted, not listed; a figure shown as *hidden* "
+    st.info(f"Shared version: figures resting on fewer than {first.small_cell_min} children show as "
+            f"{ui.md_escape(first.small_text)}, and children are counted, not listed; a figure shown as *hidden* "
             "is hidden so that a small one cannot be worked out from a total.", icon=":material/shield:")
 
 # ---- the sections, as in the pack (static tables: drawn with the page, text wrapped to its width)
@@ -213,7 +235,8 @@ def _attention_rows(pack: mp.MeetingPack, children_table, limit: int) -> pd.Data
     return pd.DataFrame(rows)
 
 
-for i, sec in enumerate(pack.sections, start=1):
+def _section(pack: mp.MeetingPack, i: int, sec: mp.Section) -> None:
+    """Section ``i`` of ``pack``, as in the pack: its summary, tables, figures and notes."""
     st.subheader(f"{i} · {ui.md_escape(sec.title)}", anchor=False)
     for line in sec.summary:  # plain text from the pack: team and therapist names, ids
         st.markdown(ui.md_escape(line))
@@ -245,3 +268,11 @@ for i, sec in enumerate(pack.sections, start=1):
             ui.chart(fig, key=f"mp_fig_{key}", width="content")
     for n in sec.notes:
         st.caption(ui.md_escape(n))
+
+
+_section(first, 1, first.sections[0])  # Needs attention, before the rest is built
+with st.spinner("Building the rest of the pack (wins, caseload, trends, outcome measures) ..."):
+    pack = _pack(*key, _start=start)
+_downloads(pack)
+for i, sec in enumerate(pack.sections[1:], start=2):
+    _section(pack, i, sec)

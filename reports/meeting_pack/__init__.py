@@ -42,7 +42,7 @@ The rules live in ``access.disclosure`` (rules 1 and 2).
 
 from __future__ import annotations
 
-from reports.meeting_pack.build import build_pack
+from reports.meeting_pack.build import PackStart, build_pack, pack_start
 from reports.meeting_pack.excel import write_excel
 from reports.meeting_pack.html_page import render_html
 from reports.meeting_pack.model import (HIDDEN_TEXT, SECTION_KEYS, Col, MeetingPack, PackError, Section, Table,
@@ -52,6 +52,6 @@ from reports.pdf import BROWSER_ARGS, CHROMIUM_HINT, ChromiumMissing, chromium_p
 
 __all__ = [
     "MeetingPack", "Section", "Table", "Col", "PackError", "ChromiumMissing", "SECTION_KEYS", "HIDDEN_TEXT",
-    "build_pack", "render_html", "render_pdf", "write_excel", "write_all", "table_text", "chromium_path",
+    "build_pack", "pack_start", "PackStart", "render_html", "render_pdf", "write_excel", "write_all", "table_text", "chromium_path",
     "parse_date", "default_period", "CHROMIUM_HINT", "BROWSER_ARGS",
 ]

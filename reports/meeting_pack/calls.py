@@ -13,9 +13,14 @@ class Calls:
     total is the engagement summary), so a repeat (the same function with the same arguments,
     defaults filled in) returns the frame already made. Callers read the frames, never change them."""
 
-    def __init__(self, con) -> None:
+    def __init__(self, con, done: dict[tuple, Any] | None = None) -> None:
         self.con = con
-        self._done: dict[tuple, Any] = {}
+        self._done: dict[tuple, Any] = dict(done or {})
+
+    @property
+    def done(self) -> dict[tuple, Any]:
+        """The calls made so far and their results (another build of the same pack starts from them)."""
+        return dict(self._done)
 
     def __call__(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         bound = inspect.signature(fn).bind(self.con, *args, **kwargs)

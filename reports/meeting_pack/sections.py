@@ -64,14 +64,12 @@ def _approach_wide(t: pd.DataFrame) -> pd.DataFrame:
     return out[cols]
 
 
-def pack_sections(p: MeetingPack, cfg: Settings, flags: pd.DataFrame, trend_from: dt.date) -> list[Section]:
+def attention_section(p: MeetingPack, cfg: Settings, flags: pd.DataFrame) -> Section:
+    """Section 1, Needs attention: from ``p``'s attention frames, scope, dates and suppression
+    only (the page draws it before the rest of the pack is built: ``build.pack_start``)."""
     small = p.small_cell_min
     sup = p.suppress_small_cells
-    lt = f"<{small}"
-    fl, conf = cfg.flags, cfg.comparison.confidence
-    sections: list[Section] = []
-
-    # 1. needs attention
+    fl = cfg.flags
     sec = Section("attention", "Needs attention")
     n_children = flags["child_id"].nunique() if len(flags) else 0
     sev = flags["severity_label"].value_counts() if len(flags) else pd.Series(dtype=int)
@@ -104,7 +102,15 @@ def pack_sections(p: MeetingPack, cfg: Settings, flags: pd.DataFrame, trend_from
         f"{fl.gas_stall_weeks}+ weeks, attendance under {fl.attendance_min_rate:.0%}, no attended session for "
         f"{fl.dropout_days} days, no goal rating for {fl.rating_gap_days} days, "
         "reliable deterioration on a standardised measure.")
-    sections.append(sec)
+    return sec
+
+
+def pack_sections(p: MeetingPack, cfg: Settings, flags: pd.DataFrame, trend_from: dt.date) -> list[Section]:
+    small = p.small_cell_min
+    sup = p.suppress_small_cells
+    lt = f"<{small}"
+    fl, conf = cfg.flags, cfg.comparison.confidence
+    sections: list[Section] = [attention_section(p, cfg, flags)]
 
     # 2. wins
     sec = Section("wins", "Wins")
