@@ -599,3 +599,21 @@ def test_pack_start_is_the_packs_first_section_and_build_reuses_its_calls(con, t
         assert (start.pack.scope, start.pack.period, start.pack.file_stem()) == (p.scope, p.period, p.file_stem())
     assert [s.summary for s in again.sections] == [s.summary for s in whole.sections]
     pd.testing.assert_frame_equal(again.caseload, whole.caseload, check_exact=True)
+
+
+def test_printable_pack_lists_the_most_urgent_children_and_says_how_many_more(pack, files, monkeypatch):
+    """One team's pack at 1M rows printed all 2,933 flagged children (421 PDF pages, s7 try-out): the
+    HTML/PDF lists the first ``PRINT_ROWS`` cards and rows, most urgent first, and says how many the
+    Excel pack holds. The sample's pack with the cap set below its flagged children."""
+    from reports.meeting_pack import html_page
+    kids = list(pack.attention_children["child_id"])
+    assert len(kids) > 3, "the team's pack has more than 3 flagged children"
+    full = _body(mp.render_html(pack))
+    assert all(f">{k}<" in full for k in kids) and "the Excel pack lists every one" not in full
+    monkeypatch.setattr(html_page, "PRINT_ROWS", 3)
+    text = _body(mp.render_html(pack))
+    assert [k for k in kids if f">{k}<span" in text] == kids[:3]
+    assert f"The first 3 of {len(kids):,} flagged children (most urgent first) are listed here" in text
+    wb = openpyxl.load_workbook(files["xlsx"])
+    listed = {c.value.lstrip("'") for ws in wb for r in ws.iter_rows() for c in r if isinstance(c.value, str)}
+    assert set(kids) <= listed, "the Excel pack still lists every flagged child"

@@ -30,7 +30,7 @@ def _effect_sentence(e: pd.DataFrame, cfg: Settings, first_month: dt.date, d_to:
         return f"Within-child comparison, {span}: {reading.sentence}"
     return (f"Within-child comparison, {span}: engagement in child-led sessions was on average "
             f"{r['mean_diff']:+.2f} points against the same children's directed sessions ({interval}), "
-            f"n = {n} children, {int(r['n_sessions']):,} sessions. {reading.sentence} Observational: therapists "
+            f"n = {n:,} children, {int(r['n_sessions']):,} sessions. {reading.sentence} Observational: therapists "
             "chose the approach, so this is not evidence that the approach causes the difference.")
 
 
@@ -80,7 +80,7 @@ def attention_section(p: MeetingPack, cfg: Settings, flags: pd.DataFrame) -> Sec
             Col("title", "Flag"), Col("severity_label", "Severity"), Col("children", "Children", "int")]))
     else:
         if n_children:
-            parts = ", ".join(f"{int(sev[k])} {k}" for k in ("high", "medium", "low") if k in sev)
+            parts = ", ".join(f"{int(sev[k]):,} {k}" for k in ("high", "medium", "low") if k in sev)
             sec.summary.append(
                 f"{plural(n_children, 'child', 'children')} flagged ({plural(len(flags), 'flag')}: {parts} "
                 f"severity), as of {day(min(p.date_to, p.as_of))}, most urgent first.")
