@@ -283,6 +283,16 @@ def upsert_staged(con: duckdb.DuckDBPyConnection, file_id: int, load_seq: int, o
                        "where len(s.errors) = 0 and t.file_id = $file_id", {"file_id": file_id}).fetchall()[0][0]
 
 
+def _newer_exports(con: duckdb.DuckDBPyConnection, file_id: int) -> list[tuple]:
+    """The files whose rows outrank this file's good rows (``staged``) of the same sessions:
+    (original name, export order, where the order came from, rows), most rows first, at most 3."""
+    return con.execute(
+        "select f.original_name, f.export_order, f.order_from, count(*) as n from staged as s "
+        "join src_sessions as t using (session_id) join files as f on f.file_id = t.file_id "
+        "where len(s.errors) = 0 and t.file_id <> $file_id group by all order by n desc, f.original_name limit 3",
+        {"file_id": file_id}).fetchall()
+
+
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """What staging reads from the warehouse, written once per load: the macros and the measures catalogue."""
     transform.build_macros(con)
@@ -368,12 +378,16 @@ def load_one(con: duckdb.DuckDBPyConnection, job: Job, sn: ingest.Sniffed, file_
          "loaded": loaded, "rejected": rejected, "dropped": res.header_map.dropped,
          "ignored": res.header_map.ignored, "order": order, "order_from": order_from,
          "entry": json.dumps(entry)})
+    newer = _newer_exports(con, file_id) if loaded > inserted and p.reads == "sessions" else []
     for t in ("staged", "raw_rows", "value_synonyms", "service_codes"):
         con.execute(f"drop table if exists {t}")
     msg = f"{loaded} rows loaded, {rejected} rejected"
     if loaded > inserted:
-        msg += (f"; {loaded - inserted} rows kept from a newer export (this export's order is "
-                f"{order:%Y-%m-%d %H:%M}, from the {order_from})")
+        held = "; ".join(f"{name} (order {at:%Y-%m-%d %H:%M}, from the {src}) holds {n:,}"
+                         for name, at, src, n in newer)
+        msg += (f"; {loaded - inserted} rows kept from a newer export{': ' + held if held else ''} "
+                f"(this export's order is {order:%Y-%m-%d %H:%M}, from the {order_from}; give --export-date "
+                "to load it as the newer one)")
     if res.header_map.dropped:
         msg += f"; name columns dropped (never stored): {', '.join(res.header_map.dropped)}"
     if res.rows_read == 0:

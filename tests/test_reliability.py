@@ -383,6 +383,10 @@ def test_loads_commute_the_newest_export_wins_whatever_the_load_order(tmp_path):
     late = load([jul], db=b, today=TODAY)  # the older export arrives last (a retry, or lost the race)
     assert late.files[0].status == "loaded"
     assert "newer export" in late.files[0].message
+    # it says which file holds the rows, and how to load this one as the newer (s7 try-out: a correction
+    # said "20 rows loaded" and changed nothing, without saying why)
+    assert f"newer export: {oct_.name} (order " in late.files[0].message, late.files[0].message
+    assert "give --export-date" in late.files[0].message
     assert content(a) == content(b)
     assert query(b, ENGAGEMENT, {"s": "S2"})[0][0] == 5
     assert query(b, "select gas_level from goal_ratings where goal_id = 'G1'")[0][0] == 1
