@@ -8,7 +8,9 @@ the temporary table ``touched_children``. ``transform.build`` then rebuilds, for
 a ``child_id`` on every row, only those children's rows: it computes the mart's own SQL with
 the raw tables and the marts already rebuilt shadowed by temporary views holding the touched
 children's rows only (as a scoped reader's views shadow the marts), deletes those children's
-rows from the mart and inserts the new ones. The other marts are rebuilt whole.
+rows from the mart and inserts the new ones. The other marts are rebuilt whole, but for the
+numberings (``child_keys``: an integer per child id, which the row-level marts carry): those keep
+every number they hold and number only the new ids, after the largest (``NUMBERINGS``).
 
 That gives the same rows as a full build because every row of those marts depends only on its
 own child's raw rows and the settings. Where that is not known to hold, the build is whole:
@@ -34,6 +36,10 @@ RAW = ("src_sessions", "src_observations", "src_goals", "src_children")
 LINKED = ("src_session_data", "src_charges")
 # marts rebuilt whole even with a child_id column (file x line rows, some without a child)
 WHOLE = ("unlinked_rows",)
+# numberings (an integer per id, which the row-level marts join and group on): an incremental build
+# keeps every number already given (the untouched children's rows carry them) and numbers the new
+# ids after the largest, in id order; a whole build numbers every id afresh (a dense rank)
+NUMBERINGS = {"child_keys": ("child_id", "child_key")}
 # the largest share of the warehouse's children for which the build is incremental: beyond it a
 # whole build is cheaper (one measurement at 100k rows on a busy machine: a month touching 94 % of
 # the children took 6.1 s wall for the marts incrementally against 2.4 s whole, the filtered views
@@ -143,6 +149,8 @@ def build_models(con: duckdb.DuckDBPyConnection, order: list[str], kinds: dict[s
             sql = queries.sql(name)
             if kinds[name] == "view":
                 con.execute(f"create or replace view {home}.{name} as {sql}")  # name: a file stem of ours
+            elif name in NUMBERINGS:
+                _number_new(con, home, name, sql)
             elif per_child(con, name) and name not in WHOLE:
                 con.execute(f"create or replace temp table _incremental as {sql}")
                 con.execute(f"delete from {home}.{name} where child_id in (select child_id from {TOUCHED})")
@@ -158,6 +166,17 @@ def build_models(con: duckdb.DuckDBPyConnection, order: list[str], kinds: dict[s
                     _shadow(con, n)
     finally:
         _unshadow(con, shadowed)
+
+
+def _number_new(con, home: str, name: str, sql: str) -> None:
+    """Add the touched children's ids that ``name`` (a numbering) lacks, numbered after its largest."""
+    id_col, key_col = NUMBERINGS[name]  # our column names
+    con.execute(f"create or replace temp table _incremental as {sql}")
+    con.execute(f"insert into {home}.{name} ({id_col}, {key_col}) "
+                f"select n.{id_col}, cast((select coalesce(max({key_col}), 0) from {home}.{name}) "
+                f"+ row_number() over (order by n.{id_col}) as integer) "
+                f"from _incremental as n where n.{id_col} not in (select {id_col} from {home}.{name})")
+    con.execute("drop table _incremental")
 
 
 def record(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,4 +1,4 @@
--- one row per goal rating (a GAS level of one goal in one session), with its goal's domain and weight and its session's context and order_key
+-- one row per goal rating (a GAS level of one goal in one session), with its child's child_key, its goal's domain and weight and its session's context and order_key
 with
 
 ratings as (
@@ -13,6 +13,7 @@ goal_attributes as (
 select
     r.session_id,
     r.child_id,
+    r.child_key,
     r.goal_uid,
     r.goal_id,
     g.goal_domain,
