@@ -38,7 +38,7 @@ filtered_sessions as (
 
 filtered_ratings as (
     select
-        goal_uid,
+        goal_key,
         child_key,
         order_key,
         gas_level,
@@ -137,12 +137,12 @@ goal_period_latest as (
         period_start,
         grp,
         grp2,
-        goal_uid,
+        goal_key,
         any_value(child_key) as child_key,
         max(order_key) as last_key,
         arg_max(gas_level, order_key) as last_level
     from filtered_ratings
-    group by period_start, grp, grp2, goal_uid
+    group by period_start, grp, grp2, goal_key
 ),
 
 -- a goal rated in the filter's dates counts from its first rating to the period's end, at its
@@ -152,13 +152,13 @@ goal_latest as (
         p.period_start,
         g.grp,
         g.grp2,
-        g.goal_uid,
+        g.goal_key,
         any_value(g.child_key) as child_key,
         arg_max(g.last_level, g.last_key) as latest_level
     from period_list as p
     inner join goal_period_latest as g
         on g.period_start is not distinct from p.period_start or g.period_start < p.period_start
-    group by p.period_start, g.grp, g.grp2, g.goal_uid
+    group by p.period_start, g.grp, g.grp2, g.goal_key
 ),
 
 goal_cells as (
