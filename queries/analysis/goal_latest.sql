@@ -5,7 +5,6 @@ filtered as (
     select
         child_id,
         goal_uid,
-        goal_key,
         gas_level,
         goal_weight,
         group_value($by, modality, age_group, team, therapist_id, approach) as grp,
@@ -17,13 +16,12 @@ filtered as (
     )
 )
 
--- grouped on the goal's integer number (goal_key), its goal_uid and child_id carried out
 select
-    any_value(goal_uid) as goal_uid,
+    goal_uid,
     grp,
     any_value(child_id) as child_id,
     arg_max(gas_level, order_key) as last_level,
     arg_max(goal_weight, order_key) as goal_weight
 from filtered
-group by goal_key, grp
+group by goal_uid, grp
 order by child_id, goal_uid, grp

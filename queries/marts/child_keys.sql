@@ -1,4 +1,4 @@
--- one row per child id of the raw tables: child_key, the child's integer number (a dense rank of child_id in text order on a whole build; an incremental build keeps every number and numbers new children after them), what the row-level marts join and group on; never shown, exported or stored outside the marts (a child is its child_id there)
+-- one row per child id of the raw tables: child_key, the child's integer number (a dense rank of child_id in text order; an incremental build renumbers the marts' rows whose number it changes, pipelines/incremental.py), what the row-level marts join and group on; never shown, exported or stored outside the marts (a child is its child_id there)
 with
 
 ids as (
