@@ -138,3 +138,26 @@ def test_a_few_childrens_corrections_rebuild_only_them(exports, tmp_path):
     assert _differences(step, both) == {}
     alone = _loaded([base], tmp_path / "alone" / "w.duckdb")
     assert {"sessions", "observations", "children"} <= set(_differences(alone, both))
+
+
+def test_a_new_child_numbered_before_the_others_renumbers_them(exports, tmp_path):
+    """A new child whose id sorts before every other one: its child_key is 1, every other child's
+    number moves up one (child_keys is a dense rank of child_id), and the untouched children's rows
+    are renumbered in place, so the incremental build equals loading both files at once."""
+    base, _inc, _ = exports
+    new = tmp_path / "export_2026-10-15.csv"
+    con = duckdb.connect()
+    con.execute("create table b as select * from read_csv($p, all_varchar = true)", {"p": str(base)})
+    first = con.execute("select min(child_id) from b").fetchall()[0][0]
+    con.execute("copy (select * replace ('A' || child_id as child_id, 'A' || session_id as session_id) from b "
+                "where child_id = $k) to $p (header, delimiter ',')", {"k": first, "p": str(new)})
+    con.close()
+    step = _loaded([base], tmp_path / "step" / "w.duckdb")
+    with duckdb.connect(str(step), read_only=True) as c:
+        before = dict(c.execute("select child_id, child_key from child_keys").fetchall())
+    _loaded([new], step, incremental_build=True)
+    with duckdb.connect(str(step), read_only=True) as c:
+        after = dict(c.execute("select child_id, child_key from child_keys").fetchall())
+    assert after["A" + first] == 1 and all(after[k] == v + 1 for k, v in before.items())
+    both = _loaded([base, new], tmp_path / "both" / "w.duckdb")
+    assert _differences(step, both) == {}

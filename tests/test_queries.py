@@ -319,3 +319,26 @@ def test_observations_carry_their_sessions_filter_columns(reader):
     n, bad = reader.execute(f"select count(*), count(*) filter (where s.session_id is null or {differ}) "
                             "from observations as o left join sessions as s using (session_id)").fetchall()[0]
     assert n > 0 and bad == 0
+
+
+KEY_COLUMNS = {"child_key", "goal_key"}
+KEYED_MARTS = {"child_keys", "goal_keys", "sessions", "observations", "goal_ratings"}
+
+
+def test_the_integer_keys_stay_inside_the_marts(sample_db):
+    """child_key and goal_key are the marts' numbers for joins and groupings: no analysis query
+    returns them and no other table (the stored per-child tables, the exports' sources) holds them."""
+    con = warehouse.connect_reader(sample_db)
+    try:
+        holders = {r[0] for r in con.execute(
+            "select distinct table_name from duckdb_columns() where column_name in ('child_key', 'goal_key') "
+            "and database_name = current_database() and schema_name = 'main'").fetchall()}
+        # the raw observations' goal_key is the export's goal column (text), read through int_linked_observations
+        assert holders - {"src_observations", "int_linked_observations"} == KEYED_MARTS
+        params = {**ANALYSIS_PARAMS["unfiltered"], "limit": 1000, "as_of": dt.date(2026, 10, 30),
+                  "child_id": "C0003", "by": "modality"}
+        for name in ANALYSIS:
+            df = queries.run(con, name, params)
+            assert not KEY_COLUMNS & set(df.columns), name
+    finally:
+        con.close()

@@ -7,17 +7,18 @@ catalogue as (
     where level = 'session' and ($measure is not null or sd is null)
 ),
 
+-- the observations mart carries each session's date, approach and filter columns: no join to sessions
 filtered as (
-    select f.child_id, f.session_id, f.session_date, f.approach, o.measure, o.value, c.sign, f.modality,
-        f.age_group, f.therapist_id, f.team, f.order_key
+    select o.child_id, o.session_id, o.session_date, o.approach, o.measure, o.value, c.sign, o.modality,
+        o.age_group, o.therapist_id, o.team, o.order_key
     from filtered_rows(
-        'sessions',
+        'observations',
         date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
         teams := $teams, therapists := $therapists, approaches := null, child := $child_id
-    ) as f
-    inner join observations as o on o.session_id = f.session_id and o.goal_id is null
+    ) as o
     inner join catalogue as c on c.measure = o.measure
-    where f.approach in ('child-led', 'directed')
+    where o.goal_id is null
+        and o.approach in ('child-led', 'directed')
         and ($measure is null or o.measure = $measure)
 )
 

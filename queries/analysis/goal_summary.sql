@@ -10,9 +10,11 @@ filtered as (
     )
 ),
 
+-- grouped on the goal's integer number (goal_key), its goal_uid carried out
 goals as (
     select
-        goal_uid,
+        goal_key,
+        any_value(goal_uid) as goal_uid,
         any_value(goal_id) as goal_id,    -- goal_uid is child_id/goal_id
         any_value(child_id) as child_id,
         arg_max(goal_domain, order_key) as goal_domain,
@@ -29,24 +31,24 @@ goals as (
         max(gas_level) as best_level,
         min(session_date) filter (where gas_level >= $expected_level) as first_met_date
     from filtered
-    group by goal_uid
+    group by goal_key
 ),
 
 reference_points as (
     select
-        goal_uid,
+        goal_key,
         last_date - cast(coalesce($stall_days, 84) as integer) as reference_date
     from goals
 ),
 
 reference_levels as (
     select
-        p.goal_uid,
+        p.goal_key,
         r.session_date as reference_rated_on,
         r.gas_level as reference_level
     from reference_points as p
     asof left join filtered as r
-        on r.goal_uid = p.goal_uid and r.session_date <= p.reference_date
+        on r.goal_key = p.goal_key and r.session_date <= p.reference_date
 )
 
 select
@@ -74,5 +76,5 @@ select
     g.team,
     g.age_group
 from goals as g
-left join reference_levels as r using (goal_uid)
+left join reference_levels as r using (goal_key)
 order by g.child_id, g.goal_id

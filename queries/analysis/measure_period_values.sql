@@ -8,13 +8,20 @@ wanted as (
     where level = 'session' and ($measures is null or measure in (select unnest($measures)))
 ),
 
+-- the measures' values of the filtered sessions: the observations mart carries each session's date and filter
+-- columns, so its rows are filtered the same way as the sessions (no join to them)
 measure_values as (
     select
-        o.session_id,
+        o.session_date,
+        o.child_key,
         o.measure,
         o.value,
         case when c.good is not null then c.sign * o.value >= c.sign * c.good end as is_good
-    from observations as o
+    from filtered_rows(
+        'observations',
+        date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
+        teams := $teams, therapists := $therapists, approaches := $approaches, child := null
+    ) as o
     inner join measure_catalogue as c on c.measure = o.measure
     inner join wanted as w on w.measure = o.measure
     where o.goal_id is null
@@ -31,30 +38,20 @@ periods as (
     where $previous_from is not null
 ),
 
--- a session in both periods (when they overlap) counts in each
-period_sessions as (
-    select p.period, f.session_id, f.child_id
-    from filtered_rows(
-        'sessions',
-        date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
-        teams := $teams, therapists := $therapists, approaches := $approaches, child := null
-    ) as f
-    inner join periods as p on f.session_date between p.lo and p.hi
-),
-
--- a child's sessions without a value add nothing to these sums (period_metrics keeps them: zeros)
+-- a session in both periods (when they overlap) counts in each; a child's sessions without a value add nothing
+-- to these sums (period_metrics keeps them: zeros)
 child_cells as (
     select
-        s.period,
+        p.period,
         e.measure,
-        s.child_id,
+        e.child_key,
         count(e.value) as n_values,
         count(*) filter (where e.is_good) as n_good,
         count(e.is_good) as n_good_known,
         coalesce(sum(e.value), 0) as value_total
-    from period_sessions as s
-    inner join measure_values as e on e.session_id = s.session_id
-    group by s.period, e.measure, s.child_id
+    from measure_values as e
+    inner join periods as p on e.session_date between p.lo and p.hi
+    group by p.period, e.measure, e.child_key
 ),
 
 cells as (

@@ -33,7 +33,7 @@ span_sessions as (
     select
         f.session_id,
         f.session_date,
-        f.child_id,
+        f.child_key,
         f.attended,
         f.cancelled,
         f.no_show,
@@ -65,7 +65,7 @@ filtered_sessions as (
         s.win,
         g.gby,
         m.measure,
-        s.child_id,
+        s.child_key,
         s.attended,
         s.cancelled,
         s.no_show,
@@ -84,8 +84,8 @@ filtered_ratings as (
     select
         w.win,
         g.gby,
-        r.goal_uid,
-        r.child_id,
+        r.goal_key,
+        r.child_key,
         r.order_key,
         r.gas_level,
         case when $period is not null then cast(date_trunc($period, r.session_date) as date) end as period_start,
@@ -108,7 +108,7 @@ child_cells as (
         period_start,
         grp,
         grp2,
-        child_id,
+        child_key,
         count(*) as scheduled,
         count(*) filter (where attended) as attended,
         count(*) filter (where cancelled) as cancelled,
@@ -118,7 +118,7 @@ child_cells as (
         count(is_good) as n_good_known,
         coalesce(sum(value), 0) as value_total
     from filtered_sessions
-    group by win, gby, measure, period_start, grp, grp2, child_id
+    group by win, gby, measure, period_start, grp, grp2, child_key
 ),
 
 session_cells as (
@@ -162,12 +162,12 @@ goal_period_latest as (
         period_start,
         grp,
         grp2,
-        goal_uid,
-        any_value(child_id) as child_id,
+        goal_key,
+        any_value(child_key) as child_key,
         max(order_key) as last_key,
         arg_max(gas_level, order_key) as last_level
     from filtered_ratings
-    group by win, gby, period_start, grp, grp2, goal_uid
+    group by win, gby, period_start, grp, grp2, goal_key
 ),
 
 goal_latest as (
@@ -177,14 +177,14 @@ goal_latest as (
         p.period_start,
         g.grp,
         g.grp2,
-        g.goal_uid,
-        any_value(g.child_id) as child_id,
+        g.goal_key,
+        any_value(g.child_key) as child_key,
         arg_max(g.last_level, g.last_key) as latest_level
     from period_list as p
     inner join goal_period_latest as g
         on g.win = p.win and g.gby is not distinct from p.gby
         and (g.period_start is not distinct from p.period_start or g.period_start < p.period_start)
-    group by p.win, p.gby, p.period_start, g.grp, g.grp2, g.goal_uid
+    group by p.win, p.gby, p.period_start, g.grp, g.grp2, g.goal_key
 ),
 
 -- goal figures do not depend on the measure: each measure's rows get them
@@ -207,7 +207,7 @@ goal_cells as (
             grp,
             grp2,
             count(*) as n_goals,
-            count(distinct child_id) as n_children_goals,
+            count(distinct child_key) as n_children_goals,
             count(*) filter (where latest_level >= $expected_level) as goals_at_expected
         from goal_latest
         group by win, gby, period_start, grp, grp2

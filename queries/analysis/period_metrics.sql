@@ -1,13 +1,16 @@
 -- one row per period x group x group2 ($period = 'week' | 'month' | null for the whole range; $by, $by2 = a column or null; child filter ignored: these are group figures, not one child's): sessions, attendance, the session-level measure $measure (a catalogue id, default engagement) with its child-clustered standard error and the share of values at or beyond the catalogue's good value in its direction, goals at the expected level as of the period's end (each goal rated in the dates so far, by its latest rating up to the end of the period row; and how many children they belong to)
 with
 
--- the measure's values of the filtered sessions: the observations mart carries each session's date and
--- filter columns, so its rows are filtered the same way before the join (a smaller join, same rows)
+-- the measure's values of the filtered sessions, per child: the observations mart carries each session's date
+-- and filter columns, so its rows are filtered and grouped the same way as the sessions (no row-level join)
 measure_values as (
     select
-        o.session_id,
+        o.child_key,
         o.value,
-        case when c.good is not null then c.sign * o.value >= c.sign * c.good end as is_good
+        case when c.good is not null then c.sign * o.value >= c.sign * c.good end as is_good,
+        case when $period is not null then cast(date_trunc($period, o.session_date) as date) end as period_start,
+        coalesce(group_value($by, o.modality, o.age_group, o.team, o.therapist_id, o.approach), 'all') as grp,
+        coalesce(group_value($by2, o.modality, o.age_group, o.team, o.therapist_id, o.approach), 'all') as grp2
     from filtered_rows(
         'observations',
         date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
@@ -19,27 +22,24 @@ measure_values as (
 
 filtered_sessions as (
     select
-        f.child_id,
-        f.attended,
-        f.cancelled,
-        f.no_show,
-        e.value,
-        e.is_good,
-        case when $period is not null then cast(date_trunc($period, f.session_date) as date) end as period_start,
-        coalesce(group_value($by, f.modality, f.age_group, f.team, f.therapist_id, f.approach), 'all') as grp,
-        coalesce(group_value($by2, f.modality, f.age_group, f.team, f.therapist_id, f.approach), 'all') as grp2
+        child_key,
+        attended,
+        cancelled,
+        no_show,
+        case when $period is not null then cast(date_trunc($period, session_date) as date) end as period_start,
+        coalesce(group_value($by, modality, age_group, team, therapist_id, approach), 'all') as grp,
+        coalesce(group_value($by2, modality, age_group, team, therapist_id, approach), 'all') as grp2
     from filtered_rows(
         'sessions',
         date_from := $date_from, date_to := $date_to, modalities := $modalities, age_groups := $age_groups,
         teams := $teams, therapists := $therapists, approaches := $approaches, child := null
-    ) as f
-    left join measure_values as e on e.session_id = f.session_id
+    )
 ),
 
 filtered_ratings as (
     select
-        goal_uid,
-        child_id,
+        goal_key,
+        child_key,
         order_key,
         gas_level,
         case when $period is not null then cast(date_trunc($period, session_date) as date) end as period_start,
@@ -52,22 +52,53 @@ filtered_ratings as (
     )
 ),
 
-child_cells as (
+child_session_cells as (
     select
         period_start,
         grp,
         grp2,
-        child_id,
+        child_key,
         count(*) as scheduled,
         count(*) filter (where attended) as attended,
         count(*) filter (where cancelled) as cancelled,
-        count(*) filter (where no_show) as no_show,
+        count(*) filter (where no_show) as no_show
+    from filtered_sessions
+    group by period_start, grp, grp2, child_key
+),
+
+child_value_cells as (
+    select
+        period_start,
+        grp,
+        grp2,
+        child_key,
         count(value) as n_values,
         count(*) filter (where is_good) as n_good,
         count(is_good) as n_good_known,
-        coalesce(sum(value), 0) as value_total
-    from filtered_sessions
-    group by period_start, grp, grp2, child_id
+        sum(value) as value_total
+    from measure_values
+    group by period_start, grp, grp2, child_key
+),
+
+-- a value's session is one of the filtered sessions (same filter, same columns): every child cell has sessions
+child_cells as (
+    select
+        s.period_start,
+        s.grp,
+        s.grp2,
+        s.child_key,
+        s.scheduled,
+        s.attended,
+        s.cancelled,
+        s.no_show,
+        coalesce(v.n_values, 0) as n_values,
+        coalesce(v.n_good, 0) as n_good,
+        coalesce(v.n_good_known, 0) as n_good_known,
+        coalesce(v.value_total, 0) as value_total
+    from child_session_cells as s
+    left join child_value_cells as v
+        on v.period_start is not distinct from s.period_start and v.grp = s.grp and v.grp2 = s.grp2
+        and v.child_key = s.child_key
 ),
 
 session_cells as (
@@ -106,12 +137,12 @@ goal_period_latest as (
         period_start,
         grp,
         grp2,
-        goal_uid,
-        any_value(child_id) as child_id,
+        goal_key,
+        any_value(child_key) as child_key,
         max(order_key) as last_key,
         arg_max(gas_level, order_key) as last_level
     from filtered_ratings
-    group by period_start, grp, grp2, goal_uid
+    group by period_start, grp, grp2, goal_key
 ),
 
 -- a goal rated in the filter's dates counts from its first rating to the period's end, at its
@@ -121,13 +152,13 @@ goal_latest as (
         p.period_start,
         g.grp,
         g.grp2,
-        g.goal_uid,
-        any_value(g.child_id) as child_id,
+        g.goal_key,
+        any_value(g.child_key) as child_key,
         arg_max(g.last_level, g.last_key) as latest_level
     from period_list as p
     inner join goal_period_latest as g
         on g.period_start is not distinct from p.period_start or g.period_start < p.period_start
-    group by p.period_start, g.grp, g.grp2, g.goal_uid
+    group by p.period_start, g.grp, g.grp2, g.goal_key
 ),
 
 goal_cells as (
@@ -136,7 +167,7 @@ goal_cells as (
         grp,
         grp2,
         count(*) as n_goals,
-        count(distinct child_id) as n_children_goals,
+        count(distinct child_key) as n_children_goals,
         count(*) filter (where latest_level >= $expected_level) as goals_at_expected
     from goal_latest
     group by period_start, grp, grp2

@@ -1,4 +1,4 @@
--- one row per goal rating (a GAS level of one goal in one session), with its goal's domain and weight and its session's context and order_key
+-- one row per goal rating (a GAS level of one goal in one session), with its child's child_key, its goal's goal_key (goal_keys), domain and weight and its session's context and order_key
 with
 
 ratings as (
@@ -8,12 +8,18 @@ ratings as (
 
 goal_attributes as (
     select goal_uid, goal_domain, goal_weight from goals
+),
+
+keys as (
+    select goal_uid, goal_key from goal_keys
 )
 
 select
     r.session_id,
     r.child_id,
+    r.child_key,
     r.goal_uid,
+    k.goal_key,
     r.goal_id,
     g.goal_domain,
     cast(r.value as tinyint) as gas_level,
@@ -30,3 +36,4 @@ select
     r.age_group
 from ratings as r
 left join goal_attributes as g on g.goal_uid = r.goal_uid
+left join keys as k on k.goal_uid = r.goal_uid
