@@ -169,10 +169,28 @@ line_cells as (
     from wide_checks
 ),
 
+keys as (
+    -- each row's session, child and key in the file (session and goal and, in a long-form file, the measure), read
+    -- from raw_rows again as trimmed and typed read them: the checks below group these narrow rows, so that the wide
+    -- rows of typed are not materialised for them
+    select
+        r._line,
+        coalesce(nullif(trim(r.session_id), ''),
+            case when $derive_session_id then nullif(trim(r.child_id), '') || '/' || nullif(trim(r.session_number), '') end
+        ) as session_id,
+        nullif(trim(r.child_id), '') as child_id,
+        coalesce(nullif(trim(r.goal_id), ''), '') || case when $long_form then chr(31) || coalesce(ms.value,
+            case when nullif(trim(r.measure), '') is null and (nullif(trim(r.trials_correct), '') is not null
+                or nullif(trim(r.trials_total), '') is not null) then 'goal_trials' end,
+            nullif(trim(r.measure), ''), '') else '' end as row_key
+    from raw_rows as r
+    left join synonyms as ms on ms.field = 'measure' and ms.raw = spelling(nullif(trim(r.measure), ''))
+),
+
 conflicting_sessions as (
     -- sessions whose rows name more than one child (rare: a tiny table)
     select session_id, min(child_id) as first_child, max(child_id) as last_child
-    from dated
+    from keys
     where session_id is not null
     group by session_id
     having min(child_id) <> max(child_id)
@@ -180,11 +198,8 @@ conflicting_sessions as (
 
 row_keys as (
     -- a row's key in the file: session and goal (and, in a long-form file, the measure)
-    select
-        _line,
-        session_id,
-        coalesce(goal_id, '') || case when $long_form then chr(31) || coalesce(measure_id, measure_raw, '') else '' end as row_key
-    from dated
+    select _line, session_id, row_key
+    from keys
     where session_id is not null
 ),
 
