@@ -219,9 +219,10 @@ def archive_dir(db: Path) -> Path:
 # peak RSS is about this much plus the Python side (the pandas frames of the statistics step),
 # and the 1 GB peak-RSS target of issue 14 is about that Python side; a machine that must stay
 # under 1 GB in all sets PIPELINES_MEMORY_LIMIT=512MB and pays for it in spilling.
-# Where the staging statement's memory goes (1M rows, 2 threads, 2 GB, alone): +1,300 MB over its
-# inputs, +934 MB of it in stg_sessions' line_cells (a group by _line of list() aggregates over the
-# unnested cells); at 640 MB it spills and takes 26.7 s CPU instead of 13.1 s (23.4 s on one thread).
+# The staging statement (stg_sessions, 1M rows, 2 threads, alone): it used to group the unnested cells by
+# line (list() aggregates, 934 MB) and materialise the wide typed rows for its key checks, peak RSS 1.5 GB,
+# and at 640 MB it spilled (19.9 s CPU against 10.1 s at 2 GB). Now each row's cells are checked on the row's
+# own list and the key checks read narrow rows: peak RSS ~0.6 GB at either limit, ~10 s CPU at both.
 MEMORY_FRACTION = 0.25
 MEMORY_FLOOR_MB = 512
 MEMORY_CAP_MB = 2048

@@ -5,6 +5,13 @@
 -- $derive_session_id (true: a row without a session_id is session child_id/session_number), $catalogue_name (the catalogue's file, for reasons)
 with
 
+catalogue as (
+    -- the catalogue as one map (measure id -> its definition): each cell of a row looks its measure up
+    select map(list(measure), list({'measure': measure, 'kind': kind, 'level': level, 'low': low, 'high': high,
+        'step': step, 'rule': rule, 'attended_only': attended_only})) as definitions
+    from measure_definitions
+),
+
 trimmed as (
     select
         _line,
@@ -38,10 +45,6 @@ trimmed as (
 
 synonyms as (
     select field, raw, value from value_synonyms
-),
-
-catalogue as (
-    select measure, kind, level, low, high, step, rule, attended_only from measure_definitions
 ),
 
 contract as (
@@ -96,113 +99,98 @@ dated as (
     from typed
 ),
 
-wide_unnested as (
-    select _line, goal_id, attendance, unnest(cells) as cell
-    from dated
-),
-
-wide_cells as (
-    -- one row per wide measure cell of a row (an empty cell too: it clears an older export's value)
-    select _line, goal_id, attendance, null::varchar as measure_raw, cell.measure as measure_id,
-        cell."column" as column_name, cell.raw as raw, null::varchar as correct_raw, null::varchar as total_raw,
-        false as long_form_cell
-    from wide_unnested
-),
-
 long_cells as (
-    -- the row's long-form measure (measure + value or measure_score, or trials)
-    select _line, goal_id, attendance, measure_raw, coalesce(measure_id, measure_raw) as measure_id,
-        long_value_column as column_name, long_value_raw as raw, trials_correct_raw as correct_raw,
-        trials_total_raw as total_raw, true as long_form_cell
-    from dated
-    where measure_id is not null or measure_raw is not null or long_value_raw is not null
-),
-
-cells as (
-    select * from wide_cells
-    union all
-    select * from long_cells
-),
-
-cell_values as (
+    -- each cell of the row with its measure's definition: the wide cells (an empty cell too: it clears an older
+    -- export's value) and the row's long-form measure (measure + value or measure_score, or trials) when it has one
     select
-        c.*,
-        k.measure as known,
-        k.kind,
-        k.low,
-        k.high,
-        k.step,
-        k.rule,
-        k.attended_only,
-        case when k.level = 'goal' then c.goal_id else '' end as goal_key,
-        try_cast(c.raw as double) as num,
-        try_cast(c.correct_raw as double) as correct_num,
-        try_cast(c.total_raw as double) as total_num,
-        c.raw is not null or c.correct_raw is not null or c.total_raw is not null as given
-    from cells as c
-    left join catalogue as k on k.measure = c.measure_id
+        d.*,
+        [{'measure': c.measure, 'column': c."column", 'raw': c.raw, 'definition': k.definitions[c.measure]}
+            for c in d.cells] as defined_cells,
+        case when d.measure_id is not null or d.measure_raw is not null or d.long_value_raw is not null
+            then k.definitions[coalesce(d.measure_id, d.measure_raw)] end as long_definition,
+        d.measure_id is not null or d.measure_raw is not null or d.long_value_raw is not null as long_given
+    from dated as d
+    cross join catalogue as k
 ),
 
-cell_problems as (
-    -- the first problem of each cell: its measure, its value for the measure's kind, its goal, its session's attendance
+wide_checks as (
+    -- the problems of the row's wide cells (cell_problem), computed on the row's own list: no unnest, group by or join back
     select
         *,
-        case
-            when measure_id is null then
-                {'column': 'measure', 'value': null,
-                 'reason': case when column_name = 'value' then 'value given without the measure name'
-                     else 'measure score given without the measure name' end}
-            when known is null and (long_form_cell or raw is not null) then
-                {'column': case when long_form_cell then 'measure' else column_name end,
-                 'value': case when long_form_cell then measure_raw else raw end,
-                 'reason': 'measure ''' || measure_id || ''' is not in the catalogue (' || $catalogue_name || ')'}
-            when kind = 'trials' and (correct_raw is not null or total_raw is not null)
-                and trials_reason(measure_id, rule, correct_raw, total_raw, correct_num, total_num) is not null then
-                {'column': case when total_raw is null or total_num is null or total_num < 1 or total_num <> round(total_num)
-                     then 'trials_total' else 'trials_correct' end,
-                 'value': coalesce(correct_raw, '') || ' of ' || coalesce(total_raw, ''),
-                 'reason': trials_reason(measure_id, rule, correct_raw, total_raw, correct_num, total_num)}
-            when kind <> 'trials' and (correct_raw is not null or total_raw is not null) then
-                {'column': 'trials_correct', 'value': coalesce(correct_raw, '') || ' of ' || coalesce(total_raw, ''),
-                 'reason': measure_id || ' is a ' || kind || ' measure: trials_correct and trials_total are for trials measures'}
-            when raw is null and correct_raw is null and total_raw is null and long_form_cell and $long_form
-                and kind is not null then
-                {'column': case when kind = 'trials' then 'trials_total' else 'value' end, 'value': null,
-                 'reason': 'no value for measure ''' || measure_id || ''' (a long-form row gives one measure''s value; '
-                     || 'leave the row out when nothing was measured)'}
-            when raw is not null and measure_value_reason(measure_id, kind, low, high, step, rule, raw, num) is not null then
-                {'column': column_name, 'value': raw,
-                 'reason': measure_value_reason(measure_id, kind, low, high, step, rule, raw, num)}
-            when given and kind is not null and goal_key is null then
-                {'column': 'goal_id', 'value': null,
-                 'reason': measure_id || ' given without a goal_id (' || measure_id || ' is recorded per goal)'}
-            when given and kind is not null and attended_only and attendance <> 'attended' then
-                {'column': case when raw is not null then column_name else 'trials_correct' end,
-                 'value': coalesce(raw, correct_raw),
-                 'reason': measure_id || ' recorded for a session that was not attended (' || attendance || ')'}
-        end as problem
-    from cell_values
+        [cell_problem(c.measure, c."column", c.raw, null::varchar, null::varchar, false, null::varchar,
+            c.definition.measure, c.definition.kind, c.definition.low, c.definition.high, c.definition.step,
+            c.definition.rule, c.definition.attended_only,
+            case when c.definition.level = 'goal' then goal_id else '' end, attendance, $long_form, $catalogue_name)
+         for c in defined_cells
+         if cell_problem(c.measure, c."column", c.raw, null::varchar, null::varchar, false, null::varchar,
+            c.definition.measure, c.definition.kind, c.definition.low, c.definition.high, c.definition.step,
+            c.definition.rule, c.definition.attended_only,
+            case when c.definition.level = 'goal' then goal_id else '' end, attendance, $long_form, $catalogue_name)
+            is not null] as wide_problems,
+        case when long_given then
+            cell_problem(coalesce(measure_id, measure_raw), long_value_column, long_value_raw, trials_correct_raw,
+                trials_total_raw, true, measure_raw, long_definition.measure, long_definition.kind, long_definition.low,
+                long_definition.high, long_definition.step, long_definition.rule, long_definition.attended_only,
+                case when long_definition.level = 'goal' then goal_id else '' end, attendance, $long_form,
+                $catalogue_name)
+        end as long_problem
+    from long_cells
 ),
 
 line_cells as (
-    -- per row: the problems of its cells, and its observations (a null value clears an older export's)
+    -- per row: the problems of its cells (by column) and its observations (the cells without a problem whose
+    -- measure is in the catalogue, with a goal when it is recorded per goal)
     select
-        _line,
-        list(problem order by problem.column) filter (where problem is not null) as problems,
-        list({'measure': measure_id, 'goal_key': goal_key, 'goal_id': case when goal_key <> '' then goal_id end,
-              'value': case when kind = 'trials' and given then 100.0 * correct_num / total_num
-                  when kind <> 'trials' then num end,
-              'trials_correct': case when kind = 'trials' then cast(correct_num as integer) end,
-              'trials_total': case when kind = 'trials' then cast(total_num as integer) end})
-            filter (where problem is null and kind is not null and goal_key is not null) as observations
-    from cell_problems
-    group by _line
+        *,
+        case when long_problem is null then wide_problems
+            else list_sort(wide_problems || [long_problem]) end as cell_problems,
+        case when len(wide_problems) = 0 then
+            [cell_observation(c.measure, case when c.definition.level = 'goal' then goal_id else '' end, goal_id,
+                c.definition.kind, c.raw, null::varchar, null::varchar)
+             for c in defined_cells
+             if c.definition.kind is not null and case when c.definition.level = 'goal' then goal_id else '' end is not null]
+        else
+            [cell_observation(c.measure, case when c.definition.level = 'goal' then goal_id else '' end, goal_id,
+                c.definition.kind, c.raw, null::varchar, null::varchar)
+             for c in defined_cells
+             if c.definition.kind is not null and case when c.definition.level = 'goal' then goal_id else '' end is not null
+                and cell_problem(c.measure, c."column", c.raw, null::varchar, null::varchar, false, null::varchar,
+                    c.definition.measure, c.definition.kind, c.definition.low, c.definition.high, c.definition.step,
+                    c.definition.rule, c.definition.attended_only,
+                    case when c.definition.level = 'goal' then goal_id else '' end, attendance, $long_form,
+                    $catalogue_name) is null]
+        end
+        || case when long_given and long_problem is null and long_definition.kind is not null
+                and case when long_definition.level = 'goal' then goal_id else '' end is not null then
+            [cell_observation(coalesce(measure_id, measure_raw),
+                case when long_definition.level = 'goal' then goal_id else '' end, goal_id, long_definition.kind,
+                long_value_raw, trials_correct_raw, trials_total_raw)]
+            else [] end as observations
+    from wide_checks
+),
+
+keys as (
+    -- each row's session, child and key in the file (session and goal and, in a long-form file, the measure), read
+    -- from raw_rows again as trimmed and typed read them: the checks below group these narrow rows, so that the wide
+    -- rows of typed are not materialised for them
+    select
+        r._line,
+        coalesce(nullif(trim(r.session_id), ''),
+            case when $derive_session_id then nullif(trim(r.child_id), '') || '/' || nullif(trim(r.session_number), '') end
+        ) as session_id,
+        nullif(trim(r.child_id), '') as child_id,
+        coalesce(nullif(trim(r.goal_id), ''), '') || case when $long_form then chr(31) || coalesce(ms.value,
+            case when nullif(trim(r.measure), '') is null and (nullif(trim(r.trials_correct), '') is not null
+                or nullif(trim(r.trials_total), '') is not null) then 'goal_trials' end,
+            nullif(trim(r.measure), ''), '') else '' end as row_key
+    from raw_rows as r
+    left join synonyms as ms on ms.field = 'measure' and ms.raw = spelling(nullif(trim(r.measure), ''))
 ),
 
 conflicting_sessions as (
     -- sessions whose rows name more than one child (rare: a tiny table)
     select session_id, min(child_id) as first_child, max(child_id) as last_child
-    from dated
+    from keys
     where session_id is not null
     group by session_id
     having min(child_id) <> max(child_id)
@@ -210,11 +198,8 @@ conflicting_sessions as (
 
 row_keys as (
     -- a row's key in the file: session and goal (and, in a long-form file, the measure)
-    select
-        _line,
-        session_id,
-        coalesce(goal_id, '') || case when $long_form then chr(31) || coalesce(measure_id, measure_raw, '') else '' end as row_key
-    from dated
+    select _line, session_id, row_key
+    from keys
     where session_id is not null
 ),
 
@@ -247,13 +232,10 @@ in_file as (
         cs.first_child,
         cs.last_child,
         coalesce(r.first_copy_line, t._line) as first_copy_line,
-        coalesce(r.first_key_line, t._line) as first_key_line,
-        coalesce(lc.problems, []) as cell_problems,
-        coalesce(lc.observations, []) as observations
-    from dated as t
+        coalesce(r.first_key_line, t._line) as first_key_line
+    from line_cells as t
     left join conflicting_sessions as cs on cs.session_id = t.session_id
     left join repeated_rows as r on r._line = t._line
-    left join line_cells as lc on lc._line = t._line
 ),
 
 checked as (
