@@ -13,7 +13,6 @@ import analytics
 import test_dashboard_support as support
 from pipelines import warehouse
 
-APP = str(support.ROOT / "dashboard" / "streamlit_app.py")
 TIMEOUT = 60
 
 
@@ -26,14 +25,7 @@ def con(dashboard_db, monkeypatch):
 
 
 def open_page(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if query:
-        at.query_params.update(query)
-    at.run()
-    assert not at.exception, at.exception[0].value
-    at.switch_page(f"app_pages/{page}.py").run()
-    assert not at.exception, at.exception[0].value
-    return at
+    return support.open_page(page, query, TIMEOUT)
 
 
 def words(at: AppTest) -> str:

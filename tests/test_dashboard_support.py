@@ -16,6 +16,23 @@ from pipelines.small_practice import (  # noqa: F401  (the helpers the tests use
     END, HEADER, SAMPLE_DIR, sample_files, write_tiny_practice)
 
 ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "streamlit_app.py")
+
+
+def open_page(page: str, query: dict | None = None, timeout: float = 60, check: bool = True):
+    """A real AppTest of the app, opened at ``query`` (URL parameters), then switched to
+    ``dashboard/app_pages/<page>.py``; ``check``: no exception on either run (asserted)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    if query:
+        at.query_params.update(query)
+    at.run()
+    assert not at.exception, at.exception[0].value
+    at.switch_page(f"app_pages/{page}.py").run()
+    if check:
+        assert not at.exception, at.exception[0].value
+    return at
 
 
 def build_warehouse(db: Path, work: Path, prefer_sample: bool = True, with_goals: bool = True

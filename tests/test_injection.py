@@ -34,7 +34,6 @@ from dashboard import ui
 from analytics import stored
 from pipelines import load
 
-APP = str(support.ROOT / "dashboard" / "streamlit_app.py")
 TIMEOUT = 60
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
@@ -143,13 +142,8 @@ def assert_text_only(at: AppTest, must_show: list[str]) -> None:
 
 
 def open_page(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if query:
-        at.query_params.update(query)
-    at.run()
-    assert not at.exception, at.exception[0].value
-    at.switch_page(f"app_pages/{page}.py").run()
-    return at
+    """The page after a first run at ``query``; its own run's exceptions are the tests' to judge."""
+    return support.open_page(page, query, TIMEOUT, check=False)
 
 
 # ----------------------------------------------------------------------------- the escaping helper

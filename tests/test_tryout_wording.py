@@ -26,7 +26,6 @@ from pipelines import load as loader
 from pipelines import warehouse
 from pipelines.sample.write import write_sample
 
-APP = str(support.ROOT / "dashboard" / "streamlit_app.py")
 TIMEOUT = 120
 
 
@@ -45,14 +44,7 @@ def big_db(tmp_path_factory) -> Path:
 
 def open_page(monkeypatch, db: Path, page: str, query: dict | None = None) -> AppTest:
     monkeypatch.setenv("PIPELINES_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if query:
-        at.query_params.update(query)
-    at.run()
-    assert not at.exception, at.exception[0].value
-    at.switch_page(f"app_pages/{page}.py").run()
-    assert not at.exception, at.exception[0].value
-    return at
+    return support.open_page(page, query, TIMEOUT)
 
 
 def test_approach_reading_prints_children_with_thousands_separators(big_db, monkeypatch):
