@@ -202,3 +202,11 @@ def test_child_comparison_is_not_told_from_too_few_sessions_of_one_approach(samp
     assert words.parent_comparison(comp, "Sam") is None
     detail = words.comparison_detail(comp, 0.95)
     assert "too few to compare" in detail and f"fewer than {least}" in detail, detail
+
+
+def test_gas_t_change_is_shown_at_the_precision_of_the_score(dashboard_db, monkeypatch):
+    """The Overview showed the mean GAS T-score as 47.6 and its change as "+5.70" (s7 try-out)."""
+    at = open_page(monkeypatch, dashboard_db, "overview")
+    (m,) = [m for m in at.metric if m.label == "Mean GAS T-score"]
+    assert re.fullmatch(r"\d+\.\d", m.value), m.value
+    assert m.delta is not None and re.fullmatch(r"[+-]\d+\.\d", m.delta), m.delta

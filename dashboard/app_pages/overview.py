@@ -46,7 +46,8 @@ def delta(key: str, kind: str) -> str | None:
     if not has_prev or ui.is_missing(a) or ui.is_missing(b):
         return None
     d = float(a) - float(b)
-    text = f"{100 * d:+.1f} pp" if kind == "pct" else f"{int(round(d)):+,}" if kind == "int" else f"{d:+.2f}"
+    text = (f"{100 * d:+.1f} pp" if kind == "pct" else f"{int(round(d)):+,}" if kind == "int"
+            else f"{d:+.1f}" if kind == "num1" else f"{d:+.2f}")   # num1: at the key number's own precision
     return None if text.lstrip("+-").split(" ")[0].strip("0.") == "" else text
 
 
@@ -72,7 +73,7 @@ METRICS = [
      "(a goal counts from its first rating on, at its latest rating so far), so its last point is this figure.",
      f"n = {ui.count(cur.get('n_goals'))} goals" if has_gas else "no GAS ratings in this selection"),
     ("Mean GAS T-score", ui.num(cur.get("mean_gas_t"), 1) if has_gas else "–",
-     delta("mean_gas_t", "num") if has_gas else None, "normal",
+     delta("mean_gas_t", "num1") if has_gas else None, "normal",
      "Mean of the children's GAS T-scores (Kiresuk & Sherman 1968), each child once, from each goal's latest "
      "rating in the period; 50 = goals met as expected on average, 10 points = one SD. The interval is "
      "mean ± t · SD / √n over children.",
