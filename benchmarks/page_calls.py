@@ -31,6 +31,8 @@ Not a test: it prints what it measured.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import _root  # noqa: F401  (the project root on sys.path when run as a script)
 
 import argparse
@@ -72,7 +74,9 @@ class Call:
                 return "f"
             if isinstance(v, (tuple, list)):
                 return "(" + ", ".join(show(x) for x in v) + ")"
-            return str(v)
+            if v is None or isinstance(v, (str, int, float, bool, dt.date)):
+                return str(v)
+            return type(v).__name__   # e.g. the meeting pack's PackStart: its repr is whole frames
 
         parts = [show(a) for a in self.args] + [f"{k}={show(v)}" for k, v in sorted(self.kwargs.items())]
         prefix = {"call": "", "practice": "practice ", "categories": "practice ", "status": "",
