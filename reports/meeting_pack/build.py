@@ -115,22 +115,17 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
     """
     cfg = settings.get()
     if start is None:
-        team, therapist, d_from, d_to, _opts = _validate(con, team, therapist, date_from, date_to)
-    else:
-        team, therapist, d_from, d_to = start.pack.team, start.pack.therapist, start.pack.date_from, start.pack.date_to
+        start = pack_start(con, team, therapist, date_from, date_to, suppress_small_cells, previous)
+    first = start.pack   # the checks, the dates and section 1, computed once (the page draws it first)
+    team, therapist, d_from, d_to, first_month = first.team, first.therapist, first.date_from, first.date_to, \
+        first.trend_from
     f = analytics.Filters(date_from=d_from, date_to=d_to, teams=(team,) if team else (),
                           therapists=(therapist,) if therapist else ())
-    prev = replace(f, date_from=previous[0], date_to=previous[1]) if previous else f.previous_period()
-    as_of = analytics.as_of(con) if start is None else start.pack.as_of
-    calls = Calls(con, start.done if start is not None else None)
-    months = cfg.meeting_pack.trend_months
-    first_month = (pd.Timestamp(d_to).to_period("M") - (months - 1)).to_timestamp().date()
+    prev = replace(f, date_from=first.prev_from, date_to=first.prev_to)
+    calls = Calls(con, start.done)
     small = cfg.privacy.small_cell_min
-
-    # ---- 1. needs attention
-    flags = calls(analytics.flags, f)
-    period_children = calls(analytics.child_trends, f)
-    attention, attention_children = _attention(flags, period_children)
+    flags = start.flags
+    period_children = calls(analytics.child_trends, f)   # made by pack_start: a hit in ``calls``
 
     # ---- 2. wins
     history = replace(f, date_from=None)
@@ -160,8 +155,7 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
     # ---- 5. every session-level outcome measure with values in the period
     per_measure = measure_frames(calls, f, prev, tf, trend_from, cfg)
 
-    if suppress_small_cells:
-        attention, attention_children = suppress_attention(attention, small), pd.DataFrame()
+    if first.suppress_small_cells:   # section 1 was suppressed by pack_start
         goals_met = count_rows(goals_met, "win", small)
         reliable = count_rows(reliable, "measure", small)
         rises = count_rows(rises, "evidence", small)
@@ -174,14 +168,9 @@ def build_pack(con, team: str | None = None, therapist: str | None = None, date_
                        "effects": suppress_effect(per_measure["effects"], small),
                        "monthly": suppress_measure_monthly(per_measure["monthly"], small)}
 
-    pack = MeetingPack(
-        team=team, therapist=therapist, date_from=d_from, date_to=d_to, prev_from=prev.date_from,
-        prev_to=prev.date_to, as_of=as_of, trend_from=first_month, suppress_small_cells=bool(suppress_small_cells),
-        small_cell_min=small, confidence=cfg.comparison.confidence,
-        generated_at=dt.datetime.now().replace(microsecond=0),
-        attention=attention, attention_children=attention_children, goals_met=goals_met,
-        reliable_improvements=reliable, engagement_rises=rises, caseload=caseload, trends=trends,
-        trends_by_approach=by_app, approach_effect=effect, figures={}, sections=[],
+    pack = replace(
+        first, goals_met=goals_met, reliable_improvements=reliable, engagement_rises=rises, caseload=caseload,
+        trends=trends, trends_by_approach=by_app, approach_effect=effect, figures={}, sections=[],
         measure_summary=per_measure["summary"], measure_trends=per_measure["trends"],
         measure_effects=per_measure["effects"], measure_monthly=per_measure["monthly"])
     pack.figures = pack_figures(pack)
