@@ -208,6 +208,13 @@ def state_from_url(qp: dict[str, list[str]], opts: dict, shown: str | None = Non
             warnings.append(f"Ignored from the link: from={d_from} is after to={d_to}, so both dates.")
         else:
             state.update({"period": "custom", "from": d_from, "to": d_to})
+            shown_from, shown_to = _clamp(d_from, lo, hi), _clamp(d_to, lo, hi)   # what _apply_state shows
+            if (shown_from, shown_to) != (d_from, d_to):
+                none = (lo and d_to < lo) or (hi and d_from > hi)
+                warnings.append(
+                    f"The link's dates ({day(d_from)} – {day(d_to)}) reach outside the data loaded ({day(lo)} – "
+                    f"{day(hi)}): showing {day(shown_from)} – {day(shown_to)}"
+                    + (", the nearest dates with data; no session falls in the dates asked for." if none else "."))
     for key, (_w, opt_key, label, _f) in MULTI.items():
         allowed = [str(v) for v in opts.get(opt_key) or []]
         chosen: list[str] = []

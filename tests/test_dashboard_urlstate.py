@@ -54,3 +54,17 @@ def test_relative_periods_end_at_the_latest_session():
     d_from, d_to = ui.period_dates({"period": "4w"}, OPTS)
     assert d_to == OPTS["max_date"] and (d_to - d_from).days == 27
     assert ui.period_dates({"period": "all"}, OPTS) == (OPTS["min_date"], OPTS["max_date"])
+
+
+def test_dates_outside_the_data_are_said_not_silently_moved():
+    """A link for January 2020 showed 3 Nov 2025 - 3 Nov 2025 (the dates clamped to the data) with no
+    word of it (s7 screenshots); dates inside the data say nothing."""
+    state, warnings = ui.state_from_url({"from": ["2020-01-01"], "to": ["2020-01-31"]}, OPTS)
+    assert state["period"] == "custom"
+    (w,) = warnings
+    assert "1 Jan 2020 – 31 Jan 2020" in w and "3 Nov 2025 – 30 Oct 2026" in w and "no session falls" in w, w
+    _, warnings = ui.state_from_url({"from": ["2026-09-01"], "to": ["2027-03-31"]}, OPTS)
+    (w,) = warnings
+    assert "showing 1 Sep 2026 – 30 Oct 2026." in w, w
+    _, warnings = ui.state_from_url({"from": ["2026-01-01"], "to": ["2026-03-31"]}, OPTS)
+    assert warnings == []
