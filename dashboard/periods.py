@@ -12,6 +12,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+from reports.formats import day
+
 # key -> (label, rolling days | None, calendar unit | None, how many units back)
 PERIODS: dict[str, tuple[str, int | None, str | None, int]] = {
     "2w": ("Last 2 weeks", 14, None, 0),
@@ -115,3 +117,24 @@ def comparison_words(period: str, compare: str = DEFAULT_COMPARE) -> str:
     if compare == DEFAULT_COMPARE and unit:
         return f"the same days of the {unit} before" if back == 0 else f"the {unit} before"
     return COMPARE.get(compare, COMPARE[DEFAULT_COMPARE])
+
+
+def clamp(d: dt.date, lo: dt.date | None, hi: dt.date | None) -> dt.date:
+    """``d`` moved into [lo, hi] (an open end does not move it)."""
+    if lo and d < lo:
+        return lo
+    if hi and d > hi:
+        return hi
+    return d
+
+
+def outside_data(d_from: dt.date, d_to: dt.date, lo: dt.date | None, hi: dt.date | None) -> str | None:
+    """What the filter bar says when dates asked for (a link's) reach outside the data loaded
+    ([lo, hi]) and are shown clamped to it; None when they lie inside."""
+    shown_from, shown_to = clamp(d_from, lo, hi), clamp(d_to, lo, hi)
+    if (shown_from, shown_to) == (d_from, d_to):
+        return None
+    none = bool((lo and d_to < lo) or (hi and d_from > hi))
+    return (f"The link's dates ({day(d_from)} – {day(d_to)}) reach outside the data loaded ({day(lo)} – {day(hi)}): "
+            f"showing {day(shown_from)} – {day(shown_to)}"
+            + (", the nearest dates with data; no session falls in the dates asked for." if none else "."))

@@ -208,13 +208,8 @@ def state_from_url(qp: dict[str, list[str]], opts: dict, shown: str | None = Non
             warnings.append(f"Ignored from the link: from={d_from} is after to={d_to}, so both dates.")
         else:
             state.update({"period": "custom", "from": d_from, "to": d_to})
-            shown_from, shown_to = _clamp(d_from, lo, hi), _clamp(d_to, lo, hi)   # what _apply_state shows
-            if (shown_from, shown_to) != (d_from, d_to):
-                none = (lo and d_to < lo) or (hi and d_from > hi)
-                warnings.append(
-                    f"The link's dates ({day(d_from)} – {day(d_to)}) reach outside the data loaded ({day(lo)} – "
-                    f"{day(hi)}): showing {day(shown_from)} – {day(shown_to)}"
-                    + (", the nearest dates with data; no session falls in the dates asked for." if none else "."))
+            moved = periods.outside_data(d_from, d_to, lo, hi)   # _apply_state shows the dates clamped
+            warnings += [moved] if moved else []
     for key, (_w, opt_key, label, _f) in MULTI.items():
         allowed = [str(v) for v in opts.get(opt_key) or []]
         chosen: list[str] = []
@@ -257,18 +252,10 @@ def _apply_state(state: dict[str, Any], opts: dict) -> None:
     st.session_state["f_compare"] = state.get("compare") or DEFAULT_COMPARE
     lo, hi = to_date(opts.get("min_date")), to_date(opts.get("max_date"))
     if state["period"] == "custom" and state.get("from") and state.get("to"):
-        st.session_state["f_range"] = (_clamp(state["from"], lo, hi), _clamp(state["to"], lo, hi))
+        st.session_state["f_range"] = (periods.clamp(state["from"], lo, hi), periods.clamp(state["to"], lo, hi))
     for key, (wkey, *_rest) in MULTI.items():
         st.session_state[wkey] = list(state[key])
     st.session_state["f_measure"] = state.get("measure") or DEFAULT_MEASURE
-
-
-def _clamp(d: dt.date, lo: dt.date | None, hi: dt.date | None) -> dt.date:
-    if lo and d < lo:
-        return lo
-    if hi and d > hi:
-        return hi
-    return d
 
 
 def _current_state() -> dict[str, Any]:
@@ -392,7 +379,7 @@ def filter_bar(page: str | None = None) -> None:
             if not rng:
                 st.session_state["f_range"] = (max(lo, hi - dt.timedelta(days=90)), hi)
             else:
-                st.session_state["f_range"] = tuple(_clamp(d, lo, hi) for d in rng)
+                st.session_state["f_range"] = tuple(periods.clamp(d, lo, hi) for d in rng)
             date_boxes.draw(lo, hi, _clear_warnings)
         for key, (wkey, opt_key, label, _f) in MULTI.items():
             options = [str(v) for v in opts.get(opt_key) or []]
